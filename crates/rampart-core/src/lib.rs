@@ -1,0 +1,24 @@
+//! Rampart's shared model: findings, severities, locations, rule metadata and the
+//! registry, fingerprints, suppression (inline comments, ignore files, baselines),
+//! configuration loading, and the parallel, gitignore-aware target walker.
+//!
+//! Library code never prints and never exits: every function returns a typed result and
+//! the CLI decides how to show it.
+
+pub mod config;
+pub mod error;
+pub mod finding;
+pub mod fingerprint;
+pub mod location;
+pub mod report;
+pub mod rule;
+pub mod severity;
+pub mod suppress;
+pub mod walk;
+
+pub use error::{Error, Result};
+pub use finding::{Finding, Suppression, SuppressionKind};
+pub use location::{CommitInfo, K8sObjectRef, Location, Span};
+pub use report::{Report, ScanError, Summary};
+pub use rule::{Registry, RuleMeta};
+pub use severity::Severity;

@@ -1,0 +1,308 @@
+//! Where a finding is: a file span, a Kubernetes object, an image layer, a package or a URL.
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// A 1-based line/column span. Columns count bytes within the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Span {
+    /// First line (1-based).
+    pub start_line: usize,
+    /// First column (1-based).
+    pub start_column: usize,
+    /// Last line (1-based, inclusive).
+    pub end_line: usize,
+    /// Column just after the last byte (1-based, exclusive).
+    pub end_column: usize,
+}
+
+impl Span {
+    /// Compute the span of `text[start..end]` (byte offsets).
+    pub fn from_offsets(text: &[u8], start: usize, end: usize) -> Span {
+        let start = start.min(text.len());
+        let end = end.clamp(start, text.len());
+        let (start_line, start_column) = line_col(text, start, 1, 0);
+        // Walk from start to end only, so large files are not re-scanned.
+        let newlines = memchr::memchr_iter(b'\n', &text[start..end]).count();
+        let end_line = start_line + newlines;
+        let end_line_start = if newlines == 0 {
+            start - (start_column - 1)
+        } else {
+            memchr::memrchr(b'\n', &text[start..end]).map_or(start, |i| start + i + 1)
+        };
+        Span {
+            start_line,
+            start_column,
+            end_line,
+            end_column: end - end_line_start + 1,
+        }
+    }
+
+    /// A span covering a whole line.
+    pub fn line(line: usize) -> Span {
+        Span {
+            start_line: line,
+            start_column: 1,
+            end_line: line,
+            end_column: 1,
+        }
+    }
+}
+
+/// 1-based line and column of byte offset `pos`.
+fn line_col(text: &[u8], pos: usize, base_line: usize, base_off: usize) -> (usize, usize) {
+    let slice = &text[base_off..pos];
+    let line = base_line + memchr::memchr_iter(b'\n', slice).count();
+    let line_start = memchr::memrchr(b'\n', slice).map_or(base_off, |i| base_off + i + 1);
+    (line, pos - line_start + 1)
+}
+
+/// The git commit a finding was introduced in (history scans).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitInfo {
+    /// Full commit id.
+    pub commit: String,
+    /// Author name.
+    pub author: String,
+    /// Author e-mail.
+    pub email: String,
+    /// Commit date, RFC 3339.
+    pub date: String,
+    /// First line of the commit message.
+    pub summary: String,
+}
+
+/// Identity of a Kubernetes object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct K8sObjectRef {
+    /// apiVersion, e.g. `v1` or `apps/v1`.
+    pub api_version: String,
+    /// kind, e.g. `Secret`.
+    pub kind: String,
+    /// Namespace, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// metadata.name.
+    pub name: String,
+}
+
+impl K8sObjectRef {
+    /// `kind/namespace/name` (namespace omitted when unset).
+    pub fn display(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{}/{}/{}", self.kind, ns, self.name),
+            None => format!("{}/{}", self.kind, self.name),
+        }
+    }
+}
+
+/// Where a finding is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Location {
+    /// A file (path relative to the scan root, `/`-separated) and a span in it.
+    File {
+        /// Path relative to the scanned root.
+        path: String,
+        /// Span, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        span: Option<Span>,
+        /// Commit that introduced it (history and staged scans).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        commit: Option<CommitInfo>,
+    },
+    /// A Kubernetes object, optionally with the file span it came from.
+    K8sObject {
+        /// The object.
+        object: K8sObjectRef,
+        /// Field path, e.g. `spec.containers[0].securityContext.privileged`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        field_path: Option<String>,
+        /// File it came from.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
+        /// Span in that file.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        span: Option<Span>,
+    },
+    /// A path inside a container image layer.
+    Image {
+        /// Image reference.
+        image: String,
+        /// Layer digest.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        layer_digest: Option<String>,
+        /// Path in the image file system.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
+    },
+    /// A package in an inventory.
+    Package {
+        /// Ecosystem (crates.io, npm, PyPI, Debian …).
+        ecosystem: String,
+        /// Package name.
+        name: String,
+        /// Version.
+        version: String,
+        /// Lockfile or database it was found in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        found_in: Option<String>,
+    },
+    /// An HTTP endpoint.
+    Url {
+        /// HTTP method.
+        method: String,
+        /// URL.
+        url: String,
+        /// Parameter, when the finding is about one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parameter: Option<String>,
+    },
+}
+
+impl Location {
+    /// A file location.
+    pub fn file(path: impl Into<String>, span: Option<Span>) -> Location {
+        Location::File {
+            path: path.into(),
+            span,
+            commit: None,
+        }
+    }
+
+    /// The file path this location refers to, if any.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Location::File { path, .. } => Some(path),
+            Location::K8sObject { path, .. } => path.as_deref(),
+            Location::Image { path, .. } => path.as_deref(),
+            Location::Package { found_in, .. } => found_in.as_deref(),
+            Location::Url { .. } => None,
+        }
+    }
+
+    /// The span in the file, if any.
+    pub fn span(&self) -> Option<Span> {
+        match self {
+            Location::File { span, .. } | Location::K8sObject { span, .. } => *span,
+            _ => None,
+        }
+    }
+
+    /// The start line, if any.
+    pub fn line(&self) -> Option<usize> {
+        self.span().map(|s| s.start_line)
+    }
+
+    /// A short human-readable form: `path:line`, `Kind/ns/name (path:line)` …
+    pub fn display(&self) -> String {
+        let file = |path: &str, span: &Option<Span>| match span {
+            Some(s) => format!("{path}:{}", s.start_line),
+            None => path.to_string(),
+        };
+        match self {
+            Location::File { path, span, commit } => match commit {
+                Some(c) => format!("{} @ {}", file(path, span), short_commit(&c.commit)),
+                None => file(path, span),
+            },
+            Location::K8sObject {
+                object,
+                field_path,
+                path,
+                span,
+            } => {
+                let mut s = object.display();
+                if let Some(fp) = field_path {
+                    s.push_str(&format!(" {fp}"));
+                }
+                if let Some(p) = path {
+                    s.push_str(&format!(" ({})", file(p, span)));
+                }
+                s
+            }
+            Location::Image {
+                image,
+                layer_digest,
+                path,
+            } => {
+                let mut s = image.clone();
+                if let Some(p) = path {
+                    s.push_str(&format!(":{p}"));
+                }
+                if let Some(d) = layer_digest {
+                    s.push_str(&format!(" (layer {})", short_commit(d)));
+                }
+                s
+            }
+            Location::Package {
+                ecosystem,
+                name,
+                version,
+                found_in,
+            } => match found_in {
+                Some(f) => format!("{ecosystem}/{name}@{version} ({f})"),
+                None => format!("{ecosystem}/{name}@{version}"),
+            },
+            Location::Url {
+                method,
+                url,
+                parameter,
+            } => match parameter {
+                Some(p) => format!("{method} {url} [{p}]"),
+                None => format!("{method} {url}"),
+            },
+        }
+    }
+}
+
+fn short_commit(c: &str) -> &str {
+    let c = c.strip_prefix("sha256:").unwrap_or(c);
+    c.get(..12).unwrap_or(c)
+}
+
+/// Turn a path under `root` into the report's `/`-separated relative form.
+pub fn relative_path(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let s = rel.to_string_lossy().replace('\\', "/");
+    if s.is_empty() {
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn span_from_offsets() {
+        let text = b"one\ntwo key\nthree";
+        let s = Span::from_offsets(text, 8, 11);
+        assert_eq!((s.start_line, s.start_column, s.end_line, s.end_column), (2, 5, 2, 8));
+        let s = Span::from_offsets(text, 4, 15);
+        assert_eq!((s.start_line, s.start_column, s.end_line, s.end_column), (2, 1, 3, 4));
+        let s = Span::from_offsets(text, 0, 0);
+        assert_eq!((s.start_line, s.start_column), (1, 1));
+    }
+
+    #[test]
+    fn displays() {
+        let l = Location::file("a/b.txt", Some(Span::line(3)));
+        assert_eq!(l.display(), "a/b.txt:3");
+        let k = Location::K8sObject {
+            object: K8sObjectRef {
+                api_version: "v1".into(),
+                kind: "Secret".into(),
+                namespace: Some("prod".into()),
+                name: "db".into(),
+            },
+            field_path: Some("data.password".into()),
+            path: Some("s.yaml".into()),
+            span: Some(Span::line(7)),
+        };
+        assert_eq!(k.display(), "Secret/prod/db data.password (s.yaml:7)");
+    }
+}

@@ -1,0 +1,337 @@
+//! The target walker: parallel, gitignore-aware, never follows symlinks, skips binary
+//! and oversized files, and counts everything it skips.
+
+use crate::location::relative_path;
+use crate::report::ScanError;
+use ignore::overrides::OverrideBuilder;
+use ignore::{WalkBuilder, WalkState};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Default size limit per file: 10 MiB.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+
+/// How many leading bytes are checked for NUL to decide a file is binary (as git does).
+const BINARY_SNIFF: usize = 8000;
+
+/// Walker options.
+#[derive(Debug, Clone)]
+pub struct WalkOptions {
+    /// Honour `.gitignore`, `.ignore` and git's exclude files.
+    pub respect_gitignore: bool,
+    /// Files larger than this are skipped (`too_large`).
+    pub max_file_size: u64,
+    /// Extra glob patterns to exclude (gitignore syntax, relative to the root).
+    pub exclude: Vec<String>,
+    /// Worker threads; 0 picks one per core.
+    pub threads: usize,
+}
+
+impl Default for WalkOptions {
+    fn default() -> Self {
+        WalkOptions {
+            respect_gitignore: true,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            exclude: Vec::new(),
+            threads: 0,
+        }
+    }
+}
+
+/// A file handed to the visitor.
+#[derive(Debug)]
+pub struct WalkedFile<'a> {
+    /// Absolute (or as-given) path.
+    pub path: &'a Path,
+    /// Path relative to the root, `/`-separated.
+    pub rel: &'a str,
+    /// Content (not necessarily UTF-8).
+    pub content: &'a [u8],
+}
+
+/// What a walk produced.
+#[derive(Debug)]
+pub struct WalkOutcome<T> {
+    /// One result per scanned file, in no particular order.
+    pub results: Vec<T>,
+    /// Files scanned.
+    pub files_scanned: u64,
+    /// Bytes scanned.
+    pub bytes_scanned: u64,
+    /// Skipped files by reason.
+    pub skipped: BTreeMap<String, u64>,
+    /// Problems met; the walk went on.
+    pub errors: Vec<ScanError>,
+}
+
+struct Shared<T> {
+    results: Vec<T>,
+    files: u64,
+    bytes: u64,
+    skipped: BTreeMap<String, u64>,
+    errors: Vec<ScanError>,
+}
+
+/// Whether content looks binary (a NUL byte in the first 8000 bytes).
+pub fn is_binary(content: &[u8]) -> bool {
+    memchr::memchr(0, &content[..content.len().min(BINARY_SNIFF)]).is_some()
+}
+
+/// Walk `root` (a directory or a single file) and call `visit` on every text file, in
+/// parallel. Errors on individual entries are recorded and the walk goes on.
+pub fn walk<T, F>(root: &Path, opts: &WalkOptions, visit: F) -> crate::Result<WalkOutcome<T>>
+where
+    T: Send,
+    F: Fn(&WalkedFile<'_>) -> T + Sync,
+{
+    let meta = std::fs::symlink_metadata(root).map_err(|e| crate::Error::io(root, e))?;
+    let root_is_file = !meta.is_dir();
+    let mut builder = WalkBuilder::new(root);
+    builder
+        .hidden(false)
+        .follow_links(false)
+        .git_ignore(opts.respect_gitignore)
+        .git_global(opts.respect_gitignore)
+        .git_exclude(opts.respect_gitignore)
+        .ignore(opts.respect_gitignore)
+        .parents(opts.respect_gitignore)
+        .require_git(false)
+        .threads(opts.threads)
+        .filter_entry(|e| e.file_name() != ".git");
+    if !opts.exclude.is_empty() {
+        let mut ob = OverrideBuilder::new(root);
+        for g in &opts.exclude {
+            ob.add(&format!("!{g}")).map_err(|e| crate::Error::Invalid {
+                what: "exclude glob".into(),
+                message: format!("`{g}`: {e}"),
+            })?;
+        }
+        let ov = ob.build().map_err(|e| crate::Error::Invalid {
+            what: "exclude glob".into(),
+            message: e.to_string(),
+        })?;
+        builder.overrides(ov);
+    }
+    let shared = Mutex::new(Shared {
+        results: Vec::new(),
+        files: 0,
+        bytes: 0,
+        skipped: BTreeMap::new(),
+        errors: Vec::new(),
+    });
+    let root_buf: PathBuf = if root_is_file {
+        root.parent().map(Path::to_path_buf).unwrap_or_default()
+    } else {
+        root.to_path_buf()
+    };
+    let with = |f: &mut dyn FnMut(&mut Shared<T>)| {
+        if let Ok(mut g) = shared.lock() {
+            f(&mut g);
+        }
+    };
+    builder.build_parallel().run(|| {
+        let visit = &visit;
+        let with = &with;
+        let root_buf = &root_buf;
+        let mut buf: Vec<u8> = Vec::new();
+        Box::new(move |entry| {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(err) => {
+                    let (path, message) = describe_walk_error(&err);
+                    with(&mut |s| {
+                        *s.skipped.entry("unreadable".into()).or_default() += 1;
+                        s.errors.push(ScanError {
+                            path: path.clone(),
+                            line: None,
+                            message: message.clone(),
+                        });
+                    });
+                    return WalkState::Continue;
+                }
+            };
+            let Some(ft) = entry.file_type() else {
+                return WalkState::Continue;
+            };
+            if ft.is_dir() {
+                return WalkState::Continue;
+            }
+            let path = entry.path();
+            let rel = relative_path(root_buf, path);
+            if ft.is_symlink() {
+                with(&mut |s| *s.skipped.entry("symlink".into()).or_default() += 1);
+                return WalkState::Continue;
+            }
+            if !ft.is_file() {
+                with(&mut |s| *s.skipped.entry("special".into()).or_default() += 1);
+                return WalkState::Continue;
+            }
+            match read_limited(path, opts.max_file_size, &mut buf) {
+                Ok(ReadOutcome::Read) => {}
+                Ok(ReadOutcome::TooLarge(size)) => {
+                    with(&mut |s| {
+                        *s.skipped.entry("too_large".into()).or_default() += 1;
+                        s.errors.push(ScanError {
+                            path: rel.clone(),
+                            line: None,
+                            message: format!(
+                                "skipped: {size} bytes is over the {} byte limit (max_file_size)",
+                                opts.max_file_size
+                            ),
+                        });
+                    });
+                    return WalkState::Continue;
+                }
+                Err(e) => {
+                    with(&mut |s| {
+                        *s.skipped.entry("unreadable".into()).or_default() += 1;
+                        s.errors.push(ScanError {
+                            path: rel.clone(),
+                            line: None,
+                            message: format!("cannot read: {e}"),
+                        });
+                    });
+                    return WalkState::Continue;
+                }
+            }
+            if is_binary(&buf) {
+                with(&mut |s| *s.skipped.entry("binary".into()).or_default() += 1);
+                return WalkState::Continue;
+            }
+            let out = visit(&WalkedFile {
+                path,
+                rel: &rel,
+                content: &buf,
+            });
+            let len = buf.len() as u64;
+            let mut out = Some(out);
+            with(&mut |s| {
+                s.files += 1;
+                s.bytes += len;
+                if let Some(o) = out.take() {
+                    s.results.push(o);
+                }
+            });
+            if buf.capacity() > 1 << 20 {
+                buf = Vec::new();
+            }
+            WalkState::Continue
+        })
+    });
+    let s = shared.into_inner().map_err(|_| crate::Error::Invalid {
+        what: "walker".into(),
+        message: "a worker thread panicked".into(),
+    })?;
+    Ok(WalkOutcome {
+        results: s.results,
+        files_scanned: s.files,
+        bytes_scanned: s.bytes,
+        skipped: s.skipped,
+        errors: s.errors,
+    })
+}
+
+enum ReadOutcome {
+    Read,
+    TooLarge(u64),
+}
+
+/// Read a file into `buf` unless it is over `limit` bytes (checked before and while reading,
+/// so a file that grows is still bounded).
+fn read_limited(path: &Path, limit: u64, buf: &mut Vec<u8>) -> std::io::Result<ReadOutcome> {
+    buf.clear();
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    if size > limit {
+        return Ok(ReadOutcome::TooLarge(size));
+    }
+    let n = file.take(limit + 1).read_to_end(buf)? as u64;
+    if n > limit {
+        buf.clear();
+        return Ok(ReadOutcome::TooLarge(n));
+    }
+    Ok(ReadOutcome::Read)
+}
+
+fn describe_walk_error(err: &ignore::Error) -> (String, String) {
+    fn inner(err: &ignore::Error, path: &mut Option<String>) -> String {
+        match err {
+            ignore::Error::WithPath { path: p, err } => {
+                *path = Some(p.display().to_string());
+                inner(err, path)
+            }
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                inner(err, path)
+            }
+            ignore::Error::Loop { child, ancestor } => {
+                *path = Some(child.display().to_string());
+                format!("symlink loop back to {}", ancestor.display())
+            }
+            other => other.to_string(),
+        }
+    }
+    let mut path = None;
+    let msg = inner(err, &mut path);
+    (path.unwrap_or_else(|| "<walk>".into()), msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walks_and_counts_skips() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("a.txt"), "hello").unwrap();
+        std::fs::write(root.join("bin.dat"), b"\x00\x01\x02").unwrap();
+        std::fs::write(root.join("big.txt"), vec![b'a'; 2048]).unwrap();
+        std::fs::write(root.join(".gitignore"), "ignored.txt\n").unwrap();
+        std::fs::write(root.join("ignored.txt"), "x").unwrap();
+        std::fs::create_dir(root.join("sub")).unwrap();
+        std::fs::write(root.join("sub/b.txt"), "world").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(root, root.join("sub/loop")).unwrap();
+        let opts = WalkOptions {
+            max_file_size: 1024,
+            ..WalkOptions::default()
+        };
+        let out = walk(root, &opts, |f| f.rel.to_string()).unwrap();
+        let mut got = out.results.clone();
+        got.sort();
+        assert_eq!(got, vec![".gitignore", "a.txt", "sub/b.txt"]);
+        assert_eq!(out.skipped.get("binary"), Some(&1));
+        assert_eq!(out.skipped.get("too_large"), Some(&1));
+        #[cfg(unix)]
+        assert_eq!(out.skipped.get("symlink"), Some(&1));
+
+        let all = walk(
+            root,
+            &WalkOptions {
+                respect_gitignore: false,
+                exclude: vec!["sub/**".into()],
+                ..opts
+            },
+            |f| f.rel.to_string(),
+        )
+        .unwrap();
+        assert!(all.results.iter().any(|r| r == "ignored.txt"));
+        assert!(!all.results.iter().any(|r| r.starts_with("sub/")));
+    }
+
+    #[test]
+    fn single_file_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("one.env");
+        std::fs::write(&f, "A=1").unwrap();
+        let out = walk(&f, &WalkOptions::default(), |f| f.rel.to_string()).unwrap();
+        assert_eq!(out.results, vec!["one.env"]);
+    }
+
+    #[test]
+    fn missing_root_is_an_error() {
+        assert!(walk(Path::new("/nonexistent/x"), &WalkOptions::default(), |_| ()).is_err());
+    }
+}
