@@ -1,0 +1,190 @@
+//! GitHub-flavoured Markdown, for pull-request comments and CI job summaries.
+//!
+//! Sections: title and gate, a summary table by severity, the findings table (severity,
+//! rule, location, message), the suppressed count, stale ignores and scan errors. Text
+//! from scanned content is escaped so it can neither break a table nor inject markup.
+
+use rampart_core::{Report, Severity};
+use std::fmt::Write as _;
+
+/// Render the report as Markdown, ending with a newline.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    // `write!` into a `String` cannot fail.
+    let _ = write_report(&mut out, report);
+    out
+}
+
+fn write_report(out: &mut String, report: &Report) -> std::fmt::Result {
+    let s = &report.summary;
+    writeln!(out, "# Rampart report\n")?;
+    let gate = if s.gate_failed {
+        "❌ **failed**"
+    } else {
+        "✅ **passed**"
+    };
+    writeln!(
+        out,
+        "Gate: {gate} (fail-on `{}`) · target {} · scanners {} · rampart {}\n",
+        String::from(s.fail_on),
+        cell(&report.target),
+        cell(&report.scanners.join(", ")),
+        cell(&report.tool.version),
+    )?;
+
+    writeln!(out, "## Summary\n")?;
+    writeln!(out, "| Severity | Findings |")?;
+    writeln!(out, "|---|---:|")?;
+    let mut total = 0;
+    for sev in Severity::ALL_DESC {
+        let n = s.by_severity.get(&sev).copied().unwrap_or(0);
+        total += n;
+        writeln!(out, "| {} | {n} |", severity_label(sev))?;
+    }
+    writeln!(out, "| **Total** | **{total}** |\n")?;
+
+    let suppressed: u64 = s.suppressed.values().sum();
+    if suppressed == 0 {
+        writeln!(out, "Suppressed: 0")?;
+    } else {
+        let by_kind: Vec<String> = s.suppressed.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        writeln!(out, "Suppressed: {suppressed} ({})", by_kind.join(", "))?;
+    }
+    write!(out, "\nScanned {} files ({} bytes)", s.files_scanned, s.bytes_scanned)?;
+    if s.commits_scanned > 0 {
+        write!(out, " in {} commits", s.commits_scanned)?;
+    }
+    let skipped: u64 = s.skipped.values().sum();
+    if skipped > 0 {
+        let by_reason: Vec<String> = s.skipped.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        write!(out, "; skipped {skipped} ({})", cell(&by_reason.join(", ")))?;
+    }
+    writeln!(out, ".\n")?;
+
+    writeln!(out, "## Findings\n")?;
+    let active: Vec<_> = report.active().collect();
+    if active.is_empty() {
+        writeln!(out, "No findings.")?;
+    } else {
+        writeln!(out, "| Severity | Rule | Location | Message |")?;
+        writeln!(out, "|---|---|---|---|")?;
+        for f in active {
+            let mut msg = cell(&f.message);
+            if let Some(ev) = &f.evidence {
+                write!(msg, " ({})", code(ev))?;
+            }
+            writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                severity_label(f.severity),
+                code(&f.rule_id),
+                cell(&f.location.display()),
+                msg
+            )?;
+        }
+    }
+
+    if !report.stale_ignores.is_empty() {
+        writeln!(out, "\n## Stale ignores\n")?;
+        writeln!(out, "| Kind | Source | Rule | Why |")?;
+        writeln!(out, "|---|---|---|---|")?;
+        for st in &report.stale_ignores {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                cell(&st.kind),
+                cell(&st.source),
+                code(&st.rule),
+                cell(&st.message)
+            )?;
+        }
+    }
+
+    if !report.errors.is_empty() {
+        writeln!(out, "\n## Errors\n")?;
+        for e in &report.errors {
+            let at = match e.line {
+                Some(l) => format!("{}:{l}", e.path),
+                None => e.path.clone(),
+            };
+            writeln!(out, "- {}: {}", cell(&at), cell(&e.message))?;
+        }
+    }
+    Ok(())
+}
+
+fn severity_label(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "🟥 critical",
+        Severity::High => "🟧 high",
+        Severity::Medium => "🟨 medium",
+        Severity::Low => "🟦 low",
+        Severity::Info => "⬜ info",
+    }
+}
+
+/// Escape text for a table cell or a list item: Markdown punctuation is backslash-escaped,
+/// `<`/`>`/`&` become entities (no raw HTML), and line breaks become `<br>`.
+pub fn cell(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                if chars.peek() != Some(&'\n') {
+                    out.push_str("<br>");
+                }
+            }
+            '\n' => out.push_str("<br>"),
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '#' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A code span that survives backticks and pipes in `s` (GFM splits cells on `|` even
+/// inside code spans, so it is escaped there too).
+fn code(s: &str) -> String {
+    let one_line: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .replace('|', "\\|");
+    let mut ticks = 1;
+    while one_line.contains(&"`".repeat(ticks)) {
+        ticks += 1;
+    }
+    let fence = "`".repeat(ticks);
+    if ticks > 1 || one_line.starts_with(' ') || one_line.ends_with(' ') {
+        format!("{fence} {one_line} {fence}")
+    } else {
+        format!("{fence}{one_line}{fence}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_cannot_break_tables() {
+        assert_eq!(cell("a|b\nc\r\nd"), "a\\|b<br>c<br>d");
+        assert_eq!(cell("__init__.py <script>"), "\\_\\_init\\_\\_.py &lt;script&gt;");
+        assert!(!cell("x\x1by").contains('\x1b'));
+    }
+
+    #[test]
+    fn code_spans() {
+        assert_eq!(code("secret/aws"), "`secret/aws`");
+        assert_eq!(code("a`b"), "`` a`b ``");
+        assert_eq!(code("a|b"), "`a\\|b`");
+    }
+}

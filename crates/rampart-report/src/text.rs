@@ -1,0 +1,58 @@
+//! Small text helpers shared by the renderers.
+
+/// Replace control characters (C0 except tab, DEL, C1) by a visible `\u{..}` escape so
+/// that scanned content can never move the cursor or recolour a terminal, and can never
+/// break a line-oriented format. Tabs become a space.
+pub(crate) fn visible(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\t' => out.push(' '),
+            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `1234567` → `1.2 MiB`.
+pub(crate) fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    #[allow(clippy::cast_precision_loss)] // display only
+    let mut v = n as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
+/// The first `http(s)://` reference, if any.
+pub(crate) fn first_url(refs: &[String]) -> Option<&str> {
+    refs.iter()
+        .map(String::as_str)
+        .find(|r| r.starts_with("https://") || r.starts_with("http://"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn visible_escapes_controls() {
+        assert_eq!(visible("a\x1b[31mb\tc\n"), "a\\u{1b}[31mb c\\u{a}");
+        assert_eq!(visible("naïve ✓"), "naïve ✓");
+    }
+
+    #[test]
+    fn human_bytes_units() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(5 * 1024 * 1024), "5.0 MiB");
+    }
+}

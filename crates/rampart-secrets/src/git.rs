@@ -1,0 +1,1 @@
+//! Git history and staged-index scanning (to be completed).

@@ -1,0 +1,1 @@
+//! Import of gitleaks' TOML rule format (to be completed).

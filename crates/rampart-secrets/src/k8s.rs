@@ -1,0 +1,219 @@
+//! Kubernetes awareness: findings inside a manifest name the object (kind/namespace/name);
+//! `kind: Secret` objects have their `data` values base64-decoded and scanned, and a Secret
+//! with literal values committed to the tree is reported by a rule of its own.
+
+use crate::scan::SecretScanner;
+use base64::Engine as _;
+use rampart_core::fingerprint::{fingerprint, secret_digest};
+use rampart_core::{CommitInfo, Finding, K8sObjectRef, Location, RuleMeta, Severity, Span};
+use serde_yaml::Value;
+
+/// Id of the code-defined rule for committed Secret manifests.
+pub const MANIFEST_RULE_ID: &str = "secret/kubernetes-secret-manifest";
+
+/// Metadata of [`MANIFEST_RULE_ID`].
+pub fn manifest_rule_meta() -> RuleMeta {
+    RuleMeta {
+        id: MANIFEST_RULE_ID.into(),
+        area: "secret".into(),
+        title: "Kubernetes Secret manifest with literal values".into(),
+        severity: Severity::Medium,
+        description: "A `kind: Secret` manifest in the source tree carries literal `data` or \
+`stringData` values. Base64 is an encoding, not encryption: anyone who can read the \
+repository can read the secret."
+            .into(),
+        remediation: "Remove the values from the repository and rotate them. Deliver secrets with \
+Sealed Secrets, SOPS, External Secrets Operator or the CSI secrets-store driver instead."
+            .into(),
+        references: vec![
+            "https://kubernetes.io/docs/concepts/configuration/secret/#information-security-for-secrets".into(),
+            "CWE-312".into(),
+        ],
+        peers: vec!["gitleaks:kubernetes-secret-yaml".into()],
+        tags: vec!["Kubernetes".into()],
+    }
+}
+
+/// A cheap test before parsing: a YAML/JSON file that mentions `kind`.
+pub fn looks_like_manifest(rel: &str, content: &[u8]) -> bool {
+    let lower = rel.to_ascii_lowercase();
+    (lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json"))
+        && memchr::memmem::find(content, b"kind").is_some()
+        && memchr::memmem::find(content, b"apiVersion").is_some()
+}
+
+/// One YAML document of a file with its byte range and object identity.
+struct Doc {
+    start: usize,
+    end: usize,
+    object: K8sObjectRef,
+    value: Value,
+}
+
+fn documents(content: &[u8]) -> Vec<Doc> {
+    let mut docs = Vec::new();
+    let mut start = 0;
+    let mut pos = 0;
+    let mut bounds = Vec::new();
+    while pos <= content.len() {
+        let end = memchr::memchr(b'\n', &content[pos..]).map_or(content.len(), |i| pos + i);
+        let line = &content[pos..end];
+        if line.starts_with(b"---") {
+            bounds.push((start, pos));
+            start = (end + 1).min(content.len());
+        }
+        pos = end + 1;
+    }
+    bounds.push((start, content.len()));
+    for (s, e) in bounds {
+        let Ok(value) = serde_yaml::from_slice::<Value>(&content[s..e]) else {
+            continue;
+        };
+        let get = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        let (Some(kind), Some(api_version)) = (get(&value, "kind"), get(&value, "apiVersion")) else {
+            continue;
+        };
+        let meta = value.get("metadata").cloned().unwrap_or(Value::Null);
+        let object = K8sObjectRef {
+            api_version,
+            kind,
+            namespace: get(&meta, "namespace"),
+            name: get(&meta, "name").unwrap_or_default(),
+        };
+        docs.push(Doc {
+            start: s,
+            end: e,
+            object,
+            value,
+        });
+    }
+    docs
+}
+
+/// Byte offset of `key:` (or `"key":`) below the `section:` line of the document, if found.
+fn key_offset(content: &[u8], doc: &Doc, section: &str, key: &str) -> Option<usize> {
+    let text = &content[doc.start..doc.end];
+    let sec = find_key(text, 0, section)?;
+    find_key(text, sec, key).map(|o| doc.start + o)
+}
+
+fn find_key(text: &[u8], from: usize, key: &str) -> Option<usize> {
+    let plain = format!("{key}:");
+    let quoted = format!("\"{key}\"");
+    let mut pos = from;
+    while pos < text.len() {
+        let end = memchr::memchr(b'\n', &text[pos..]).map_or(text.len(), |i| pos + i);
+        let line = &text[pos..end];
+        let trimmed_at = line.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(line.len());
+        let rest = &line[trimmed_at..];
+        if rest.starts_with(plain.as_bytes()) || rest.starts_with(quoted.as_bytes()) {
+            return Some(pos + trimmed_at);
+        }
+        pos = end + 1;
+    }
+    None
+}
+
+/// Add object identity to findings inside manifests, scan decoded Secret data, and report
+/// Secret manifests with literal values.
+pub(crate) fn enrich(
+    scanner: &SecretScanner,
+    rel: &str,
+    content: &[u8],
+    commit: Option<&CommitInfo>,
+    findings: &mut Vec<Finding>,
+) {
+    let docs = documents(content);
+    if docs.is_empty() {
+        return;
+    }
+    for f in findings.iter_mut() {
+        let Some(span) = f.location.span() else { continue };
+        let off = line_offset(content, span.start_line);
+        if let Some(doc) = docs.iter().find(|d| d.start <= off && off < d.end.max(d.start + 1)) {
+            f.location = Location::K8sObject {
+                object: doc.object.clone(),
+                field_path: None,
+                path: Some(rel.to_string()),
+                span: Some(span),
+            };
+            if let Some(c) = commit {
+                f.properties.insert("commit".into(), serde_json::json!(c.commit));
+            }
+        }
+    }
+    for doc in docs.iter().filter(|d| d.object.kind == "Secret") {
+        let mut literal_keys = Vec::new();
+        for section in ["data", "stringData"] {
+            let Some(map) = doc.value.get(section).and_then(Value::as_mapping) else {
+                continue;
+            };
+            for (k, v) in map {
+                let (Some(key), Some(raw)) = (k.as_str(), v.as_str()) else { continue };
+                let decoded = if section == "data" {
+                    match base64::engine::general_purpose::STANDARD.decode(raw.trim()) {
+                        Ok(d) => d,
+                        Err(_) => continue,
+                    }
+                } else {
+                    raw.as_bytes().to_vec()
+                };
+                if decoded.is_empty() || crate::placeholder::is_placeholder(&decoded) {
+                    continue;
+                }
+                literal_keys.push((section, key.to_string(), decoded.clone()));
+                if section != "data" {
+                    continue; // stringData is plain text, already scanned in place.
+                }
+                let off = key_offset(content, doc, section, key).unwrap_or(doc.start);
+                let span = Span::from_offsets(content, off, off + key.len());
+                let inner = format!("{rel}#{section}.{key}");
+                for m in scanner.engine().scan(&inner, &decoded, commit.map(|c| c.commit.as_str())) {
+                    let mut f = scanner.finding(&inner, &decoded, &m, commit);
+                    f.message = format!("{} (base64-decoded from data.{key})", f.message);
+                    f.location = Location::K8sObject {
+                        object: doc.object.clone(),
+                        field_path: Some(format!("{section}.{key}")),
+                        path: Some(rel.to_string()),
+                        span: Some(span),
+                    };
+                    f.properties.insert("decoded_from".into(), serde_json::json!("base64"));
+                    findings.push(f);
+                }
+            }
+        }
+        if let Some((section, key, value)) = literal_keys.first() {
+            let off = key_offset(content, doc, section, key).unwrap_or(doc.start);
+            let span = Span::from_offsets(content, off, off + key.len());
+            let meta = manifest_rule_meta();
+            let keys: Vec<String> = literal_keys.iter().map(|(s, k, _)| format!("{s}.{k}")).collect();
+            let digest = secret_digest(value);
+            let mut f = Finding::new(
+                &meta,
+                format!(
+                    "Secret {} has literal values in {}",
+                    doc.object.display(),
+                    keys.join(", ")
+                ),
+                Location::K8sObject {
+                    object: doc.object.clone(),
+                    field_path: Some(format!("{section}.{key}")),
+                    path: Some(rel.to_string()),
+                    span: Some(span),
+                },
+                fingerprint(&[MANIFEST_RULE_ID, rel, &doc.object.display(), &digest]),
+            );
+            f.evidence = Some(scanner.show(&String::from_utf8_lossy(value)));
+            findings.push(f);
+        }
+    }
+}
+
+fn line_offset(content: &[u8], line: usize) -> usize {
+    if line <= 1 {
+        return 0;
+    }
+    memchr::memchr_iter(b'\n', content)
+        .nth(line - 2)
+        .map_or(content.len(), |i| i + 1)
+}
