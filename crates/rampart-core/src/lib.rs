@@ -13,6 +13,7 @@ pub mod location;
 pub mod report;
 pub mod rule;
 pub mod severity;
+pub mod sink;
 pub mod suppress;
 pub mod walk;
 

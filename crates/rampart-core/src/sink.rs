@@ -1,0 +1,64 @@
+//! The one place where severity overrides, the ignore file, the baseline and the gate are
+//! applied to a finished scan (rules never apply them themselves).
+
+use crate::report::{Report, StaleIgnore};
+use crate::rule::RuleMeta;
+use crate::severity::{FailOn, Severity};
+use crate::suppress::baseline::Baseline;
+use crate::suppress::ignore_file::IgnoreFile;
+use std::collections::BTreeMap;
+
+/// Post-processing settings.
+#[derive(Debug, Default)]
+pub struct Sink {
+    /// Severity overrides by rule id.
+    pub severity_overrides: BTreeMap<String, Severity>,
+    /// The ignore file, if any.
+    pub ignore_file: Option<IgnoreFile>,
+    /// The baseline, if any.
+    pub baseline: Option<Baseline>,
+    /// The gate.
+    pub fail_on: FailOn,
+    /// Whether the scan was complete enough to call an unused ignore stale (a full
+    /// directory scan; not stdin, staged or partial history scans).
+    pub report_stale: bool,
+}
+
+impl Sink {
+    /// Apply everything to `report` and finalize it. `lookup` resolves rule metadata.
+    pub fn finish(&self, report: &mut Report, lookup: impl Fn(&str) -> Option<RuleMeta>) {
+        for f in &mut report.findings {
+            if let Some(sev) = self.severity_overrides.get(&f.rule_id) {
+                f.severity = *sev;
+            }
+        }
+        let today = chrono::Local::now().date_naive();
+        let mut stale: Vec<StaleIgnore> = Vec::new();
+        if let Some(ignore) = &self.ignore_file {
+            let s = ignore.apply(&mut report.findings, today);
+            // Expired entries are always worth saying; unused ones only after a full scan.
+            stale.extend(
+                s.into_iter()
+                    .filter(|s| self.report_stale || s.message.starts_with("expired")),
+            );
+        }
+        if let Some(b) = &self.baseline {
+            b.apply(&mut report.findings);
+        }
+        if !self.report_stale {
+            report.stale_ignores.retain(|s| s.kind != "inline");
+        }
+        report.stale_ignores.extend(stale);
+        report.finalize(
+            |id| {
+                lookup(id).map(|mut m| {
+                    if let Some(sev) = self.severity_overrides.get(id) {
+                        m.severity = *sev;
+                    }
+                    m
+                })
+            },
+            self.fail_on,
+        );
+    }
+}
