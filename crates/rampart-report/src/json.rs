@@ -34,7 +34,8 @@ mod tests {
 
     #[test]
     fn schema_tag_is_v1() {
-        let v: serde_json::Value = serde_json::from_str(&render(&fixture::report()).unwrap()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&render(&fixture::report()).unwrap()).unwrap();
         assert_eq!(v["schema"], "rampart.report/v1");
     }
 }

@@ -90,7 +90,10 @@ fn write(w: &mut Writer<Vec<u8>>, report: &Report) -> io::Result<()> {
     for e in &report.errors {
         let mut case = BytesStart::new("testcase");
         case.push_attribute(("classname", "rampart"));
-        case.push_attribute(("name", one_line(&format!("scan error: {}", e.path)).as_str()));
+        case.push_attribute((
+            "name",
+            one_line(&format!("scan error: {}", e.path)).as_str(),
+        ));
         case.push_attribute(("file", xml_safe(&e.path).as_str()));
         if let Some(l) = e.line {
             case.push_attribute(("line", l.to_string().as_str()));
@@ -181,8 +184,7 @@ fn details(f: &Finding) -> String {
 fn xml_safe(s: &str) -> String {
     s.chars()
         .filter(|&c| {
-            matches!(c, '\t' | '\n' | '\r')
-                || !(c < ' ' || c == '\u{FFFE}' || c == '\u{FFFF}')
+            matches!(c, '\t' | '\n' | '\r') || !(c < ' ' || c == '\u{FFFE}' || c == '\u{FFFF}')
         })
         .collect()
 }
@@ -211,7 +213,10 @@ mod tests {
         let mut report = Report::new(".", vec![]);
         report.finalize(|_| None, Default::default());
         let xml = render(&report).unwrap();
-        assert!(xml.contains(r#"tests="1" failures="0" errors="0" skipped="0""#), "{xml}");
+        assert!(
+            xml.contains(r#"tests="1" failures="0" errors="0" skipped="0""#),
+            "{xml}"
+        );
         assert!(xml.contains(r#"name="rampart scan""#), "{xml}");
     }
 }

@@ -129,7 +129,11 @@ pub enum RenderError {
 }
 
 /// Render `report` in `format`.
-pub fn render(report: &Report, format: Format, opts: &RenderOptions) -> Result<String, RenderError> {
+pub fn render(
+    report: &Report,
+    format: Format,
+    opts: &RenderOptions,
+) -> Result<String, RenderError> {
     match format {
         Format::Table => Ok(table::render(report, opts)),
         Format::Json => json::render(report),
@@ -163,7 +167,10 @@ mod tests {
         for f in Format::ALL {
             let out = render(&report, f, &RenderOptions::default()).unwrap();
             assert!(!out.is_empty(), "{f} rendered nothing");
-            assert!(out.ends_with('\n'), "{f} output does not end with a newline");
+            assert!(
+                out.ends_with('\n'),
+                "{f} output does not end with a newline"
+            );
         }
     }
 }

@@ -47,10 +47,18 @@ fn write_report(out: &mut String, report: &Report) -> std::fmt::Result {
     if suppressed == 0 {
         writeln!(out, "Suppressed: 0")?;
     } else {
-        let by_kind: Vec<String> = s.suppressed.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let by_kind: Vec<String> = s
+            .suppressed
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
         writeln!(out, "Suppressed: {suppressed} ({})", by_kind.join(", "))?;
     }
-    write!(out, "\nScanned {} files ({} bytes)", s.files_scanned, s.bytes_scanned)?;
+    write!(
+        out,
+        "\nScanned {} files ({} bytes)",
+        s.files_scanned, s.bytes_scanned
+    )?;
     if s.commits_scanned > 0 {
         write!(out, " in {} commits", s.commits_scanned)?;
     }
@@ -62,7 +70,9 @@ fn write_report(out: &mut String, report: &Report) -> std::fmt::Result {
     writeln!(out, ".\n")?;
 
     writeln!(out, "## Findings\n")?;
-    let active: Vec<_> = report.active().collect();
+    // Worst first; the report's path order is kept within a severity.
+    let mut active: Vec<_> = report.active().collect();
+    active.sort_by_key(|f| std::cmp::Reverse(f.severity));
     if active.is_empty() {
         writeln!(out, "No findings.")?;
     } else {
@@ -177,7 +187,10 @@ mod tests {
     #[test]
     fn cells_cannot_break_tables() {
         assert_eq!(cell("a|b\nc\r\nd"), "a\\|b<br>c<br>d");
-        assert_eq!(cell("__init__.py <script>"), "\\_\\_init\\_\\_.py &lt;script&gt;");
+        assert_eq!(
+            cell("__init__.py <script>"),
+            "\\_\\_init\\_\\_.py &lt;script&gt;"
+        );
         assert!(!cell("x\x1by").contains('\x1b'));
     }
 

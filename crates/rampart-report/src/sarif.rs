@@ -666,7 +666,10 @@ mod tests {
         assert_eq!(a.uri, "dir/x%20y.txt");
         assert_eq!(a.uri_base_id.as_deref(), Some(SRCROOT));
         let a = artifact("/etc/passwd");
-        assert_eq!((a.uri.as_str(), a.uri_base_id), ("file:///etc/passwd", None));
+        assert_eq!(
+            (a.uri.as_str(), a.uri_base_id),
+            ("file:///etc/passwd", None)
+        );
         assert_eq!(artifact("C:\\x\\y").uri, "file:///C:/x/y");
         assert_eq!(
             srcroot("/work/repo").unwrap()[SRCROOT].uri,
@@ -679,7 +682,10 @@ mod tests {
     #[test]
     fn whole_line_spans_have_no_columns() {
         let r = Region::from(Span::line(7));
-        assert_eq!((r.start_line, r.start_column, r.end_column), (7, None, None));
+        assert_eq!(
+            (r.start_line, r.start_column, r.end_column),
+            (7, None, None)
+        );
         let r = Region::from(Span {
             start_line: 2,
             start_column: 5,
@@ -699,7 +705,11 @@ mod tests {
             assert_eq!(run.tool.driver.rules[r.rule_index].id, r.rule_id);
             assert_eq!(r.partial_fingerprints.len(), 1);
         }
-        let suppressed: Vec<_> = run.results.iter().filter(|r| !r.suppressions.is_empty()).collect();
+        let suppressed: Vec<_> = run
+            .results
+            .iter()
+            .filter(|r| !r.suppressions.is_empty())
+            .collect();
         assert_eq!(suppressed.len(), 1);
         assert_eq!(suppressed[0].suppressions[0].kind, "inSource");
         assert_eq!(

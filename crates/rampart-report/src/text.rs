@@ -1,13 +1,14 @@
 //! Small text helpers shared by the renderers.
 
-/// Replace control characters (C0 except tab, DEL, C1) by a visible `\u{..}` escape so
-/// that scanned content can never move the cursor or recolour a terminal, and can never
-/// break a line-oriented format. Tabs become a space.
+/// Replace control characters (C0, DEL, C1) by a visible `\u{..}` escape so that scanned
+/// content can never move the cursor or recolour a terminal, and can never break a
+/// line-oriented format. Tabs become a space and line feeds `↵`.
 pub(crate) fn visible(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
             '\t' => out.push(' '),
+            '\n' => out.push('↵'),
             c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
             c => out.push(c),
         }
@@ -44,7 +45,7 @@ mod tests {
 
     #[test]
     fn visible_escapes_controls() {
-        assert_eq!(visible("a\x1b[31mb\tc\n"), "a\\u{1b}[31mb c\\u{a}");
+        assert_eq!(visible("a\x1b[31mb\tc\r\n"), "a\\u{1b}[31mb c\\u{d}↵");
         assert_eq!(visible("naïve ✓"), "naïve ✓");
     }
 

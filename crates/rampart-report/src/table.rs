@@ -1,0 +1,311 @@
+//! The terminal table: findings grouped by file, then a summary and the gate verdict.
+//!
+//! ```text
+//! src/config.py
+//!   L12:5  HIGH      secret/aws-access-key  AWS access key ID  AKIA************
+//!
+//! summary
+//!   ...
+//! gate: failed (fail-on high)
+//! ```
+//!
+//! Colours are written only when [`RenderOptions::color`] is set. Scanned text (messages,
+//! evidence, paths) has its control characters escaped, so a finding can never emit
+//! terminal escape sequences of its own.
+
+use crate::text::{human_bytes, visible};
+use crate::RenderOptions;
+use owo_colors::{OwoColorize, Style};
+use rampart_core::{Finding, Location, Report, Severity};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+/// Render the report as a terminal table, ending with a newline.
+pub fn render(report: &Report, opts: &RenderOptions) -> String {
+    let mut out = String::new();
+    // `write!` into a `String` cannot fail.
+    let _ = write_report(&mut out, report, opts);
+    out
+}
+
+struct Painter {
+    color: bool,
+}
+
+impl Painter {
+    fn paint(&self, s: &str, style: Style) -> String {
+        if self.color {
+            s.style(style).to_string()
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+fn severity_style(s: Severity) -> Style {
+    match s {
+        Severity::Critical => Style::new().bright_red().bold(),
+        Severity::High => Style::new().red(),
+        Severity::Medium => Style::new().yellow(),
+        Severity::Low => Style::new().blue(),
+        Severity::Info => Style::new().dimmed(),
+    }
+}
+
+/// One printed finding line, before padding and colouring.
+struct Row<'a> {
+    finding: &'a Finding,
+    at: String,
+    severity: String,
+    rule: String,
+}
+
+fn write_report(out: &mut String, report: &Report, opts: &RenderOptions) -> std::fmt::Result {
+    let p = Painter { color: opts.color };
+    let shown: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| opts.show_suppressed || !f.is_suppressed())
+        .collect();
+
+    // Group by file path (or the location's display when there is no file), keeping
+    // the report's order: findings arrive sorted by path, so groups are contiguous
+    // except for location kinds without a path, which `finalize` sorts first.
+    let mut groups: Vec<(String, Vec<Row<'_>>)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for f in &shown {
+        let key = f
+            .location
+            .path()
+            .map_or_else(|| f.location.display(), str::to_string);
+        let row = Row {
+            finding: f,
+            at: match f.location.span() {
+                Some(s) => format!("L{}:{}", s.start_line, s.start_column),
+                None => "-".to_string(),
+            },
+            severity: f.severity.as_str().to_ascii_uppercase(),
+            rule: visible(&f.rule_id),
+        };
+        match index.get(&key) {
+            Some(&i) => groups[i].1.push(row),
+            None => {
+                index.insert(key.clone(), groups.len());
+                groups.push((key, vec![row]));
+            }
+        }
+    }
+    let rows = || groups.iter().flat_map(|(_, r)| r);
+    let w_at = rows().map(|r| r.at.len()).max().unwrap_or(0);
+    let w_sev = rows().map(|r| r.severity.len()).max().unwrap_or(0);
+    let w_rule = rows().map(|r| r.rule.chars().count()).max().unwrap_or(0);
+
+    for (key, rows) in &groups {
+        writeln!(
+            out,
+            "{}",
+            p.paint(&visible(key), Style::new().bold().underline())
+        )?;
+        for r in rows {
+            let f = r.finding;
+            let suppressed = f.is_suppressed();
+            let sev_style = if suppressed {
+                Style::new().dimmed()
+            } else {
+                severity_style(f.severity)
+            };
+            let mut line = format!(
+                "  {}  {}  {}  {}",
+                p.paint(&format!("{:<w_at$}", r.at), Style::new().dimmed()),
+                p.paint(&format!("{:<w_sev$}", r.severity), sev_style),
+                p.paint(&format!("{:<w_rule$}", r.rule), Style::new().cyan()),
+                visible(&f.message),
+            );
+            if let Some(ctx) = context(&f.location) {
+                line.push_str(&format!(
+                    "  {}",
+                    p.paint(&visible(&ctx), Style::new().dimmed())
+                ));
+            }
+            if let Some(ev) = &f.evidence {
+                line.push_str(&format!(
+                    "  {}",
+                    p.paint(&visible(ev), Style::new().magenta())
+                ));
+            }
+            if let Some(s) = &f.suppression {
+                let mut tag = format!("[suppressed: {}", s.kind.as_str());
+                if let Some(reason) = &s.reason {
+                    tag.push_str(&format!(" — {reason}"));
+                }
+                tag.push(']');
+                line.push_str(&format!(
+                    "  {}",
+                    p.paint(&visible(&tag), Style::new().dimmed())
+                ));
+            }
+            writeln!(out, "{}", line.trim_end())?;
+        }
+        writeln!(out)?;
+    }
+    if groups.is_empty() {
+        writeln!(out, "No findings.\n")?;
+    }
+
+    summary(out, report, &p)
+}
+
+/// What the line needs beyond the group header: the Kubernetes object, the commit, the
+/// package or image.
+fn context(loc: &Location) -> Option<String> {
+    match loc {
+        Location::File { commit, .. } => commit.as_ref().map(|c| {
+            let short = c.commit.get(..12).unwrap_or(&c.commit);
+            format!("@ {short} {} {}", c.author, c.date)
+        }),
+        Location::K8sObject {
+            object,
+            field_path,
+            path,
+            ..
+        } => match (path, field_path) {
+            // Without a file the object is already the group header.
+            (None, Some(fp)) => Some(fp.clone()),
+            (None, None) => None,
+            (Some(_), Some(fp)) => Some(format!("{} {fp}", object.display())),
+            (Some(_), None) => Some(object.display()),
+        },
+        Location::Package {
+            ecosystem,
+            name,
+            version,
+            found_in: Some(_),
+        } => Some(format!("{ecosystem}/{name}@{version}")),
+        Location::Image { path: Some(_), .. } => Some(loc.display()),
+        _ => None,
+    }
+}
+
+fn summary(out: &mut String, report: &Report, p: &Painter) -> std::fmt::Result {
+    let s = &report.summary;
+    let head = Style::new().bold();
+    writeln!(out, "{}", p.paint("summary", head))?;
+    writeln!(out, "  target:         {}", visible(&report.target))?;
+    write!(
+        out,
+        "  scanned:        {} files, {}",
+        s.files_scanned,
+        human_bytes(s.bytes_scanned)
+    )?;
+    if s.commits_scanned > 0 {
+        write!(out, ", {} commits", s.commits_scanned)?;
+    }
+    writeln!(out)?;
+    if !s.skipped.is_empty() {
+        let parts: Vec<String> = s
+            .skipped
+            .iter()
+            .map(|(reason, n)| format!("{} {n}", visible(reason)))
+            .collect();
+        writeln!(out, "  skipped:        {}", parts.join(", "))?;
+    }
+    let total: u64 = s.by_severity.values().sum();
+    if total == 0 {
+        writeln!(out, "  findings:       none")?;
+    } else {
+        let parts: Vec<String> = Severity::ALL_DESC
+            .iter()
+            .filter_map(|sev| {
+                let n = *s.by_severity.get(sev)?;
+                (n > 0).then(|| p.paint(&format!("{n} {sev}"), severity_style(*sev)))
+            })
+            .collect();
+        writeln!(out, "  findings:       {total} ({})", parts.join(", "))?;
+    }
+    let suppressed: u64 = s.suppressed.values().sum();
+    if suppressed > 0 {
+        let parts: Vec<String> = s
+            .suppressed
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        writeln!(out, "  suppressed:     {suppressed} ({})", parts.join(", "))?;
+    }
+    if !report.stale_ignores.is_empty() {
+        writeln!(out, "  stale ignores:  {}", report.stale_ignores.len())?;
+        for st in &report.stale_ignores {
+            writeln!(
+                out,
+                "    {}  {}  {}: {}",
+                visible(&st.source),
+                visible(&st.kind),
+                visible(&st.rule),
+                visible(&st.message)
+            )?;
+        }
+    }
+    if !report.errors.is_empty() {
+        let n = report.errors.len();
+        writeln!(
+            out,
+            "  {}",
+            p.paint(&format!("errors:         {n}"), Style::new().yellow())
+        )?;
+        for e in &report.errors {
+            writeln!(out, "    {}", visible(&e.to_string()))?;
+        }
+    }
+    let fail_on = String::from(s.fail_on);
+    let verdict = if s.gate_failed {
+        p.paint("failed", Style::new().red().bold())
+    } else {
+        p.paint("passed", Style::new().green().bold())
+    };
+    writeln!(out, "gate: {verdict} (fail-on {fail_on})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture;
+
+    #[test]
+    fn colour_only_when_asked() {
+        let report = fixture::report();
+        let plain = render(&report, &RenderOptions::default());
+        assert!(!plain.contains('\x1b'), "{plain}");
+        let coloured = render(
+            &report,
+            &RenderOptions {
+                color: true,
+                show_suppressed: false,
+            },
+        );
+        assert!(coloured.contains('\x1b'));
+    }
+
+    #[test]
+    fn suppressed_hidden_unless_asked() {
+        let report = fixture::report();
+        let hidden = render(&report, &RenderOptions::default());
+        assert!(!hidden.contains("[suppressed"), "{hidden}");
+        assert!(hidden.contains("suppressed:     1 (inline 1)"), "{hidden}");
+        let shown = render(
+            &report,
+            &RenderOptions {
+                color: false,
+                show_suppressed: true,
+            },
+        );
+        assert!(shown.contains("[suppressed: inline"), "{shown}");
+    }
+
+    #[test]
+    fn empty_report() {
+        let mut report = Report::new(".", vec![]);
+        report.finalize(|_| None, Default::default());
+        let out = render(&report, &RenderOptions::default());
+        assert!(out.starts_with("No findings."), "{out}");
+        assert!(out.ends_with("gate: passed (fail-on high)\n"), "{out}");
+    }
+}
