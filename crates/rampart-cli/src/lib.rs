@@ -1,0 +1,64 @@
+//! The `rampart` command line: argument parsing and wiring only; every analysis lives in
+//! the library crates. [`main_with_args`] is the entry point (tests call it too).
+
+#![allow(clippy::print_stderr)]
+
+pub mod args;
+pub mod commands;
+pub mod exit;
+pub mod settings;
+
+use clap::Parser;
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Run the CLI with these arguments (the first is the program name).
+pub fn main_with_args<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match args::Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::ERROR } else { exit::CLEAN };
+            let _ = e.print();
+            return exit::code(code);
+        }
+    };
+    let result = match cli.command {
+        args::Command::Scan(cmd) => commands::scan::run_scan(cmd),
+        args::Command::Secrets(cmd) => commands::scan::run_secrets(cmd),
+        args::Command::Rules { command } => commands::rules::run(command),
+        args::Command::Hook { command } => commands::hook::run(command),
+    };
+    match result {
+        Ok(code) => exit::code(code),
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return exit::code(exit::CLEAN);
+            }
+            eprintln!("error: {e:#}");
+            exit::code(exit::ERROR)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Write text to standard output (a broken pipe surfaces as an error the caller maps to 0).
+pub(crate) fn stdout(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! Command-line arguments (clap derive).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Rampart: one binary for the DevSecOps pipeline.
+#[derive(Debug, Parser)]
+#[command(name = "rampart", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every scanner on a directory (today: secrets) and write one report.
+    Scan(ScanCmd),
+    /// Scan for secrets: a directory, a file, `-` (stdin), the staged index or git history.
+    Secrets(SecretsCmd),
+    /// List, explain and check rules.
+    Rules {
+        /// What to do.
+        #[command(subcommand)]
+        command: RulesCmd,
+    },
+    /// Git hooks.
+    Hook {
+        /// What to do.
+        #[command(subcommand)]
+        command: HookCmd,
+    },
+}
+
+/// `rampart scan`.
+#[derive(Debug, Args)]
+pub struct ScanCmd {
+    /// Directory or file to scan.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Report options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Secret-scanner options.
+    #[command(flatten)]
+    pub secrets: SecretArgs,
+}
+
+/// `rampart secrets`.
+#[derive(Debug, Args)]
+pub struct SecretsCmd {
+    /// Directory, file, or `-` for standard input.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Scan only lines added in the git index (the pre-commit case).
+    #[arg(long, conflicts_with = "git_history")]
+    pub staged: bool,
+    /// Scan the lines added by every commit reachable from HEAD.
+    #[arg(long)]
+    pub git_history: bool,
+    /// With --git-history: only commits after this revision (`REV..HEAD`).
+    #[arg(long, requires = "git_history", value_name = "REV")]
+    pub since: Option<String>,
+    /// Report options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Secret-scanner options.
+    #[command(flatten)]
+    pub secrets: SecretArgs,
+}
+
+/// Options shared by every scanning command.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CommonArgs {
+    /// Report format on standard output.
+    #[arg(long, short = 'f', value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Also write a report: `FORMAT=PATH` (e.g. `sarif=out.sarif`) or `PATH` (format from
+    /// the extension). Repeatable.
+    #[arg(long, short = 'o', value_name = "[FORMAT=]PATH")]
+    pub output: Vec<String>,
+    /// Exit 1 when an unsuppressed finding is at or above this severity
+    /// (critical|high|medium|low|info|none; default high).
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<String>,
+    /// Configuration file (default: rampart.yaml in the scanned root).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Ignore file (default: .rampartignore.yaml in the scanned root).
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Option<PathBuf>,
+    /// A previous JSON report: only findings not in it count.
+    #[arg(long, value_name = "REPORT.json")]
+    pub baseline: Option<PathBuf>,
+    /// Exit 1 when an inline ignore or ignore-file entry matched nothing (or expired).
+    #[arg(long)]
+    pub fail_on_stale_ignores: bool,
+    /// Do not honour .gitignore / .ignore files.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Skip files larger than this many bytes (default 10485760).
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
+    /// Exclude paths matching this glob (gitignore syntax). Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Worker threads (0 = one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Print nothing on standard output (use with --output).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Show suppressed findings in the table.
+    #[arg(long)]
+    pub show_suppressed: bool,
+    /// When to colour the table.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// Secret-scanner options.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SecretArgs {
+    /// Rule file to use instead of the built-in rules: gitleaks TOML or Rampart YAML.
+    /// Repeatable. A gitleaks file with `[extend] useDefault = true` adds the built-ins.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Print secrets in full (default: first 4 characters and `…`).
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+/// `rampart rules …`.
+#[derive(Debug, Subcommand)]
+pub enum RulesCmd {
+    /// List rules.
+    List {
+        /// Only this area (e.g. `secret`).
+        #[arg(long)]
+        area: Option<String>,
+        /// `table` or `json`.
+        #[arg(long, default_value = "table")]
+        format: String,
+        /// Extra rule files, as for `secrets --rules`.
+        #[arg(long, value_name = "FILE")]
+        rules: Vec<PathBuf>,
+    },
+    /// Explain one rule.
+    Explain {
+        /// Rule id, e.g. `secret/aws-access-key`.
+        id: String,
+        /// `text` or `json`.
+        #[arg(long, default_value = "text")]
+        format: String,
+        /// Extra rule files, as for `secrets --rules`.
+        #[arg(long, value_name = "FILE")]
+        rules: Vec<PathBuf>,
+    },
+    /// Check rules: metadata complete, every example fires, no negative example does.
+    Check {
+        /// Rule files to check instead of the built-in rules.
+        #[arg(long, value_name = "FILE")]
+        rules: Vec<PathBuf>,
+    },
+}
+
+/// `rampart hook …`.
+#[derive(Debug, Subcommand)]
+pub enum HookCmd {
+    /// Write a git pre-commit hook that runs `rampart secrets --staged`.
+    Install {
+        /// Repository (default: current directory).
+        #[arg(default_value = ".")]
+        repo: PathBuf,
+        /// Overwrite an existing hook that is not Rampart's.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Colour choice.
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum ColorChoice {
+    /// Colour when standard output is a terminal and NO_COLOR is unset.
+    #[default]
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}

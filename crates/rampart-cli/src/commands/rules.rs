@@ -1,0 +1,136 @@
+//! `rampart rules list|explain|check`.
+
+use crate::args::RulesCmd;
+use crate::commands::scan::load_rules;
+use crate::exit;
+use anyhow::{bail, Result};
+use rampart_core::{Registry, RuleMeta};
+use rampart_secrets::{ScanOptions, SecretScanner};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+fn scanner(rules: &[PathBuf]) -> Result<SecretScanner> {
+    Ok(SecretScanner::new(load_rules(rules, &[])?, ScanOptions::default())?)
+}
+
+fn registry(rules: &[PathBuf]) -> Result<(Registry, SecretScanner)> {
+    let s = scanner(rules)?;
+    let mut reg = Registry::new();
+    reg.extend(s.metas()).map_err(anyhow::Error::msg)?;
+    Ok((reg, s))
+}
+
+/// Run a rules subcommand.
+pub fn run(cmd: RulesCmd) -> Result<u8> {
+    match cmd {
+        RulesCmd::List {
+            area,
+            format,
+            rules,
+        } => {
+            let (reg, _) = registry(&rules)?;
+            let list: Vec<&RuleMeta> = reg
+                .iter()
+                .filter(|r| area.as_deref().is_none_or(|a| r.area == a))
+                .collect();
+            let text = match format.as_str() {
+                "json" => serde_json::to_string_pretty(&list)?,
+                "table" => {
+                    let w = list.iter().map(|r| r.id.len()).max().unwrap_or(0);
+                    let mut s = String::new();
+                    for r in &list {
+                        let _ = writeln!(s, "{:<w$}  {:<8}  {}", r.id, r.severity.as_str(), r.title);
+                    }
+                    let _ = write!(s, "{} rules", list.len());
+                    s
+                }
+                other => bail!("--format: unknown `{other}` (expected table or json)"),
+            };
+            crate::stdout(&text)?;
+            Ok(exit::CLEAN)
+        }
+        RulesCmd::Explain { id, format, rules } => {
+            let (reg, scanner) = registry(&rules)?;
+            let Some(meta) = reg.get(&id) else {
+                bail!("no rule `{id}` (see `rampart rules list`)");
+            };
+            let compiled = scanner.engine().rules().iter().find(|r| r.meta.id == id);
+            let text = match format.as_str() {
+                "json" => {
+                    let mut v = serde_json::to_value(meta)?;
+                    if let (Some(c), Some(obj)) = (compiled, v.as_object_mut()) {
+                        obj.insert("keywords".into(), serde_json::json!(c.keywords));
+                        obj.insert(
+                            "pattern".into(),
+                            serde_json::json!(c.regex.as_ref().map(|r| r.as_str())),
+                        );
+                        obj.insert("entropy".into(), serde_json::json!(c.entropy));
+                        obj.insert("source".into(), serde_json::json!(c.source));
+                    }
+                    serde_json::to_string_pretty(&v)?
+                }
+                "text" => explain_text(meta, compiled),
+                other => bail!("--format: unknown `{other}` (expected text or json)"),
+            };
+            crate::stdout(&text)?;
+            Ok(exit::CLEAN)
+        }
+        RulesCmd::Check { rules } => {
+            let (reg, scanner) = registry(&rules)?;
+            let problems = reg.problems();
+            let (n, failures) = rampart_secrets::check::check(scanner.engine());
+            let mut out = String::new();
+            for p in &problems {
+                let _ = writeln!(out, "problem: {p}");
+            }
+            for f in &failures {
+                let _ = writeln!(
+                    out,
+                    "{}: {} ({}): {:?}",
+                    f.kind, f.rule, f.source, f.example
+                );
+            }
+            let _ = write!(
+                out,
+                "{} rules, {n} examples checked, {} failed, {} metadata problems",
+                reg.len(),
+                failures.len(),
+                problems.len()
+            );
+            crate::stdout(&out)?;
+            Ok(if failures.is_empty() && problems.is_empty() {
+                exit::CLEAN
+            } else {
+                exit::GATE_FAILED
+            })
+        }
+    }
+}
+
+fn explain_text(meta: &RuleMeta, compiled: Option<&rampart_secrets::CompiledRule>) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{}  [{}]", meta.id, meta.severity);
+    let _ = writeln!(s, "{}\n", meta.title);
+    let _ = writeln!(s, "{}\n", meta.description);
+    let _ = writeln!(s, "Remediation:\n  {}", meta.remediation);
+    if !meta.references.is_empty() {
+        let _ = writeln!(s, "\nReferences:");
+        for r in &meta.references {
+            let _ = writeln!(s, "  - {r}");
+        }
+    }
+    if !meta.peers.is_empty() {
+        let _ = writeln!(s, "\nSame as: {}", meta.peers.join(", "));
+    }
+    if let Some(c) = compiled {
+        let _ = writeln!(s, "\nKeywords: {}", c.keywords.join(", "));
+        if let Some(re) = &c.regex {
+            let _ = writeln!(s, "Pattern:  {}", re.as_str());
+        }
+        if let Some(e) = c.entropy {
+            let _ = writeln!(s, "Entropy:  > {e}");
+        }
+        let _ = writeln!(s, "Defined in: {}", c.source);
+    }
+    s
+}
