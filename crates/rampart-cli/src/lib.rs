@@ -22,7 +22,11 @@ where
     let cli = match args::Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { exit::ERROR } else { exit::CLEAN };
+            let code = if e.use_stderr() {
+                exit::ERROR
+            } else {
+                exit::CLEAN
+            };
             let _ = e.print();
             return exit::code(code);
         }

@@ -100,10 +100,18 @@ impl Settings {
             .and_then(Path::parent)
             .map(Path::to_path_buf)
             .unwrap_or_else(|| config_root.clone());
-        let rel = |p: &PathBuf| if p.is_absolute() { p.clone() } else { cfg_dir.join(p) };
+        let rel = |p: &PathBuf| {
+            if p.is_absolute() {
+                p.clone()
+            } else {
+                cfg_dir.join(p)
+            }
+        };
 
         let fail_on = match &common.fail_on {
-            Some(s) => s.parse::<FailOn>().map_err(|e| anyhow::anyhow!("--fail-on: {e}"))?,
+            Some(s) => s
+                .parse::<FailOn>()
+                .map_err(|e| anyhow::anyhow!("--fail-on: {e}"))?,
             None => cfg.fail_on.unwrap_or_default(),
         };
         let format_name = common
@@ -182,7 +190,10 @@ mod tests {
             parse_output("sarif=out.sarif", Format::Table).unwrap(),
             (Format::Sarif, PathBuf::from("out.sarif"))
         );
-        assert_eq!(parse_output("r.xml", Format::Table).unwrap().0, Format::Junit);
+        assert_eq!(
+            parse_output("r.xml", Format::Table).unwrap().0,
+            Format::Junit
+        );
         assert_eq!(parse_output("r.bin", Format::Json).unwrap().0, Format::Json);
         assert!(parse_output("pdf=x.pdf", Format::Table).is_err());
     }

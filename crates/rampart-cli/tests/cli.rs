@@ -55,7 +55,11 @@ fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .unwrap()
+        .to_path_buf()
 }
 
 #[test]
@@ -80,12 +84,24 @@ fn exit_codes_follow_the_gate() {
 fn secrets_are_redacted_unless_asked() {
     let dir = tree(&[("config.py", &format!("KEY = \"{AWS_KEY}\"\n"))]);
     for fmt in ["table", "json", "sarif", "junit", "markdown"] {
-        let o = run(&["secrets", ".", "--format", fmt, "--fail-on", "none"], dir.path());
+        let o = run(
+            &["secrets", ".", "--format", fmt, "--fail-on", "none"],
+            dir.path(),
+        );
         let out = stdout(&o);
-        assert!(!out.contains(AWS_KEY), "{fmt} output leaks the secret:\n{out}");
-        assert!(out.contains("AKIA…"), "{fmt} output lacks the redacted form:\n{out}");
+        assert!(
+            !out.contains(AWS_KEY),
+            "{fmt} output leaks the secret:\n{out}"
+        );
+        assert!(
+            out.contains("AKIA…"),
+            "{fmt} output lacks the redacted form:\n{out}"
+        );
     }
-    let o = run(&["secrets", ".", "--format", "json", "--show-secrets"], dir.path());
+    let o = run(
+        &["secrets", ".", "--format", "json", "--show-secrets"],
+        dir.path(),
+    );
     assert!(stdout(&o).contains(AWS_KEY));
     let r = json(&o);
     let fp = r["findings"][0]["fingerprint"].as_str().unwrap();
@@ -133,7 +149,11 @@ fn several_outputs_in_one_run_and_sarif_validates() {
         dir.path(),
     );
     assert_eq!(code(&o), 1);
-    assert!(stdout(&o).is_empty(), "--quiet prints nothing: {}", stdout(&o));
+    assert!(
+        stdout(&o).is_empty(),
+        "--quiet prints nothing: {}",
+        stdout(&o)
+    );
     let log: Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
     assert_eq!(log["version"], "2.1.0");
     let result = &log["runs"][0]["results"][0];
@@ -143,7 +163,10 @@ fn several_outputs_in_one_run_and_sarif_validates() {
         1
     );
     assert!(result["partialFingerprints"].as_object().unwrap().len() >= 1);
-    assert!(!log["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap().is_empty());
+    assert!(!log["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .is_empty());
     if let Some(schema_path) = rampart_testkit::shared("schemas/sarif-2.1.0.json") {
         let schema: Value =
             serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
@@ -151,8 +174,12 @@ fn several_outputs_in_one_run_and_sarif_validates() {
         let errors: Vec<String> = v.iter_errors(&log).map(|e| e.to_string()).collect();
         assert!(errors.is_empty(), "SARIF schema errors: {errors:#?}");
     }
-    assert!(std::fs::read_to_string(&junit).unwrap().contains("<testsuite"));
-    assert!(std::fs::read_to_string(&md).unwrap().contains("secret/aws-access-key"));
+    assert!(std::fs::read_to_string(&junit)
+        .unwrap()
+        .contains("<testsuite"));
+    assert!(std::fs::read_to_string(&md)
+        .unwrap()
+        .contains("secret/aws-access-key"));
 }
 
 #[test]
@@ -166,7 +193,10 @@ fn inline_ignores_suppress_and_stale_ones_are_reported() {
             "b.py",
             &format!("# rampart:ignore secret/aws-access-key -- fixture\nKEY = \"{AWS_KEY2}\"\n"),
         ),
-        ("c.py", "# rampart:ignore secret/github-pat -- nothing here\nx = 1\n"),
+        (
+            "c.py",
+            "# rampart:ignore secret/github-pat -- nothing here\nx = 1\n",
+        ),
     ]);
     let o = run(&["secrets", ".", "--format", "json"], dir.path());
     assert_eq!(code(&o), 0, "both findings are suppressed: {}", stdout(&o));
@@ -208,16 +238,30 @@ fn ignore_file_with_expiry_and_stale_entries() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| format!("{} {}", s["source"].as_str().unwrap(), s["message"].as_str().unwrap()))
+        .map(|s| {
+            format!(
+                "{} {}",
+                s["source"].as_str().unwrap(),
+                s["message"].as_str().unwrap()
+            )
+        })
         .collect();
     assert_eq!(stale.len(), 2, "{stale:?}");
     assert!(stale[0].contains(".rampartignore.yaml:5"), "{stale:?}");
     assert!(stale[1].contains("expired on 2001-01-01"), "{stale:?}");
     // A broken ignore file is a usage error with its line.
-    std::fs::write(dir.path().join(".rampartignore.yaml"), "ignores:\n  - reason: x\n").unwrap();
+    std::fs::write(
+        dir.path().join(".rampartignore.yaml"),
+        "ignores:\n  - reason: x\n",
+    )
+    .unwrap();
     let o = run(&["secrets", "."], dir.path());
     assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains(".rampartignore.yaml:2"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(".rampartignore.yaml:2"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -225,7 +269,13 @@ fn baseline_counts_only_new_findings_and_survives_line_moves() {
     let dir = tree(&[("config.py", &format!("KEY = \"{AWS_KEY}\"\n"))]);
     let base = dir.path().join("baseline.json");
     let o = run(
-        &["secrets", "config.py", "-o", &format!("json={}", base.display()), "-q"],
+        &[
+            "secrets",
+            "config.py",
+            "-o",
+            &format!("json={}", base.display()),
+            "-q",
+        ],
         dir.path(),
     );
     assert_eq!(code(&o), 1);
@@ -235,15 +285,40 @@ fn baseline_counts_only_new_findings_and_survives_line_moves() {
         format!("# moved\n\n\nKEY = \"{AWS_KEY}\"\n"),
     )
     .unwrap();
-    let o = run(&["secrets", "config.py", "--baseline", "baseline.json", "--format", "json"], dir.path());
-    assert_eq!(code(&o), 0, "the moved secret is in the baseline: {}", stdout(&o));
+    let o = run(
+        &[
+            "secrets",
+            "config.py",
+            "--baseline",
+            "baseline.json",
+            "--format",
+            "json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(
+        code(&o),
+        0,
+        "the moved secret is in the baseline: {}",
+        stdout(&o)
+    );
     assert_eq!(json(&o)["findings"][0]["suppression"]["kind"], "baseline");
     std::fs::write(
         dir.path().join("config.py"),
         format!("KEY = \"{AWS_KEY}\"\nKEY2 = \"{AWS_KEY2}\"\n"),
     )
     .unwrap();
-    let o = run(&["secrets", "config.py", "--baseline", "baseline.json", "--format", "json"], dir.path());
+    let o = run(
+        &[
+            "secrets",
+            "config.py",
+            "--baseline",
+            "baseline.json",
+            "--format",
+            "json",
+        ],
+        dir.path(),
+    );
     assert_eq!(code(&o), 1, "a new secret fails the gate");
     assert_eq!(rule_ids(&json(&o), true).len(), 1);
     let o = run(&["secrets", ".", "--baseline", "missing.json"], dir.path());
@@ -254,14 +329,21 @@ fn baseline_counts_only_new_findings_and_survives_line_moves() {
 fn config_file_is_found_and_flags_win() {
     let dir = tree(&[
         ("config.py", &format!("KEY = \"{AWS_KEY}\"\n")),
-        ("rampart.yaml", "fail_on: none\nseverity:\n  secret/aws-access-key: low\n"),
+        (
+            "rampart.yaml",
+            "fail_on: none\nseverity:\n  secret/aws-access-key: low\n",
+        ),
     ]);
     let o = run(&["secrets", ".", "--format", "json"], dir.path());
     assert_eq!(code(&o), 0, "config sets fail_on: none");
     assert_eq!(json(&o)["findings"][0]["severity"], "low");
     let o = run(&["secrets", ".", "--fail-on", "low"], dir.path());
     assert_eq!(code(&o), 1, "the flag wins over the config");
-    std::fs::write(dir.path().join("rampart.yaml"), "fail_on: none\nfailon: high\n").unwrap();
+    std::fs::write(
+        dir.path().join("rampart.yaml"),
+        "fail_on: none\nfailon: high\n",
+    )
+    .unwrap();
     let o = run(&["secrets", "."], dir.path());
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("rampart.yaml:2"), "{}", stderr(&o));
@@ -377,7 +459,11 @@ fn bad_input_is_reported_and_the_scan_goes_on() {
     let dir = tree(&[("ok.py", &format!("KEY = \"{AWS_KEY}\"\n"))]);
     let root = dir.path();
     std::fs::write(root.join("blob.bin"), b"\x7fELF\x00\x00\x01binary").unwrap();
-    std::fs::write(root.join("latin1.txt"), b"caf\xe9 \xff\xfe AKIAQ7RJ3KD5PLMN2XYZ\n").unwrap();
+    std::fs::write(
+        root.join("latin1.txt"),
+        b"caf\xe9 \xff\xfe AKIAQ7RJ3KD5PLMN2XYZ\n",
+    )
+    .unwrap();
     let long = format!("{}{AWS_KEY2}{}", "a ".repeat(50_000), "b".repeat(100_000));
     std::fs::write(root.join("long.txt"), long).unwrap();
     // A 1 GiB sparse file: skipped by the size limit, not read.
@@ -411,7 +497,10 @@ fn bad_input_is_reported_and_the_scan_goes_on() {
 #[test]
 fn rules_list_explain_check() {
     let dir = tempfile::tempdir().unwrap();
-    let o = run(&["rules", "list", "--area", "secret", "--format", "json"], dir.path());
+    let o = run(
+        &["rules", "list", "--area", "secret", "--format", "json"],
+        dir.path(),
+    );
     assert_eq!(code(&o), 0);
     let list = json(&o);
     let ids: Vec<&str> = list
@@ -435,7 +524,10 @@ fn rules_list_explain_check() {
     assert_eq!(code(&o), 0);
     assert!(stdout(&o).contains("Remediation"));
     assert!(stdout(&o).contains("Keywords: akia"));
-    assert_eq!(code(&run(&["rules", "explain", "secret/nope"], dir.path())), 2);
+    assert_eq!(
+        code(&run(&["rules", "explain", "secret/nope"], dir.path())),
+        2
+    );
     let o = run(&["rules", "check"], dir.path());
     assert_eq!(code(&o), 0, "{}", stdout(&o));
     // A rule file whose example does not fire fails the check.
@@ -446,20 +538,24 @@ fn rules_list_explain_check() {
     .unwrap();
     let o = run(&["rules", "check", "--rules", "bad.yaml"], dir.path());
     assert_eq!(code(&o), 1);
-    assert!(stdout(&o).contains("missing: secret/test-x"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("missing: secret/test-x"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
 fn example_repository_findings() {
     let example = workspace_root().join("examples/demo-app");
-    let o = run(&["scan", example.to_str().unwrap(), "--format", "json"], &workspace_root());
+    let o = run(
+        &["scan", example.to_str().unwrap(), "--format", "json"],
+        &workspace_root(),
+    );
     assert_eq!(code(&o), 1, "the demo has planted secrets");
     let r = json(&o);
     let ids = rule_ids(&r, true);
-    for want in [
-        "secret/aws-access-key",
-        "secret/kubernetes-secret-manifest",
-    ] {
+    for want in ["secret/aws-access-key", "secret/kubernetes-secret-manifest"] {
         assert!(ids.iter().any(|i| i == want), "missing {want} in {ids:?}");
     }
     // The inline-suppressed fixture is suppressed, not active.

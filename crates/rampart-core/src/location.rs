@@ -281,9 +281,15 @@ mod tests {
     fn span_from_offsets() {
         let text = b"one\ntwo key\nthree";
         let s = Span::from_offsets(text, 8, 11);
-        assert_eq!((s.start_line, s.start_column, s.end_line, s.end_column), (2, 5, 2, 8));
+        assert_eq!(
+            (s.start_line, s.start_column, s.end_line, s.end_column),
+            (2, 5, 2, 8)
+        );
         let s = Span::from_offsets(text, 4, 15);
-        assert_eq!((s.start_line, s.start_column, s.end_line, s.end_column), (2, 1, 3, 4));
+        assert_eq!(
+            (s.start_line, s.start_column, s.end_line, s.end_column),
+            (2, 1, 3, 4)
+        );
         let s = Span::from_offsets(text, 0, 0);
         assert_eq!((s.start_line, s.start_column), (1, 1));
     }

@@ -147,7 +147,11 @@ impl Report {
         s.suppressed.clear();
         for f in &self.findings {
             match &f.suppression {
-                Some(sup) => *s.suppressed.entry(sup.kind.as_str().to_string()).or_default() += 1,
+                Some(sup) => {
+                    *s.suppressed
+                        .entry(sup.kind.as_str().to_string())
+                        .or_default() += 1
+                }
                 None => *s.by_severity.entry(f.severity).or_default() += 1,
             }
         }

@@ -39,7 +39,10 @@ impl RuleMeta {
             return out;
         };
         if area != self.area {
-            out.push(format!("{}: area `{}` does not match id", self.id, self.area));
+            out.push(format!(
+                "{}: area `{}` does not match id",
+                self.id, self.area
+            ));
         }
         if slug.is_empty()
             || !slug

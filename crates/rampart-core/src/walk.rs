@@ -103,10 +103,11 @@ where
     if !opts.exclude.is_empty() {
         let mut ob = OverrideBuilder::new(root);
         for g in &opts.exclude {
-            ob.add(&format!("!{g}")).map_err(|e| crate::Error::Invalid {
-                what: "exclude glob".into(),
-                message: format!("`{g}`: {e}"),
-            })?;
+            ob.add(&format!("!{g}"))
+                .map_err(|e| crate::Error::Invalid {
+                    what: "exclude glob".into(),
+                    message: format!("`{g}`: {e}"),
+                })?;
         }
         let ov = ob.build().map_err(|e| crate::Error::Invalid {
             what: "exclude glob".into(),

@@ -10,7 +10,10 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 fn scanner(rules: &[PathBuf]) -> Result<SecretScanner> {
-    Ok(SecretScanner::new(load_rules(rules, &[])?, ScanOptions::default())?)
+    Ok(SecretScanner::new(
+        load_rules(rules, &[])?,
+        ScanOptions::default(),
+    )?)
 }
 
 fn registry(rules: &[PathBuf]) -> Result<(Registry, SecretScanner)> {
@@ -39,7 +42,8 @@ pub fn run(cmd: RulesCmd) -> Result<u8> {
                     let w = list.iter().map(|r| r.id.len()).max().unwrap_or(0);
                     let mut s = String::new();
                     for r in &list {
-                        let _ = writeln!(s, "{:<w$}  {:<8}  {}", r.id, r.severity.as_str(), r.title);
+                        let _ =
+                            writeln!(s, "{:<w$}  {:<8}  {}", r.id, r.severity.as_str(), r.title);
                     }
                     let _ = write!(s, "{} rules", list.len());
                     s

@@ -27,7 +27,12 @@ enum Mode {
 
 /// `rampart scan PATH`: every scanner that exists.
 pub fn run_scan(cmd: ScanCmd) -> Result<u8> {
-    run(Mode::Path(cmd.path.clone()), &cmd.common, &cmd.secrets, &cmd.path)
+    run(
+        Mode::Path(cmd.path.clone()),
+        &cmd.common,
+        &cmd.secrets,
+        &cmd.path,
+    )
 }
 
 /// `rampart secrets …`.
@@ -80,7 +85,12 @@ fn load_rule_file(path: &Path, builtin: &RuleSet) -> Result<RuleSet> {
     })
 }
 
-fn run(mode: Mode, common: &crate::args::CommonArgs, secrets: &SecretArgs, root: &Path) -> Result<u8> {
+fn run(
+    mode: Mode,
+    common: &crate::args::CommonArgs,
+    secrets: &SecretArgs,
+    root: &Path,
+) -> Result<u8> {
     let started = Instant::now();
     if !matches!(mode, Mode::Stdin) && !root.exists() {
         bail!("{}: no such file or directory", root.display());
@@ -151,7 +161,14 @@ fn run(mode: Mode, common: &crate::args::CommonArgs, secrets: &SecretArgs, root:
         show_suppressed: settings.show_suppressed,
     };
     for (fmt, path) in &settings.outputs {
-        let text = render(&report, *fmt, &RenderOptions { color: false, ..opts })?;
+        let text = render(
+            &report,
+            *fmt,
+            &RenderOptions {
+                color: false,
+                ..opts
+            },
+        )?;
         std::fs::write(path, text)
             .with_context(|| format!("cannot write report {}", path.display()))?;
     }
@@ -159,7 +176,10 @@ fn run(mode: Mode, common: &crate::args::CommonArgs, secrets: &SecretArgs, root:
         eprintln!("warning: {e}");
     }
     for s in &report.stale_ignores {
-        eprintln!("warning: stale ignore {} ({}): {}", s.source, s.rule, s.message);
+        eprintln!(
+            "warning: stale ignore {} ({}): {}",
+            s.source, s.rule, s.message
+        );
     }
     if !settings.quiet {
         crate::stdout(&render(&report, settings.format, &opts)?)?;

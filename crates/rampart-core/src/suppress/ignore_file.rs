@@ -219,7 +219,6 @@ fn entry_lines(text: &str) -> Vec<usize> {
     out
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,7 +238,12 @@ mod tests {
             peers: vec![],
             tags: vec![],
         };
-        Finding::new(&meta, "m", Location::file(path, Some(Span::line(1))), format!("fp-{path}"))
+        Finding::new(
+            &meta,
+            "m",
+            Location::file(path, Some(Span::line(1))),
+            format!("fp-{path}"),
+        )
     }
 
     #[test]
@@ -267,9 +271,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("i.yaml:2"), "{err}");
-        let err = IgnoreFile::parse("ignores:\n  - rule: x\n    expires: soon\n", Path::new("i.yaml"))
-            .unwrap_err()
-            .to_string();
+        let err = IgnoreFile::parse(
+            "ignores:\n  - rule: x\n    expires: soon\n",
+            Path::new("i.yaml"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("expires"), "{err}");
         assert!(IgnoreFile::parse("ignores:\n  - rul: x\n", Path::new("i.yaml")).is_err());
     }

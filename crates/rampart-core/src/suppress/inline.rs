@@ -141,12 +141,19 @@ mod tests {
             peers: vec![],
             tags: vec![],
         };
-        Finding::new(&meta, "m", Location::file("f", Some(Span::line(line))), "fp".into())
+        Finding::new(
+            &meta,
+            "m",
+            Location::file("f", Some(Span::line(line))),
+            "fp".into(),
+        )
     }
 
     #[test]
     fn parses_directives() {
-        let d = directives(b"x\n# rampart:ignore secret/aws-access-key -- test key\n<!-- rampart:ignore -->\n");
+        let d = directives(
+            b"x\n# rampart:ignore secret/aws-access-key -- test key\n<!-- rampart:ignore -->\n",
+        );
         assert_eq!(d.len(), 2);
         assert_eq!(d[0].line, 2);
         assert_eq!(d[0].rules, vec!["secret/aws-access-key"]);
