@@ -1,7 +1,8 @@
 //! The matcher. For each buffer:
 //! 1. one Aho-Corasick pass (ASCII case-insensitive) over every rule's keywords;
 //! 2. each rule whose keyword occurred runs its regex only on windows around the hits
-//!    (the hit's line plus one line either side, or 64 KiB for multi-line rules),
+//!    (the hit's line plus one line either side, or 64 KiB either side for multi-line
+//!    rules),
 //!    merged so no byte is searched twice per rule;
 //! 3. entropy, digit requirement, placeholders and allowlists filter the candidates last.
 
@@ -170,7 +171,7 @@ impl Engine {
                 }
             }
         }
-        out.sort_by(|a, b| (a.start, a.end, a.rule).cmp(&(b.start, b.end, b.rule)));
+        out.sort_by_key(|m| (m.start, m.end, m.rule));
         out.dedup_by(|a, b| a.rule == b.rule && a.start == b.start && a.end == b.end);
         out
     }
@@ -216,7 +217,11 @@ impl Engine {
 fn window(content: &[u8], start: usize, end: usize, multiline: bool) -> (usize, usize) {
     let line_start = memchr::memrchr(b'\n', &content[..start]).map_or(0, |i| i + 1);
     if multiline {
-        return (line_start, (end + MULTILINE_WINDOW).min(content.len()));
+        // Either side: a multi-line match may also end at the keyword (gitleaks'
+        // `kubernetes-secret-yaml` matches `data: … kind: Secret`).
+        let back = start.saturating_sub(MULTILINE_WINDOW);
+        let from = memchr::memrchr(b'\n', &content[..back]).map_or(0, |i| i + 1);
+        return (from, (end + MULTILINE_WINDOW).min(content.len()));
     }
     let prev_start = if line_start == 0 {
         0
