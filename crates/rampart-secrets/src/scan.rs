@@ -80,6 +80,11 @@ impl SecretScanner {
         &self.engine
     }
 
+    /// The options this scanner was built with.
+    pub fn options(&self) -> &ScanOptions {
+        &self.opts
+    }
+
     /// Metadata of every rule this scanner can report, including the code-defined ones.
     pub fn metas(&self) -> Vec<RuleMeta> {
         let mut v: Vec<RuleMeta> = self.engine.rules().iter().map(|r| r.meta.clone()).collect();
