@@ -464,7 +464,7 @@ fn bad_input_is_reported_and_the_scan_goes_on() {
         b"caf\xe9 \xff\xfe AKIAQ7RJ3KD5PLMN2XYZ\n",
     )
     .unwrap();
-    let long = format!("{}{AWS_KEY2}{}", "a ".repeat(50_000), "b".repeat(100_000));
+    let long = format!("{}{AWS_KEY2} {}", "a ".repeat(50_000), "b".repeat(100_000));
     std::fs::write(root.join("long.txt"), long).unwrap();
     // A 1 GiB sparse file: skipped by the size limit, not read.
     let big = std::fs::File::create(root.join("huge.log")).unwrap();

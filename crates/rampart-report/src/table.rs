@@ -127,7 +127,11 @@ fn write_report(out: &mut String, report: &Report, opts: &RenderOptions) -> std:
                     p.paint(&visible(&ctx), Style::new().dimmed())
                 ));
             }
-            if let Some(ev) = &f.evidence {
+            if let Some(ev) = f
+                .evidence
+                .as_ref()
+                .filter(|ev| !f.message.contains(ev.as_str()))
+            {
                 line.push_str(&format!(
                     "  {}",
                     p.paint(&visible(ev), Style::new().magenta())

@@ -192,7 +192,10 @@ pub(crate) fn enrich(
                 &meta,
                 format!(
                     "Secret {} has literal values in {}",
-                    doc.object.display(),
+                    match &doc.object.namespace {
+                        Some(ns) => format!("{ns}/{}", doc.object.name),
+                        None => doc.object.name.clone(),
+                    },
                     keys.join(", ")
                 ),
                 Location::K8sObject {

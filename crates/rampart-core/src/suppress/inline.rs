@@ -9,6 +9,18 @@ use crate::suppress::rule_matcher;
 const MARKER: &[u8] = b"rampart:ignore";
 const GITLEAKS_MARKER: &[u8] = b"gitleaks:allow";
 
+/// Comment openers: the marker counts only after one of these on its line, so prose
+/// that mentions `rampart:ignore` (in Markdown back-ticks, say) is not a directive.
+const COMMENT_OPENERS: &[&[u8]] = &[
+    b"#", b"//", b"/*", b"<!--", b"--", b";", b"%", b"'", b"*", b"{#", b"REM ", b"rem ",
+];
+
+fn in_comment(before: &[u8]) -> bool {
+    COMMENT_OPENERS
+        .iter()
+        .any(|o| memchr::memmem::find(before, o).is_some())
+}
+
 /// One inline directive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Directive {
@@ -29,6 +41,9 @@ pub fn directives(content: &[u8]) -> Vec<Directive> {
     for pos in finder.find_iter(content) {
         let line_start = memchr::memrchr(b'\n', &content[..pos]).map_or(0, |i| i + 1);
         let line_end = memchr::memchr(b'\n', &content[pos..]).map_or(content.len(), |i| pos + i);
+        if !in_comment(&content[line_start..pos]) {
+            continue;
+        }
         let line = 1 + memchr::memchr_iter(b'\n', &content[..line_start]).count();
         let rest = String::from_utf8_lossy(&content[pos + MARKER.len()..line_end]);
         let rest = rest
@@ -147,6 +162,12 @@ mod tests {
             Location::file("f", Some(Span::line(line))),
             "fp".into(),
         )
+    }
+
+    #[test]
+    fn prose_is_not_a_directive() {
+        assert!(directives(b"Use `rampart:ignore RULE` in a comment.\n").is_empty());
+        assert_eq!(directives(b"x = 1 ; rampart:ignore\n").len(), 1);
     }
 
     #[test]
