@@ -1,0 +1,528 @@
+//! Compiled conditions: macros inlined, lists expanded into hash sets, fields resolved to
+//! extractors and values pre-parsed (regexes compiled, needles lower-cased), once, at
+//! load time. Evaluating an event walks a small operator tree.
+
+use std::collections::{HashMap, HashSet};
+
+use regex::Regex;
+
+use crate::condition::{Ast, FieldRef, Literal, Op, Rhs};
+use crate::fields::{Ctx, Extractor, Needs};
+use crate::glob::glob_match;
+
+/// A compiled condition.
+#[derive(Debug, Clone)]
+pub enum Expr {
+    /// All of.
+    And(Vec<Expr>),
+    /// Any of.
+    Or(Vec<Expr>),
+    /// Negation.
+    Not(Box<Expr>),
+    /// A field check.
+    Check(Box<Check>),
+}
+
+/// One compiled field check.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// The field.
+    pub field: Extractor,
+    /// The operator as written.
+    pub op: Op,
+    matcher: Matcher,
+}
+
+#[derive(Debug, Clone)]
+enum Matcher {
+    Exists,
+    Eq(String),
+    Ne(String),
+    Num(Op, i128),
+    Str(Op, String),
+    Contains(String),
+    IContains(String),
+    BContains(Vec<u8>),
+    StartsWith(String),
+    BStartsWith(Vec<u8>),
+    EndsWith(String),
+    Glob(String),
+    IGlob(String),
+    Regex(Regex),
+    In(HashSet<String>),
+    Intersects(HashSet<String>),
+    PMatch(Vec<String>),
+    Field(Extractor),
+}
+
+/// Macro and list definitions a condition is compiled against.
+#[derive(Debug, Default)]
+pub struct Defs {
+    /// Macros: name → parsed condition.
+    pub macros: HashMap<String, Ast>,
+    /// Lists: name → items (which may name other lists).
+    pub lists: HashMap<String, Vec<String>>,
+}
+
+/// A compile error (unknown field, undefined macro, bad value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileError {
+    /// Byte offset in the condition it was found in (the macro's, if `in_macro`).
+    pub offset: usize,
+    /// The macro the error is in, if any.
+    pub in_macro: Option<String>,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.in_macro {
+            Some(m) => write!(f, "in macro '{m}': {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+const MAX_EXPANSION: usize = 64;
+
+impl Defs {
+    /// Compile a parsed condition.
+    pub fn compile(&self, ast: &Ast) -> Result<Expr, CompileError> {
+        let mut stack = Vec::new();
+        self.compile_in(ast, &mut stack)
+    }
+
+    fn compile_in(&self, ast: &Ast, stack: &mut Vec<String>) -> Result<Expr, CompileError> {
+        let err = |offset: usize, message: String, stack: &Vec<String>| CompileError {
+            offset,
+            in_macro: stack.last().cloned(),
+            message,
+        };
+        Ok(match ast {
+            Ast::And(items) => Expr::And(
+                items
+                    .iter()
+                    .map(|a| self.compile_in(a, stack))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Ast::Or(items) => Expr::Or(
+                items
+                    .iter()
+                    .map(|a| self.compile_in(a, stack))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Ast::Not(a) => Expr::Not(Box::new(self.compile_in(a, stack)?)),
+            Ast::Macro(name, off) => {
+                let Some(m) = self.macros.get(name) else {
+                    return Err(err(*off, format!("undefined macro '{name}'"), stack));
+                };
+                if stack.iter().any(|s| s == name) || stack.len() > MAX_EXPANSION {
+                    return Err(err(*off, format!("macro '{name}' refers to itself"), stack));
+                }
+                stack.push(name.clone());
+                let r = self.compile_in(m, stack);
+                stack.pop();
+                r?
+            }
+            Ast::Check { field, op, rhs } => {
+                let c = self
+                    .compile_check(field, *op, rhs)
+                    .map_err(|m| err(field.offset, m, stack))?;
+                Expr::Check(Box::new(c))
+            }
+        })
+    }
+
+    /// Expand list references among `items` (unquoted items naming a list).
+    pub fn expand_list(&self, items: &[Literal]) -> Vec<String> {
+        let mut out = Vec::new();
+        for it in items {
+            if it.quoted {
+                out.push(it.text.clone());
+            } else {
+                self.expand_item(&it.text, &mut out, 0);
+            }
+        }
+        out
+    }
+
+    fn expand_item(&self, item: &str, out: &mut Vec<String>, depth: usize) {
+        match self.lists.get(item) {
+            Some(items) if depth < MAX_EXPANSION => {
+                for i in items {
+                    self.expand_item(i, out, depth + 1);
+                }
+            }
+            _ => out.push(strip_quotes(item).to_string()),
+        }
+    }
+
+    fn compile_check(&self, field: &FieldRef, op: Op, rhs: &Rhs) -> Result<Check, String> {
+        let ex = Extractor::resolve(field)?;
+        let numeric = ex.is_numeric();
+        let canon = |s: &str| -> Result<String, String> {
+            if numeric {
+                parse_num(s)
+                    .map(|n| n.to_string())
+                    .ok_or_else(|| format!("field '{field}' is numeric; '{s}' is not a number"))
+            } else {
+                Ok(s.to_string())
+            }
+        };
+        let matcher = match (op, rhs) {
+            (Op::Exists, Rhs::None) => Matcher::Exists,
+            (Op::Exists, _) => return Err("'exists' takes no value".into()),
+            (_, Rhs::None) => return Err(format!("operator '{}' needs a value", op.as_str())),
+            (Op::In | Op::Intersects | Op::PMatch, rhs) => {
+                let items = match rhs {
+                    Rhs::List(items) => self.expand_list(items),
+                    Rhs::Value(v) => self.expand_list(std::slice::from_ref(v)),
+                    Rhs::Field(_) => {
+                        return Err(format!(
+                            "operator '{}' does not take a field value",
+                            op.as_str()
+                        ))
+                    }
+                    Rhs::None => Vec::new(),
+                };
+                match op {
+                    Op::PMatch => Matcher::PMatch(
+                        items
+                            .into_iter()
+                            .map(|p| p.trim_end_matches('/').to_string())
+                            .collect(),
+                    ),
+                    _ => {
+                        let set = items.iter().map(|s| canon(s)).collect::<Result<_, _>>()?;
+                        if op == Op::In {
+                            Matcher::In(set)
+                        } else {
+                            Matcher::Intersects(set)
+                        }
+                    }
+                }
+            }
+            (_, Rhs::List(_)) => {
+                return Err(format!(
+                    "operator '{}' takes a single value, not a list",
+                    op.as_str()
+                ))
+            }
+            (Op::Regex, Rhs::Field(_)) => return Err("'regex' does not take a field value".into()),
+            (_, Rhs::Field(other)) => Matcher::Field(Extractor::resolve(other)?),
+            (_, Rhs::Value(v)) => {
+                let t = v.text.as_str();
+                match op {
+                    Op::Eq if numeric => Matcher::Num(Op::Eq, num_or(t, field)?),
+                    Op::Ne if numeric => Matcher::Num(Op::Ne, num_or(t, field)?),
+                    Op::Lt | Op::Le | Op::Gt | Op::Ge if numeric => {
+                        Matcher::Num(op, num_or(t, field)?)
+                    }
+                    Op::Eq => Matcher::Eq(t.to_string()),
+                    Op::Ne => Matcher::Ne(t.to_string()),
+                    Op::Lt | Op::Le | Op::Gt | Op::Ge => Matcher::Str(op, t.to_string()),
+                    Op::Contains => Matcher::Contains(t.to_string()),
+                    Op::IContains => Matcher::IContains(t.to_lowercase()),
+                    Op::BContains => Matcher::BContains(hex(t)?),
+                    Op::StartsWith => Matcher::StartsWith(t.to_string()),
+                    Op::BStartsWith => Matcher::BStartsWith(hex(t)?),
+                    Op::EndsWith => Matcher::EndsWith(t.to_string()),
+                    Op::Glob => Matcher::Glob(t.to_string()),
+                    Op::IGlob => Matcher::IGlob(t.to_lowercase()),
+                    Op::Regex => Matcher::Regex(
+                        Regex::new(&format!("^(?:{t})$"))
+                            .map_err(|e| format!("invalid regex '{t}': {e}"))?,
+                    ),
+                    Op::In | Op::Intersects | Op::PMatch | Op::Exists => {
+                        return Err(format!("operator '{}' is not valid here", op.as_str()))
+                    }
+                }
+            }
+        };
+        Ok(Check {
+            field: ex,
+            op,
+            matcher,
+        })
+    }
+}
+
+fn num_or(t: &str, field: &FieldRef) -> Result<i128, String> {
+    parse_num(t).ok_or_else(|| format!("field '{field}' is numeric; '{t}' is not a number"))
+}
+
+fn parse_num(s: &str) -> Option<i128> {
+    let s = s.trim();
+    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        return i128::from_str_radix(h, 16).ok();
+    }
+    s.parse::<i128>().ok()
+}
+
+fn hex(s: &str) -> Result<Vec<u8>, String> {
+    let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    if s.len() & 1 == 1 {
+        return Err(format!("'{s}' is not an even-length hex string"));
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| {
+            s.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| format!("'{s}' is not a hex string"))
+        })
+        .collect()
+}
+
+/// Remove one pair of surrounding quotes from a list item (`"foo"` → `foo`).
+pub fn strip_quotes(s: &str) -> &str {
+    let b = s.as_bytes();
+    if b.len() >= 2
+        && ((b[0] == b'"' && b[b.len() - 1] == b'"') || (b[0] == b'\'' && b[b.len() - 1] == b'\''))
+    {
+        &s[1..s.len() - 1]
+    } else {
+        s
+    }
+}
+
+fn pmatch(paths: &[String], v: &str) -> bool {
+    paths.iter().any(|p| {
+        v == p
+            || (v.starts_with(p.as_str()) && v.as_bytes().get(p.len()) == Some(&b'/'))
+            || p.is_empty() && v.starts_with('/')
+    })
+}
+
+impl Expr {
+    /// Evaluate against an event.
+    pub fn eval(&self, ctx: &Ctx<'_>) -> bool {
+        match self {
+            Expr::And(items) => items.iter().all(|e| e.eval(ctx)),
+            Expr::Or(items) => items.iter().any(|e| e.eval(ctx)),
+            Expr::Not(e) => !e.eval(ctx),
+            Expr::Check(c) => c.eval(ctx),
+        }
+    }
+
+    /// Visit every check.
+    pub fn checks<'a>(&'a self, f: &mut dyn FnMut(&'a Check, bool)) {
+        self.checks_in(f, false);
+    }
+
+    fn checks_in<'a>(&'a self, f: &mut dyn FnMut(&'a Check, bool), negated: bool) {
+        match self {
+            Expr::And(v) | Expr::Or(v) => v.iter().for_each(|e| e.checks_in(f, negated)),
+            Expr::Not(e) => e.checks_in(f, !negated),
+            Expr::Check(c) => f(c, negated),
+        }
+    }
+
+    /// The most detailed part of the event any field in this condition reads.
+    pub fn needs(&self) -> Needs {
+        let mut n = Needs::Metadata;
+        self.checks(&mut |c, _| {
+            n = n.max(c.field.needs());
+            if let Matcher::Field(x) = &c.matcher {
+                n = n.max(x.needs());
+            }
+        });
+        n
+    }
+}
+
+impl Check {
+    /// The literal values this check compares with for `=` and `in` (used to derive an
+    /// audit policy).
+    pub fn values(&self) -> Vec<&str> {
+        match &self.matcher {
+            Matcher::Eq(s) => vec![s.as_str()],
+            Matcher::In(set) | Matcher::Intersects(set) => {
+                let mut v: Vec<&str> = set.iter().map(String::as_str).collect();
+                v.sort_unstable();
+                v
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn eval(&self, ctx: &Ctx<'_>) -> bool {
+        let vals = self.field.extract(ctx);
+        let vs = vals.as_slice();
+        if vs.is_empty() {
+            return false;
+        }
+        let list = self.field.is_list();
+        match &self.matcher {
+            Matcher::Exists => true,
+            Matcher::In(set) => {
+                if list {
+                    vs.iter().all(|v| set.contains(v.as_ref()))
+                } else {
+                    set.contains(vs[0].as_ref())
+                }
+            }
+            Matcher::Intersects(set) => vs.iter().any(|v| set.contains(v.as_ref())),
+            Matcher::Field(other) => {
+                let ov = other.extract(ctx);
+                let Some(rhs) = ov.as_slice().first() else {
+                    return false;
+                };
+                let numeric = self.field.is_numeric() && other.is_numeric();
+                vs.iter().any(|v| compare_dynamic(self.op, v, rhs, numeric))
+            }
+            m => vs.iter().any(|v| single(m, v)),
+        }
+    }
+}
+
+fn compare_dynamic(op: Op, v: &str, rhs: &str, numeric: bool) -> bool {
+    if numeric {
+        if let (Some(a), Some(b)) = (parse_num(v), parse_num(rhs)) {
+            return cmp_ord(op, a.cmp(&b));
+        }
+    }
+    match op {
+        Op::Eq => v == rhs,
+        Op::Ne => v != rhs,
+        Op::Lt | Op::Le | Op::Gt | Op::Ge => cmp_ord(op, v.cmp(rhs)),
+        Op::Contains => v.contains(rhs),
+        Op::IContains => v.to_lowercase().contains(&rhs.to_lowercase()),
+        Op::StartsWith => v.starts_with(rhs),
+        Op::EndsWith => v.ends_with(rhs),
+        Op::Glob => glob_match(rhs, v),
+        Op::IGlob => glob_match(&rhs.to_lowercase(), &v.to_lowercase()),
+        Op::BContains => v.contains(rhs),
+        Op::BStartsWith => v.starts_with(rhs),
+        Op::In | Op::Intersects => v == rhs,
+        Op::PMatch => pmatch(&[rhs.trim_end_matches('/').to_string()], v),
+        Op::Exists => true,
+        Op::Regex => false,
+    }
+}
+
+fn cmp_ord(op: Op, o: std::cmp::Ordering) -> bool {
+    use std::cmp::Ordering::*;
+    match op {
+        Op::Eq => o == Equal,
+        Op::Ne => o != Equal,
+        Op::Lt => o == Less,
+        Op::Le => o != Greater,
+        Op::Gt => o == Greater,
+        Op::Ge => o != Less,
+        _ => false,
+    }
+}
+
+fn single(m: &Matcher, v: &str) -> bool {
+    match m {
+        Matcher::Eq(s) => v == s,
+        Matcher::Ne(s) => v != s,
+        Matcher::Num(op, n) => parse_num(v).is_some_and(|x| cmp_ord(*op, x.cmp(n))),
+        Matcher::Str(op, s) => cmp_ord(*op, v.cmp(s.as_str())),
+        Matcher::Contains(s) => v.contains(s.as_str()),
+        Matcher::IContains(s) => v.to_lowercase().contains(s.as_str()),
+        Matcher::BContains(b) => memmem(v.as_bytes(), b),
+        Matcher::StartsWith(s) => v.starts_with(s.as_str()),
+        Matcher::BStartsWith(b) => v.as_bytes().starts_with(b),
+        Matcher::EndsWith(s) => v.ends_with(s.as_str()),
+        Matcher::Glob(p) => glob_match(p, v),
+        Matcher::IGlob(p) => glob_match(p, &v.to_lowercase()),
+        Matcher::Regex(r) => r.is_match(v),
+        Matcher::PMatch(paths) => pmatch(paths, v),
+        Matcher::In(set) | Matcher::Intersects(set) => set.contains(v),
+        Matcher::Exists => true,
+        Matcher::Field(_) => false,
+    }
+}
+
+fn memmem(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::condition::parse;
+    use crate::event::AuditEvent;
+
+    fn run(cond: &str, defs: &Defs, json: &str) -> bool {
+        let e = AuditEvent::from_json(json).unwrap();
+        let x = defs
+            .compile(&parse(cond).unwrap())
+            .unwrap_or_else(|e| panic!("{cond}: {e}"));
+        x.eval(&Ctx {
+            ev: &e,
+            num: 1,
+            hostname: "h",
+            cluster: None,
+        })
+    }
+
+    const EV: &str = r#"{"auditID":"a","stage":"ResponseComplete","verb":"create","user":{"username":"alice","groups":["g1","g2"]},"requestURI":"/api/v1/namespaces/ns/pods","objectRef":{"resource":"pods","namespace":"ns"},"responseStatus":{"code":201},
+      "requestObject":{"spec":{"containers":[{"image":"nginx:1"},{"image":"busybox"}],"volumes":[{"hostPath":{"path":"/etc/kubernetes/x"}}]}},"stageTimestamp":"2020-01-01T00:00:00Z"}"#;
+
+    #[test]
+    fn operators() {
+        let mut d = Defs::default();
+        d.lists
+            .insert("imgs".into(), vec!["nginx".into(), "more".into()]);
+        d.lists.insert("more".into(), vec!["\"busybox\"".into()]);
+        d.macros
+            .insert("is_create".into(), parse("ka.verb = create").unwrap());
+        for (c, want) in [
+            ("is_create", true),
+            ("not is_create", false),
+            ("ka.verb != create", false),
+            ("ka.impuser.name != bob", false), // missing: every comparison is false
+            ("not ka.impuser.name exists", true),
+            ("ka.response.code startswith 2", true),
+            ("ka.response.code > 200", true),
+            ("ka.user.name in (bob, alice)", true),
+            ("ka.user.name icontains LIC", true),
+            ("ka.user.name glob 'a*e'", true),
+            ("ka.user.name regex 'al.*'", true),
+            ("ka.user.name regex 'l.*'", false),
+            ("ka.req.pod.containers.image.repository in (imgs)", true),
+            ("ka.req.pod.containers.image.repository in (nginx)", false),
+            (
+                "ka.req.pod.containers.image.repository intersects (nginx)",
+                true,
+            ),
+            ("ka.user.groups intersects (g2, g3)", true),
+            ("ka.req.pod.volumes.hostpath pmatch (/etc/kubernetes)", true),
+            ("ka.req.pod.volumes.hostpath pmatch (/etc/kube)", false),
+            ("jevt.rawtime > 0", true),
+            ("jevt.rawtime = 0", false),
+            ("ka.user.name bcontains 6c6963", true),
+            ("ka.user.name = val(ka.user.name)", true),
+            ("len(ka.user.groups) = 2", true),
+            ("tolower(ka.verb) in (create)", true),
+            (
+                "ka.target.namespace endswith s and (ka.verb = get or ka.verb = create)",
+                true,
+            ),
+        ] {
+            assert_eq!(run(c, &d, EV), want, "{c}");
+        }
+    }
+
+    #[test]
+    fn load_time_errors() {
+        let d = Defs::default();
+        let c = |s: &str| d.compile(&parse(s).unwrap()).map(|_| ()).unwrap_err();
+        assert!(c("ka.nope = 1").message.contains("unknown field"));
+        assert!(c("nomacro").message.contains("undefined macro"));
+        assert!(c("jevt.rawtime = abc").message.contains("not a number"));
+        assert!(c("ka.verb regex '('").message.contains("invalid regex"));
+        let mut d = Defs::default();
+        d.macros.insert("a".into(), parse("b").unwrap());
+        d.macros.insert("b".into(), parse("a").unwrap());
+        assert!(d
+            .compile(&parse("a").unwrap())
+            .unwrap_err()
+            .message
+            .contains("itself"));
+    }
+}
