@@ -41,6 +41,13 @@ pub mod rules;
 pub mod yaml;
 
 pub use alert::{Alert, RateLimiter};
+
+/// Rampart's built-in runtime rules: Falco's upstream `k8s_audit_rules.yaml` (k8saudit
+/// plugin 0.18.0), vendored unmodified.
+pub const DEFAULT_RULES: &str = include_str!("../rules/k8s_audit_rules.yaml");
+
+/// The name the built-in rules are reported under.
+pub const DEFAULT_RULES_NAME: &str = "<builtin>/k8s_audit_rules.yaml";
 pub use engine::{CompiledRule, Engine, EngineOptions};
 pub use event::{AuditEvent, EventError};
 pub use rules::{LoadError, LoadErrors, Priority, Ruleset};

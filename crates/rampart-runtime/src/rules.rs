@@ -248,6 +248,11 @@ impl Ruleset {
         Ruleset::default()
     }
 
+    /// Load Rampart's built-in rules ([`crate::DEFAULT_RULES`]).
+    pub fn load_builtin(&mut self) -> Result<(), LoadError> {
+        self.load_str(crate::DEFAULT_RULES_NAME, crate::DEFAULT_RULES)
+    }
+
     /// Load a rules file, or every `*.yaml`/`*.yml` file of a directory in name order.
     pub fn load_path(&mut self, path: &Path) -> Result<(), LoadError> {
         let origin = |m: String| LoadError {
