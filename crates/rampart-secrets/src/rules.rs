@@ -255,13 +255,16 @@ pub struct RuleSet {
     pub global_allowlists: Vec<Allowlist>,
 }
 
-/// Compile a regex the way every rule does: large size limit, multi-line `^`/`$` off (as
-/// gitleaks/RE2), Unicode on.
+/// Compile a regex the way every rule does: multi-line `^`/`$` off (as gitleaks/RE2) and
+/// ASCII classes (`\w`, `\d`, `\s`, `\b`, `(?i)` are ASCII-only, as in RE2 by default),
+/// which keeps the automata small: Unicode `\w{0,50}` alone compiles to megabytes. A
+/// pattern that needs Unicode (a `\p{..}` class) falls back to Unicode mode.
 pub fn compile_regex(pattern: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(pattern)
-        .size_limit(64 << 20)
-        .dfa_size_limit(64 << 20)
+        .unicode(false)
+        .size_limit(32 << 20)
         .build()
+        .or_else(|_| RegexBuilder::new(pattern).size_limit(64 << 20).build())
 }
 
 fn to_example(e: ExampleDef) -> (String, Option<String>) {
