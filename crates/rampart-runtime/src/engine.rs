@@ -156,7 +156,11 @@ impl Engine {
         if !errors.is_empty() {
             return Err(LoadErrors(errors));
         }
-        let active = (0..rules.len()).filter(|i| rules[*i].enabled).collect();
+        // Rules whose condition folds to false (off by default through a macro such as
+        // `k8s_audit_never_true`) are compiled but never run.
+        let active = (0..rules.len())
+            .filter(|i| rules[*i].enabled && !matches!(rules[*i].expr, Expr::Const(false)))
+            .collect();
         Ok(Engine {
             rules,
             active,
@@ -171,7 +175,7 @@ impl Engine {
         &self.rules
     }
 
-    /// The enabled rules.
+    /// The rules that can fire: enabled, and with a condition that is not constant false.
     pub fn enabled_rules(&self) -> impl Iterator<Item = &CompiledRule> {
         self.active.iter().map(|i| &self.rules[*i])
     }

@@ -157,7 +157,7 @@ impl AuditEvent {
         let time_ns = ["stageTimestamp", "requestReceivedTimestamp", "timestamp"]
             .iter()
             .find_map(|k| obj.get(*k).and_then(Value::as_str).and_then(parse_time_ns))
-            .unwrap_or(0);
+            .unwrap_or_else(now_ns);
         Ok(AuditEvent { doc, time_ns })
     }
 
@@ -179,7 +179,8 @@ impl AuditEvent {
     }
 
     /// Event time in nanoseconds since the Unix epoch (from `stageTimestamp`, else
-    /// `requestReceivedTimestamp`, else `timestamp`; 0 when none parses).
+    /// `requestReceivedTimestamp`, else `timestamp`; the time of decoding when none
+    /// parses, as the k8saudit plugin does).
     pub fn time_ns(&self) -> u64 {
         self.time_ns
     }
@@ -192,6 +193,12 @@ impl AuditEvent {
         }
         v.as_str()
     }
+}
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 fn parse_time_ns(s: &str) -> Option<u64> {

@@ -21,6 +21,9 @@ pub enum Expr {
     Not(Box<Expr>),
     /// A field check.
     Check(Box<Check>),
+    /// A constant (folded at load time: `jevt.rawtime exists` is always true and
+    /// `jevt.rawtime = 0` never, since every event has a time).
+    Const(bool),
 }
 
 /// One compiled field check.
@@ -100,19 +103,22 @@ impl Defs {
             message,
         };
         Ok(match ast {
-            Ast::And(items) => Expr::And(
+            Ast::And(items) => fold_and(
                 items
                     .iter()
                     .map(|a| self.compile_in(a, stack))
                     .collect::<Result<_, _>>()?,
             ),
-            Ast::Or(items) => Expr::Or(
+            Ast::Or(items) => fold_or(
                 items
                     .iter()
                     .map(|a| self.compile_in(a, stack))
                     .collect::<Result<_, _>>()?,
             ),
-            Ast::Not(a) => Expr::Not(Box::new(self.compile_in(a, stack)?)),
+            Ast::Not(a) => match self.compile_in(a, stack)? {
+                Expr::Const(b) => Expr::Const(!b),
+                e => Expr::Not(Box::new(e)),
+            },
             Ast::Macro(name, off) => {
                 let Some(m) = self.macros.get(name) else {
                     return Err(err(*off, format!("undefined macro '{name}'"), stack));
@@ -129,7 +135,10 @@ impl Defs {
                 let c = self
                     .compile_check(field, *op, rhs)
                     .map_err(|m| err(field.offset, m, stack))?;
-                Expr::Check(Box::new(c))
+                match constant(&c) {
+                    Some(b) => Expr::Const(b),
+                    None => Expr::Check(Box::new(c)),
+                }
             }
         })
     }
@@ -248,6 +257,56 @@ impl Defs {
     }
 }
 
+fn constant(c: &Check) -> Option<bool> {
+    if !matches!(
+        c.field.info.name,
+        "jevt.rawtime" | "json.rawtime" | "evt.rawtime"
+    ) || !c.field.transformers.is_empty()
+    {
+        return None;
+    }
+    match &c.matcher {
+        Matcher::Exists => Some(true),
+        Matcher::Num(Op::Eq, 0) => Some(false),
+        Matcher::Num(Op::Ne, 0) => Some(true),
+        _ => None,
+    }
+}
+
+fn fold_and(items: Vec<Expr>) -> Expr {
+    let mut out = Vec::with_capacity(items.len());
+    for e in items {
+        match e {
+            Expr::Const(false) => return Expr::Const(false),
+            Expr::Const(true) => {}
+            Expr::And(inner) => out.extend(inner),
+            e => out.push(e),
+        }
+    }
+    match out.len() {
+        0 => Expr::Const(true),
+        1 => out.remove(0),
+        _ => Expr::And(out),
+    }
+}
+
+fn fold_or(items: Vec<Expr>) -> Expr {
+    let mut out = Vec::with_capacity(items.len());
+    for e in items {
+        match e {
+            Expr::Const(true) => return Expr::Const(true),
+            Expr::Const(false) => {}
+            Expr::Or(inner) => out.extend(inner),
+            e => out.push(e),
+        }
+    }
+    match out.len() {
+        0 => Expr::Const(false),
+        1 => out.remove(0),
+        _ => Expr::Or(out),
+    }
+}
+
 fn num_or(t: &str, field: &FieldRef) -> Result<i128, String> {
     parse_num(t).ok_or_else(|| format!("field '{field}' is numeric; '{t}' is not a number"))
 }
@@ -303,6 +362,7 @@ impl Expr {
             Expr::Or(items) => items.iter().any(|e| e.eval(ctx)),
             Expr::Not(e) => !e.eval(ctx),
             Expr::Check(c) => c.eval(ctx),
+            Expr::Const(b) => *b,
         }
     }
 
@@ -316,6 +376,7 @@ impl Expr {
             Expr::And(v) | Expr::Or(v) => v.iter().for_each(|e| e.checks_in(f, negated)),
             Expr::Not(e) => e.checks_in(f, !negated),
             Expr::Check(c) => f(c, negated),
+            Expr::Const(_) => {}
         }
     }
 

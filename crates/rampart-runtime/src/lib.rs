@@ -36,7 +36,9 @@ pub mod event;
 pub mod fields;
 pub mod filter;
 mod glob;
+pub mod monitor;
 pub mod output;
+pub mod policy;
 pub mod rules;
 pub mod yaml;
 
@@ -50,4 +52,5 @@ pub const DEFAULT_RULES: &str = include_str!("../rules/k8s_audit_rules.yaml");
 pub const DEFAULT_RULES_NAME: &str = "<builtin>/k8s_audit_rules.yaml";
 pub use engine::{CompiledRule, Engine, EngineOptions};
 pub use event::{AuditEvent, EventError};
+pub use monitor::{Follower, Monitor, MonitorOptions, Stats};
 pub use rules::{LoadError, LoadErrors, Priority, Ruleset};
