@@ -41,6 +41,8 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         "********",
         "••••",
         "00000000-0000-0000-0000-000000000000",
+        // The alphabet typed out: documentation filler, not key material.
+        "abcdefghijklmnop",
     ];
     if WORDS.iter().any(|w| lower.contains(w)) {
         return true;
@@ -75,10 +77,18 @@ mod tests {
             "changeme",
             "ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
             "$SECRET",
+            "AIzaSyabcdefghijklmnopqrstuvwxyz1234567",
+            "sk_abcdefghijklmnopqrstuvwxyz123",
         ] {
             assert!(is_placeholder(p.as_bytes()), "{p}");
         }
-        for s in ["AKIAZ52HGXYRN4WBTEST", "ghp_1a2b3c4d5e6f7g8h9i0jklmnopqrstuvwxyz", "p8s$Wz!k2"] {
+        for s in [
+            "AKIAZ52HGXYRN4WBTEST",
+            "ghp_1a2b3c4d5e6f7g8h9i0jklmnopqrstuvwxyz",
+            "p8s$Wz!k2",
+            // Short alphabet runs occur in real keys by chance.
+            "abcd1234abcd1234abcd1234abcd1234abcd1234abcd1234abcd1234abcd1234",
+        ] {
             assert!(!is_placeholder(s.as_bytes()), "{s}");
         }
     }
