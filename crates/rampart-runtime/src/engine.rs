@@ -14,6 +14,10 @@ use crate::rules::{
     ExcValue, ExceptionDef, LoadError, LoadErrors, OneOrMany, Origin, Priority, RuleDef, Ruleset,
 };
 
+thread_local! {
+    static MEMO: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// The event source Rampart ingests.
 pub const K8S_AUDIT_SOURCE: &str = "k8s_audit";
 
@@ -86,6 +90,7 @@ pub struct Engine {
     active: Vec<usize>,
     skipped: BTreeMap<String, usize>,
     opts: EngineOptions,
+    slots: usize,
     /// Warnings from loading (unknown keys, legacy forms).
     pub warnings: Vec<LoadError>,
 }
@@ -156,6 +161,7 @@ impl Engine {
         if !errors.is_empty() {
             return Err(LoadErrors(errors));
         }
+        let slots = defs.check_slots();
         // Rules whose condition folds to false (off by default through a macro such as
         // `k8s_audit_never_true`) are compiled but never run.
         let active = (0..rules.len())
@@ -166,6 +172,7 @@ impl Engine {
             active,
             skipped,
             opts,
+            slots,
             warnings: rs.warnings.clone(),
         })
     }
@@ -216,12 +223,17 @@ impl Engine {
             hostname: &self.opts.hostname,
             cluster: self.opts.cluster.as_deref(),
         };
-        for &i in &self.active {
-            let r = &self.rules[i];
-            if r.expr.eval(&ctx) {
-                out.push(self.alert(r, &ctx));
+        MEMO.with(|m| {
+            let mut memo = m.borrow_mut();
+            memo.clear();
+            memo.resize(self.slots, 0);
+            for &i in &self.active {
+                let r = &self.rules[i];
+                if r.expr.eval_memo(&ctx, &mut memo) {
+                    out.push(self.alert(r, &ctx));
+                }
             }
-        }
+        });
     }
 
     /// Run every enabled rule on an event.

@@ -954,6 +954,8 @@ pub struct Extractor {
     pub arg: Arg,
     /// Transformers, outermost first.
     pub transformers: Vec<Transformer>,
+    /// JSON pointer tokens (unescaped), for pointer fields.
+    ptr: Vec<String>,
 }
 
 impl Extractor {
@@ -991,10 +993,19 @@ impl Extractor {
                 ))
             }
         };
+        let ptr = match &arg {
+            Arg::Pointer(p) => p
+                .split('/')
+                .skip(1)
+                .map(|t| t.replace("~1", "/").replace("~0", "~"))
+                .collect(),
+            _ => Vec::new(),
+        };
         Ok(Extractor {
             info,
             arg,
             transformers: r.transformers.clone(),
+            ptr,
         })
     }
 
@@ -1024,7 +1035,11 @@ impl Extractor {
 
     /// Extract the values from an event.
     pub fn extract<'e>(&self, ctx: &Ctx<'e>) -> Vals<'e> {
-        let raw = extract_raw(self.info.kind, &self.arg, ctx);
+        let raw = if let K::JPointer = self.info.kind {
+            pointer(ctx.ev.doc(), &self.ptr).map_or(Vals::None, |v| Vals::One(json_str(v)))
+        } else {
+            extract_raw(self.info.kind, &self.arg, ctx)
+        };
         if self.transformers.is_empty() {
             return raw;
         }
@@ -1091,6 +1106,18 @@ pub fn json_str(v: &Value) -> Cow<'_, str> {
         Value::String(s) => Cow::Borrowed(s.as_str()),
         other => Cow::Owned(other.to_string()),
     }
+}
+
+fn pointer<'a>(v: &'a Value, tokens: &[String]) -> Option<&'a Value> {
+    let mut cur = v;
+    for t in tokens {
+        cur = match cur {
+            Value::Object(m) => m.get(t.as_str())?,
+            Value::Array(a) => a.get(t.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
 }
 
 fn path<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a Value> {

@@ -2,7 +2,10 @@
 //! extractors and values pre-parsed (regexes compiled, needles lower-cased), once, at
 //! load time. Evaluating an event walks a small operator tree.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use regex::Regex;
 
@@ -19,8 +22,8 @@ pub enum Expr {
     Or(Vec<Expr>),
     /// Negation.
     Not(Box<Expr>),
-    /// A field check.
-    Check(Box<Check>),
+    /// A field check, with its slot in the per-event memo (identical checks share one).
+    Check(u32, Arc<Check>),
     /// A constant (folded at load time: `jevt.rawtime exists` is always true and
     /// `jevt.rawtime = 0` never, since every event has a time).
     Const(bool),
@@ -52,11 +55,37 @@ enum Matcher {
     Glob(String),
     IGlob(String),
     Regex(Regex),
-    In(HashSet<String>),
-    Intersects(HashSet<String>),
+    In(StrSet),
+    Intersects(StrSet),
     PMatch(Vec<String>),
     Field(Extractor),
 }
+
+/// FxHash: a fast, non-cryptographic hash for the small string sets of `in` checks.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A set of strings hashed with [`FxHasher`].
+pub type StrSet = HashSet<String, BuildHasherDefault<FxHasher>>;
 
 /// Macro and list definitions a condition is compiled against.
 #[derive(Debug, Default)]
@@ -65,6 +94,7 @@ pub struct Defs {
     pub macros: HashMap<String, Ast>,
     /// Lists: name → items (which may name other lists).
     pub lists: HashMap<String, Vec<String>>,
+    interned: RefCell<HashMap<String, (u32, Arc<Check>)>>,
 }
 
 /// A compile error (unknown field, undefined macro, bad value).
@@ -132,15 +162,30 @@ impl Defs {
                 r?
             }
             Ast::Check { field, op, rhs } => {
+                let key = format!("{field}\u{1f}{op:?}\u{1f}{rhs:?}");
+                if let Some((slot, c)) = self.interned.borrow().get(&key) {
+                    return Ok(Expr::Check(*slot, c.clone()));
+                }
                 let c = self
                     .compile_check(field, *op, rhs)
                     .map_err(|m| err(field.offset, m, stack))?;
                 match constant(&c) {
                     Some(b) => Expr::Const(b),
-                    None => Expr::Check(Box::new(c)),
+                    None => {
+                        let mut interned = self.interned.borrow_mut();
+                        let slot = u32::try_from(interned.len()).unwrap_or(u32::MAX);
+                        let c = Arc::new(c);
+                        interned.insert(key, (slot, c.clone()));
+                        Expr::Check(slot, c)
+                    }
                 }
             }
         })
+    }
+
+    /// How many distinct checks have been compiled (the size of a per-event memo).
+    pub fn check_slots(&self) -> usize {
+        self.interned.borrow().len()
     }
 
     /// Expand list references among `items` (unquoted items naming a list).
@@ -361,7 +406,27 @@ impl Expr {
             Expr::And(items) => items.iter().all(|e| e.eval(ctx)),
             Expr::Or(items) => items.iter().any(|e| e.eval(ctx)),
             Expr::Not(e) => !e.eval(ctx),
-            Expr::Check(c) => c.eval(ctx),
+            Expr::Check(_, c) => c.eval(ctx),
+            Expr::Const(b) => *b,
+        }
+    }
+
+    /// Evaluate with a per-event memo (one byte per check slot, zeroed for each event):
+    /// a check shared by many rules (`kevt`, `ka.verb=create`) runs once per event.
+    pub fn eval_memo(&self, ctx: &Ctx<'_>, memo: &mut [u8]) -> bool {
+        match self {
+            Expr::And(items) => items.iter().all(|e| e.eval_memo(ctx, memo)),
+            Expr::Or(items) => items.iter().any(|e| e.eval_memo(ctx, memo)),
+            Expr::Not(e) => !e.eval_memo(ctx, memo),
+            Expr::Check(slot, c) => match memo.get_mut(*slot as usize) {
+                Some(m) if *m != 0 => *m == 2,
+                Some(m) => {
+                    let r = c.eval(ctx);
+                    *m = if r { 2 } else { 1 };
+                    r
+                }
+                None => c.eval(ctx),
+            },
             Expr::Const(b) => *b,
         }
     }
@@ -375,7 +440,7 @@ impl Expr {
         match self {
             Expr::And(v) | Expr::Or(v) => v.iter().for_each(|e| e.checks_in(f, negated)),
             Expr::Not(e) => e.checks_in(f, !negated),
-            Expr::Check(c) => f(c, negated),
+            Expr::Check(_, c) => f(c, negated),
             Expr::Const(_) => {}
         }
     }
