@@ -131,3 +131,45 @@ fn generic_rules_quiet_on_ordinary_code() {
         noisy.len()
     );
 }
+
+/// Rough single-core throughput of the built-in rules over a source tree (`RAMPART_BENCH_DIR`,
+/// default: this workspace, whose rule files and fixtures are dense with planted secrets)
+/// (`cargo test --release -p rampart-secrets --test builtin_rules -- --ignored --nocapture`).
+#[test]
+#[ignore = "timing; run explicitly"]
+fn throughput_on_source_tree() {
+    let engine = Engine::new(RuleSet::builtin().unwrap()).unwrap();
+    let root = std::env::var_os("RAMPART_BENCH_DIR").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".."),
+        std::path::PathBuf::from,
+    );
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut stack = vec![root];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                if p.file_name().is_some_and(|n| n != "target" && n != ".git") {
+                    stack.push(p);
+                }
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                files.push((p.display().to_string(), bytes));
+            }
+        }
+    }
+    let bytes: usize = files.iter().map(|(_, b)| b.len()).sum();
+    let rounds = (200_000_000 / bytes.max(1)).clamp(1, 50);
+    let start = std::time::Instant::now();
+    let mut hits = 0usize;
+    for _ in 0..rounds {
+        for (path, content) in &files {
+            hits += engine.scan(path, content, None).len();
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let mbps = (bytes * rounds) as f64 / secs / 1e6;
+    println!(
+        "{} files, {bytes} bytes x {rounds}: {mbps:.0} MB/s ({hits} matches)",
+        files.len()
+    );
+}
