@@ -566,6 +566,22 @@ fn example_repository_findings() {
         .filter(|f| f["suppression"]["kind"] == "inline")
         .collect();
     assert_eq!(suppressed.len(), 1);
+    let by_file: Vec<&Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["suppression"]["kind"] == "ignore_file")
+        .collect();
+    assert_eq!(
+        by_file.len(),
+        1,
+        "the Stripe test key is ignored by the ignore file"
+    );
+    assert!(
+        r["stale_ignores"].as_array().unwrap().is_empty(),
+        "{:#}",
+        r["stale_ignores"]
+    );
     // Placeholders in .env stay quiet.
     let text = stdout(&o);
     assert!(!text.contains("AKIAIOSFODNN7EXAMPLE"));

@@ -132,7 +132,13 @@ impl Report {
     /// Sort findings, fill `rules` from the registry lookup, compute the summary and gate.
     pub fn finalize(&mut self, lookup: impl Fn(&str) -> Option<RuleMeta>, fail_on: FailOn) {
         self.findings.sort_by(|a, b| {
-            let key = |f: &Finding| (f.location.path().map(str::to_owned), f.location.line());
+            let key = |f: &Finding| {
+                let span = f.location.span();
+                (
+                    f.location.path().map(str::to_owned),
+                    span.map(|s| (s.start_line, s.start_column)),
+                )
+            };
             key(a)
                 .cmp(&key(b))
                 .then_with(|| a.rule_id.cmp(&b.rule_id))
