@@ -40,6 +40,7 @@ pub mod monitor;
 pub mod output;
 pub mod policy;
 pub mod rules;
+pub mod server;
 pub mod yaml;
 
 pub use alert::{Alert, RateLimiter};
