@@ -4,6 +4,10 @@
 //!
 //! Library code never prints and never exits: every function returns a typed result.
 
+pub mod cvss;
+pub mod ecosystem;
+pub mod osv;
+pub mod severity;
 pub mod version;
 
 pub use version::{Scheme, Version, VersionError, VersionScheme};
