@@ -273,3 +273,59 @@ fn usage_errors() {
     let o = run(&["monitor", "--from-file", "x.log", "--min-priority", "loud"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn webhook_listener_until_sigterm() {
+    use std::io::{BufRead, BufReader, Read};
+    let mut child = rampart()
+        .args([
+            "monitor",
+            "--listen",
+            "127.0.0.1:0",
+            "--insecure-http",
+            "-f",
+            "falco-json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let addr = loop {
+        line.clear();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "server exited before listening"
+        );
+        if let Some(rest) = line
+            .trim()
+            .strip_prefix("rampart monitor: listening on http://")
+        {
+            break rest.to_string();
+        }
+    };
+    let body = format!(r#"{{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{EXEC}]}}"#);
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        s,
+        "POST /k8s-audit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert!(out.contains("\"rule\":\"Attach/Exec Pod\""), "{out}");
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    assert!(rest.contains("1 event(s)"), "{rest}");
+}

@@ -452,6 +452,47 @@ pub async fn bind(opts: ServerOptions) -> Result<Bound, ServerError> {
     Ok(Bound { listener, opts })
 }
 
+/// Run a server on a new Tokio runtime until SIGINT or SIGTERM; `on_bound` is told the
+/// address actually bound before serving starts. For callers without a runtime (the CLI).
+pub fn run_until_signal(
+    opts: ServerOptions,
+    monitor: Monitor,
+    sinks: Vec<Sink>,
+    metrics: Arc<Metrics>,
+    on_bound: impl FnOnce(SocketAddr),
+) -> Result<ServerSummary, ServerError> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        let bound = bind(opts).await?;
+        on_bound(bound.local_addr()?);
+        bound.run(monitor, sinks, metrics, shutdown_signal()).await
+    })
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            () = ctrl_c => {},
+            () = term => {},
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await;
+}
+
 async fn ready(State(st): State<AppState>) -> impl IntoResponse {
     let open = st.tx.lock().map(|t| t.is_some()).unwrap_or(false);
     if open {

@@ -81,6 +81,30 @@ pub struct MonitorArgs {
     /// Keep reading the file as it grows, surviving rotation (like `tail -F`).
     #[arg(long, requires = "from_file")]
     pub follow: bool,
+    /// Serve the audit webhook backend on this address (e.g. `0.0.0.0:9765`): the API
+    /// server POSTs `EventList` batches (`--audit-webhook-config-file`). Also serves
+    /// `/metrics`, `/healthz` and `/readyz`. Runs until SIGINT/SIGTERM.
+    #[arg(long, value_name = "ADDR", conflicts_with = "from_file")]
+    pub listen: Option<String>,
+    /// PEM certificate chain for --listen.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --listen.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP (behind a TLS-terminating proxy); --listen otherwise needs TLS.
+    #[arg(long)]
+    pub insecure_http: bool,
+    /// Largest batch accepted by --listen, in bytes (larger ones get 413).
+    #[arg(long, value_name = "BYTES", default_value_t = 32 << 20)]
+    pub max_body_bytes: usize,
+    /// Alerts queued for the sinks before new ones are dropped (and counted).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub queue_size: usize,
+    /// Also POST each alert (Falco JSON) to this `http://` URL, e.g. Falcosidekick;
+    /// retried with backoff. Repeatable. With --listen only.
+    #[arg(long, value_name = "URL", requires = "listen")]
+    pub sink_http: Vec<String>,
     /// `text` (Falco's text alerts), `falco-json` (Falco's JSON alerts, one per line), or
     /// a report: `table`, `json`, `sarif`, `junit`, `markdown`.
     #[arg(long, short = 'f', value_name = "FORMAT", default_value = "text")]
@@ -112,6 +136,78 @@ enum Out {
     Text,
     FalcoJson,
     Report(rampart_report::Format),
+}
+
+fn serve(a: &MonitorArgs, listen: &str, out: Out, min_priority: Priority) -> Result<u8> {
+    use rampart_runtime::server::{
+        self, AlertFormat, HttpSink, Metrics, ServerOptions, Sink as SrvSink,
+    };
+    let addr: std::net::SocketAddr = listen
+        .parse()
+        .with_context(|| format!("invalid --listen address `{listen}` (expected HOST:PORT)"))?;
+    let format = match out {
+        Out::Text => AlertFormat::Text,
+        Out::FalcoJson => AlertFormat::Json,
+        Out::Report(_) => bail!(
+            "--listen never ends, so it cannot produce a report; use --format text or falco-json"
+        ),
+    };
+    let mut opts = ServerOptions::new(addr);
+    opts.max_body_bytes = a.max_body_bytes;
+    opts.queue_capacity = a.queue_size;
+    opts.tls = match (&a.tls_cert, &a.tls_key) {
+        (Some(c), Some(k)) => Some(server::load_tls(c, k)?),
+        _ if a.insecure_http => None,
+        _ => {
+            bail!("--listen needs --tls-cert and --tls-key (or --insecure-http behind a TLS proxy)")
+        }
+    };
+    let scheme = if opts.tls.is_some() { "https" } else { "http" };
+    let mut sinks = Vec::new();
+    let writer: Box<dyn Write + Send> = match &a.output {
+        Some(p) => Box::new(BufWriter::new(
+            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => Box::new(std::io::stdout()),
+    };
+    sinks.push(SrvSink::Writer(writer, format));
+    for url in &a.sink_http {
+        sinks.push(SrvSink::Http(HttpSink::new(url)?));
+    }
+    let engine = load_engine(&a.rules)?;
+    if !a.quiet {
+        for w in &engine.warnings {
+            eprintln!("warning: {w}");
+        }
+        if let Some(s) = engine.skipped_summary() {
+            eprintln!("note: {s}");
+        }
+    }
+    let rate_limit = (a.rate_limit > 0.0).then_some((a.rate_limit, a.rate_burst));
+    let mon = Monitor::new(
+        engine,
+        MonitorOptions {
+            min_priority,
+            rate_limit,
+        },
+    );
+    let metrics = std::sync::Arc::new(Metrics::default());
+    let quiet = a.quiet;
+    let summary = server::run_until_signal(opts, mon, sinks, metrics, |bound| {
+        if !quiet {
+            eprintln!("rampart monitor: listening on {scheme}://{bound}");
+        }
+    })?;
+    if !quiet {
+        eprintln!(
+            "rampart monitor: {} event(s), {} alert(s), {} delivered, {} dropped (queue full)",
+            summary.events, summary.alerts, summary.delivered, summary.dropped
+        );
+        for n in &summary.notes {
+            eprintln!("{n}");
+        }
+    }
+    Ok(exit::CLEAN)
 }
 
 /// Where alerts go: written as they come (text, Falco JSON) or kept for a report.
@@ -221,8 +317,13 @@ fn monitor(a: MonitorArgs) -> Result<u8> {
             .map_err(|e: String| anyhow::anyhow!("invalid --fail-on: {e}"))?,
         None => FailOn::None,
     };
+    if let Some(listen) = &a.listen {
+        return serve(&a, listen, out_kind, min_priority);
+    }
     let Some(source) = a.from_file.clone() else {
-        bail!("nothing to read: pass --from-file FILE (or `-` for standard input)");
+        bail!(
+            "nothing to read: pass --from-file FILE (or `-` for standard input), or --listen ADDR"
+        );
     };
     if a.follow && matches!(out_kind, Out::Report(_)) {
         bail!(
