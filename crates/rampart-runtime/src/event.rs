@@ -5,9 +5,12 @@
 //! `jevt.value[/json/pointer]` can reach any part of it) plus the event time.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::json::J;
 
 /// The typed shape of an `audit.k8s.io/v1` `Event` (the fields Rampart reads; unknown
 /// fields are ignored). Useful for producers and tests; the rule engine itself works on
@@ -139,43 +142,98 @@ pub enum EventError {
     NotAuditEvent,
 }
 
-/// One audit event ready for rule evaluation.
+self_cell::self_cell!(
+    /// Input text and the JSON document borrowing from it.
+    struct Doc {
+        owner: Box<str>,
+        #[covariant]
+        dependent: Jv,
+    }
+    impl {Debug}
+);
+
+type Jv<'a> = J<'a>;
+
+static NULL: J<'static> = J::Null;
+
+#[derive(Debug, Clone, Copy)]
+enum Item {
+    Root,
+    InList(usize),
+    InArray(usize),
+}
+
+/// One audit event ready for rule evaluation: the decoded document (shared by all the
+/// events of one `EventList`) and the event time.
 #[derive(Debug, Clone)]
 pub struct AuditEvent {
-    doc: Value,
+    doc: Arc<Doc>,
+    item: Item,
     time_ns: u64,
 }
 
+fn parse_doc(text: &str) -> Result<Arc<Doc>, EventError> {
+    Doc::try_new(Box::from(text), |s| serde_json::from_str::<J<'_>>(s))
+        .map(Arc::new)
+        .map_err(|e| EventError::Json(e.to_string()))
+}
+
 impl AuditEvent {
+    fn at(doc: Arc<Doc>, item: Item) -> Result<AuditEvent, EventError> {
+        let mut ev = AuditEvent {
+            doc,
+            item,
+            time_ns: 0,
+        };
+        let d = ev.doc();
+        let has_id = d.get("auditID").and_then(J::as_str).is_some();
+        if !matches!(d, J::Obj(_)) || !has_id {
+            return Err(EventError::NotAuditEvent);
+        }
+        ev.time_ns = ["stageTimestamp", "requestReceivedTimestamp", "timestamp"]
+            .iter()
+            .find_map(|k| d.get(k).and_then(J::as_str).and_then(parse_time_ns))
+            .unwrap_or_else(now_ns);
+        Ok(ev)
+    }
+
     /// Wrap a decoded JSON document. It must be an object with an `auditID` (what the
     /// k8saudit plugin requires).
     pub fn from_value(doc: Value) -> Result<AuditEvent, EventError> {
-        let obj = doc.as_object().ok_or(EventError::NotAuditEvent)?;
-        if !obj.get("auditID").is_some_and(Value::is_string) {
-            return Err(EventError::NotAuditEvent);
-        }
-        let time_ns = ["stageTimestamp", "requestReceivedTimestamp", "timestamp"]
-            .iter()
-            .find_map(|k| obj.get(*k).and_then(Value::as_str).and_then(parse_time_ns))
-            .unwrap_or_else(now_ns);
-        Ok(AuditEvent { doc, time_ns })
+        AuditEvent::from_json(&doc.to_string())
     }
 
     /// Decode one JSON event.
     pub fn from_json(text: &str) -> Result<AuditEvent, EventError> {
-        let doc: Value = serde_json::from_str(text).map_err(|e| EventError::Json(e.to_string()))?;
-        AuditEvent::from_value(doc)
+        AuditEvent::at(parse_doc(text)?, Item::Root)
     }
 
     /// Build from the typed model.
     pub fn from_event(event: &Event) -> Result<AuditEvent, EventError> {
-        let doc = serde_json::to_value(event).map_err(|e| EventError::Json(e.to_string()))?;
-        AuditEvent::from_value(doc)
+        let text = serde_json::to_string(event).map_err(|e| EventError::Json(e.to_string()))?;
+        AuditEvent::from_json(&text)
     }
 
-    /// The whole JSON document.
-    pub fn doc(&self) -> &Value {
-        &self.doc
+    /// The event's JSON document.
+    pub fn doc(&self) -> &J<'_> {
+        let root = self.doc.borrow_dependent();
+        let found = match self.item {
+            Item::Root => Some(root),
+            Item::InList(i) => match root.get("items") {
+                Some(J::Arr(a)) => a.get(i),
+                _ => None,
+            },
+            Item::InArray(i) => match root {
+                J::Arr(a) => a.get(i),
+                _ => None,
+            },
+        };
+        found.unwrap_or(&NULL)
+    }
+
+    /// The event as a `serde_json::Value`.
+    pub fn to_value(&self) -> Value {
+        self.doc().to_value()
     }
 
     /// Event time in nanoseconds since the Unix epoch (from `stageTimestamp`, else
@@ -185,11 +243,11 @@ impl AuditEvent {
         self.time_ns
     }
 
-    /// A top-level string member.
+    /// A string member at a path of keys.
     pub fn str_at(&self, path: &[&str]) -> Option<&str> {
-        let mut v = &self.doc;
+        let mut v = self.doc();
         for p in path {
-            v = v.get(*p)?;
+            v = v.get(p)?;
         }
         v.as_str()
     }
@@ -215,8 +273,8 @@ pub fn decode_events(text: &str) -> Vec<Result<AuditEvent, EventError>> {
     let trimmed = text.trim_start();
     // A whole-document parse first: a pretty-printed EventList spans several lines.
     if trimmed.starts_with('[') || (trimmed.starts_with('{') && !looks_like_json_lines(trimmed)) {
-        if let Ok(v) = serde_json::from_str::<Value>(text) {
-            push_value(v, &mut out);
+        if let Ok(doc) = parse_doc(text) {
+            push_doc(doc, &mut out);
             return out;
         }
     }
@@ -233,9 +291,9 @@ pub fn decode_line(line: &str, out: &mut Vec<Result<AuditEvent, EventError>>) {
     if line.is_empty() {
         return;
     }
-    match serde_json::from_str::<Value>(line) {
-        Ok(v) => push_value(v, out),
-        Err(e) => out.push(Err(EventError::Json(e.to_string()))),
+    match parse_doc(line) {
+        Ok(doc) => push_doc(doc, out),
+        Err(e) => out.push(Err(e)),
     }
 }
 
@@ -247,31 +305,45 @@ fn looks_like_json_lines(text: &str) -> bool {
     matches!((first, second), (Some(a), Some(b)) if a.starts_with('{') && a.ends_with('}') && b.starts_with('{'))
 }
 
-/// Flatten a decoded value (event, `EventList` or array) into events.
-pub fn push_value(v: Value, out: &mut Vec<Result<AuditEvent, EventError>>) {
-    match v {
-        Value::Array(items) => {
-            for item in items {
-                push_value(item, out);
-            }
-        }
-        Value::Object(mut obj) => {
-            let is_list = obj.get("kind").and_then(Value::as_str) == Some("EventList");
-            if is_list {
-                match obj.remove("items") {
-                    Some(Value::Array(items)) => {
-                        for item in items {
-                            out.push(AuditEvent::from_value(item));
-                        }
+fn is_list(v: &J<'_>) -> bool {
+    v.get("kind").and_then(J::as_str) == Some("EventList")
+}
+
+/// Flatten a decoded document (event, `EventList` or array) into events.
+fn push_doc(doc: Arc<Doc>, out: &mut Vec<Result<AuditEvent, EventError>>) {
+    let root = doc.borrow_dependent();
+    match root {
+        J::Arr(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if matches!(item, J::Arr(_)) || is_list(item) {
+                    // Nested lists are rare: decode them on their own.
+                    match parse_doc(&item.to_string()) {
+                        Ok(d) => push_doc(d, out),
+                        Err(e) => out.push(Err(e)),
                     }
-                    Some(Value::Null) | None => {}
-                    Some(_) => out.push(Err(EventError::NotAuditEvent)),
+                } else {
+                    out.push(AuditEvent::at(doc.clone(), Item::InArray(i)));
                 }
-            } else {
-                out.push(AuditEvent::from_value(Value::Object(obj)));
             }
         }
-        _ => out.push(Err(EventError::NotAuditEvent)),
+        J::Obj(_) if is_list(root) => match root.get("items") {
+            Some(J::Arr(items)) => {
+                for i in 0..items.len() {
+                    out.push(AuditEvent::at(doc.clone(), Item::InList(i)));
+                }
+            }
+            Some(J::Null) | None => {}
+            Some(_) => out.push(Err(EventError::NotAuditEvent)),
+        },
+        _ => out.push(AuditEvent::at(doc.clone(), Item::Root)),
+    }
+}
+
+/// Flatten a decoded `serde_json::Value` (event, `EventList` or array) into events.
+pub fn push_value(v: Value, out: &mut Vec<Result<AuditEvent, EventError>>) {
+    match parse_doc(&v.to_string()) {
+        Ok(doc) => push_doc(doc, out),
+        Err(e) => out.push(Err(e)),
     }
 }
 

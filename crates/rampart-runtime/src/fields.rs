@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 
-use serde_json::Value;
+use crate::json::J;
 
 use crate::condition::{FieldRef, Transformer};
 use crate::event::AuditEvent;
@@ -1036,7 +1036,10 @@ impl Extractor {
     /// Extract the values from an event.
     pub fn extract<'e>(&self, ctx: &Ctx<'e>) -> Vals<'e> {
         let raw = if let K::JPointer = self.info.kind {
-            pointer(ctx.ev.doc(), &self.ptr).map_or(Vals::None, |v| Vals::One(json_str(v)))
+            ctx.ev
+                .doc()
+                .pointer(&self.ptr)
+                .map_or(Vals::None, |v| Vals::One(json_str(v)))
         } else {
             extract_raw(self.info.kind, &self.arg, ctx)
         };
@@ -1101,29 +1104,17 @@ fn b64_decode(s: &str) -> Option<String> {
 }
 
 /// The value as a string: JSON strings as-is, anything else as compact JSON.
-pub fn json_str(v: &Value) -> Cow<'_, str> {
+pub fn json_str<'a>(v: &'a J<'a>) -> Cow<'a, str> {
     match v {
-        Value::String(s) => Cow::Borrowed(s.as_str()),
+        J::Str(s) => Cow::Borrowed(s.as_ref()),
         other => Cow::Owned(other.to_string()),
     }
 }
 
-fn pointer<'a>(v: &'a Value, tokens: &[String]) -> Option<&'a Value> {
-    let mut cur = v;
-    for t in tokens {
-        cur = match cur {
-            Value::Object(m) => m.get(t.as_str())?,
-            Value::Array(a) => a.get(t.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
-    }
-    Some(cur)
-}
-
-fn path<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a Value> {
+fn path<'a>(v: &'a J<'a>, keys: &[&str]) -> Option<&'a J<'a>> {
     let mut cur = v;
     for k in keys {
-        cur = cur.get(*k)?;
+        cur = cur.get(k)?;
     }
     Some(cur)
 }
@@ -1131,14 +1122,14 @@ fn path<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a Value> {
 /// The k8saudit plugin's recursive walk: arrays met along the path are either fanned out
 /// (no index; a missing value becomes `None`) or indexed.
 fn values_rec<'a>(
-    v: &'a Value,
+    v: &'a J<'a>,
     idx: Option<usize>,
     keys: &[&str],
-    out: &mut Vec<Option<&'a Value>>,
+    out: &mut Vec<Option<&'a J<'a>>>,
 ) -> bool {
     let mut cur = v;
     for (i, k) in keys.iter().enumerate() {
-        if let Value::Array(arr) = cur {
+        if let J::Arr(arr) = cur {
             match idx {
                 None => {
                     for e in arr {
@@ -1158,7 +1149,7 @@ fn values_rec<'a>(
             }
         }
         if !k.is_empty() {
-            match cur.get(*k) {
+            match cur.get(k) {
                 Some(x) => cur = x,
                 None => return false,
             }
@@ -1168,12 +1159,12 @@ fn values_rec<'a>(
     true
 }
 
-fn rec<'a>(v: &'a Value, idx: Option<usize>, keys: &[&str]) -> Option<Vec<Option<&'a Value>>> {
+fn rec<'a>(v: &'a J<'a>, idx: Option<usize>, keys: &[&str]) -> Option<Vec<Option<&'a J<'a>>>> {
     let mut out = Vec::new();
     values_rec(v, idx, keys, &mut out).then_some(out)
 }
 
-fn skip_nil<'a>(vals: Vec<Option<&'a Value>>) -> Vals<'a> {
+fn skip_nil<'a>(vals: Vec<Option<&'a J<'a>>>) -> Vals<'a> {
     Vals::Many(vals.into_iter().flatten().map(json_str).collect())
 }
 
@@ -1184,7 +1175,7 @@ fn index(arg: &Arg) -> Option<usize> {
     }
 }
 
-fn images<'a>(doc: &'a Value, key: &str, idx: Option<usize>) -> Option<Vec<Cow<'a, str>>> {
+fn images<'a>(doc: &'a J<'a>, key: &str, idx: Option<usize>) -> Option<Vec<Cow<'a, str>>> {
     let vals = rec(doc, idx, &["requestObject", "spec", key, "image"])?;
     // The plugin fails the whole extraction when one container lacks an image.
     vals.into_iter().map(|v| v.map(json_str)).collect()
@@ -1211,7 +1202,7 @@ fn extract_raw<'e>(kind: K, arg: &Arg, ctx: &Ctx<'e>) -> Vals<'e> {
             .and_then(|a| a.get(key))
             .map_or(Vals::None, |v| Vals::One(json_str(v))),
         K::List(keys) => match path(doc, keys) {
-            Some(Value::Array(a)) => Vals::Many(a.iter().map(json_str).collect()),
+            Some(J::Arr(a)) => Vals::Many(a.iter().map(json_str).collect()),
             _ => Vals::None,
         },
         K::Ctr(key, sub) => {
@@ -1229,7 +1220,7 @@ fn extract_raw<'e>(kind: K, arg: &Arg, ctx: &Ctx<'e>) -> Vals<'e> {
             };
             let mut out = Vec::new();
             for p in ports.into_iter().flatten() {
-                let Value::Array(list) = p else {
+                let J::Arr(list) = p else {
                     return Vals::None;
                 };
                 for port in list {
@@ -1266,7 +1257,7 @@ fn extract_raw<'e>(kind: K, arg: &Arg, ctx: &Ctx<'e>) -> Vals<'e> {
                 vals.into_iter()
                     .flatten()
                     .map(|v| match v {
-                        Value::Array(items) => {
+                        J::Arr(items) => {
                             Cow::Owned(items.iter().map(json_str).collect::<Vec<_>>().join(" "))
                         }
                         other => json_str(other),
@@ -1329,11 +1320,12 @@ fn extract_raw<'e>(kind: K, arg: &Arg, ctx: &Ctx<'e>) -> Vals<'e> {
             };
             let mut out = Vec::new();
             for v in vals.into_iter().flatten() {
-                if let Value::Object(m) = v {
+                if let J::Obj(m) = v {
                     out.extend(
-                        m.keys()
-                            .filter(|k| *k != "name")
-                            .map(|k| Cow::Borrowed(k.as_str())),
+                        m.iter()
+                            .map(|(k, _)| k)
+                            .filter(|k| k.as_ref() != "name")
+                            .map(|k| Cow::Borrowed(k.as_ref())),
                     );
                 }
             }
@@ -1345,14 +1337,14 @@ fn extract_raw<'e>(kind: K, arg: &Arg, ctx: &Ctx<'e>) -> Vals<'e> {
             };
             let mut out = Vec::new();
             for v in vals.into_iter().flatten() {
-                if let Value::Array(items) = v {
+                if let J::Arr(items) = v {
                     out.extend(items.iter().map(json_str));
                 }
             }
             Vals::Many(out)
         }
         K::UriParam => {
-            let (Arg::Key(key), Some(uri)) = (arg, doc.get("requestURI").and_then(Value::as_str))
+            let (Arg::Key(key), Some(uri)) = (arg, doc.get("requestURI").and_then(J::as_str))
             else {
                 return Vals::None;
             };
@@ -1360,20 +1352,20 @@ fn extract_raw<'e>(kind: K, arg: &Arg, ctx: &Ctx<'e>) -> Vals<'e> {
         }
         K::HasName => Vals::One(Cow::Borrowed("true")),
         K::Subjects(kind) => match path(doc, &["requestObject", "subjects"]) {
-            Some(Value::Array(subjects)) => Vals::Many(
+            Some(J::Arr(subjects)) => Vals::Many(
                 subjects
                     .iter()
-                    .filter(|s| s.get("kind").and_then(Value::as_str) == Some(kind))
+                    .filter(|s| s.get("kind").and_then(J::as_str) == Some(kind))
                     .filter_map(|s| s.get("name").map(json_str))
                     .collect(),
             ),
             _ => Vals::None,
         },
         K::SubjectsSaNs => match path(doc, &["requestObject", "subjects"]) {
-            Some(Value::Array(subjects)) => Vals::Many(
+            Some(J::Arr(subjects)) => Vals::Many(
                 subjects
                     .iter()
-                    .filter(|s| s.get("kind").and_then(Value::as_str) == Some("ServiceAccount"))
+                    .filter(|s| s.get("kind").and_then(J::as_str) == Some("ServiceAccount"))
                     .filter_map(|s| {
                         let name = s.get("name").map(json_str)?;
                         let ns = s.get("namespace").map(json_str).unwrap_or_default();
@@ -1391,7 +1383,7 @@ fn extract_raw<'e>(kind: K, arg: &Arg, ctx: &Ctx<'e>) -> Vals<'e> {
             }
         }
         K::SourceIps => match doc.get("sourceIPs") {
-            Some(Value::Array(a)) => match index(arg) {
+            Some(J::Arr(a)) => match index(arg) {
                 Some(i) => a.get(i).map_or(Vals::None, |v| Vals::One(json_str(v))),
                 None => Vals::Many(a.iter().map(json_str).collect()),
             },
@@ -1400,13 +1392,8 @@ fn extract_raw<'e>(kind: K, arg: &Arg, ctx: &Ctx<'e>) -> Vals<'e> {
         K::ClusterName => ctx
             .cluster
             .map_or(Vals::None, |c| Vals::One(Cow::Borrowed(c))),
-        K::JPointer => {
-            let Arg::Pointer(p) = arg else {
-                return Vals::None;
-            };
-            doc.pointer(p)
-                .map_or(Vals::None, |v| Vals::One(json_str(v)))
-        }
+        // Pointer fields are extracted in Extractor::extract (pre-split tokens).
+        K::JPointer => Vals::None,
         K::JObj => Vals::One(Cow::Owned(doc.to_string())),
         K::RawTime => Vals::One(Cow::Owned(ctx.ev.time_ns().to_string())),
         K::TimeS => Vals::One(Cow::Owned((ctx.ev.time_ns() / 1_000_000_000).to_string())),

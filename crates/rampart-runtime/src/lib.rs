@@ -36,6 +36,7 @@ pub mod event;
 pub mod fields;
 pub mod filter;
 mod glob;
+pub mod json;
 pub mod monitor;
 pub mod output;
 pub mod policy;

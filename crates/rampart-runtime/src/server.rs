@@ -461,7 +461,9 @@ pub fn run_until_signal(
     metrics: Arc<Metrics>,
     on_bound: impl FnOnce(SocketAddr),
 ) -> Result<ServerSummary, ServerError> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let bound = bind(opts).await?;
         on_bound(bound.local_addr()?);
