@@ -31,7 +31,7 @@ fn batch(n: usize, seed: usize) -> String {
     let items: Vec<String> = (0..n)
         .map(|i| {
             let k = seed * n + i;
-            if k % 50 == 0 {
+            if k.checked_rem(50) == Some(0) {
                 format!(r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"id-{k}","stage":"ResponseStarted","requestURI":"/api/v1/namespaces/default/pods/web/exec?command=sh","verb":"create","user":{{"username":"mallory"}},"sourceIPs":["10.0.0.9"],"objectRef":{{"resource":"pods","namespace":"default","name":"web","subresource":"exec","apiVersion":"v1"}},"responseStatus":{{"metadata":{{}},"code":101}},"requestReceivedTimestamp":"2024-05-01T10:00:00.000000Z","stageTimestamp":"2024-05-01T10:00:00.000000Z"}}"#)
             } else {
                 format!(r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"id-{k}","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/kube-system/endpoints/obj-{m}","verb":"get","user":{{"username":"system:kube-controller-manager","groups":["system:authenticated"]}},"sourceIPs":["10.0.0.2"],"userAgent":"kube-controller-manager/v1.30.0","objectRef":{{"resource":"endpoints","namespace":"kube-system","name":"obj-{m}","apiVersion":"v1"}},"responseStatus":{{"metadata":{{}},"code":200}},"requestReceivedTimestamp":"2024-05-01T10:00:00.000000Z","stageTimestamp":"2024-05-01T10:00:00.001000Z","annotations":{{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"RBAC: allowed"}}}}"#, m = k % 97)
