@@ -1,5 +1,5 @@
 //! The matcher. For each buffer:
-//! 1. one Aho-Corasick pass (ASCII case-insensitive) over every rule's keywords;
+//! 1. one pass of a keyword DFA (ASCII case-insensitive) over every rule's keywords;
 //! 2. each rule whose keyword occurred runs its regex only on windows around the hits
 //!    (the hit's line plus one line either side, or 64 KiB either side for multi-line
 //!    rules),
@@ -10,6 +10,8 @@ use crate::entropy::shannon;
 use crate::placeholder::is_placeholder;
 use crate::rules::{Allowlist, Candidate, CompiledRule, RuleSet};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex_automata::hybrid;
+use regex_automata::Input;
 
 /// How far a multi-line rule searches past its keyword hit.
 const MULTILINE_WINDOW: usize = 64 * 1024;
@@ -36,7 +38,7 @@ pub struct RawMatch {
 pub struct Engine {
     rules: Vec<CompiledRule>,
     global: Vec<Allowlist>,
-    ac: Option<AhoCorasick>,
+    keywords: Option<Keywords>,
     /// Keyword pattern index → rules that use it.
     kw_rules: Vec<Vec<usize>>,
     /// Rules without keywords: run on every buffer.
@@ -66,27 +68,29 @@ impl Engine {
                 }
             }
         }
-        let ac = if keywords.is_empty() {
+        // The automaton reports leftmost-longest, non-overlapping hits (much faster than
+        // overlapping search); a keyword contained in a longer one that hit is implied by it.
+        let direct = kw_rules.clone();
+        for (i, outer) in keywords.iter().enumerate() {
+            for (j, inner) in keywords.iter().enumerate() {
+                if i != j && outer.contains(inner.as_str()) {
+                    for &r in &direct[j] {
+                        if !kw_rules[i].contains(&r) {
+                            kw_rules[i].push(r);
+                        }
+                    }
+                }
+            }
+        }
+        let matcher = if keywords.is_empty() {
             None
         } else {
-            Some(
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&keywords)
-                    .or_else(|_| {
-                        AhoCorasick::builder()
-                            .ascii_case_insensitive(true)
-                            .match_kind(MatchKind::Standard)
-                            .build(&keywords)
-                    })?,
-            )
+            Some(Keywords::new(&keywords)?)
         };
         Ok(Engine {
             rules: set.rules,
             global: set.global_allowlists,
-            ac,
+            keywords: matcher,
             kw_rules,
             always,
         })
@@ -101,15 +105,20 @@ impl Engine {
     /// allowlists in history scans.
     pub fn scan(&self, path: &str, content: &[u8], commit: Option<&str>) -> Vec<RawMatch> {
         let mut windows: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.rules.len()];
-        if let Some(ac) = &self.ac {
-            for m in ac.find_overlapping_iter(content) {
-                let rules = &self.kw_rules[m.pattern().as_usize()];
-                for &ri in rules {
-                    let multiline = self.rules[ri].multiline;
-                    let (ws, we) = window(content, m.start(), m.end(), multiline);
+        if let Some(kw) = &self.keywords {
+            let mut lines = LineCache::default();
+            kw.for_each(content, |pattern, start, end| {
+                let mut single = None;
+                let mut multi = None;
+                for &ri in &self.kw_rules[pattern] {
+                    let (ws, we) = if self.rules[ri].multiline {
+                        *multi.get_or_insert_with(|| window(content, start, end, true))
+                    } else {
+                        *single.get_or_insert_with(|| lines.window(content, start, end))
+                    };
                     push_window(&mut windows[ri], ws, we);
                 }
-            }
+            });
         }
         for &ri in &self.always {
             windows[ri].push((0, content.len()));
@@ -209,7 +218,116 @@ impl Engine {
             path,
             commit,
         };
-        !rule.allowlists.iter().any(|a| a.allows(&cand)) && !self.global.iter().any(|a| a.allows(&cand))
+        !rule.allowlists.iter().any(|a| a.allows(&cand))
+            && !self.global.iter().any(|a| a.allows(&cand))
+    }
+}
+
+/// The keyword prefilter: a lazy DFA over every keyword (ASCII case-insensitive,
+/// leftmost-first with longer keywords first). Its states are built on demand and cached
+/// per thread, and its search loop runs about twice as fast as an Aho-Corasick automaton;
+/// Aho-Corasick is the fallback if the DFA cannot be built.
+#[derive(Debug)]
+enum Keywords {
+    Dfa {
+        dfa: hybrid::dfa::DFA,
+        /// Lazy-DFA caches, one per concurrent search (taken and returned per buffer).
+        caches: std::sync::Mutex<Vec<hybrid::dfa::Cache>>,
+        /// DFA pattern index → (keyword index, keyword length).
+        patterns: Vec<(usize, usize)>,
+        fallback: AhoCorasick,
+    },
+    Ac(AhoCorasick),
+}
+
+impl Keywords {
+    fn new(keywords: &[String]) -> Result<Keywords, aho_corasick::BuildError> {
+        let ac = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(keywords)
+            .or_else(|_| {
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .build(keywords)
+            })?;
+        let mut order: Vec<usize> = (0..keywords.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(keywords[i].len()));
+        let pats: Vec<String> = order
+            .iter()
+            .map(|&i| regex_syntax::escape(&keywords[i]))
+            .collect();
+        let built = hybrid::dfa::DFA::builder()
+            .configure(
+                hybrid::dfa::DFA::config()
+                    .match_kind(regex_automata::MatchKind::LeftmostFirst)
+                    .cache_capacity(8 << 20),
+            )
+            .syntax(
+                regex_automata::util::syntax::Config::new()
+                    .case_insensitive(true)
+                    .unicode(false)
+                    .utf8(false),
+            )
+            .build_many(&pats);
+        Ok(match built {
+            Ok(dfa) => Keywords::Dfa {
+                dfa,
+                caches: std::sync::Mutex::new(Vec::new()),
+                patterns: order.iter().map(|&i| (i, keywords[i].len())).collect(),
+                fallback: ac,
+            },
+            Err(_) => Keywords::Ac(ac),
+        })
+    }
+
+    /// Call `f(keyword index, start, end)` for each non-overlapping hit.
+    fn for_each(&self, content: &[u8], mut f: impl FnMut(usize, usize, usize)) {
+        let ac_all = |ac: &AhoCorasick, from: usize, f: &mut dyn FnMut(usize, usize, usize)| {
+            for m in ac.find_iter(&content[from..]) {
+                f(m.pattern().as_usize(), from + m.start(), from + m.end());
+            }
+        };
+        match self {
+            Keywords::Ac(ac) => ac_all(ac, 0, &mut f),
+            Keywords::Dfa {
+                dfa,
+                caches,
+                patterns,
+                fallback,
+            } => {
+                let mut cache = caches
+                    .lock()
+                    .ok()
+                    .and_then(|mut c| c.pop())
+                    .unwrap_or_else(|| dfa.create_cache());
+                let mut input = Input::new(content);
+                loop {
+                    match dfa.try_search_fwd(&mut cache, &input) {
+                        Ok(Some(hm)) => {
+                            let (kw, len) = patterns[hm.pattern().as_usize()];
+                            let end = hm.offset();
+                            f(kw, end.saturating_sub(len), end);
+                            if end >= content.len() || end <= input.start() {
+                                break;
+                            }
+                            input.set_start(end);
+                        }
+                        Ok(None) => break,
+                        Err(_) => {
+                            // Cannot happen without quit bytes; stay correct anyway.
+                            ac_all(fallback, input.start(), &mut f);
+                            break;
+                        }
+                    }
+                }
+                if let Ok(mut c) = caches.lock() {
+                    c.push(cache);
+                }
+            }
+        }
     }
 }
 
@@ -235,6 +353,29 @@ fn window(content: &[u8], start: usize, end: usize, multiline: bool) -> (usize, 
         memchr::memchr(b'\n', &content[line_end + 1..]).map_or(content.len(), |i| line_end + 1 + i)
     };
     (prev_start, next_end)
+}
+
+/// The last single-line window computed: hits on the same line (common on minified files
+/// with megabyte-long lines) reuse it instead of scanning the line again.
+#[derive(Default)]
+struct LineCache {
+    /// (line start, line end, window start, window end)
+    last: Option<(usize, usize, usize, usize)>,
+}
+
+impl LineCache {
+    fn window(&mut self, content: &[u8], start: usize, end: usize) -> (usize, usize) {
+        if let Some((ls, le, ws, we)) = self.last {
+            if start >= ls && end <= le {
+                return (ws, we);
+            }
+        }
+        let (ws, we) = window(content, start, end, false);
+        let ls = memchr::memrchr(b'\n', &content[ws..start]).map_or(ws, |i| ws + i + 1);
+        let le = memchr::memchr(b'\n', &content[end..we]).map_or(we, |i| end + i);
+        self.last = Some((ls, le, ws, we));
+        (ws, we)
+    }
 }
 
 fn push_window(ws: &mut Vec<(usize, usize)>, start: usize, end: usize) {
@@ -283,8 +424,14 @@ rules:
         let m = e.scan("x", text, None);
         assert_eq!(m.len(), 1);
         assert_eq!(&text[m[0].start..m[0].end], b"tst_a1b2c3d4e5f6g7h8");
-        assert!(e.scan("x", b"tst_aaaaaaaaaaaaaaaa", None).is_empty(), "low entropy");
-        assert!(e.scan("x", b"tst_fakea1b2c3d4e5f6", None).is_empty(), "stopword");
+        assert!(
+            e.scan("x", b"tst_aaaaaaaaaaaaaaaa", None).is_empty(),
+            "low entropy"
+        );
+        assert!(
+            e.scan("x", b"tst_fakea1b2c3d4e5f6", None).is_empty(),
+            "stopword"
+        );
         assert!(e.scan("x", b"nothing here", None).is_empty());
     }
 
