@@ -230,7 +230,7 @@ impl Engine {
 #[derive(Debug)]
 enum Keywords {
     Dfa {
-        dfa: hybrid::dfa::DFA,
+        dfa: Box<hybrid::dfa::DFA>,
         /// Lazy-DFA caches, one per concurrent search (taken and returned per buffer).
         caches: std::sync::Mutex<Vec<hybrid::dfa::Cache>>,
         /// DFA pattern index → (keyword index, keyword length).
@@ -274,7 +274,7 @@ impl Keywords {
             .build_many(&pats);
         Ok(match built {
             Ok(dfa) => Keywords::Dfa {
-                dfa,
+                dfa: Box::new(dfa),
                 caches: std::sync::Mutex::new(Vec::new()),
                 patterns: order.iter().map(|&i| (i, keywords[i].len())).collect(),
                 fallback: ac,
