@@ -22,7 +22,8 @@ fn main() {
         println!("cargo:rerun-if-changed=rules/{n}");
     }
     out.push_str("];\n");
-    let dest = std::path::Path::new(&std::env::var("OUT_DIR").unwrap_or_default()).join("builtin_rules.rs");
+    let dest = std::path::Path::new(&std::env::var("OUT_DIR").unwrap_or_default())
+        .join("builtin_rules.rs");
     if let Err(e) = std::fs::write(&dest, out) {
         panic!("cannot write {}: {e}", dest.display());
     }

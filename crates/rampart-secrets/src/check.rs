@@ -23,7 +23,10 @@ pub fn check(engine: &Engine) -> (usize, Vec<CheckFailure>) {
     for (ri, rule) in engine.rules().iter().enumerate() {
         let run = |text: &str, path: &Option<String>| {
             let p = path.as_deref().unwrap_or("example.txt");
-            engine.scan(p, text.as_bytes(), None).iter().any(|m| m.rule == ri)
+            engine
+                .scan(p, text.as_bytes(), None)
+                .iter()
+                .any(|m| m.rule == ri)
         };
         for (text, path) in &rule.examples {
             n += 1;

@@ -70,7 +70,8 @@ fn documents(content: &[u8]) -> Vec<Doc> {
             continue;
         };
         let get = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-        let (Some(kind), Some(api_version)) = (get(&value, "kind"), get(&value, "apiVersion")) else {
+        let (Some(kind), Some(api_version)) = (get(&value, "kind"), get(&value, "apiVersion"))
+        else {
             continue;
         };
         let meta = value.get("metadata").cloned().unwrap_or(Value::Null);
@@ -104,7 +105,10 @@ fn find_key(text: &[u8], from: usize, key: &str) -> Option<usize> {
     while pos < text.len() {
         let end = memchr::memchr(b'\n', &text[pos..]).map_or(text.len(), |i| pos + i);
         let line = &text[pos..end];
-        let trimmed_at = line.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(line.len());
+        let trimmed_at = line
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(line.len());
         let rest = &line[trimmed_at..];
         if rest.starts_with(plain.as_bytes()) || rest.starts_with(quoted.as_bytes()) {
             return Some(pos + trimmed_at);
@@ -128,9 +132,14 @@ pub(crate) fn enrich(
         return;
     }
     for f in findings.iter_mut() {
-        let Some(span) = f.location.span() else { continue };
+        let Some(span) = f.location.span() else {
+            continue;
+        };
         let off = line_offset(content, span.start_line);
-        if let Some(doc) = docs.iter().find(|d| d.start <= off && off < d.end.max(d.start + 1)) {
+        if let Some(doc) = docs
+            .iter()
+            .find(|d| d.start <= off && off < d.end.max(d.start + 1))
+        {
             f.location = Location::K8sObject {
                 object: doc.object.clone(),
                 field_path: None,
@@ -138,7 +147,8 @@ pub(crate) fn enrich(
                 span: Some(span),
             };
             if let Some(c) = commit {
-                f.properties.insert("commit".into(), serde_json::json!(c.commit));
+                f.properties
+                    .insert("commit".into(), serde_json::json!(c.commit));
             }
         }
     }
@@ -149,7 +159,9 @@ pub(crate) fn enrich(
                 continue;
             };
             for (k, v) in map {
-                let (Some(key), Some(raw)) = (k.as_str(), v.as_str()) else { continue };
+                let (Some(key), Some(raw)) = (k.as_str(), v.as_str()) else {
+                    continue;
+                };
                 let decoded = if section == "data" {
                     match base64::engine::general_purpose::STANDARD.decode(raw.trim()) {
                         Ok(d) => d,
@@ -168,7 +180,10 @@ pub(crate) fn enrich(
                 let off = key_offset(content, doc, section, key).unwrap_or(doc.start);
                 let span = Span::from_offsets(content, off, off + key.len());
                 let inner = format!("{rel}#{section}.{key}");
-                for m in scanner.engine().scan(&inner, &decoded, commit.map(|c| c.commit.as_str())) {
+                for m in scanner
+                    .engine()
+                    .scan(&inner, &decoded, commit.map(|c| c.commit.as_str()))
+                {
                     let mut f = scanner.finding(&inner, &decoded, &m, commit);
                     f.message = format!("{} (base64-decoded from data.{key})", f.message);
                     f.location = Location::K8sObject {
@@ -177,7 +192,8 @@ pub(crate) fn enrich(
                         path: Some(rel.to_string()),
                         span: Some(span),
                     };
-                    f.properties.insert("decoded_from".into(), serde_json::json!("base64"));
+                    f.properties
+                        .insert("decoded_from".into(), serde_json::json!("base64"));
                     findings.push(f);
                 }
             }
@@ -186,7 +202,10 @@ pub(crate) fn enrich(
             let off = key_offset(content, doc, section, key).unwrap_or(doc.start);
             let span = Span::from_offsets(content, off, off + key.len());
             let meta = manifest_rule_meta();
-            let keys: Vec<String> = literal_keys.iter().map(|(s, k, _)| format!("{s}.{k}")).collect();
+            let keys: Vec<String> = literal_keys
+                .iter()
+                .map(|(s, k, _)| format!("{s}.{k}"))
+                .collect();
             let digest = secret_digest(value);
             let mut f = Finding::new(
                 &meta,

@@ -190,7 +190,10 @@ impl Allowlist {
     pub fn allows(&self, c: &Candidate<'_>) -> bool {
         let mut checks: Vec<bool> = Vec::with_capacity(4);
         if !self.commits.is_empty() {
-            checks.push(c.commit.is_some_and(|id| self.commits.iter().any(|k| k == id)));
+            checks.push(
+                c.commit
+                    .is_some_and(|id| self.commits.iter().any(|k| k == id)),
+            );
         }
         if !self.paths.is_empty() {
             checks.push(self.paths.iter().any(|r| r.is_match(c.path.as_bytes())));
@@ -313,7 +316,8 @@ impl RuleSet {
             .filter_map(|p| globset::Glob::new(p).ok().map(|g| g.compile_matcher()))
             .collect();
         self.rules.retain(|r| {
-            !patterns.iter().any(|p| p == &r.meta.id) && !globs.iter().any(|g| g.is_match(&r.meta.id))
+            !patterns.iter().any(|p| p == &r.meta.id)
+                && !globs.iter().any(|g| g.is_match(&r.meta.id))
         });
     }
 
@@ -345,7 +349,10 @@ fn compile_def(def: RuleDef, provider: &str, file: &str) -> Result<CompiledRule,
     let regex = compile_regex(&def.pattern).map_err(|e| err(format!("bad pattern: {e}")))?;
     let secret_group = match def.secret_group {
         Some(g) if g >= regex.captures_len() => {
-            return Err(err(format!("secret_group {g} but the pattern has {} groups", regex.captures_len() - 1)))
+            return Err(err(format!(
+                "secret_group {g} but the pattern has {} groups",
+                regex.captures_len() - 1
+            )))
         }
         other => other,
     };
@@ -409,7 +416,11 @@ fn compile_def(def: RuleDef, provider: &str, file: &str) -> Result<CompiledRule,
         regex: Some(regex),
         secret_group,
         entropy: def.entropy,
-        keywords: def.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
+        keywords: def
+            .keywords
+            .iter()
+            .map(|k| k.to_ascii_lowercase())
+            .collect(),
         path,
         multiline: def.multiline,
         require_digit: def.require_digit,

@@ -94,7 +94,9 @@ impl SecretScanner {
 
     /// Scan a directory or file.
     pub fn scan_path(&self, root: &Path) -> Result<ScanOutput, SecretsError> {
-        let out = walk(root, &self.opts.walk, |f| self.scan_buffer(f.rel, f.content, true))?;
+        let out = walk(root, &self.opts.walk, |f| {
+            self.scan_buffer(f.rel, f.content, true)
+        })?;
         let mut res = ScanOutput {
             errors: out.errors,
             files_scanned: out.files_scanned,
@@ -129,7 +131,9 @@ impl SecretScanner {
         content: &[u8],
         commit: Option<&CommitInfo>,
     ) -> Vec<Finding> {
-        let matches = self.engine.scan(rel, content, commit.map(|c| c.commit.as_str()));
+        let matches = self
+            .engine
+            .scan(rel, content, commit.map(|c| c.commit.as_str()));
         let matches = drop_generic_duplicates(self.engine.rules(), matches);
         let mut findings: Vec<Finding> = matches
             .iter()
@@ -204,8 +208,6 @@ fn drop_generic_duplicates(rules: &[CompiledRule], matches: Vec<RawMatch>) -> Ve
         .collect();
     matches
         .into_iter()
-        .filter(|m| {
-            !is_generic(m) || !specific.iter().any(|&(s, e)| s < m.end && m.start < e)
-        })
+        .filter(|m| !is_generic(m) || !specific.iter().any(|&(s, e)| s < m.end && m.start < e))
         .collect()
 }
