@@ -351,6 +351,9 @@ fn evaluate_range(
     if !limits.is_empty() && limits.iter().all(|l| v >= l) {
         return None;
     }
+    // Stable sort: events with equal versions keep the record's order (a record that
+    // lists `fixed: X` then `introduced: X` means X is affected again; `introduced: X`
+    // then `fixed: X` is an empty interval).
     events.sort_by(|a, b| match (&a.0, &b.0) {
         (None, None) => Ordering::Equal,
         (None, Some(_)) => Ordering::Less,

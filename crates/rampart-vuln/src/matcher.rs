@@ -1,0 +1,426 @@
+//! Matching packages against the database.
+//!
+//! The inventory side (lockfile parsers, SBOMs, image package databases) produces
+//! [`Package`]s; [`Db::match_packages`] returns, per package, the vulnerabilities that
+//! affect its version — aliases merged into one [`VulnMatch`] — with the fixed
+//! versions and the smallest upgrade that fixes all of them; [`PackageReport::findings`]
+//! turns that into `rampart_core::Finding`s (`vuln/<id>`, `Location::Package`).
+
+use crate::db::{from_json, Db};
+use crate::ecosystem;
+use crate::error::DbError;
+use crate::osv::{Affected, RangeNote, RangeType};
+use crate::severity::VulnSeverity;
+use crate::version::Version;
+use rampart_core::fingerprint::fingerprint;
+use rampart_core::{Finding, Location, RuleMeta};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+
+/// A package to check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Package {
+    /// OSV ecosystem (`crates.io`, `npm`, `PyPI`, `Go`, `Maven`, `Debian:12`, …).
+    pub ecosystem: String,
+    /// Name as the ecosystem spells it (normalised for lookup).
+    pub name: String,
+    /// Installed version.
+    pub version: String,
+    /// Where it was found (lockfile path, image layer …), for the finding's location.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found_in: Option<String>,
+}
+
+impl Package {
+    /// A package without a source location.
+    pub fn new(
+        ecosystem: impl Into<String>,
+        name: impl Into<String>,
+        version: impl Into<String>,
+    ) -> Package {
+        Package {
+            ecosystem: ecosystem.into(),
+            name: name.into(),
+            version: version.into(),
+            found_in: None,
+        }
+    }
+}
+
+/// One vulnerability affecting a package (records that alias each other merged).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VulnMatch {
+    /// The primary id (GHSA, else the ecosystem's own id, CVE last).
+    pub id: String,
+    /// Every other id of the same vulnerability (merged records and their aliases).
+    pub aliases: Vec<String>,
+    /// The database records merged into this match.
+    pub records: Vec<String>,
+    /// One-line summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// The highest severity among the merged records.
+    pub severity: VulnSeverity,
+    /// Versions that fix it (from the ranges that affect the installed version).
+    pub fixed: Vec<String>,
+    /// Reference URLs.
+    pub references: Vec<String>,
+    /// Newest `modified` of the merged records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<String>,
+}
+
+/// The result for one package.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PackageReport {
+    /// The package.
+    pub package: Package,
+    /// Vulnerabilities affecting it.
+    pub vulns: Vec<VulnMatch>,
+    /// The smallest version above the installed one that no matched record affects,
+    /// among the known fixed versions (`None`: no fix known for at least one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smallest_fix: Option<String>,
+    /// What could not be evaluated (unparseable version, GIT-only records …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// Summary, aliases, references and `modified` of a stored record.
+type VulnInfo = (Option<String>, Vec<String>, Vec<String>, Option<String>);
+
+struct Hit {
+    id: String,
+    aliases: Vec<String>,
+    summary: Option<String>,
+    refs: Vec<String>,
+    modified: Option<String>,
+    severity: VulnSeverity,
+    fixed: Vec<String>,
+    entry: Affected,
+}
+
+/// Rank of an id for choosing the primary one.
+fn id_rank(id: &str) -> u8 {
+    match id.split('-').next().unwrap_or("") {
+        "GHSA" => 0,
+        "CVE" => 3,
+        "ALPINE" | "DLA" | "DSA" | "DEBIAN" | "UBUNTU" | "USN" => 2,
+        _ => 1,
+    }
+}
+
+impl Db {
+    /// Match packages; results come back in the input order, one per package.
+    pub fn match_packages(&self, packages: &[Package]) -> Result<Vec<PackageReport>, DbError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT a.vuln_id, a.ecosystem, a.severity, a.data FROM affected a
+             WHERE a.eco_base = ?1 AND a.name = ?2",
+        )?;
+        let mut vuln_stmt = self
+            .conn
+            .prepare_cached("SELECT summary, aliases, refs, modified FROM vulns WHERE id = ?1")?;
+        let mut vuln_cache: HashMap<String, VulnInfo> = HashMap::new();
+        let mut out = Vec::with_capacity(packages.len());
+        for pkg in packages {
+            let base = ecosystem::base(&pkg.ecosystem);
+            let name = ecosystem::normalize_name(&pkg.ecosystem, &pkg.name);
+            let scheme = ecosystem::scheme(&pkg.ecosystem);
+            let mut notes = Vec::new();
+            let parsed = match scheme.map(|s| Version::parse(s, &pkg.version)) {
+                Some(Ok(v)) => Some(v),
+                Some(Err(e)) => {
+                    notes.push(format!(
+                        "version not understood ({e}); only exact `versions` lists were checked"
+                    ));
+                    None
+                }
+                None => {
+                    notes.push(format!(
+                        "ecosystem `{}` has no version scheme in Rampart; only exact `versions` lists were checked",
+                        pkg.ecosystem
+                    ));
+                    None
+                }
+            };
+            let rows = stmt.query_map(rusqlite::params![base, name], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?;
+            let mut hits: Vec<Hit> = Vec::new();
+            for row in rows {
+                let (id, eco, sev, data) = row?;
+                if !ecosystem::covers(&eco, &pkg.ecosystem) {
+                    continue;
+                }
+                let entry: Affected = from_json(&id, &data)?;
+                let ev = entry.evaluate(&pkg.version, parsed.as_ref());
+                let git_only = !entry.ranges.is_empty()
+                    && entry.versions.is_empty()
+                    && entry.ranges.iter().all(|r| r.kind == RangeType::Git);
+                if git_only && !ev.affected {
+                    notes.push(format!(
+                        "{id}: only GIT (commit) ranges, which are not evaluated"
+                    ));
+                }
+                for n in &ev.notes {
+                    if let RangeNote::BadEventVersion(v) = n {
+                        notes.push(format!("{id}: event version `{v}` not understood; ignored"));
+                    }
+                }
+                if !ev.affected {
+                    continue;
+                }
+                if !vuln_cache.contains_key(&id) {
+                    let v = vuln_stmt.query_row([&id], |r| {
+                        Ok((
+                            r.get::<_, Option<String>>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, Option<String>>(3)?,
+                        ))
+                    })?;
+                    let aliases: Vec<String> = from_json(&id, &v.1)?;
+                    let refs: Vec<String> = from_json(&id, &v.2)?;
+                    vuln_cache.insert(id.clone(), (v.0, aliases, refs, v.3));
+                }
+                let Some((summary, aliases, refs, modified)) = vuln_cache.get(&id).cloned() else {
+                    continue;
+                };
+                hits.push(Hit {
+                    id,
+                    aliases,
+                    summary,
+                    refs,
+                    modified,
+                    severity: from_json("severity", &sev)?,
+                    fixed: ev.fixed,
+                    entry,
+                });
+            }
+            notes.sort();
+            notes.dedup();
+            let vulns = merge(&hits);
+            let smallest_fix = smallest_fix(&hits, parsed.as_ref());
+            out.push(PackageReport {
+                package: pkg.clone(),
+                vulns,
+                smallest_fix,
+                notes,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Group hits that share an id or alias (union-find) into one match each.
+fn merge(hits: &[Hit]) -> Vec<VulnMatch> {
+    let n = hits.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn find(p: &mut [usize], mut i: usize) -> usize {
+        while p[i] != i {
+            p[i] = p[p[i]];
+            i = p[i];
+        }
+        i
+    }
+    let mut owner: HashMap<&str, usize> = HashMap::new();
+    for (i, h) in hits.iter().enumerate() {
+        for k in std::iter::once(&h.id).chain(h.aliases.iter()) {
+            match owner.get(k.as_str()) {
+                Some(&j) => {
+                    let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+                    parent[a] = b;
+                }
+                None => {
+                    owner.insert(k, i);
+                }
+            }
+        }
+    }
+    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+    for i in 0..n {
+        let r = find(&mut parent, i);
+        match groups.iter_mut().find(|(root, _)| *root == r) {
+            Some((_, g)) => g.push(i),
+            None => groups.push((r, vec![i])),
+        }
+    }
+    let mut out: Vec<VulnMatch> = groups
+        .into_iter()
+        .map(|(_, members)| {
+            let mut ids: BTreeSet<String> = BTreeSet::new();
+            let mut records: BTreeSet<String> = BTreeSet::new();
+            let mut fixed: Vec<String> = Vec::new();
+            let mut refs: Vec<String> = Vec::new();
+            for &m in &members {
+                let h = &hits[m];
+                records.insert(h.id.clone());
+                ids.insert(h.id.clone());
+                ids.extend(h.aliases.iter().cloned());
+                for f in &h.fixed {
+                    if !fixed.contains(f) {
+                        fixed.push(f.clone());
+                    }
+                }
+                for r in &h.refs {
+                    if !refs.contains(r) {
+                        refs.push(r.clone());
+                    }
+                }
+            }
+            // Primary: the best-ranked id among the records themselves.
+            let primary = records
+                .iter()
+                .min_by(|a, b| id_rank(a).cmp(&id_rank(b)).then_with(|| a.cmp(b)))
+                .cloned()
+                .unwrap_or_default();
+            let lead = members.iter().map(|&m| &hits[m]).find(|h| h.id == primary);
+            let severity = members
+                .iter()
+                .map(|&m| &hits[m].severity)
+                .max_by(|a, b| {
+                    a.severity
+                        .cmp(&b.severity)
+                        .then_with(|| a.score.unwrap_or(0.0).total_cmp(&b.score.unwrap_or(0.0)))
+                })
+                .cloned()
+                .unwrap_or_else(|| hits[members[0]].severity.clone());
+            let summary = lead
+                .and_then(|h| h.summary.clone())
+                .or_else(|| members.iter().find_map(|&m| hits[m].summary.clone()));
+            let modified = members
+                .iter()
+                .filter_map(|&m| hits[m].modified.clone())
+                .max();
+            ids.remove(&primary);
+            VulnMatch {
+                id: primary,
+                aliases: ids.into_iter().collect(),
+                records: records.into_iter().collect(),
+                summary,
+                severity,
+                fixed,
+                references: refs,
+                modified,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.severity
+            .severity
+            .cmp(&a.severity.severity)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    out
+}
+
+/// The smallest known fixed version above the installed one that none of the matched
+/// entries affects.
+fn smallest_fix(hits: &[Hit], installed: Option<&Version>) -> Option<String> {
+    if hits.is_empty() {
+        return None;
+    }
+    let installed = installed?;
+    let mut candidates: Vec<Version> = hits
+        .iter()
+        .flat_map(|h| h.fixed.iter())
+        .filter_map(|f| Version::parse(installed.scheme(), f).ok())
+        .filter(|v| v > installed)
+        .collect();
+    candidates.sort();
+    candidates.dedup();
+    candidates
+        .into_iter()
+        .find(|c| {
+            hits.iter()
+                .all(|h| !h.entry.evaluate(c.as_str(), Some(c)).affected)
+        })
+        .map(|c| c.as_str().to_string())
+}
+
+impl PackageReport {
+    /// One finding per vulnerability: rule `vuln/<id>`, location `Location::Package`.
+    pub fn findings(&self) -> Vec<Finding> {
+        let p = &self.package;
+        self.vulns
+            .iter()
+            .map(|v| {
+                let rule_id = format!("vuln/{}", v.id);
+                let title = v
+                    .summary
+                    .clone()
+                    .filter(|s| !s.trim().is_empty())
+                    .unwrap_or_else(|| format!("{} in {}", v.id, p.name));
+                let remediation = match (&self.smallest_fix, v.fixed.first()) {
+                    (Some(all), _) => format!(
+                        "Upgrade {} to {all} or later (fixes all {} known vulnerabilities of this package).",
+                        p.name,
+                        self.vulns.len()
+                    ),
+                    (None, Some(f)) => format!(
+                        "Upgrade {} to {f} or later; no single known version fixes every vulnerability of this package.",
+                        p.name
+                    ),
+                    (None, None) => format!(
+                        "No fixed version of {} is known; consider removing or replacing it, or mitigating per the advisory.",
+                        p.name
+                    ),
+                };
+                let mut references = v.references.clone();
+                references.extend(v.aliases.iter().cloned());
+                let meta = RuleMeta {
+                    id: rule_id.clone(),
+                    area: "vuln".to_string(),
+                    title: title.lines().next().unwrap_or_default().to_string(),
+                    severity: v.severity.severity,
+                    description: v.summary.clone().unwrap_or_default(),
+                    remediation,
+                    references,
+                    peers: Vec::new(),
+                    tags: Vec::new(),
+                };
+                let mut message = format!("{} {} is affected by {}", p.name, p.version, v.id);
+                if !v.aliases.is_empty() {
+                    message.push_str(&format!(" ({})", v.aliases.join(", ")));
+                }
+                if v.fixed.is_empty() {
+                    message.push_str("; no fixed version known");
+                } else {
+                    message.push_str(&format!("; fixed in {}", v.fixed.join(", ")));
+                }
+                message.push_str(&format!("; severity {}", v.severity.describe()));
+                let location = Location::Package {
+                    ecosystem: p.ecosystem.clone(),
+                    name: p.name.clone(),
+                    version: p.version.clone(),
+                    found_in: p.found_in.clone(),
+                };
+                let fp = fingerprint(&[
+                    &rule_id,
+                    ecosystem::base(&p.ecosystem),
+                    &ecosystem::normalize_name(&p.ecosystem, &p.name),
+                    p.found_in.as_deref().unwrap_or(""),
+                ]);
+                let mut f = Finding::new(&meta, message, location, fp);
+                let props = [
+                    ("aliases", serde_json::json!(v.aliases)),
+                    ("records", serde_json::json!(v.records)),
+                    ("installed_version", serde_json::json!(p.version)),
+                    ("fixed_versions", serde_json::json!(v.fixed)),
+                    ("smallest_fix", serde_json::json!(self.smallest_fix)),
+                    ("severity_source", serde_json::json!(v.severity.source)),
+                    ("cvss_score", serde_json::json!(v.severity.score)),
+                ];
+                for (k, val) in props {
+                    f.properties.insert(k.to_string(), val);
+                }
+                f
+            })
+            .collect()
+    }
+}
