@@ -25,6 +25,8 @@ pub enum Command {
         #[command(subcommand)]
         command: RulesCmd,
     },
+    /// Falco-compatible runtime detection over Kubernetes audit events.
+    Monitor(crate::commands::monitor::MonitorCmd),
     /// Git hooks.
     Hook {
         /// What to do.

@@ -36,6 +36,7 @@ where
         args::Command::Secrets(cmd) => commands::scan::run_secrets(cmd),
         args::Command::Rules { command } => commands::rules::run(command),
         args::Command::Hook { command } => commands::hook::run(command),
+        args::Command::Monitor(cmd) => commands::monitor::run(cmd),
     };
     match result {
         Ok(code) => exit::code(code),
