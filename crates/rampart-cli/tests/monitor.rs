@@ -219,7 +219,7 @@ fn custom_rules_override_and_errors_with_positions() {
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(
-        err.contains("bad.yaml:3:14: rule 'Broken': invalid condition: expected ')'"),
+        err.contains("bad.yaml:3:54: rule 'Broken': invalid condition: expected ')'"),
         "{err}"
     );
 

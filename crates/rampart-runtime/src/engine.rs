@@ -121,7 +121,9 @@ impl Engine {
                     defs.macros.insert(m.name.clone(), ast);
                 }
                 Err(e) => errors.push(LoadError {
-                    origin: m.origin.clone(),
+                    origin: rs
+                        .locate(&m.condition_parts, &m.condition, e.offset)
+                        .unwrap_or_else(|| m.origin.clone()),
                     context: Some(format!("macro '{}'", m.name)),
                     message: describe_parse_error(&m.condition, &e),
                 }),
@@ -138,7 +140,9 @@ impl Engine {
                 Ok(a) => a,
                 Err(e) => {
                     errors.push(LoadError {
-                        origin: r.condition_origin.clone(),
+                        origin: rs
+                            .locate(&r.condition_parts, &r.condition, e.offset)
+                            .unwrap_or_else(|| r.condition_origin.clone()),
                         context: ctx,
                         message: describe_parse_error(&r.condition, &e),
                     });
@@ -149,8 +153,14 @@ impl Engine {
                 *skipped.entry(r.source.clone()).or_insert(0) += 1;
                 continue;
             }
-            match compile_rule(r, ast, &defs) {
+            match compile_rule(r, ast, &defs, rs) {
                 Ok(c) => rules.push(c),
+                // A macro that failed to parse was reported already.
+                Err((_, message))
+                    if message
+                        .strip_prefix("undefined macro '")
+                        .and_then(|m| m.split('\'').next())
+                        .is_some_and(|m| rs.macro_def(m).is_some()) => {}
                 Err((origin, message)) => errors.push(LoadError {
                     origin,
                     context: ctx,
@@ -281,10 +291,18 @@ impl Engine {
     }
 }
 
-fn compile_rule(r: &RuleDef, ast: Ast, defs: &Defs) -> Result<CompiledRule, (Origin, String)> {
+fn compile_rule(
+    r: &RuleDef,
+    ast: Ast,
+    defs: &Defs,
+    rs: &Ruleset,
+) -> Result<CompiledRule, (Origin, String)> {
     let mut clauses = Vec::new();
     for e in &r.exceptions {
         if let Some(c) = exception_ast(e).map_err(|m| (e.origin.clone(), m))? {
+            // Checked on its own first, so its errors point at the exception.
+            defs.compile(&c)
+                .map_err(|x| (e.origin.clone(), format!("exception '{}': {x}", e.name)))?;
             clauses.push(c);
         }
     }
@@ -298,12 +316,26 @@ fn compile_rule(r: &RuleDef, ast: Ast, defs: &Defs) -> Result<CompiledRule, (Ori
         }));
         Ast::And(vec![ast, not])
     };
-    let expr = defs.compile(&full).map_err(|e| {
-        let msg = match &e.in_macro {
-            Some(_) => e.to_string(),
-            None => format!("{} ({})", e.message, excerpt(&r.condition, e.offset)),
-        };
-        (r.condition_origin.clone(), msg)
+    let expr = defs.compile(&full).map_err(|e| match &e.in_macro {
+        Some(name) => {
+            let origin = rs.macro_def(name).and_then(|m| {
+                rs.locate(&m.condition_parts, &m.condition, e.offset)
+                    .or_else(|| Some(m.origin.clone()))
+            });
+            (
+                origin.unwrap_or_else(|| r.condition_origin.clone()),
+                e.to_string(),
+            )
+        }
+        None => {
+            let origin = rs
+                .locate(&r.condition_parts, &r.condition, e.offset)
+                .unwrap_or_else(|| r.condition_origin.clone());
+            (
+                origin,
+                format!("{} ({})", e.message, excerpt(&r.condition, e.offset)),
+            )
+        }
     })?;
     let output = Format::parse(&r.output).map_err(|m| (r.origin.clone(), m))?;
     Ok(CompiledRule {
@@ -465,4 +497,46 @@ fn describe_parse_error(cond: &str, e: &condition::ParseError) -> String {
         e.message,
         excerpt(cond, e.offset)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(text: &str) -> Vec<LoadError> {
+        let mut rs = Ruleset::new();
+        rs.load_str("r.yaml", text).unwrap();
+        Engine::compile(&rs, EngineOptions::default())
+            .unwrap_err()
+            .0
+    }
+
+    #[test]
+    fn condition_errors_point_at_the_token() {
+        let e = errors(
+            "- macro: m\n  condition: >\n    ka.verb = get and\n    (ka.user.name = x\n- rule: R\n  desc: d\n  condition: >\n    m and\n      ka.nope = 1\n  output: o\n  priority: INFO\n  source: k8s_audit\n",
+        );
+        let msgs: Vec<String> = e.iter().map(ToString::to_string).collect();
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("r.yaml:4:22: macro 'm': invalid condition: expected ')'")),
+            "{msgs:?}"
+        );
+        assert_eq!(msgs.len(), 1, "{msgs:?}");
+        let e = errors(
+            "- rule: R\n  desc: d\n  condition: ka.verb = get and\n    ka.nope = 1\n  output: o\n  priority: INFO\n  source: k8s_audit\n",
+        );
+        assert_eq!(
+            e[0].origin.pos,
+            crate::yaml::Pos { line: 4, column: 5 },
+            "{}",
+            e[0]
+        );
+        assert!(e[0].message.contains("unknown field 'ka.nope'"), "{}", e[0]);
+        let e = errors(
+            "- rule: R\n  desc: d\n  condition: ka.verb = get\n  output: o\n  priority: INFO\n  source: k8s_audit\n  exceptions:\n    - name: bad\n      fields: [ka.nope]\n      values: [[x]]\n",
+        );
+        assert_eq!(e[0].origin.pos.line, 8, "{}", e[0]);
+        assert!(e[0].message.contains("exception 'bad'"), "{}", e[0]);
+    }
 }

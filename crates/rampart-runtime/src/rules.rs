@@ -167,6 +167,9 @@ pub struct RuleDef {
     pub origin: Origin,
     /// Where its condition was (last) written.
     pub condition_origin: Origin,
+    /// Where each piece of the condition was written: (byte offset in `condition`, origin
+    /// of that piece), one per definition or append.
+    pub condition_parts: Vec<(usize, Origin)>,
 }
 
 /// A macro as collected.
@@ -178,6 +181,8 @@ pub struct MacroDef {
     pub condition: String,
     /// Where.
     pub origin: Origin,
+    /// Where each piece of the condition was written (see [`RuleDef::condition_parts`]).
+    pub condition_parts: Vec<(usize, Origin)>,
 }
 
 /// A list as collected.
@@ -219,6 +224,7 @@ pub struct Ruleset {
     pub warnings: Vec<LoadError>,
     /// The files loaded, in order.
     pub files: Vec<String>,
+    sources: HashMap<Arc<str>, Arc<str>>,
     rule_idx: HashMap<String, usize>,
     macro_idx: HashMap<String, usize>,
     list_idx: HashMap<String, usize>,
@@ -284,6 +290,7 @@ impl Ruleset {
     pub fn load_str(&mut self, name: &str, text: &str) -> Result<(), LoadError> {
         let file: Arc<str> = Arc::from(name);
         self.files.push(name.to_string());
+        self.sources.insert(file.clone(), Arc::from(text));
         let docs = yaml::parse(text).map_err(|e| LoadError {
             origin: Origin {
                 file: file.clone(),
@@ -498,12 +505,21 @@ impl Ruleset {
         let cond = req_str(item, "condition", &origin, &format!("macro '{name}'"))?;
         let mode = self.mode(item, &origin, &ctx, &["condition"], &["condition"])?;
         let existing = self.macro_idx.get(&name).copied();
+        let cond_origin = item
+            .get("condition")
+            .map(|n| Origin {
+                file: origin.file.clone(),
+                pos: n.pos,
+            })
+            .unwrap_or_else(|| origin.clone());
+        let parts = vec![(0, cond_origin.clone())];
         match (mode, existing) {
             (Mode::Define, Some(i)) => {
                 self.macros[i] = MacroDef {
                     name,
                     condition: cond,
                     origin,
+                    condition_parts: parts,
                 }
             }
             (Mode::Define, None) => {
@@ -512,13 +528,16 @@ impl Ruleset {
                     name,
                     condition: cond,
                     origin,
+                    condition_parts: parts,
                 });
             }
             (Mode::Change(ch), Some(i)) => {
                 let m = &mut self.macros[i];
                 if ch.get("condition") == Some(&true) {
+                    m.condition_parts.push((m.condition.len() + 1, cond_origin));
                     m.condition = format!("{} {}", m.condition, cond);
                 } else {
+                    m.condition_parts = parts;
                     m.condition = cond;
                 }
             }
@@ -624,11 +643,14 @@ impl Ruleset {
                 let r = &mut self.rules[i];
                 let append = |k: &str| ch.get(k) == Some(&true);
                 if let Some(c) = condition {
-                    r.condition = if append("condition") {
-                        format!("{} {}", r.condition, c)
+                    if append("condition") {
+                        r.condition_parts
+                            .push((r.condition.len() + 1, cond_origin.clone()));
+                        r.condition = format!("{} {}", r.condition, c);
                     } else {
-                        c
-                    };
+                        r.condition_parts = vec![(0, cond_origin.clone())];
+                        r.condition = c;
+                    }
                     r.condition_origin = cond_origin;
                 }
                 if let Some(o) = opt_str("output")? {
@@ -705,6 +727,7 @@ impl Ruleset {
                     enabled: enabled.unwrap_or(true),
                     exceptions: exceptions.unwrap_or_default(),
                     origin: origin.clone(),
+                    condition_parts: vec![(0, cond_origin.clone())],
                     condition_origin: cond_origin,
                 };
                 match existing {
@@ -819,6 +842,80 @@ impl Ruleset {
                 });
             }
         }
+    }
+
+    /// The exact position of byte `offset` of a condition made of `parts` (see
+    /// [`RuleDef::condition_parts`]), found by walking the YAML source from where the
+    /// piece starts; `None` when the source cannot be aligned (escapes in a quoted scalar).
+    pub fn locate(
+        &self,
+        parts: &[(usize, Origin)],
+        condition: &str,
+        offset: usize,
+    ) -> Option<Origin> {
+        let (start, origin) = parts.iter().rev().find(|(s, _)| *s <= offset)?;
+        let text = self.sources.get(&origin.file)?;
+        let piece = condition.get(*start..offset)?;
+        // Byte index of the node in the source.
+        let mut idx = 0;
+        for _ in 1..origin.pos.line {
+            idx += text.get(idx..)?.find('\n')? + 1;
+        }
+        let line = text.get(idx..)?;
+        let col_bytes: usize = line
+            .chars()
+            .take(origin.pos.column.saturating_sub(1))
+            .map(char::len_utf8)
+            .sum();
+        idx += col_bytes;
+        let src = text.get(idx..)?;
+        let mut it = src.char_indices().peekable();
+        // Skip a block-scalar header (`>`, `|-`, …) or an opening quote.
+        match src.chars().next() {
+            Some('>') | Some('|') => {
+                for (_, c) in it.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            Some('"') | Some('\'') => {
+                it.next();
+            }
+            _ => {}
+        }
+        let skip_ws = |it: &mut std::iter::Peekable<std::str::CharIndices<'_>>| {
+            while let Some((_, c)) = it.peek() {
+                if c.is_whitespace() {
+                    it.next();
+                } else {
+                    break;
+                }
+            }
+        };
+        for c in piece.chars().filter(|c| !c.is_whitespace()) {
+            skip_ws(&mut it);
+            match it.next() {
+                Some((_, s)) if s == c => {}
+                _ => return None,
+            }
+        }
+        // At the end of the input, point just after the last token.
+        if !condition.get(offset..).unwrap_or("").trim().is_empty() {
+            skip_ws(&mut it);
+        }
+        let at = idx + it.peek().map_or(src.len(), |(i, _)| *i);
+        let before = text.get(..at)?;
+        let line_no = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before.get(line_start..)?.chars().count() + 1;
+        Some(Origin {
+            file: origin.file.clone(),
+            pos: Pos {
+                line: line_no,
+                column,
+            },
+        })
     }
 
     /// Look up a rule by name.
