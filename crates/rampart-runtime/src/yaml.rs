@@ -137,7 +137,10 @@ struct Builder {
     docs: Vec<Node>,
     anchors: HashMap<usize, Node>,
     error: Option<YamlError>,
+    overflow: usize,
 }
+
+const MAX_DEPTH: usize = 256;
 
 impl Builder {
     fn push_value(&mut self, node: Node) {
@@ -169,6 +172,16 @@ impl MarkedEventReceiver for Builder {
                 }
                 self.push_value(node);
             }
+            Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
+                if self.error.is_none() {
+                    self.error = Some(YamlError {
+                        pos,
+                        message: format!("nested deeper than {MAX_DEPTH} levels"),
+                    });
+                }
+                self.overflow += 1;
+            }
+            Event::SequenceEnd | Event::MappingEnd if self.overflow > 0 => self.overflow -= 1,
             Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq(pos, anchor, Vec::new())),
             Event::MappingStart(anchor, _) => {
                 self.stack.push(Frame::Map(pos, anchor, Vec::new(), None))
@@ -305,6 +318,12 @@ mod tests {
         let seq = docs[0].as_seq().unwrap();
         assert_eq!(seq[0].get("items").unwrap().as_seq().unwrap().len(), 2);
         assert_eq!(seq[1].pos.line, 6);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error() {
+        let text = "[".repeat(100_000) + &"]".repeat(100_000);
+        assert!(parse(&text).is_err());
     }
 
     #[test]
