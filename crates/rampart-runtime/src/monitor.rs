@@ -151,6 +151,53 @@ impl Monitor {
         self.process_results(decode_events(text), out);
     }
 
+    /// Process a whole stream, calling `emit` with each batch of alerts (return false to
+    /// stop). JSON lines are streamed line by line, so memory stays flat on large logs; a
+    /// document whose first line is not complete JSON (a pretty-printed `EventList` or
+    /// array) is read whole.
+    pub fn process_reader(
+        &mut self,
+        mut r: impl BufRead,
+        emit: &mut dyn FnMut(&mut Vec<Alert>) -> bool,
+    ) -> io::Result<()> {
+        let mut batch = Vec::new();
+        let mut first = String::new();
+        loop {
+            first.clear();
+            if r.read_line(&mut first)? == 0 {
+                return Ok(());
+            }
+            if !first.trim().is_empty() {
+                break;
+            }
+        }
+        if serde_json::from_str::<serde::de::IgnoredAny>(first.trim()).is_err()
+            && first.trim_start().starts_with(['{', '['])
+        {
+            let mut rest = String::new();
+            r.read_to_string(&mut rest)?;
+            first.push_str(&rest);
+            self.process_text(&first, &mut batch);
+            emit(&mut batch);
+            return Ok(());
+        }
+        self.process_line(&first, &mut batch);
+        if !emit(&mut batch) {
+            return Ok(());
+        }
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if r.read_line(&mut line)? == 0 {
+                return Ok(());
+            }
+            self.process_line(&line, &mut batch);
+            if !batch.is_empty() && !emit(&mut batch) {
+                return Ok(());
+            }
+        }
+    }
+
     /// Lines summarising suppressed repeats and input errors (empty when there are none).
     pub fn summary(&self) -> Vec<String> {
         let mut lines = self
@@ -408,6 +455,29 @@ mod tests {
             rampart_core::Severity::Critical
         );
         assert_eq!(report.rules.len(), 1);
+    }
+
+    #[test]
+    fn reader_streams_lines_or_reads_documents() {
+        for text in [
+            format!("\n{}\n{}\n", ev("delete", 1), ev("get", 2)),
+            format!(
+                "{{\n \"kind\": \"EventList\",\n \"items\": [\n{},\n{}\n]}}\n",
+                ev("delete", 1),
+                ev("get", 2)
+            ),
+            format!("[\n{},\n{}\n]", ev("delete", 1), ev("get", 2)),
+        ] {
+            let mut m = monitor(MonitorOptions::default());
+            let mut got = Vec::new();
+            m.process_reader(text.as_bytes(), &mut |b| {
+                got.append(b);
+                true
+            })
+            .unwrap();
+            assert_eq!(got.len(), 2, "{text}");
+            assert_eq!(m.stats().parse_errors, 0, "{text}");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! ```
 
 use std::fs::File;
-use std::io::{BufRead, BufWriter, IsTerminal, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -365,16 +365,7 @@ fn monitor(a: MonitorArgs) -> Result<u8> {
     };
     let mut batch: Vec<Alert> = Vec::new();
     let target = source.display().to_string();
-    if source.as_os_str() == "-" {
-        let stdin = std::io::stdin();
-        for line in stdin.lock().lines() {
-            let line = line.context("reading standard input")?;
-            mon.process_line(&line, &mut batch);
-            if !sink.emit(&mut batch) {
-                break;
-            }
-        }
-    } else if a.follow {
+    if a.follow {
         let mut follower = Follower::new(&source);
         let stop = AtomicBool::new(false);
         let mut on_line = |line: &str| {
@@ -384,11 +375,17 @@ fn monitor(a: MonitorArgs) -> Result<u8> {
         follower
             .run(Duration::from_millis(200), &stop, &mut on_line)
             .with_context(|| format!("following {}", source.display()))?;
+    } else if source.as_os_str() == "-" {
+        let stdin = std::io::stdin();
+        mon.process_reader(stdin.lock(), &mut |b| sink.emit(b))
+            .context("reading standard input")?;
     } else {
-        let text =
-            std::fs::read(&source).with_context(|| format!("cannot read {}", source.display()))?;
-        mon.process_text(&String::from_utf8_lossy(&text), &mut batch);
-        sink.emit(&mut batch);
+        let file =
+            File::open(&source).with_context(|| format!("cannot read {}", source.display()))?;
+        mon.process_reader(std::io::BufReader::with_capacity(1 << 20, file), &mut |b| {
+            sink.emit(b)
+        })
+        .with_context(|| format!("cannot read {}", source.display()))?;
     }
     if let Some(e) = sink.err.take() {
         return Err(e.into());
