@@ -50,6 +50,19 @@ pub use alert::{Alert, RateLimiter};
 /// plugin 0.18.0), vendored unmodified.
 pub const DEFAULT_RULES: &str = include_str!("../rules/k8s_audit_rules.yaml");
 
+/// Metadata of the built-in rules (ids `runtime/<slug of the Falco rule name>`), for
+/// `rampart rules list|explain` and SARIF rule descriptions.
+pub fn builtin_rule_metas() -> Result<Vec<rampart_core::RuleMeta>, LoadErrors> {
+    let mut rs = Ruleset::new();
+    rs.load_builtin().map_err(|e| LoadErrors(vec![e]))?;
+    let opts = EngineOptions {
+        hostname: String::new(),
+        cluster: None,
+    };
+    let engine = Engine::compile(&rs, opts)?;
+    Ok(engine.rules().iter().map(alert::rule_meta).collect())
+}
+
 /// The name the built-in rules are reported under.
 pub const DEFAULT_RULES_NAME: &str = "<builtin>/k8s_audit_rules.yaml";
 pub use engine::{CompiledRule, Engine, EngineOptions};

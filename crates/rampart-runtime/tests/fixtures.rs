@@ -119,3 +119,15 @@ fn builtin_rules_match_the_corpus_copy() {
         "vendored rules differ from the corpus copy"
     );
 }
+
+#[test]
+fn builtin_rule_metadata_is_complete_and_unique() {
+    let metas = rampart_runtime::builtin_rule_metas().unwrap();
+    assert_eq!(metas.len(), 48);
+    let mut registry = rampart_core::Registry::new();
+    registry.extend(metas.clone()).unwrap();
+    for m in &metas {
+        assert!(m.problems().is_empty(), "{}: {:?}", m.id, m.problems());
+        assert!(m.id.starts_with("runtime/"));
+    }
+}
