@@ -155,6 +155,12 @@ impl Engine {
             }
             match compile_rule(r, ast, &defs, rs) {
                 Ok(c) => rules.push(c),
+                // `skip-if-unknown-filter: true`: the rule is skipped, not an error.
+                Err((_, message))
+                    if r.skip_if_unknown_filter && message.contains("unknown field") =>
+                {
+                    *skipped.entry("unknown filter".to_string()).or_insert(0) += 1;
+                }
                 // A macro that failed to parse was reported already.
                 Err((_, message))
                     if message
@@ -214,7 +220,7 @@ impl Engine {
             .map(|(s, n)| format!("{s}: {n}"))
             .collect();
         Some(format!(
-            "skipped {total} rule(s) of sources rampart does not ingest ({}); parsed, not run",
+            "skipped {total} rule(s) rampart does not run (by event source, or unknown filter: {}); parsed, not run",
             parts.join(", ")
         ))
     }
@@ -509,6 +515,19 @@ mod tests {
         Engine::compile(&rs, EngineOptions::default())
             .unwrap_err()
             .0
+    }
+
+    #[test]
+    fn skip_if_unknown_filter() {
+        let mut rs = Ruleset::new();
+        rs.load_str(
+            "r.yaml",
+            "- rule: R\n  desc: d\n  condition: ka.nope = 1\n  output: o\n  priority: INFO\n  source: k8s_audit\n  skip-if-unknown-filter: true\n",
+        )
+        .unwrap();
+        let e = Engine::compile(&rs, EngineOptions::default()).unwrap();
+        assert!(e.rules().is_empty());
+        assert_eq!(e.skipped().get("unknown filter"), Some(&1));
     }
 
     #[test]

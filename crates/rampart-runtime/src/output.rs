@@ -116,7 +116,7 @@ impl Format {
         for p in &self.parts {
             if let Part::Field(name, ex) = p {
                 let v = ex.extract(ctx);
-                let val = if v.is_empty() && !matches!(v, Vals::Many(_)) {
+                let val = if v.is_empty() {
                     Value::Null
                 } else {
                     Value::String(display(&v, ex.is_list()))
@@ -139,6 +139,7 @@ impl Format {
 fn display(v: &Vals<'_>, list: bool) -> String {
     match v {
         Vals::None => NA.to_string(),
+        Vals::Many(items) if items.is_empty() => NA.to_string(),
         Vals::One(s) if list => format!("({s})"),
         Vals::One(s) => s.to_string(),
         Vals::Many(items) if list || items.len() != 1 => {

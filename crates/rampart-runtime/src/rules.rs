@@ -170,6 +170,9 @@ pub struct RuleDef {
     /// Where each piece of the condition was written: (byte offset in `condition`, origin
     /// of that piece), one per definition or append.
     pub condition_parts: Vec<(usize, Origin)>,
+    /// `skip-if-unknown-filter: true`: a condition using an unknown field disables the
+    /// rule instead of failing the load.
+    pub skip_if_unknown_filter: bool,
 }
 
 /// A macro as collected.
@@ -680,6 +683,9 @@ impl Ruleset {
                 if let Some(e) = enabled {
                     r.enabled = e;
                 }
+                if let Some(b) = item.get("skip-if-unknown-filter").and_then(Node::as_bool) {
+                    r.skip_if_unknown_filter = b;
+                }
                 if let Some(s) = opt_str("source")? {
                     r.source = s;
                 }
@@ -729,6 +735,10 @@ impl Ruleset {
                     origin: origin.clone(),
                     condition_parts: vec![(0, cond_origin.clone())],
                     condition_origin: cond_origin,
+                    skip_if_unknown_filter: item
+                        .get("skip-if-unknown-filter")
+                        .and_then(Node::as_bool)
+                        .unwrap_or(false),
                 };
                 match existing {
                     Some(i) => self.rules[i] = rule,
