@@ -91,16 +91,16 @@ fn falco_k8s_audit_regression_suite() {
     let snapshot = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/snapshots/falco_conformance.txt");
     let recorded = std::fs::read_to_string(&snapshot).unwrap_or_default();
+    assert!(
+        failures.is_empty(),
+        "falco conformance: {passed}/{total}\n{}",
+        failures.join("\n")
+    );
     assert_eq!(
         recorded.trim(),
         line,
         "update {} if the change is intended",
         snapshot.display()
-    );
-    assert!(
-        failures.is_empty(),
-        "falco conformance: {passed}/{total}\n{}",
-        failures.join("\n")
     );
     assert_eq!(total, 66);
 }
