@@ -167,13 +167,16 @@ impl std::fmt::Debug for Sink {
     }
 }
 
-/// An HTTP POST sink (plain `http://`, e.g. Falcosidekick in the cluster).
-#[derive(Debug, Clone)]
+/// An HTTP POST sink: `http://` (e.g. Falcosidekick in the cluster) or `https://`
+/// (verified against the system CA bundle, or a CA file).
+#[derive(Clone)]
 pub struct HttpSink {
     url: String,
     host: String,
     port: u16,
     path: String,
+    https: bool,
+    tls: Option<Arc<rustls::ClientConfig>>,
     /// Retries after the first attempt.
     pub retries: u32,
     /// First backoff; doubled each retry, capped at 10 s.
@@ -182,12 +185,97 @@ pub struct HttpSink {
     pub timeout: Duration,
 }
 
+impl std::fmt::Debug for HttpSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpSink")
+            .field("url", &self.url)
+            .field("retries", &self.retries)
+            .finish()
+    }
+}
+
+/// PEM files where distributions keep their CA bundle (`SSL_CERT_FILE` first).
+const CA_BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+    "/etc/ssl/ca-bundle.pem",
+];
+
+fn client_tls(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, ServerError> {
+    let mut candidates: Vec<std::path::PathBuf> = Vec::new();
+    match ca_file {
+        Some(p) => candidates.push(p.to_path_buf()),
+        None => {
+            if let Some(p) = std::env::var_os("SSL_CERT_FILE") {
+                candidates.push(p.into());
+            }
+            candidates.extend(CA_BUNDLES.iter().map(std::path::PathBuf::from));
+        }
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for p in &candidates {
+        let Ok(pem) = std::fs::read(p) else { continue };
+        for cert in rustls_pemfile::certs(&mut pem.as_slice()).flatten() {
+            let _ = roots.add(cert);
+        }
+        if !roots.is_empty() {
+            break;
+        }
+    }
+    if roots.is_empty() {
+        return Err(ServerError::Sink(format!(
+            "no CA certificates found (looked in {})",
+            candidates
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ServerError::Sink(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(cfg))
+}
+
+async fn post_over<I>(
+    io: I,
+    req: Request<http_body_util::Full<axum::body::Bytes>>,
+) -> Result<(), String>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
+    if resp.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("HTTP {}", resp.status()))
+    }
+}
+
 impl HttpSink {
-    /// Parse `http://host[:port][/path]`.
+    /// Parse `http://host[:port][/path]` or `https://…` (verified against the system CA
+    /// bundle; see [`HttpSink::with_ca_file`]).
     pub fn new(url: &str) -> Result<HttpSink, ServerError> {
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| ServerError::Sink(format!("{url}: only http:// URLs are supported")))?;
+        let (rest, https) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+            (Some(r), _) => (r, false),
+            (_, Some(r)) => (r, true),
+            _ => {
+                return Err(ServerError::Sink(format!(
+                    "{url}: expected an http:// or https:// URL"
+                )))
+            }
+        };
         let (hostport, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
@@ -198,12 +286,15 @@ impl HttpSink {
                 p.parse::<u16>()
                     .map_err(|_| ServerError::Sink(format!("{url}: bad port")))?,
             ),
-            _ => (hostport, 80),
+            _ => (hostport, if https { 443 } else { 80 }),
         };
         if host.is_empty() {
             return Err(ServerError::Sink(format!("{url}: no host")));
         }
         Ok(HttpSink {
+            // Without a system CA bundle an https sink needs `with_ca_file`.
+            tls: if https { client_tls(None).ok() } else { None },
+            https,
             url: url.to_string(),
             host: host
                 .trim_start_matches('[')
@@ -217,16 +308,18 @@ impl HttpSink {
         })
     }
 
+    /// Verify an `https://` sink against this CA file (PEM) instead of the system bundle.
+    pub fn with_ca_file(mut self, ca: &Path) -> Result<HttpSink, ServerError> {
+        if self.https {
+            self.tls = Some(client_tls(Some(ca))?);
+        }
+        Ok(self)
+    }
+
     async fn post_once(&self, body: &str) -> Result<(), String> {
-        let stream = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
             .await
             .map_err(|e| e.to_string())?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| e.to_string())?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
         let req = Request::post(&self.path)
             .header(header::HOST, format!("{}:{}", self.host, self.port))
             .header(header::CONTENT_TYPE, "application/json")
@@ -234,11 +327,20 @@ impl HttpSink {
                 body.to_string(),
             )))
             .map_err(|e| e.to_string())?;
-        let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
-        if resp.status().is_success() {
-            Ok(())
-        } else {
-            Err(format!("HTTP {}", resp.status()))
+        match &self.tls {
+            None if self.https => {
+                Err("no CA certificates to verify the server (use a CA file)".into())
+            }
+            None => post_over(TokioIo::new(tcp), req).await,
+            Some(cfg) => {
+                let name = rustls::pki_types::ServerName::try_from(self.host.clone())
+                    .map_err(|e| e.to_string())?;
+                let tls = tokio_rustls::TlsConnector::from(cfg.clone())
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                post_over(TokioIo::new(tls), req).await
+            }
         }
     }
 
@@ -649,7 +751,7 @@ mod tests {
         );
         let s = HttpSink::new("http://127.0.0.1").unwrap();
         assert_eq!((s.port, s.path.as_str()), (80, "/"));
-        assert!(HttpSink::new("https://x").is_err());
+        assert!(HttpSink::new("ftp://x").is_err());
         assert!(HttpSink::new("http://:80/").is_err());
     }
 

@@ -9,10 +9,13 @@ use rampart_runtime::output::Format;
 use rampart_runtime::{condition, Engine, EngineOptions, Ruleset};
 use serde_json::{json, Value};
 
-fn engine() -> Engine {
-    let mut rs = Ruleset::new();
-    rs.load_builtin().unwrap();
-    Engine::compile(&rs, EngineOptions::default()).unwrap()
+fn engine() -> &'static Engine {
+    static ENGINE: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let mut rs = Ruleset::new();
+        rs.load_builtin().unwrap();
+        Engine::compile(&rs, EngineOptions::default()).unwrap()
+    })
 }
 
 fn leaf() -> impl Strategy<Value = Value> {

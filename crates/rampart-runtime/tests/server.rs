@@ -273,3 +273,58 @@ async fn slow_sink_drops_instead_of_blocking() {
     assert!(summary.dropped >= 17);
     drop(dead);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_sink_with_ca_file() {
+    use hyper::service::service_fn;
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (c, k) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
+    std::fs::write(&c, ck.cert.pem()).unwrap();
+    std::fs::write(&k, ck.key_pair.serialize_pem()).unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(load_tls(&c, &k).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got = Arc::new(Mutex::new(Vec::<String>::new()));
+    let g = got.clone();
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let (acceptor, g) = (acceptor.clone(), g.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let svc = service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let g = g.clone();
+                    async move {
+                        let b = req.into_body().collect().await.unwrap().to_bytes();
+                        g.lock()
+                            .unwrap()
+                            .push(String::from_utf8_lossy(&b).into_owned());
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                            Bytes::new(),
+                        )))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tls), svc)
+                    .await;
+            });
+        }
+    });
+    let sink = HttpSink::new(&format!("https://localhost:{port}/alerts"))
+        .unwrap()
+        .with_ca_file(&c)
+        .unwrap();
+    sink.post("{\"rule\":\"x\"}").await.unwrap();
+    assert_eq!(got.lock().unwrap().as_slice(), ["{\"rule\":\"x\"}"]);
+    // A server whose certificate is not trusted is an error (after the retries).
+    let mut untrusted = HttpSink::new(&format!("https://localhost:{port}/alerts")).unwrap();
+    untrusted.retries = 0;
+    let other = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let other_ca = dir.path().join("other.crt");
+    std::fs::write(&other_ca, other.cert.pem()).unwrap();
+    let untrusted = untrusted.with_ca_file(&other_ca).unwrap();
+    assert!(untrusted.post("{}").await.is_err());
+}

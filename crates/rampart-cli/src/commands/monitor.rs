@@ -101,10 +101,13 @@ pub struct MonitorArgs {
     /// Alerts queued for the sinks before new ones are dropped (and counted).
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub queue_size: usize,
-    /// Also POST each alert (Falco JSON) to this `http://` URL, e.g. Falcosidekick;
-    /// retried with backoff. Repeatable. With --listen only.
+    /// Also POST each alert (Falco JSON) to this `http://` or `https://` URL, e.g.
+    /// Falcosidekick; retried with backoff. Repeatable. With --listen only.
     #[arg(long, value_name = "URL", requires = "listen")]
     pub sink_http: Vec<String>,
+    /// CA certificates (PEM) to verify `https://` sinks (default: the system bundle).
+    #[arg(long, value_name = "FILE", requires = "sink_http")]
+    pub sink_ca_file: Option<PathBuf>,
     /// `text` (Falco's text alerts), `falco-json` (Falco's JSON alerts, one per line), or
     /// a report: `table`, `json`, `sarif`, `junit`, `markdown`.
     #[arg(long, short = 'f', value_name = "FORMAT", default_value = "text")]
@@ -172,7 +175,11 @@ fn serve(a: &MonitorArgs, listen: &str, out: Out, min_priority: Priority) -> Res
     };
     sinks.push(SrvSink::Writer(writer, format));
     for url in &a.sink_http {
-        sinks.push(SrvSink::Http(HttpSink::new(url)?));
+        let mut sink = HttpSink::new(url)?;
+        if let Some(ca) = &a.sink_ca_file {
+            sink = sink.with_ca_file(ca)?;
+        }
+        sinks.push(SrvSink::Http(sink));
     }
     let engine = load_engine(&a.rules)?;
     if !a.quiet {
