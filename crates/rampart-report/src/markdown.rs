@@ -180,28 +180,6 @@ fn code(s: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cells_cannot_break_tables() {
-        assert_eq!(cell("a|b\nc\r\nd"), "a\\|b<br>c<br>d");
-        assert_eq!(
-            cell("__init__.py <script>"),
-            "\\_\\_init\\_\\_.py &lt;script&gt;"
-        );
-        assert!(!cell("x\x1by").contains('\x1b'));
-    }
-
-    #[test]
-    fn code_spans() {
-        assert_eq!(code("secret/aws"), "`secret/aws`");
-        assert_eq!(code("a`b"), "`` a`b ``");
-        assert_eq!(code("a|b"), "`a\\|b`");
-    }
-}
-
 /// The rule reference page (`docs/rules/<area>.md`): an index table, then one section per
 /// rule with its description, remediation, references and peer ids. Generated from the
 /// registry so it can never drift from the rules (a test checks the committed copy).
@@ -240,4 +218,26 @@ pub fn rule_docs(area: &str, rules: &[rampart_core::RuleMeta]) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_cannot_break_tables() {
+        assert_eq!(cell("a|b\nc\r\nd"), "a\\|b<br>c<br>d");
+        assert_eq!(
+            cell("__init__.py <script>"),
+            "\\_\\_init\\_\\_.py &lt;script&gt;"
+        );
+        assert!(!cell("x\x1by").contains('\x1b'));
+    }
+
+    #[test]
+    fn code_spans() {
+        assert_eq!(code("secret/aws"), "`secret/aws`");
+        assert_eq!(code("a`b"), "`` a`b ``");
+        assert_eq!(code("a|b"), "`a\\|b`");
+    }
 }
