@@ -375,8 +375,17 @@ fn monitor(a: MonitorArgs) -> Result<u8> {
     if a.follow {
         let mut follower = Follower::new(&source);
         let stop = AtomicBool::new(false);
+        let quiet = a.quiet;
         let mut on_line = |line: &str| {
+            let before = mon.stats().parse_errors;
             mon.process_line(line, &mut batch);
+            // A long-running follow logs the first few bad records as they come.
+            let s = mon.stats();
+            if !quiet && s.parse_errors > before && s.parse_errors <= 5 {
+                if let Some(sample) = s.error_samples.last() {
+                    eprintln!("warning: skipped a record that is not an audit event: {sample}");
+                }
+            }
             sink.emit(&mut batch);
         };
         follower
