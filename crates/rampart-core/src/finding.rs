@@ -102,3 +102,25 @@ impl SuppressionKind {
         }
     }
 }
+
+/// A high-severity `secret` finding at `path:line`, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_finding(rule: &str, path: &str, line: usize) -> Finding {
+    let meta = RuleMeta {
+        id: rule.into(),
+        area: "secret".into(),
+        title: "t".into(),
+        severity: Severity::High,
+        description: "d".into(),
+        remediation: "r".into(),
+        references: vec![],
+        peers: vec![],
+        tags: vec![],
+    };
+    Finding::new(
+        &meta,
+        "m",
+        Location::file(path, Some(crate::location::Span::line(line))),
+        format!("fp-{path}"),
+    )
+}

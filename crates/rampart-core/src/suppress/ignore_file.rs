@@ -222,28 +222,9 @@ fn entry_lines(text: &str) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::location::{Location, Span};
-    use crate::rule::RuleMeta;
-    use crate::severity::Severity;
 
     fn finding(rule: &str, path: &str) -> Finding {
-        let meta = RuleMeta {
-            id: rule.into(),
-            area: "secret".into(),
-            title: "t".into(),
-            severity: Severity::High,
-            description: "d".into(),
-            remediation: "r".into(),
-            references: vec![],
-            peers: vec![],
-            tags: vec![],
-        };
-        Finding::new(
-            &meta,
-            "m",
-            Location::file(path, Some(Span::line(1))),
-            format!("fp-{path}"),
-        )
+        crate::finding::test_finding(rule, path, 1)
     }
 
     #[test]

@@ -140,28 +140,9 @@ pub fn apply(content: &[u8], path: &str, findings: &mut [Finding]) -> Vec<StaleI
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::location::{Location, Span};
-    use crate::rule::RuleMeta;
-    use crate::severity::Severity;
 
     fn finding(rule: &str, line: usize) -> Finding {
-        let meta = RuleMeta {
-            id: rule.into(),
-            area: "secret".into(),
-            title: "t".into(),
-            severity: Severity::High,
-            description: "d".into(),
-            remediation: "r".into(),
-            references: vec![],
-            peers: vec![],
-            tags: vec![],
-        };
-        Finding::new(
-            &meta,
-            "m",
-            Location::file("f", Some(Span::line(line))),
-            "fp".into(),
-        )
+        crate::finding::test_finding(rule, "f", line)
     }
 
     #[test]
