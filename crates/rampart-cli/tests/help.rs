@@ -12,7 +12,11 @@ fn run(args: &[&str]) -> String {
         .env("COLUMNS", "100")
         .output()
         .unwrap();
-    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8(o.stdout).unwrap()
 }
 
@@ -26,5 +30,8 @@ fn help_texts() {
 
 #[test]
 fn rules_list_table() {
-    insta::assert_snapshot!("rules_list_secret", run(&["rules", "list", "--area", "secret"]));
+    insta::assert_snapshot!(
+        "rules_list_secret",
+        run(&["rules", "list", "--area", "secret"])
+    );
 }
