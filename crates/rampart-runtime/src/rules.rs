@@ -280,7 +280,15 @@ impl Ruleset {
                 .collect();
             files.sort();
             for f in files {
-                self.load_path(&f)?;
+                let text = std::fs::read_to_string(&f).map_err(|e| LoadError {
+                    origin: Origin {
+                        file: Arc::from(f.display().to_string()),
+                        pos: Pos::default(),
+                    },
+                    context: None,
+                    message: format!("cannot read file: {e}"),
+                })?;
+                self.load_text(&f.display().to_string(), &text, true)?;
             }
             return Ok(());
         }
@@ -291,9 +299,13 @@ impl Ruleset {
 
     /// Load rules from text; `name` is used in error messages.
     pub fn load_str(&mut self, name: &str, text: &str) -> Result<(), LoadError> {
+        self.load_text(name, text, false)
+    }
+
+    /// `in_dir`: the file was found by walking a directory, so a Kubernetes object in it
+    /// (an audit `Policy` kept beside the rules) is skipped with a warning.
+    fn load_text(&mut self, name: &str, text: &str, in_dir: bool) -> Result<(), LoadError> {
         let file: Arc<str> = Arc::from(name);
-        self.files.push(name.to_string());
-        self.sources.insert(file.clone(), Arc::from(text));
         let docs = yaml::parse(text).map_err(|e| LoadError {
             origin: Origin {
                 file: file.clone(),
@@ -302,6 +314,23 @@ impl Ruleset {
             context: None,
             message: format!("invalid YAML: {}", e.message),
         })?;
+        if in_dir
+            && docs
+                .iter()
+                .any(|d| d.get("kind").is_some() && d.get("apiVersion").is_some())
+        {
+            self.warnings.push(LoadError {
+                origin: Origin {
+                    file,
+                    pos: Pos::default(),
+                },
+                context: None,
+                message: "a Kubernetes object, not a rules file; skipped".into(),
+            });
+            return Ok(());
+        }
+        self.files.push(name.to_string());
+        self.sources.insert(file.clone(), Arc::from(text));
         for doc in docs {
             if doc.is_null() {
                 continue;

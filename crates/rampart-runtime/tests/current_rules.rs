@@ -93,3 +93,20 @@ fn pinned_rules_compile() {
     .unwrap_or_else(|e| panic!("{e}"));
     assert!(engine.rules().len() >= 30);
 }
+
+#[test]
+fn the_whole_current_directory_loads() {
+    let Some(dir) = rampart_testkit::corpus("falco/rules/current") else {
+        return;
+    };
+    let mut rs = Ruleset::new();
+    rs.load_path(&dir).unwrap_or_else(|e| panic!("{e}"));
+    // The audit Policy kept beside the rules is skipped with a warning.
+    assert!(rs
+        .warnings
+        .iter()
+        .any(|w| w.origin.file.ends_with("k8saudit-audit-policy.yaml")));
+    assert_eq!(rs.files.len(), 5);
+    let engine = Engine::compile(&rs, EngineOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!engine.rules().is_empty());
+}
