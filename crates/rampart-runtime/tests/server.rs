@@ -92,6 +92,16 @@ async fn https(
     path: &str,
     body: String,
 ) -> (u16, String) {
+    try_https(tls, addr, method, path, body).await.unwrap()
+}
+
+async fn try_https(
+    tls: &Tls,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: String,
+) -> Result<(u16, String), hyper::Error> {
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let conn = tokio_rustls::TlsConnector::from(tls.client.clone());
     let stream = conn
@@ -114,11 +124,10 @@ async fn https(
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from(body)))
         .unwrap();
-    let resp = sender.send_request(req).await.unwrap();
+    let resp = sender.send_request(req).await?;
     let code = resp.status().as_u16();
-    let text =
-        String::from_utf8_lossy(&resp.into_body().collect().await.unwrap().to_bytes()).into_owned();
-    (code, text)
+    let text = String::from_utf8_lossy(&resp.into_body().collect().await?.to_bytes()).into_owned();
+    Ok((code, text))
 }
 
 /// A plain-HTTP receiver that fails its first request (to exercise retries) and records
@@ -180,8 +189,13 @@ async fn https_webhook_end_to_end() {
     );
     let (code, _) = https(&tls, addr, "POST", "/k8s-audit", batch(3)).await;
     assert_eq!(code, 200);
-    let (code, body) = https(&tls, addr, "POST", "/k8s-audit", "x".repeat(70_000)).await;
-    assert_eq!(code, 413, "{body}");
+    // The server answers 413 from Content-Length without reading the body, so the client
+    // may see the connection close while still sending: either outcome is a refusal (the
+    // counter below is the proof).
+    match try_https(&tls, addr, "POST", "/k8s-audit", "x".repeat(70_000)).await {
+        Ok((code, body)) => assert_eq!(code, 413, "{body}"),
+        Err(e) => assert!(!e.is_timeout(), "{e}"),
+    }
     let (code, body) = https(&tls, addr, "POST", "/k8s-audit", "{\"kind\": 0}".into()).await;
     assert_eq!(code, 400, "{body}");
     assert!(body.contains("not recognized"), "{body}");
@@ -264,7 +278,7 @@ async fn slow_sink_drops_instead_of_blocking() {
     let resp = sender.send_request(req).await.unwrap();
     assert_eq!(resp.status().as_u16(), 200);
     assert!(
-        started.elapsed() < Duration::from_secs(2),
+        started.elapsed() < Duration::from_secs(5),
         "ingestion blocked on the sink"
     );
     assert!(metrics.alerts_dropped.load(Ordering::Relaxed) >= 17);
