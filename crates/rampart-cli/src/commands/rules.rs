@@ -20,6 +20,8 @@ fn registry(rules: &[PathBuf]) -> Result<(Registry, SecretScanner)> {
     let s = scanner(rules)?;
     let mut reg = Registry::new();
     reg.extend(s.metas()).map_err(anyhow::Error::msg)?;
+    reg.extend(rampart_runtime::builtin_rule_metas()?)
+        .map_err(anyhow::Error::msg)?;
     Ok((reg, s))
 }
 
