@@ -12,7 +12,7 @@
 use crate::ecosystem;
 use crate::error::DbError;
 use crate::import::{self, Collected, ImportOptions, RecordProblem};
-use crate::osv::{Affected, Record};
+use crate::osv::Record;
 use crate::severity;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS affected (
     eco_base TEXT NOT NULL,
     name TEXT NOT NULL,
     severity TEXT NOT NULL,
-    data TEXT NOT NULL
+    ranges TEXT NOT NULL,
+    versions TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS aliases (alias TEXT NOT NULL, vuln_id TEXT NOT NULL);
 ";
@@ -427,8 +428,8 @@ fn write_rows(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     let mut ins_aff = tx.prepare_cached(
-        "INSERT INTO affected (vuln_id, ecosystem, eco_base, name, severity, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO affected (vuln_id, ecosystem, eco_base, name, severity, ranges, versions)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     let mut ins_alias =
         tx.prepare_cached("INSERT INTO aliases (alias, vuln_id) VALUES (?1, ?2)")?;
@@ -467,7 +468,8 @@ fn write_rows(
                 a.base,
                 a.name,
                 a.severity,
-                a.data
+                a.ranges,
+                a.versions
             ])?;
         }
         let mut bases: Vec<&str> = row.affected.iter().map(|a| a.base.as_str()).collect();
@@ -524,7 +526,8 @@ struct AffRow {
     base: String,
     name: String,
     severity: String,
-    data: String,
+    ranges: String,
+    versions: String,
 }
 
 struct VulnRows {
@@ -555,20 +558,13 @@ impl VulnRows {
             .filter_map(|a| {
                 let p = a.package.as_ref()?;
                 let asev = severity::resolve(r, Some(a));
-                let slim = Affected {
-                    package: a.package.clone(),
-                    severity: Vec::new(),
-                    ranges: a.ranges.clone(),
-                    versions: a.versions.clone(),
-                    ecosystem_specific: None,
-                    database_specific: None,
-                };
                 Some(AffRow {
                     ecosystem: p.ecosystem.clone(),
                     base: ecosystem::base(&p.ecosystem).to_string(),
                     name: ecosystem::normalize_name(&p.ecosystem, &p.name),
                     severity: to_json(&asev),
-                    data: to_json(&slim),
+                    ranges: to_json(&a.ranges),
+                    versions: to_json(&a.versions),
                 })
             })
             .collect();

@@ -9,7 +9,7 @@
 use crate::db::{from_json, Db};
 use crate::ecosystem;
 use crate::error::DbError;
-use crate::osv::{Affected, RangeNote, RangeType};
+use crate::osv::{Affected, PackageId, RangeNote, RangeType};
 use crate::severity::VulnSeverity;
 use crate::version::Version;
 use rampart_core::fingerprint::fingerprint;
@@ -98,6 +98,46 @@ struct Hit {
     severity: VulnSeverity,
     fixed: Vec<String>,
     entry: Affected,
+    listed: VersionList,
+}
+
+/// An affected entry's explicit `versions` list, kept as the stored JSON text: a
+/// version is looked up as its JSON string (no parsing of long lists); only entries
+/// without an evaluable range fall back to comparing by version equality.
+struct VersionList(String);
+
+impl VersionList {
+    fn is_empty(&self) -> bool {
+        self.0 == "[]"
+    }
+
+    fn contains(
+        &self,
+        id: &str,
+        raw: &str,
+        parsed: Option<&Version>,
+        entry: &Affected,
+    ) -> Result<bool, DbError> {
+        if self.is_empty() {
+            return Ok(false);
+        }
+        let quoted = serde_json::to_string(raw).unwrap_or_default();
+        if self.0.contains(&quoted) {
+            return Ok(true);
+        }
+        let evaluable = entry.ranges.iter().any(|r| {
+            r.kind != RangeType::Git && !matches!(r.kind, crate::osv::RangeType::Other(_))
+        });
+        match parsed {
+            Some(p) if !evaluable => {
+                let list: Vec<String> = from_json(id, &self.0)?;
+                Ok(list
+                    .iter()
+                    .any(|v| Version::parse(p.scheme(), v).is_ok_and(|x| &x == p)))
+            }
+            _ => Ok(false),
+        }
+    }
 }
 
 /// Rank of an id for choosing the primary one.
@@ -112,17 +152,70 @@ fn id_rank(id: &str) -> u8 {
 
 impl Db {
     /// Match packages; results come back in the input order, one per package.
+    ///
+    /// Large inventories of a file database are matched in parallel, one read-only
+    /// connection per worker.
     pub fn match_packages(&self, packages: &[Package]) -> Result<Vec<PackageReport>, DbError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT a.vuln_id, a.ecosystem, a.severity, a.data FROM affected a
-             WHERE a.eco_base = ?1 AND a.name = ?2",
+        use rayon::prelude::*;
+        const CHUNK: usize = 512;
+        let workers = rayon::current_num_threads();
+        match self.path() {
+            Some(path) if packages.len() > CHUNK && workers > 1 => {
+                let per = packages.len().div_ceil(workers).max(CHUNK);
+                let parts: Vec<Result<Vec<PackageReport>, DbError>> = packages
+                    .par_chunks(per)
+                    .map(|chunk| {
+                        let conn = rusqlite::Connection::open_with_flags(
+                            path,
+                            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                        )?;
+                        match_with(&conn, chunk)
+                    })
+                    .collect();
+                let mut out = Vec::with_capacity(packages.len());
+                for p in parts {
+                    out.extend(p?);
+                }
+                Ok(out)
+            }
+            _ => match_with(&self.conn, packages),
+        }
+    }
+}
+
+fn match_with(
+    conn: &rusqlite::Connection,
+    packages: &[Package],
+) -> Result<Vec<PackageReport>, DbError> {
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT a.vuln_id, a.ecosystem, a.severity, a.ranges, a.versions FROM affected a
+             WHERE a.eco_base = ?1 AND a.name = ?2
+               AND (?3 = a.eco_base OR a.ecosystem = a.eco_base OR a.ecosystem = ?3)",
         )?;
-        let mut vuln_stmt = self
-            .conn
+        let mut vuln_stmt = conn
             .prepare_cached("SELECT summary, aliases, refs, modified FROM vulns WHERE id = ?1")?;
         let mut vuln_cache: HashMap<String, VulnInfo> = HashMap::new();
-        let mut out = Vec::with_capacity(packages.len());
+        let mut out: Vec<PackageReport> = Vec::with_capacity(packages.len());
+        let mut seen: HashMap<(String, String, String), usize> = HashMap::new();
         for pkg in packages {
+            let key = (
+                ecosystem::base(&pkg.ecosystem).to_string(),
+                ecosystem::normalize_name(&pkg.ecosystem, &pkg.name),
+                pkg.version.clone(),
+            );
+            if let Some(&i) = seen.get(&key) {
+                if ecosystem::base(&out[i].package.ecosystem) == key.0
+                    && out[i].package.ecosystem == pkg.ecosystem
+                {
+                    let mut r = out[i].clone();
+                    r.package = pkg.clone();
+                    out.push(r);
+                    continue;
+                }
+            }
+            seen.insert(key, out.len());
             let base = ecosystem::base(&pkg.ecosystem);
             let name = ecosystem::normalize_name(&pkg.ecosystem, &pkg.name);
             let scheme = ecosystem::scheme(&pkg.ecosystem);
@@ -143,24 +236,40 @@ impl Db {
                     None
                 }
             };
-            let rows = stmt.query_map(rusqlite::params![base, name], |r| {
+            let rows = stmt.query_map(rusqlite::params![base, name, pkg.ecosystem], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
                     r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
                 ))
             })?;
             let mut hits: Vec<Hit> = Vec::new();
             for row in rows {
-                let (id, eco, sev, data) = row?;
+                let (id, eco, sev, ranges, versions) = row?;
                 if !ecosystem::covers(&eco, &pkg.ecosystem) {
                     continue;
                 }
-                let entry: Affected = from_json(&id, &data)?;
-                let ev = entry.evaluate(&pkg.version, parsed.as_ref());
+                let entry = Affected {
+                    package: Some(PackageId {
+                        ecosystem: eco,
+                        name: name.clone(),
+                        purl: None,
+                    }),
+                    severity: Vec::new(),
+                    ranges: from_json(&id, &ranges)?,
+                    versions: Vec::new(),
+                    ecosystem_specific: None,
+                    database_specific: None,
+                };
+                let listed = VersionList(versions);
+                let mut ev = entry.evaluate(&pkg.version, parsed.as_ref());
+                if !ev.affected {
+                    ev.affected = listed.contains(&id, &pkg.version, parsed.as_ref(), &entry)?;
+                }
                 let git_only = !entry.ranges.is_empty()
-                    && entry.versions.is_empty()
+                    && listed.is_empty()
                     && entry.ranges.iter().all(|r| r.kind == RangeType::Git);
                 if git_only && !ev.affected {
                     notes.push(format!(
@@ -200,6 +309,7 @@ impl Db {
                     severity: from_json("severity", &sev)?,
                     fixed: ev.fixed,
                     entry,
+                    listed,
                 });
             }
             notes.sort();
@@ -326,19 +436,40 @@ fn smallest_fix(hits: &[Hit], installed: Option<&Version>) -> Option<String> {
         return None;
     }
     let installed = installed?;
+    let parse = |f: &String| Version::parse(installed.scheme(), f).ok();
+    // Each vulnerability needs at least its own first fix above the installed version,
+    // so the answer is at least the largest of those: start there.
+    let mut floor: Option<Version> = None;
+    for h in hits {
+        let first = h
+            .fixed
+            .iter()
+            .filter_map(parse)
+            .filter(|v| v > installed)
+            .min()?;
+        if floor.as_ref().is_none_or(|f| &first > f) {
+            floor = Some(first);
+        }
+    }
+    let floor = floor?;
     let mut candidates: Vec<Version> = hits
         .iter()
         .flat_map(|h| h.fixed.iter())
-        .filter_map(|f| Version::parse(installed.scheme(), f).ok())
-        .filter(|v| v > installed)
+        .filter_map(parse)
+        .filter(|v| v >= &floor)
         .collect();
     candidates.sort();
     candidates.dedup();
     candidates
         .into_iter()
         .find(|c| {
-            hits.iter()
-                .all(|h| !h.entry.evaluate(c.as_str(), Some(c)).affected)
+            hits.iter().all(|h| {
+                !h.entry.evaluate(c.as_str(), Some(c)).affected
+                    && !h
+                        .listed
+                        .contains(&h.id, c.as_str(), Some(c), &h.entry)
+                        .unwrap_or(false)
+            })
         })
         .map(|c| c.as_str().to_string())
 }

@@ -259,15 +259,10 @@ impl Affected {
     pub fn evaluate(&self, raw: &str, parsed: Option<&Version>) -> Evaluation {
         let mut ev = Evaluation::default();
         let eco = self.package.as_ref().map_or("", |p| p.ecosystem.as_str());
-        if self.versions.iter().any(|v| v == raw)
-            || parsed.is_some_and(|p| {
-                self.versions
-                    .iter()
-                    .any(|v| Version::parse(p.scheme(), v).is_ok_and(|x| &x == p))
-            })
-        {
+        if self.versions.iter().any(|v| v == raw) {
             ev.affected = true;
         }
+        let mut evaluable = false;
         for r in &self.ranges {
             let scheme = match &r.kind {
                 RangeType::Git => {
@@ -298,6 +293,7 @@ impl Affected {
                     Err(_) => continue,
                 },
             };
+            evaluable = true;
             if let Some(fix) = evaluate_range(r, scheme, v, &mut ev.notes) {
                 ev.affected = true;
                 if let Some(f) = fix {
@@ -305,6 +301,16 @@ impl Affected {
                         ev.fixed.push(f);
                     }
                 }
+            }
+        }
+        // The `versions` list is compared as text above; when no range could be
+        // evaluated, also compare it by version equality (`1.0` = `1.0.0` in PEP 440).
+        if !ev.affected && !evaluable {
+            if let Some(p) = parsed {
+                ev.affected = self
+                    .versions
+                    .iter()
+                    .any(|v| Version::parse(p.scheme(), v).is_ok_and(|x| &x == p));
             }
         }
         ev

@@ -114,6 +114,35 @@ fn every_corpus_record_imports() {
     }
     println!("{checked} records verified present");
     assert!(checked > 8000);
+    // Large inventories are matched in parallel (one connection per worker): same
+    // answers as small sequential batches.
+    let mut pkgs = Vec::new();
+    for f in json_files(&root.join("Go")).into_iter().take(1500) {
+        let r = read_record(&f);
+        for a in &r.affected {
+            if let Some(p) = &a.package {
+                pkgs.push(Package::new(&p.ecosystem, &p.name, "0.0.1"));
+            }
+        }
+    }
+    assert!(pkgs.len() > 1024);
+    let all = db.match_packages(&pkgs).unwrap();
+    let mut seq = Vec::new();
+    for chunk in pkgs.chunks(100) {
+        seq.extend(db.match_packages(chunk).unwrap());
+    }
+    let ids = |r: &[rampart_vuln::PackageReport]| {
+        r.iter()
+            .map(|p| {
+                (
+                    p.package.name.clone(),
+                    p.vulns.iter().map(|v| v.id.clone()).collect::<Vec<_>>(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&all), ids(&seq));
+    assert!(all.iter().any(|r| !r.vulns.is_empty()));
     let st = db.status().unwrap();
     assert!(st.vulns as usize >= 10_000);
     assert!(st.ecosystems.contains_key("Go") && st.ecosystems.contains_key("PyPI"));

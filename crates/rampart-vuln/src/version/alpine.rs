@@ -94,7 +94,7 @@ impl VersionScheme for ApkVersion {
                 rest = &rest[1..];
             }
         }
-        if let Some(re) = SUFFIX.as_ref() {
+        if let Some(re) = SUFFIX.as_ref().filter(|_| rest.contains('_')) {
             let found: Vec<(String, String, String)> = re
                 .captures_iter(rest)
                 .map(|c| {
