@@ -19,8 +19,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let report = db.import(&sources, &opts)?;
     println!(
-        "files {} imported {} withdrawn {} rejected {} warnings {} in {:.3} s (read+parse+validate {:.3} s) = {:.0} records/s",
+        "files {} records read {} imported {} withdrawn {} rejected {} warnings {} in {:.3} s (read+parse+validate {:.3} s) = {:.0} records/s",
         report.files,
+        report.records_read,
         report.imported,
         report.withdrawn,
         report.rejected.len(),
