@@ -103,7 +103,7 @@ fn partial(s: &str) -> Result<(V, usize), String> {
 
 fn bump(v: &V, at: usize) -> V {
     let mut n = v.n;
-    n[at] += 1;
+    n[at] = n[at].saturating_add(1);
     for x in n.iter_mut().skip(at + 1) {
         *x = 0;
     }
