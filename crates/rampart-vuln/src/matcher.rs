@@ -17,8 +17,10 @@ use rampart_core::{Finding, Location, RuleMeta};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 
-/// A package to check.
+/// A package to check. Build it with [`Package::new`] (more optional fields, such as
+/// the lockfile line and the dependency path, will be added for the inventory side).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Package {
     /// OSV ecosystem (`crates.io`, `npm`, `PyPI`, `Go`, `Maven`, `Debian:12`, …).
     pub ecosystem: String,
@@ -44,6 +46,12 @@ impl Package {
             version: version.into(),
             found_in: None,
         }
+    }
+
+    /// Set where the package was found (lockfile path, image layer …).
+    pub fn with_found_in(mut self, found_in: impl Into<String>) -> Package {
+        self.found_in = Some(found_in.into());
+        self
     }
 }
 
