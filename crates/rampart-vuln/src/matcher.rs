@@ -115,10 +115,6 @@ struct Hit {
 struct VersionList(String);
 
 impl VersionList {
-    fn is_empty(&self) -> bool {
-        self.0 == "[]"
-    }
-
     fn contains(
         &self,
         id: &str,
@@ -126,11 +122,24 @@ impl VersionList {
         parsed: Option<&Version>,
         entry: &Affected,
     ) -> Result<bool, DbError> {
-        if self.is_empty() {
+        list_contains(id, &self.0, raw, parsed, entry)
+    }
+}
+
+/// Whether the stored `versions` JSON list holds `raw` (see [`VersionList`]).
+fn list_contains(
+    id: &str,
+    list: &str,
+    raw: &str,
+    parsed: Option<&Version>,
+    entry: &Affected,
+) -> Result<bool, DbError> {
+    {
+        if list == "[]" {
             return Ok(false);
         }
         let quoted = serde_json::to_string(raw).unwrap_or_default();
-        if self.0.contains(&quoted) {
+        if list.contains(&quoted) {
             return Ok(true);
         }
         let evaluable = entry.ranges.iter().any(|r| {
@@ -138,7 +147,7 @@ impl VersionList {
         });
         match parsed {
             Some(p) if !evaluable => {
-                let list: Vec<String> = from_json(id, &self.0)?;
+                let list: Vec<String> = from_json(id, list)?;
                 Ok(list
                     .iter()
                     .any(|v| Version::parse(p.scheme(), v).is_ok_and(|x| &x == p)))
@@ -244,40 +253,39 @@ fn match_with(
                     None
                 }
             };
-            let rows = stmt.query_map(rusqlite::params![base, name, pkg.ecosystem], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                ))
-            })?;
+            let mut rows = stmt.query(rusqlite::params![base, name, pkg.ecosystem])?;
             let mut hits: Vec<Hit> = Vec::new();
-            for row in rows {
-                let (id, eco, sev, ranges, versions) = row?;
-                if !ecosystem::covers(&eco, &pkg.ecosystem) {
+            while let Some(row) = rows.next()? {
+                // Borrow the row's text; allocate only for hits.
+                let text = |i: usize| -> Result<&str, DbError> {
+                    row.get_ref(i)?.as_str().map_err(|e| DbError::Corrupt {
+                        id: format!("affected row of {name}"),
+                        message: e.to_string(),
+                    })
+                };
+                let (id, eco, ranges, versions) = (text(0)?, text(1)?, text(3)?, text(4)?);
+                if !ecosystem::covers(eco, &pkg.ecosystem) {
                     continue;
                 }
                 let entry = Affected {
                     package: Some(PackageId {
-                        ecosystem: eco,
-                        name: name.clone(),
+                        ecosystem: eco.to_string(),
+                        name: String::new(),
                         purl: None,
                     }),
                     severity: Vec::new(),
-                    ranges: from_json(&id, &ranges)?,
+                    ranges: from_json(id, ranges)?,
                     versions: Vec::new(),
                     ecosystem_specific: None,
                     database_specific: None,
                 };
-                let listed = VersionList(versions);
                 let mut ev = entry.evaluate(&pkg.version, parsed.as_ref());
                 if !ev.affected {
-                    ev.affected = listed.contains(&id, &pkg.version, parsed.as_ref(), &entry)?;
+                    ev.affected =
+                        list_contains(id, versions, &pkg.version, parsed.as_ref(), &entry)?;
                 }
                 let git_only = !entry.ranges.is_empty()
-                    && listed.is_empty()
+                    && versions == "[]"
                     && entry.ranges.iter().all(|r| r.kind == RangeType::Git);
                 if git_only && !ev.affected {
                     notes.push(format!(
@@ -289,6 +297,9 @@ fn match_with(
                         notes.push(format!("{id}: event version `{v}` not understood; ignored"));
                     }
                 }
+                let id = id.to_string();
+                let listed = VersionList(versions.to_string());
+                let sev = text(2)?.to_string();
                 if !ev.affected {
                     continue;
                 }
