@@ -255,7 +255,10 @@ impl Db {
         {
             let conn = Connection::open(&tmp.0)?;
             // The copy is private until the rename: no journal needed.
-            conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")?;
+            conn.execute_batch(
+                "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
+                 PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+            )?;
             if has_data {
                 conn.execute_batch(DDL_TABLES)?;
                 conn.execute_batch(DDL_INDEXES)?;

@@ -352,7 +352,18 @@ fn process_value(source: &str, v: serde_json::Value, opts: &ImportOptions) -> Ou
             "not an OSV record (no string `id` field)",
         ));
     };
-    let record = match Record::deserialize(&v) {
+    // Validate on the JSON value first, then move it into the model (no string copies).
+    let mut schema_errors: Vec<(String, String)> = Vec::new();
+    if opts.validate_schema {
+        if let Some(validator) = VALIDATOR.as_ref() {
+            if !validator.is_valid(&v) {
+                for e in validator.iter_errors(&v) {
+                    schema_errors.push((e.instance_path.as_str().to_string(), e.to_string()));
+                }
+            }
+        }
+    }
+    let record: Record = match serde_json::from_value(v) {
         Ok(r) => r,
         Err(e) => {
             return Outcome::Rejected(problem(
@@ -370,40 +381,33 @@ fn process_value(source: &str, v: serde_json::Value, opts: &ImportOptions) -> Ou
         }
         warnings.push(p);
     }
-    if opts.validate_schema {
-        if let Some(validator) = VALIDATOR.as_ref() {
-            if !validator.is_valid(&v) {
-                let mut errors = Vec::new();
-                for e in validator.iter_errors(&v) {
-                    let path = e.instance_path.as_str().to_string();
-                    if in_git_range(&record, &path) {
-                        warnings.push(problem(
-                            source,
-                            Some(&id),
-                            "GIT",
-                            format!("{path}: {e} (GIT ranges are not evaluated; imported)"),
-                        ));
-                    } else {
-                        errors.push(format!(
-                            "{}: {e}",
-                            if path.is_empty() { "/" } else { &path }
-                        ));
-                    }
-                }
-                if !errors.is_empty() {
-                    errors.truncate(5);
-                    return Outcome::Rejected(problem(
-                        source,
-                        Some(&id),
-                        "SCHEMA",
-                        format!(
-                            "does not validate against the OSV schema: {}",
-                            errors.join("; ")
-                        ),
-                    ));
-                }
-            }
+    let mut errors = Vec::new();
+    for (path, e) in schema_errors {
+        if in_git_range(&record, &path) {
+            warnings.push(problem(
+                source,
+                Some(&id),
+                "GIT",
+                format!("{path}: {e} (GIT ranges are not evaluated; imported)"),
+            ));
+        } else {
+            errors.push(format!(
+                "{}: {e}",
+                if path.is_empty() { "/" } else { &path }
+            ));
         }
+    }
+    if !errors.is_empty() {
+        errors.truncate(5);
+        return Outcome::Rejected(problem(
+            source,
+            Some(&id),
+            "SCHEMA",
+            format!(
+                "does not validate against the OSV schema: {}",
+                errors.join("; ")
+            ),
+        ));
     }
     finish(source, record, warnings)
 }
