@@ -104,6 +104,8 @@ enum Outcome {
     Records(Vec<(Record, Vec<RecordProblem>)>),
     Withdrawn(String),
     Rejected(RecordProblem),
+    /// Not imported on purpose; reported as a warning.
+    Skipped(RecordProblem),
     Skip,
 }
 
@@ -222,6 +224,7 @@ pub fn collect(paths: &[PathBuf], opts: &ImportOptions) -> Result<Collected, DbE
             }
             Outcome::Withdrawn(id) => c.withdrawn.push(id),
             Outcome::Rejected(p) => c.rejected.push(p),
+            Outcome::Skipped(p) => c.warnings.push(p),
             Outcome::Skip => {}
         }
     }
@@ -276,7 +279,13 @@ fn process(input: &Input, opts: &ImportOptions) -> Vec<Outcome> {
         Kind::Markdown => match std::str::from_utf8(&input.bytes) {
             Ok(text) if text.trim_start().starts_with("```toml") => {
                 match crate::rustsec::parse_advisory(text) {
-                    Ok(r) => vec![finish(&input.source, r, Vec::new())],
+                    Ok(Some(r)) => vec![finish(&input.source, r, Vec::new())],
+                    Ok(None) => vec![Outcome::Skipped(problem(
+                        &input.source,
+                        None,
+                        "SKIP",
+                        "Rust toolchain advisory (not a crates.io package); not imported",
+                    ))],
                     Err(e) => vec![Outcome::Rejected(problem(&input.source, None, "TOML", e))],
                 }
             }

@@ -269,8 +269,10 @@ fn events(safe: &[String]) -> Result<Vec<Event>, String> {
     Ok(out)
 }
 
-/// Parse a RustSec advisory file.
-pub fn parse_advisory(text: &str) -> Result<Record, String> {
+/// Parse a RustSec advisory file. Advisories of the Rust toolchain collection
+/// (`rust/…`, ids such as `CVE-2019-16760` for `cargo` or `std`) are not about crates.io
+/// packages: they give `Ok(None)` (RustSec's own OSV export leaves them out too).
+pub fn parse_advisory(text: &str) -> Result<Option<Record>, String> {
     let body = text.trim_start();
     let rest = body
         .strip_prefix("```toml")
@@ -281,6 +283,9 @@ pub fn parse_advisory(text: &str) -> Result<Record, String> {
     let front: Front =
         toml::from_str(toml_text).map_err(|e| format!("RustSec advisory front matter: {e}"))?;
     let a = front.advisory;
+    if !a.id.starts_with("RUSTSEC-") {
+        return Ok(None);
+    }
     let markdown = markdown.trim_start_matches('`').trim();
     let (summary, details) = match markdown.strip_prefix("# ") {
         Some(m) => match m.split_once('\n') {
@@ -307,7 +312,7 @@ pub fn parse_advisory(text: &str) -> Result<Record, String> {
         });
     }
     let published = a.date.as_ref().map(|d| format!("{d}T12:00:00Z"));
-    Ok(Record {
+    Ok(Some(Record {
         schema_version: Some("1.6.0".into()),
         id: a.id.clone(),
         modified: published.clone(),
@@ -360,7 +365,7 @@ pub fn parse_advisory(text: &str) -> Result<Record, String> {
             "cvss": a.cvss,
             "source": "rustsec-native",
         })),
-    })
+    }))
 }
 
 #[cfg(test)]
