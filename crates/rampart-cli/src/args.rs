@@ -27,6 +27,12 @@ pub enum Command {
     },
     /// Falco-compatible runtime detection over Kubernetes audit events.
     Monitor(crate::commands::monitor::MonitorCmd),
+    /// The local vulnerability database: import OSV records, show status.
+    Db {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::commands::db::DbCmd,
+    },
     /// Git hooks.
     Hook {
         /// What to do.

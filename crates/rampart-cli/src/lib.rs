@@ -37,6 +37,7 @@ where
         args::Command::Rules { command } => commands::rules::run(command),
         args::Command::Hook { command } => commands::hook::run(command),
         args::Command::Monitor(cmd) => commands::monitor::run(cmd),
+        args::Command::Db { command } => commands::db::run(command),
     };
     match result {
         Ok(code) => exit::code(code),

@@ -19,19 +19,6 @@ fn rampart(cache: &Path) -> Command {
     c
 }
 
-/// Until `rampart db` is wired into `args.rs`/`lib.rs` these tests skip with a notice
-/// (delete this gate when wiring).
-fn wired() -> bool {
-    let ok = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(["db", "--help"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("notice: skipping: `rampart db` is not wired yet");
-    }
-    ok
-}
-
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -42,9 +29,6 @@ fn out(o: &Output) -> String {
 
 #[test]
 fn import_then_status_default_path() {
-    if !wired() {
-        return;
-    }
     let Some(go) = rampart_testkit::corpus("osv/Go") else {
         return;
     };
@@ -80,9 +64,6 @@ fn import_then_status_default_path() {
 
 #[test]
 fn db_flag_and_env_and_rejections() {
-    if !wired() {
-        return;
-    }
     let Some(schema) = rampart_testkit::corpus("osv/osv-schema/linter-testdata") else {
         return;
     };

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod db;
 pub mod hook;
 pub mod monitor;
 pub mod rules;
