@@ -67,7 +67,7 @@ for which in SMALL BIG; do
   fi
   if [ "$which" = SMALL ]; then
     if [ -x "$DS" ]; then
-      bench "$bytes" 1 "detect-secrets -c 1" count_ds "$DS" -C "$tree" scan --all-files -n -c 1 .
+      bench "$bytes" 1 "detect-secrets -c 1" count_ds "$DS" -C "$tree" -c 1 scan --all-files -n .
     else
       echo "detect-secrets: not installed"
     fi
