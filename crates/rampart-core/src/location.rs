@@ -147,6 +147,9 @@ pub enum Location {
         /// Lockfile or database it was found in.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         found_in: Option<String>,
+        /// Span of the package's entry in `found_in`, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        span: Option<Span>,
     },
     /// An HTTP endpoint.
     Url {
@@ -184,7 +187,9 @@ impl Location {
     /// The span in the file, if any.
     pub fn span(&self) -> Option<Span> {
         match self {
-            Location::File { span, .. } | Location::K8sObject { span, .. } => *span,
+            Location::File { span, .. }
+            | Location::K8sObject { span, .. }
+            | Location::Package { span, .. } => *span,
             _ => None,
         }
     }
@@ -239,8 +244,9 @@ impl Location {
                 name,
                 version,
                 found_in,
+                span,
             } => match found_in {
-                Some(f) => format!("{ecosystem}/{name}@{version} ({f})"),
+                Some(f) => format!("{ecosystem}/{name}@{version} ({})", file(f, span)),
                 None => format!("{ecosystem}/{name}@{version}"),
             },
             Location::Url {

@@ -559,8 +559,13 @@ fn location(loc: &Location) -> SarifLocation {
                 kind: "module".to_string(),
             }],
         },
-        Location::Package { name, found_in, .. } => SarifLocation {
-            physical_location: found_in.as_deref().map(|p| physical(p, None)),
+        Location::Package {
+            name,
+            found_in,
+            span,
+            ..
+        } => SarifLocation {
+            physical_location: found_in.as_deref().map(|p| physical(p, *span)),
             logical_locations: vec![LogicalLocation {
                 name: name.clone(),
                 fully_qualified_name: loc.display(),

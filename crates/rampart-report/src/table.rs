@@ -184,6 +184,7 @@ fn context(loc: &Location) -> Option<String> {
             name,
             version,
             found_in: Some(_),
+            ..
         } => Some(format!("{ecosystem}/{name}@{version}")),
         Location::Image { path: Some(_), .. } => Some(loc.display()),
         _ => None,

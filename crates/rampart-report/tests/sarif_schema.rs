@@ -106,6 +106,7 @@ fn sarif_of_other_location_kinds_is_valid() {
             name: "left-pad".to_string(),
             version: "1.0.0".to_string(),
             found_in: None,
+            span: None,
         },
         Location::file("C:\\Users\\dev\\win file.txt", None),
         Location::file("/abs/path:with colon", None),

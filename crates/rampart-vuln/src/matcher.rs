@@ -31,6 +31,9 @@ pub struct Package {
     /// Where it was found (lockfile path, image layer …), for the finding's location.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub found_in: Option<String>,
+    /// Line of the package's entry in `found_in`, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
 }
 
 impl Package {
@@ -45,12 +48,19 @@ impl Package {
             name: name.into(),
             version: version.into(),
             found_in: None,
+            line: None,
         }
     }
 
     /// Set where the package was found (lockfile path, image layer …).
     pub fn with_found_in(mut self, found_in: impl Into<String>) -> Package {
         self.found_in = Some(found_in.into());
+        self
+    }
+
+    /// Set the line of the package's entry in `found_in`.
+    pub fn with_line(mut self, line: usize) -> Package {
+        self.line = Some(line);
         self
     }
 }
@@ -549,6 +559,7 @@ impl PackageReport {
                     name: p.name.clone(),
                     version: p.version.clone(),
                     found_in: p.found_in.clone(),
+                    span: p.line.map(rampart_core::Span::line),
                 };
                 let fp = fingerprint(&[
                     &rule_id,

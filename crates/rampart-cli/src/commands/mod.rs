@@ -3,5 +3,6 @@
 pub mod db;
 pub mod hook;
 pub mod monitor;
+pub mod output;
 pub mod rules;
 pub mod scan;

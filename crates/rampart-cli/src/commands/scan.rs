@@ -1,14 +1,9 @@
 //! `rampart scan` and `rampart secrets`.
 
 use crate::args::{ScanCmd, SecretArgs, SecretsCmd};
-use crate::exit;
 use crate::settings::Settings;
 use anyhow::{bail, Context, Result};
-use rampart_core::sink::Sink;
-use rampart_core::suppress::baseline::Baseline;
-use rampart_core::suppress::ignore_file::IgnoreFile;
 use rampart_core::{Report, RuleMeta};
-use rampart_report::{render, RenderOptions};
 use rampart_secrets::rules::RuleSet;
 use rampart_secrets::scan::ScanOutput;
 use rampart_secrets::{ScanOptions, SecretScanner};
@@ -130,66 +125,13 @@ fn run(
     let mut report = Report::new(target, vec!["secrets".into()]);
     output.merge_into(&mut report);
 
-    let ignore_file = match &settings.ignore_file {
-        Some(p) if p.is_file() => Some(IgnoreFile::load(p)?),
-        Some(p) if settings.ignore_file_explicit => {
-            bail!("ignore file {} does not exist", p.display())
-        }
-        _ => None,
-    };
-    let baseline = match &settings.baseline {
-        Some(p) => Some(Baseline::load(p).context("cannot load baseline")?),
-        None => None,
-    };
     let metas: HashMap<String, RuleMeta> = scanner
         .metas()
         .into_iter()
         .map(|m| (m.id.clone(), m))
         .collect();
-    let sink = Sink {
-        severity_overrides: settings.severity.clone(),
-        ignore_file,
-        baseline,
-        fail_on: settings.fail_on,
-        report_stale: full_scan,
-    };
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    sink.finish(&mut report, |id| metas.get(id).cloned());
-
-    let opts = RenderOptions {
-        color: settings.color,
-        show_suppressed: settings.show_suppressed,
-    };
-    for (fmt, path) in &settings.outputs {
-        let text = render(
-            &report,
-            *fmt,
-            &RenderOptions {
-                color: false,
-                ..opts
-            },
-        )?;
-        std::fs::write(path, text)
-            .with_context(|| format!("cannot write report {}", path.display()))?;
-    }
-    for e in &report.errors {
-        eprintln!("warning: {e}");
-    }
-    for s in &report.stale_ignores {
-        eprintln!(
-            "warning: stale ignore {} ({}): {}",
-            s.source, s.rule, s.message
-        );
-    }
-    if !settings.quiet {
-        crate::stdout(&render(&report, settings.format, &opts)?)?;
-    }
-    let stale_gate = settings.fail_on_stale_ignores && !report.stale_ignores.is_empty();
-    Ok(if report.summary.gate_failed || stale_gate {
-        exit::GATE_FAILED
-    } else {
-        exit::CLEAN
-    })
+    crate::commands::output::finish(report, &settings, full_scan, |id| metas.get(id).cloned())
 }
 
 fn scan_stdin(scanner: &SecretScanner, settings: &Settings) -> Result<ScanOutput> {

@@ -173,6 +173,7 @@ pub fn report() -> Report {
             name: "time".to_string(),
             version: "0.1.43".to_string(),
             found_in: Some("Cargo.lock".to_string()),
+            span: Some(rampart_core::Span::line(12)),
         },
         None,
     ));

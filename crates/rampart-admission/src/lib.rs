@@ -1,0 +1,1 @@
+//! Rampart: the AdmissionReview v1 webhook server.

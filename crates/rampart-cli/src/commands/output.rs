@@ -1,0 +1,80 @@
+//! The tail every scanning command shares: suppressions, the gate, report files, the
+
+#![allow(clippy::print_stderr)]
+//! table or report on standard output, and the exit code.
+
+use crate::exit;
+use crate::settings::Settings;
+use anyhow::{bail, Context, Result};
+use rampart_core::sink::Sink;
+use rampart_core::suppress::baseline::Baseline;
+use rampart_core::suppress::ignore_file::IgnoreFile;
+use rampart_core::{Report, RuleMeta};
+use rampart_report::{render, RenderOptions};
+
+/// Apply the ignore file, baseline and severity overrides, write every `--output`,
+/// print warnings and the report, and return the exit code.
+///
+/// `full_scan`: whether the whole tree was scanned (only then are unused ignores stale).
+/// `meta`: the rule metadata for an id (for severity overrides and SARIF rules).
+pub fn finish(
+    mut report: Report,
+    settings: &Settings,
+    full_scan: bool,
+    meta: impl Fn(&str) -> Option<RuleMeta>,
+) -> Result<u8> {
+    let ignore_file = match &settings.ignore_file {
+        Some(p) if p.is_file() => Some(IgnoreFile::load(p)?),
+        Some(p) if settings.ignore_file_explicit => {
+            bail!("ignore file {} does not exist", p.display())
+        }
+        _ => None,
+    };
+    let baseline = match &settings.baseline {
+        Some(p) => Some(Baseline::load(p).context("cannot load baseline")?),
+        None => None,
+    };
+    let sink = Sink {
+        severity_overrides: settings.severity.clone(),
+        ignore_file,
+        baseline,
+        fail_on: settings.fail_on,
+        report_stale: full_scan,
+    };
+    sink.finish(&mut report, meta);
+
+    let opts = RenderOptions {
+        color: settings.color,
+        show_suppressed: settings.show_suppressed,
+    };
+    for (fmt, path) in &settings.outputs {
+        let text = render(
+            &report,
+            *fmt,
+            &RenderOptions {
+                color: false,
+                ..opts
+            },
+        )?;
+        std::fs::write(path, text)
+            .with_context(|| format!("cannot write report {}", path.display()))?;
+    }
+    for e in &report.errors {
+        eprintln!("warning: {e}");
+    }
+    for s in &report.stale_ignores {
+        eprintln!(
+            "warning: stale ignore {} ({}): {}",
+            s.source, s.rule, s.message
+        );
+    }
+    if !settings.quiet {
+        crate::stdout(&render(&report, settings.format, &opts)?)?;
+    }
+    let stale_gate = settings.fail_on_stale_ignores && !report.stale_ignores.is_empty();
+    Ok(if report.summary.gate_failed || stale_gate {
+        exit::GATE_FAILED
+    } else {
+        exit::CLEAN
+    })
+}

@@ -1,0 +1,1 @@
+//! Rampart: Dockerfile and Terraform rules.

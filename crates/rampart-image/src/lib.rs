@@ -1,0 +1,1 @@
+//! Rampart: container image scanning: sources, layers, OS package databases, image-config rules.

@@ -1,0 +1,13 @@
+//! Kubernetes manifests: loading with source spans, one pod-spec extraction for every
+//! workload kind, Pod Security Standards and best-practice rules.
+//!
+//! The rule engine takes one [`object::Object`] (plus an optional
+//! [`rules::Context`]) and returns findings, with no file-system assumptions, so the
+//! admission webhook runs exactly what `rampart k8s` runs.
+
+pub mod object;
+pub mod podspec;
+pub mod rules;
+
+pub use object::Object;
+pub use rules::{check_object, Context};

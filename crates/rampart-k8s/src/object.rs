@@ -1,0 +1,156 @@
+//! One Kubernetes object, as loaded from a file (with spans) or received by the webhook.
+
+use rampart_core::{K8sObjectRef, Location, Span};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// One Kubernetes object.
+#[derive(Debug, Clone, Default)]
+pub struct Object {
+    /// The object as JSON.
+    pub value: Value,
+    /// File it came from (relative to the scan root, `/`-separated), if any.
+    pub path: Option<String>,
+    /// Index of the YAML document in that file (0-based).
+    pub doc_index: usize,
+    /// Source span of each field, keyed by field path (`spec.containers[0].image`;
+    /// the empty path is the whole document). Empty for objects not read from a file.
+    pub spans: BTreeMap<String, Span>,
+}
+
+impl Object {
+    /// An object without a source file (the admission webhook's case).
+    pub fn from_value(value: Value) -> Object {
+        Object {
+            value,
+            ..Object::default()
+        }
+    }
+
+    /// `kind`, or `""`.
+    pub fn kind(&self) -> &str {
+        self.value.get("kind").and_then(Value::as_str).unwrap_or("")
+    }
+
+    /// `apiVersion`, or `""`.
+    pub fn api_version(&self) -> &str {
+        self.value
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
+    /// `metadata.name` (or `metadata.generateName`), or `""`.
+    pub fn name(&self) -> &str {
+        let m = self.value.get("metadata");
+        m.and_then(|m| m.get("name"))
+            .or_else(|| m.and_then(|m| m.get("generateName")))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
+    /// `metadata.namespace`, if set.
+    pub fn namespace(&self) -> Option<&str> {
+        self.value
+            .get("metadata")
+            .and_then(|m| m.get("namespace"))
+            .and_then(Value::as_str)
+    }
+
+    /// `metadata.annotations[key]`, if set.
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.value
+            .get("metadata")
+            .and_then(|m| m.get("annotations"))
+            .and_then(|a| a.get(key))
+            .and_then(Value::as_str)
+    }
+
+    /// The reference used in finding locations.
+    pub fn object_ref(&self) -> K8sObjectRef {
+        K8sObjectRef {
+            api_version: self.api_version().to_string(),
+            kind: self.kind().to_string(),
+            namespace: self.namespace().map(str::to_string),
+            name: self.name().to_string(),
+        }
+    }
+
+    /// The span of `field_path`, or of its nearest ancestor that has one.
+    pub fn span(&self, field_path: &str) -> Option<Span> {
+        let mut p = field_path;
+        loop {
+            if let Some(s) = self.spans.get(p) {
+                return Some(*s);
+            }
+            if p.is_empty() {
+                return None;
+            }
+            p = parent_path(p);
+        }
+    }
+
+    /// A finding location for `field_path` in this object.
+    pub fn location(&self, field_path: &str) -> Location {
+        Location::K8sObject {
+            object: self.object_ref(),
+            field_path: (!field_path.is_empty()).then(|| field_path.to_string()),
+            path: self.path.clone(),
+            span: self.span(field_path),
+        }
+    }
+}
+
+/// `a.b[0].c` → `a.b[0]` → `a.b` → `a` → ``.
+pub fn parent_path(p: &str) -> &str {
+    match p.rfind(['.', '[']) {
+        Some(i) => &p[..i],
+        None => "",
+    }
+}
+
+/// Append a map key to a field path (`spec` + `containers` → `spec.containers`; keys
+/// that are not plain identifiers are quoted: `metadata.annotations["a/b"]`).
+pub fn join_key(base: &str, key: &str) -> String {
+    let plain = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    match (base.is_empty(), plain) {
+        (true, true) => key.to_string(),
+        (false, true) => format!("{base}.{key}"),
+        (_, false) => format!("{base}[{}]", serde_json::Value::from(key)),
+    }
+}
+
+/// Append a list index to a field path.
+pub fn join_index(base: &str, i: usize) -> String {
+    format!("{base}[{i}]")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths() {
+        assert_eq!(parent_path("a.b[0].c"), "a.b[0]");
+        assert_eq!(parent_path("a.b[0]"), "a.b");
+        assert_eq!(parent_path("a"), "");
+        assert_eq!(join_key("", "spec"), "spec");
+        assert_eq!(join_key("spec", "containers"), "spec.containers");
+        assert_eq!(
+            join_key("metadata.annotations", "a/b"),
+            "metadata.annotations[\"a/b\"]"
+        );
+        assert_eq!(join_index("spec.containers", 2), "spec.containers[2]");
+    }
+
+    #[test]
+    fn span_falls_back_to_ancestor() {
+        let mut o = Object::from_value(serde_json::json!({"kind": "Pod"}));
+        o.spans.insert("spec".into(), Span::line(4));
+        assert_eq!(o.span("spec.containers[0].image"), Some(Span::line(4)));
+        assert_eq!(o.span("metadata"), None);
+    }
+}

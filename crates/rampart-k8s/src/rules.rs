@@ -1,0 +1,33 @@
+//! The rule engine: every rule takes one object and a context and reports findings.
+
+use crate::object::Object;
+use rampart_core::{Finding, RuleMeta};
+
+/// What a rule may know beyond the object itself.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// Pod Security Standards version to evaluate (`latest` when `None`), e.g. `v1.25`.
+    pub pss_version: Option<String>,
+}
+
+/// One rule: metadata and a check.
+pub struct Rule {
+    /// Metadata (id `k8s/<slug>`).
+    pub meta: RuleMeta,
+    /// The check: push findings for `obj` (use [`Object::location`] for the field).
+    pub check: fn(&Rule, &Object, &Context, &mut Vec<Finding>),
+}
+
+/// Every built-in rule.
+pub fn all() -> Vec<Rule> {
+    Vec::new()
+}
+
+/// Run every built-in rule on one object.
+pub fn check_object(obj: &Object, ctx: &Context) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for r in all() {
+        (r.check)(&r, obj, ctx, &mut out);
+    }
+    out
+}

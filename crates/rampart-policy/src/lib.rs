@@ -1,0 +1,1 @@
+//! Rampart: custom Rego policies (Conftest conventions) evaluated with regorus.
