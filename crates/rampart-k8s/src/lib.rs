@@ -5,9 +5,11 @@
 //! [`rules::Context`]) and returns findings, with no file-system assumptions, so the
 //! admission webhook runs exactly what `rampart k8s` runs.
 
+pub mod best;
 pub mod object;
 pub mod podspec;
+pub mod pss;
 pub mod rules;
 
 pub use object::Object;
-pub use rules::{check_object, Context};
+pub use rules::{check_object, check_set, Context};

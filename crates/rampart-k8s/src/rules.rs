@@ -20,7 +20,9 @@ pub struct Rule {
 
 /// Every built-in rule.
 pub fn all() -> Vec<Rule> {
-    Vec::new()
+    let mut v = crate::pss::rules();
+    v.extend(crate::best::rules());
+    v
 }
 
 /// Run every built-in rule on one object.
@@ -29,5 +31,18 @@ pub fn check_object(obj: &Object, ctx: &Context) -> Vec<Finding> {
     for r in all() {
         (r.check)(&r, obj, ctx, &mut out);
     }
+    out
+}
+
+/// Run the per-object rules on every object, then the rules that need the whole set.
+pub fn check_set(objects: &[Object], ctx: &Context) -> Vec<Finding> {
+    let rules = all();
+    let mut out = Vec::new();
+    for obj in objects {
+        for r in &rules {
+            (r.check)(r, obj, ctx, &mut out);
+        }
+    }
+    out.extend(crate::best::check_set(objects, ctx));
     out
 }
