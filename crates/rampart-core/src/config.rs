@@ -44,6 +44,12 @@ pub struct Config {
     /// Secret-scanner settings.
     #[serde(default)]
     pub secrets: SecretsConfig,
+    /// Admission webhook settings (`rampart admission serve`).
+    #[serde(default)]
+    pub admission: AdmissionConfig,
+    /// Licence policy for dependencies (`rampart deps`, `rampart scan`).
+    #[serde(default)]
+    pub license: LicenseConfig,
 }
 
 /// `secrets:` section.
@@ -59,6 +65,49 @@ pub struct SecretsConfig {
     /// Drop the built-in rules (use only `rules`).
     #[serde(default)]
     pub no_builtin: bool,
+}
+
+/// `license:` section: which dependency licences are acceptable.
+///
+/// A licence term is allowed when it is not in `deny`, its category is not in
+/// `deny_categories`, and (when `allow` is non-empty) it is in `allow`. An SPDX expression
+/// is allowed when one `OR` branch is; every `AND` operand must be.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LicenseConfig {
+    /// SPDX ids (or `LicenseRef-…`, or `ID WITH EXCEPTION`) that are acceptable. When
+    /// non-empty, every other licence is denied.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// SPDX ids that are never acceptable (`GPL-3.0` also matches `-only`/`-or-later`).
+    #[serde(default)]
+    pub deny: Vec<String>,
+    /// Denied categories: `permissive`, `weak-copyleft`, `strong-copyleft`,
+    /// `network-copyleft`, `proprietary`, `unclassified`. Default:
+    /// `[strong-copyleft, network-copyleft]`; `[]` turns category checks off.
+    pub deny_categories: Option<Vec<String>>,
+    /// Severity of `license/denied` (default `high`).
+    pub severity: Option<Severity>,
+    /// Severity of `license/unknown` (unrecognised licence text), or `off` (default `low`).
+    pub unknown: Option<String>,
+    /// Severity for packages that declare no licence at all, or `off` (default `off`).
+    pub missing: Option<String>,
+    /// Per-package exceptions.
+    #[serde(default)]
+    pub exceptions: Vec<LicenseException>,
+}
+
+/// One `license.exceptions` entry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LicenseException {
+    /// Package name, `name@version`, or `ecosystem/name` (e.g. `npm/left-pad`).
+    pub package: String,
+    /// Licences additionally allowed for this package; empty: the package is exempt.
+    #[serde(default)]
+    pub licenses: Vec<String>,
+    /// Why (shown nowhere else; for reviewers).
+    pub reason: Option<String>,
 }
 
 impl Config {
@@ -100,6 +149,103 @@ impl Config {
 
 /// Report formats known to the CLI.
 pub const FORMATS: &[&str] = &["table", "json", "sarif", "junit", "markdown"];
+
+/// `admission:` section (`rampart admission serve`). Levels are `privileged`, `baseline`,
+/// `restricted` or the name of a policy set; versions are `latest` or `v1.NN`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdmissionConfig {
+    /// Cluster default for `rampart.dev/enforce` (default `baseline`).
+    pub enforce: Option<String>,
+    /// Cluster default for `rampart.dev/enforce-version` (default `latest`).
+    pub enforce_version: Option<String>,
+    /// Cluster default for `rampart.dev/warn` (default `restricted`).
+    pub warn: Option<String>,
+    /// Cluster default for `rampart.dev/warn-version`.
+    pub warn_version: Option<String>,
+    /// Cluster default for `rampart.dev/audit` (default `privileged`: nothing audited).
+    pub audit: Option<String>,
+    /// Cluster default for `rampart.dev/audit-version`.
+    pub audit_version: Option<String>,
+    /// Requests never evaluated.
+    #[serde(default)]
+    pub exemptions: AdmissionExemptions,
+    /// Image policy.
+    #[serde(default)]
+    pub images: AdmissionImages,
+    /// Opt-in mutations applied by `/mutate`.
+    #[serde(default)]
+    pub mutations: AdmissionMutations,
+    /// Named policy sets (directories of Rego policies) usable as a level.
+    #[serde(default)]
+    pub policy_sets: BTreeMap<String, Vec<PathBuf>>,
+    /// Write audit-mode decisions as PolicyReport objects through the API server.
+    #[serde(default)]
+    pub policy_reports: bool,
+    /// Per-request evaluation deadline in milliseconds (default 2000).
+    pub timeout_ms: Option<u64>,
+    /// Answer when evaluation fails (panic, deadline): `deny` (default) or `allow`.
+    pub on_error: Option<String>,
+}
+
+/// `admission.exemptions`: like Pod Security Admission's AdmissionConfiguration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdmissionExemptions {
+    /// Namespaces.
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    /// Authenticated user names.
+    #[serde(default)]
+    pub usernames: Vec<String>,
+    /// Groups of the requesting user.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Pod `runtimeClassName`s.
+    #[serde(default)]
+    pub runtime_classes: Vec<String>,
+}
+
+/// `admission.images`: image policy.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdmissionImages {
+    /// Allowed registry/repository patterns (`*` globs, e.g. `ghcr.io/acme/*`); empty = any.
+    #[serde(default)]
+    pub allowed_registries: Vec<String>,
+    /// Require `@sha256:` digests.
+    #[serde(default)]
+    pub require_digest: bool,
+    /// Deny the `latest` tag (and untagged references).
+    #[serde(default)]
+    pub deny_latest: bool,
+    /// Mode of the image rules: `enforce` (default), `warn` or `audit`.
+    pub mode: Option<String>,
+    /// `/mutate` pins tags to digests when the registry answers.
+    #[serde(default)]
+    pub resolve_digests: bool,
+    /// Registries reached over plain HTTP (`127.0.0.1:5000`).
+    #[serde(default)]
+    pub insecure_registries: Vec<String>,
+}
+
+/// `admission.mutations`: each one is off unless enabled.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdmissionMutations {
+    /// Set `seccompProfile: RuntimeDefault` when no profile is set.
+    #[serde(default)]
+    pub seccomp_runtime_default: bool,
+    /// Set `allowPrivilegeEscalation: false` when unset.
+    #[serde(default)]
+    pub disallow_privilege_escalation: bool,
+    /// Add `ALL` to `capabilities.drop`.
+    #[serde(default)]
+    pub drop_all_capabilities: bool,
+    /// Set `runAsNonRoot: true` when the image (or `runAsUser`) shows a non-root user.
+    #[serde(default)]
+    pub run_as_non_root: bool,
+}
 
 #[cfg(test)]
 mod tests {
