@@ -1,17 +1,210 @@
 //! Best-practice rules beyond the Pod Security Standards (kube-linter, Checkov
 //! `CKV_K8S_*`, Kubesec, Polaris equivalents), per object and across the scanned set.
+//!
+//! Each rule is a plain function over one [`Object`]; the set-level rules
+//! ([`check_set`]) see every object of the scan (NetworkPolicies, PodDisruptionBudgets).
+//! Peer ids (Checkov `CKV_K8S_*`, `kube-linter:<check>`, `polaris:<check>`,
+//! `kubesec:<rule>`, `trivy:<KSV…>`) are in each rule's `peers` and `references`.
+
+mod containers;
+mod controlplane;
+mod deprecated;
+mod objects;
+mod pod;
+mod rbac;
+mod set;
 
 use crate::object::Object;
+use crate::podspec::{pod_spec, Container, PodSpec};
 use crate::rules::{Context, Rule};
-use rampart_core::Finding;
+use rampart_core::fingerprint::fingerprint;
+use rampart_core::{Finding, RuleMeta, Severity};
+
+pub use deprecated::{deprecation, Deprecation};
+pub use set::{set_metas, SET_RULE_IDS};
+
+/// The signature of every per-object check.
+pub(crate) type CheckFn = fn(&Rule, &Object, &Context, &mut Vec<Finding>);
+
+/// A rule definition as written in the rule modules.
+pub(crate) struct Def {
+    pub slug: &'static str,
+    pub severity: Severity,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub remediation: &'static str,
+    /// URLs and CIS ids.
+    pub references: &'static [&'static str],
+    /// Peer-tool ids: `CKV_K8S_n`, `kube-linter:x`, `polaris:x`, `kubesec:x`, `trivy:KSVn`.
+    pub peers: &'static [&'static str],
+    pub tags: &'static [&'static str],
+}
+
+impl Def {
+    pub(crate) fn meta(&self) -> RuleMeta {
+        let mut references: Vec<String> =
+            self.references.iter().map(|s| (*s).to_string()).collect();
+        references.extend(self.peers.iter().map(|s| (*s).to_string()));
+        RuleMeta {
+            id: format!("k8s/{}", self.slug),
+            area: "k8s".into(),
+            title: self.title.into(),
+            severity: self.severity,
+            description: self.description.into(),
+            remediation: self.remediation.into(),
+            references,
+            peers: self.peers.iter().map(|s| (*s).to_string()).collect(),
+            tags: self.tags.iter().map(|s| (*s).to_string()).collect(),
+        }
+    }
+
+    pub(crate) fn rule(&self, check: CheckFn) -> Rule {
+        Rule {
+            meta: self.meta(),
+            check,
+        }
+    }
+}
 
 /// Per-object best-practice rules.
 pub fn rules() -> Vec<Rule> {
-    Vec::new()
+    let mut v = containers::rules();
+    v.extend(pod::rules());
+    v.extend(objects::rules());
+    v.extend(rbac::rules());
+    v.extend(deprecated::rules());
+    v.extend(controlplane::rules());
+    v
+}
+
+/// Metadata of every best-practice rule: the per-object ones and the set-level ones.
+pub fn metas() -> Vec<RuleMeta> {
+    let mut v: Vec<RuleMeta> = rules().into_iter().map(|r| r.meta).collect();
+    v.extend(set_metas());
+    v.sort_by(|a, b| a.id.cmp(&b.id));
+    v
 }
 
 /// Rules that need the whole scanned set (namespaces without a NetworkPolicy, replicated
 /// workloads without a PodDisruptionBudget, …).
-pub fn check_set(_objects: &[Object], _ctx: &Context) -> Vec<Finding> {
-    Vec::new()
+pub fn check_set(objects: &[Object], ctx: &Context) -> Vec<Finding> {
+    set::check_set(objects, ctx)
+}
+
+/// Push one finding for `obj` at `field`.
+pub(crate) fn report(
+    meta: &RuleMeta,
+    obj: &Object,
+    field: &str,
+    message: String,
+    out: &mut Vec<Finding>,
+) {
+    let r = obj.object_ref();
+    let fp = fingerprint(&[
+        &meta.id,
+        &r.kind,
+        r.namespace.as_deref().unwrap_or(""),
+        &r.name,
+        field,
+    ]);
+    let mut f = Finding::new(meta, message, obj.location(field), fp);
+    f.properties
+        .insert("object".into(), serde_json::Value::from(r.display()));
+    out.push(f);
+}
+
+/// Call `f` on each container of `obj`'s pod spec (init, regular, ephemeral); every
+/// `Some((field_path, message))` it returns becomes a finding.
+pub(crate) fn each_container<F>(rule: &Rule, obj: &Object, out: &mut Vec<Finding>, mut f: F)
+where
+    F: FnMut(&Container<'_>, &PodSpec<'_>) -> Option<(String, String)>,
+{
+    let Some(ps) = pod_spec(&obj.value) else {
+        return;
+    };
+    for c in ps.containers() {
+        if let Some((field, msg)) = f(&c, &ps) {
+            report(&rule.meta, obj, &field, msg, out);
+        }
+    }
+}
+
+/// `name` or `#index` for messages.
+pub(crate) fn cname(c: &Container<'_>) -> String {
+    if c.name.is_empty() {
+        c.path.clone()
+    } else {
+        format!("`{}`", c.name)
+    }
+}
+
+/// An image reference split into its parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef<'a> {
+    /// Registry and repository (`docker.io/library/nginx`, `nginx`).
+    pub name: &'a str,
+    /// The tag, if any.
+    pub tag: Option<&'a str>,
+    /// The digest (`sha256:…`), if any.
+    pub digest: Option<&'a str>,
+}
+
+/// Split `image` into name, tag and digest (`registry:5000/a/b:tag@sha256:…`).
+pub fn parse_image(image: &str) -> ImageRef<'_> {
+    let image = image.trim();
+    let (rest, digest) = match image.split_once('@') {
+        Some((r, d)) => (r, Some(d)),
+        None => (image, None),
+    };
+    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+    match rest[last_slash..].rfind(':') {
+        Some(i) => ImageRef {
+            name: &rest[..last_slash + i],
+            tag: Some(&rest[last_slash + i + 1..]),
+            digest,
+        },
+        None => ImageRef {
+            name: rest,
+            tag: None,
+            digest,
+        },
+    }
+}
+
+/// A string list (`["a", "b"]`) as `&str`s; non-strings are skipped.
+pub(crate) fn str_list(v: Option<&serde_json::Value>) -> Vec<&str> {
+    v.and_then(serde_json::Value::as_array)
+        .map(|a| a.iter().filter_map(serde_json::Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images() {
+        let i = parse_image("nginx");
+        assert_eq!((i.name, i.tag, i.digest), ("nginx", None, None));
+        let i = parse_image("registry:5000/a/nginx:1.25");
+        assert_eq!(i.name, "registry:5000/a/nginx");
+        assert_eq!(i.tag, Some("1.25"));
+        let i = parse_image("registry:5000/nginx@sha256:abc");
+        assert_eq!((i.name, i.tag), ("registry:5000/nginx", None));
+        assert_eq!(i.digest, Some("sha256:abc"));
+        let i = parse_image("nginx:latest@sha256:abc");
+        assert_eq!((i.tag, i.digest), (Some("latest"), Some("sha256:abc")));
+    }
+
+    #[test]
+    fn metas_are_valid_and_unique() {
+        let metas = metas();
+        assert!(metas.len() >= 60, "{} rules", metas.len());
+        let mut reg = rampart_core::rule::Registry::new();
+        assert_eq!(reg.extend(metas.clone()), Ok(()));
+        assert_eq!(reg.problems(), Vec::<String>::new());
+        for m in &metas {
+            assert!(!m.references.is_empty(), "{} has no references", m.id);
+        }
+    }
 }
