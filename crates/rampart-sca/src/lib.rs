@@ -5,3 +5,4 @@
 //! inventory package converts to a [`rampart_vuln::matcher::Package`].
 
 pub mod inventory;
+pub mod license;
