@@ -8,6 +8,9 @@ use rampart_core::{Finding, RuleMeta};
 pub struct Context {
     /// Pod Security Standards version to evaluate (`latest` when `None`), e.g. `v1.25`.
     pub pss_version: Option<String>,
+    /// Pod Security Standards level whose controls run (`restricted`, i.e. every
+    /// control, when `None`). `Privileged` runs no PSS control.
+    pub pss_level: Option<crate::pss::Level>,
 }
 
 /// One rule: metadata and a check.
