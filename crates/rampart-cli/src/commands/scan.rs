@@ -1,6 +1,7 @@
 //! `rampart scan` and `rampart secrets`.
 
 use crate::args::{ScanCmd, SecretArgs, SecretsCmd};
+use crate::commands::part::ScanPart;
 use crate::settings::Settings;
 use anyhow::{bail, Context, Result};
 use rampart_core::{Report, RuleMeta};
@@ -27,6 +28,7 @@ pub fn run_scan(cmd: ScanCmd) -> Result<u8> {
         &cmd.common,
         &cmd.secrets,
         &cmd.path,
+        true,
     )
 }
 
@@ -41,7 +43,7 @@ pub fn run_secrets(cmd: SecretsCmd) -> Result<u8> {
     } else {
         Mode::Path(cmd.path.clone())
     };
-    run(mode, &cmd.common, &cmd.secrets, &cmd.path)
+    run(mode, &cmd.common, &cmd.secrets, &cmd.path, false)
 }
 
 /// Load the rule set the settings ask for: rule files instead of the built-ins when given.
@@ -85,6 +87,7 @@ fn run(
     common: &crate::args::CommonArgs,
     secrets: &SecretArgs,
     root: &Path,
+    all_scanners: bool,
 ) -> Result<u8> {
     let started = Instant::now();
     if !matches!(mode, Mode::Stdin) && !root.exists() {
@@ -125,13 +128,36 @@ fn run(
     let mut report = Report::new(target, vec!["secrets".into()]);
     output.merge_into(&mut report);
 
-    let metas: HashMap<String, RuleMeta> = scanner
+    let mut metas: HashMap<String, RuleMeta> = scanner
         .metas()
         .into_iter()
         .map(|m| (m.id.clone(), m))
         .collect();
+    if let Mode::Path(p) = &mode {
+        if all_scanners {
+            for part in other_parts(p, &settings) {
+                merge_part(&mut report, &mut metas, part?);
+            }
+        }
+    }
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     crate::commands::output::finish(report, &settings, full_scan, |id| metas.get(id).cloned())
+}
+
+/// The scanners `rampart scan` runs besides secrets, each contributing a [`ScanPart`].
+fn other_parts(root: &Path, settings: &Settings) -> Vec<Result<ScanPart>> {
+    let _ = (root, settings);
+    Vec::new()
+}
+
+/// Merge one scanner's part into the combined report.
+fn merge_part(report: &mut Report, metas: &mut HashMap<String, RuleMeta>, part: ScanPart) {
+    report.scanners.push(part.scanner.to_string());
+    report.findings.extend(part.findings);
+    report.errors.extend(part.errors);
+    for m in part.metas {
+        metas.entry(m.id.clone()).or_insert(m);
+    }
 }
 
 fn scan_stdin(scanner: &SecretScanner, settings: &Settings) -> Result<ScanOutput> {
