@@ -90,6 +90,8 @@ pub enum SuppressionKind {
     IgnoreFile,
     /// Present in the `--baseline` report.
     Baseline,
+    /// A VEX statement (`not_affected` / `fixed`) for this vulnerability and package.
+    Vex,
 }
 
 impl SuppressionKind {
@@ -99,6 +101,7 @@ impl SuppressionKind {
             SuppressionKind::Inline => "inline",
             SuppressionKind::IgnoreFile => "ignore_file",
             SuppressionKind::Baseline => "baseline",
+            SuppressionKind::Vex => "vex",
         }
     }
 }

@@ -86,6 +86,22 @@ where
     T: Send,
     F: Fn(&WalkedFile<'_>) -> T + Sync,
 {
+    walk_filtered(root, opts, |_| true, visit)
+}
+
+/// As [`walk`], but only files whose name (last path component) passes `keep` are read
+/// and visited; the others are neither read nor counted (e.g. lockfile discovery).
+pub fn walk_filtered<T, K, F>(
+    root: &Path,
+    opts: &WalkOptions,
+    keep: K,
+    visit: F,
+) -> crate::Result<WalkOutcome<T>>
+where
+    T: Send,
+    K: Fn(&str) -> bool + Sync,
+    F: Fn(&WalkedFile<'_>) -> T + Sync,
+{
     let meta = std::fs::symlink_metadata(root).map_err(|e| crate::Error::io(root, e))?;
     let root_is_file = !meta.is_dir();
     let mut builder = WalkBuilder::new(root);
@@ -134,6 +150,7 @@ where
     };
     builder.build_parallel().run(|| {
         let visit = &visit;
+        let keep = &keep;
         let with = &with;
         let root_buf = &root_buf;
         let mut buf: Vec<u8> = Vec::new();
@@ -160,6 +177,9 @@ where
                 return WalkState::Continue;
             }
             let path = entry.path();
+            if !keep(&entry.file_name().to_string_lossy()) {
+                return WalkState::Continue;
+            }
             let rel = relative_path(root_buf, path);
             if ft.is_symlink() {
                 with(&mut |s| *s.skipped.entry("symlink".into()).or_default() += 1);

@@ -5,4 +5,9 @@
 //! inventory package converts to a [`rampart_vuln::matcher::Package`].
 
 pub mod inventory;
+pub mod graph;
+pub mod lockfile;
+pub mod scan;
+pub mod vex;
 pub mod license;
+pub mod sbom;
