@@ -112,6 +112,9 @@ pub struct Status {
     pub newest_record: Option<String>,
     /// Sources of the last import.
     pub sources: Vec<String>,
+    /// Per ecosystem fetched by `db update`: URL, validators, import and check times.
+    #[serde(default)]
+    pub feeds: BTreeMap<String, crate::update::FeedState>,
 }
 
 /// Counts for one ecosystem.
@@ -215,28 +218,57 @@ impl Db {
     ) -> Result<ImportReport, DbError> {
         let start = Instant::now();
         let collected = import::collect(paths, opts)?;
-        let read_seconds = start.elapsed().as_secs_f64();
         let sources: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        self.import_collected(collected, &sources, &[], start)
+    }
+
+    /// Write records already read (by [`import::collect`]) in one atomic step, with
+    /// extra `meta` rows written in the same transaction (the update's ETags).
+    pub(crate) fn import_collected(
+        &mut self,
+        collected: Collected,
+        sources: &[String],
+        extra_meta: &[(String, String)],
+        start: Instant,
+    ) -> Result<ImportReport, DbError> {
+        let read_seconds = start.elapsed().as_secs_f64();
         let (rows, withdrawn, mut report) = prepare(collected);
+        let w = Write {
+            rows: &rows,
+            withdrawn: &withdrawn,
+            sources,
+            extra_meta,
+        };
         match self.path.clone() {
             None => {
                 let tx = self.conn.transaction()?;
-                write_rows(&tx, &rows, &withdrawn, true, &sources, &mut report)?;
+                write_rows(&tx, &w, true, &mut report)?;
                 tx.commit()?;
             }
-            Some(path) => self.import_via_copy(&path, &rows, &withdrawn, &sources, &mut report)?,
+            Some(path) => self.import_via_copy(&path, &w, &mut report)?,
         }
         report.seconds = start.elapsed().as_secs_f64();
         report.read_seconds = read_seconds;
         Ok(report)
     }
 
+    /// `meta` rows whose key starts with `prefix`.
+    pub(crate) fn meta_prefixed(&self, prefix: &str) -> Result<Vec<(String, String)>, DbError> {
+        let mut st = self.conn.prepare(
+            "SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
+        )?;
+        let rows = st.query_map([prefix], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r?);
+        }
+        Ok(out)
+    }
+
     fn import_via_copy(
         &mut self,
         path: &Path,
-        rows: &[VulnRows],
-        withdrawn: &[String],
-        sources: &[String],
+        w: &Write<'_>,
         report: &mut ImportReport,
     ) -> Result<(), DbError> {
         let has_data: bool =
@@ -266,7 +298,7 @@ impl Db {
                 conn.execute_batch(DDL_TABLES)?;
             }
             let tx = conn.unchecked_transaction()?;
-            write_rows(&tx, rows, withdrawn, has_data, sources, report)?;
+            write_rows(&tx, w, has_data, report)?;
             tx.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?1)",
                 [SCHEMA_VERSION],
@@ -352,6 +384,7 @@ impl Db {
             age_seconds,
             newest_record,
             sources,
+            feeds: self.feeds()?,
         })
     }
 
@@ -414,14 +447,27 @@ fn prepare(c: Collected) -> (Vec<VulnRows>, Vec<String>, ImportReport) {
     (rows, withdrawn, report)
 }
 
+/// What one import writes.
+#[derive(Clone, Copy)]
+struct Write<'a> {
+    rows: &'a [VulnRows],
+    withdrawn: &'a [String],
+    sources: &'a [String],
+    extra_meta: &'a [(String, String)],
+}
+
 fn write_rows(
     tx: &rusqlite::Transaction<'_>,
-    rows: &[VulnRows],
-    withdrawn: &[String],
+    w: &Write<'_>,
     may_exist: bool,
-    sources: &[String],
     report: &mut ImportReport,
 ) -> Result<(), DbError> {
+    let Write {
+        rows,
+        withdrawn,
+        sources,
+        extra_meta,
+    } = *w;
     let mut del_aff = tx.prepare_cached("DELETE FROM affected WHERE vuln_id = ?1")?;
     let mut del_alias = tx.prepare_cached("DELETE FROM aliases WHERE vuln_id = ?1")?;
     let mut del_vuln = tx.prepare_cached("DELETE FROM vulns WHERE id = ?1")?;
@@ -496,6 +542,12 @@ fn write_rows(
         "INSERT OR REPLACE INTO meta (key, value) VALUES ('sources', ?1)",
         [&src],
     )?;
+    for (k, v) in extra_meta {
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+            [k, v],
+        )?;
+    }
     Ok(())
 }
 

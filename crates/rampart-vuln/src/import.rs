@@ -57,7 +57,8 @@ pub struct RecordProblem {
     /// A stable code: `JSON`, `YAML`, `TOML`, `OSV:000` (not a record), `OSV:001`
     /// (does not match the model), `SCHEMA` (JSON Schema), `RNG:001` (a range without
     /// `introduced`), `RNG:002` (the same version in two events of a range), `GIT`
-    /// (schema problem confined to a GIT range: imported, range ignored).
+    /// (schema problem confined to a GIT range: imported, range ignored), `SKIP` (not
+    /// imported on purpose: a non-OSV JSON document, a Rust toolchain advisory).
     pub code: String,
     /// Human explanation.
     pub message: String,
@@ -352,6 +353,9 @@ fn process_yaml(input: &Input, opts: &ImportOptions) -> Vec<Outcome> {
 }
 
 fn process_value(source: &str, v: serde_json::Value, opts: &ImportOptions) -> Outcome {
+    if let Some(why) = not_osv(&v) {
+        return Outcome::Skipped(problem(source, None, "SKIP", why));
+    }
     let id = v.get("id").and_then(|x| x.as_str()).map(str::to_string);
     let Some(id) = id.filter(|_| v.is_object()) else {
         return Outcome::Rejected(problem(
@@ -419,6 +423,29 @@ fn process_value(source: &str, v: serde_json::Value, opts: &ImportOptions) -> Ou
         ));
     }
     finish(source, record, warnings)
+}
+
+/// Why a JSON document is not an attempt at an OSV record at all (a JSON Schema, a
+/// GitHub advisory in the GitHub API's format, any other JSON file in the tree): such
+/// files are skipped with a note, not rejected. A document with an `id`, `affected` or
+/// `schema_version` field is taken as an OSV record and checked as one.
+fn not_osv(v: &serde_json::Value) -> Option<String> {
+    let serde_json::Value::Object(m) = v else {
+        return Some("not an OSV record (a JSON value that is not an object); skipped".into());
+    };
+    if ["id", "affected", "schema_version"]
+        .iter()
+        .any(|k| m.contains_key(*k))
+    {
+        return None;
+    }
+    Some(if m.contains_key("$schema") {
+        "a JSON Schema, not an OSV record; skipped".into()
+    } else if m.contains_key("ghsaId") || m.contains_key("ghsa_id") {
+        "a GitHub advisory in the GitHub API's format, not OSV (use the OSV form from the advisory database); skipped".into()
+    } else {
+        "not an OSV record (no `id`, `affected` or `schema_version` field); skipped".into()
+    })
 }
 
 fn finish(_source: &str, record: Record, warnings: Vec<RecordProblem>) -> Outcome {

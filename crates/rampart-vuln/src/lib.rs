@@ -43,10 +43,12 @@ pub mod osv;
 pub mod rustsec;
 pub mod secdb;
 pub mod severity;
+pub mod update;
 pub mod version;
 
 pub use db::{Db, ImportReport, Status};
 pub use error::DbError;
 pub use import::ImportOptions;
 pub use matcher::{Package, PackageReport, VulnMatch};
+pub use update::{UpdateOptions, UpdateReport, UpdateStatus};
 pub use version::{Scheme, Version, VersionError, VersionScheme};
