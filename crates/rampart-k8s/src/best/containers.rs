@@ -311,6 +311,12 @@ fn resource_check(
         }
         let res = c.value.get("resources");
         let sec = res.and_then(|r| r.get(section));
+        // A wrong type is a schema error the loader reports, not a missing value.
+        if res.is_some_and(|r| !r.is_object() && !r.is_null())
+            || sec.is_some_and(|s| !s.is_object() && !s.is_null())
+        {
+            return None;
+        }
         if sec
             .and_then(|s| s.get(resource))
             .is_some_and(|v| !v.is_null())

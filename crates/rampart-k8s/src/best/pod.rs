@@ -84,7 +84,7 @@ pub(super) fn rules() -> Vec<Rule> {
             slug: "run-as-low-uid",
             severity: Severity::Low,
             title: "Containers do not run as a high UID (10000 or above)",
-            description: "A UID below 10000 may coincide with a real user of the host (or root); if the container escapes, it acts with that user's rights. Container values override the pod's, as Checkov evaluates it.",
+            description: "A UID below 10000 may coincide with a real user of the host (or root); if the container escapes, it acts with that user's rights. Container values override the pod's, as Checkov evaluates it; pods in a user namespace (`hostUsers: false`) are not reported.",
             remediation: "Set `securityContext.runAsUser` to 10000 or above (pod or every container).",
             references: &["https://kubernetes.io/docs/tasks/configure-pod-container/security-context/"],
             peers: &["CKV_K8S_40", "kubesec:RunAsUser", "trivy:KSV020"],
@@ -297,6 +297,10 @@ fn high_uid(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
     let Some(ps) = pod_spec(&obj.value) else {
         return;
     };
+    // With user namespaces (`hostUsers: false`) container UIDs never map to host UIDs.
+    if ps.spec.get("hostUsers").and_then(Value::as_bool) == Some(false) {
+        return;
+    }
     let pod = uid_of(ps.spec);
     // Regular containers only, as Checkov; a container value overrides the pod's.
     let containers: Vec<_> = ps
@@ -312,7 +316,7 @@ fn high_uid(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
         Some(c) if uid_of(c.value) == Uid::Low => {
             join_key(&join_key(&c.path, "securityContext"), "runAsUser")
         }
-        _ if pod == Uid::Low => join_key(&ps.field("securityContext"), "runAsUser"),
+        Some(_) if pod == Uid::Low => join_key(&ps.field("securityContext"), "runAsUser"),
         Some(c) => c.path.clone(),
         None if containers.is_empty() && pod != Uid::High => ps.path.to_string(),
         None => return,

@@ -37,7 +37,7 @@ pub(super) fn rules() -> Vec<Rule> {
             slug: "rbac-bind",
             severity: Severity::High,
             title: "Role may bind any role (bind on roles)",
-            description: "The `bind` verb on `roles`/`clusterroles`, together with write access to (cluster)rolebindings, lets the subject grant itself any role, cluster-admin included.",
+            description: "The `bind` verb on `roles`/`clusterroles` (Kubernetes checks it there; Checkov also looks for it on `rolebindings`/`clusterrolebindings`, and so does this rule), together with write access to (cluster)rolebindings, lets the subject grant itself any role, cluster-admin included.",
             remediation: "Remove `bind` (and `*`) on roles and clusterroles; scope it with `resourceNames` if a controller needs it.",
             references: &[RBAC_URL, "https://kubernetes.io/docs/reference/access-authn-authz/rbac/#restrictions-on-role-binding-creation-or-update"],
             peers: &["CKV_K8S_157"],
@@ -268,10 +268,17 @@ fn escalate(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
 }
 
 fn bind(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+    // Kubernetes checks `bind` on the referenced (cluster)role; Checkov looks for it
+    // on (cluster)rolebindings: both are reported.
     let ops = [Op {
         groups: RBAC_GROUP,
         verbs: &["bind"],
-        resources: ROLES,
+        resources: &[
+            "roles",
+            "clusterroles",
+            "rolebindings",
+            "clusterrolebindings",
+        ],
     }];
     rbac_check(rule, obj, out, &ops, "may bind roles");
 }
