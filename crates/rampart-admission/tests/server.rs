@@ -1,0 +1,466 @@
+//! The real server over TLS: endpoints, AdmissionReview answers, bad input, panics,
+//! deadlines, certificate reload, graceful shutdown.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use base64::Engine as _;
+use common::*;
+use rampart_admission::engine::Engine;
+use rampart_admission::images::{ImageRef, SignatureVerifier, Verdict};
+use rampart_admission::mutate;
+use rampart_admission::namespaces::StaticNamespaces;
+use rampart_admission::settings::{Mutations, Settings};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn pod(name: &str, spec: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec})
+}
+
+fn privileged_pod() -> Value {
+    pod(
+        "p",
+        json!({"containers": [{"name": "a", "image": "nginx:1", "securityContext": {"privileged": true}}]}),
+    )
+}
+
+fn plain_pod() -> Value {
+    pod(
+        "ok",
+        json!({"containers": [{"name": "a", "image": "nginx:1"}]}),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_denies_with_rule_ids_and_fields_and_warns() {
+    let s = start(Engine::new(Settings::default())).await;
+    let (code, text) = post(
+        &s,
+        "/validate",
+        &create("uid-1", "default", privileged_pod()),
+    )
+    .await;
+    assert_eq!(code, 200);
+    let r = response(&text);
+    assert_eq!(r["uid"], "uid-1");
+    assert_eq!(r["allowed"], false);
+    assert_eq!(r["status"]["code"], 403);
+    let msg = r["status"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("k8s/pss-privileged at spec.containers[0].securityContext.privileged"),
+        "{msg}"
+    );
+    assert!(msg.contains("baseline:latest"), "{msg}");
+
+    // Baseline passes; restricted (warn by default) is listed as warnings.
+    let (_, text) = post(&s, "/validate", &create("uid-2", "default", plain_pod())).await;
+    let r = response(&text);
+    assert_eq!(r["allowed"], true);
+    assert!(r.get("status").is_none());
+    let warnings: Vec<&str> = r["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("k8s/pss-run-as-non-root")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("k8s/pss-allow-privilege-escalation at spec.containers[0]")),
+        "{warnings:?}"
+    );
+
+    // Every workload kind goes through the same extraction.
+    let dep = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+        "spec": {"template": {"spec": {"hostNetwork": true, "containers": [{"name": "a", "image": "x:1"}]}}}});
+    let (_, text) = post(&s, "/validate", &create("uid-3", "default", dep)).await;
+    let r = response(&text);
+    assert_eq!(r["allowed"], false);
+    assert!(r["status"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("spec.template.spec.hostNetwork"));
+    let cron = json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"},
+        "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "a", "image": "x:1", "securityContext": {"privileged": true}}]}}}}}});
+    let (_, text) = post(&s, "/validate", &create("uid-4", "default", cron)).await;
+    assert_eq!(response(&text)["allowed"], false);
+
+    // Unknown kinds and DELETE are allowed.
+    let cm =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {}});
+    let (_, text) = post(&s, "/validate", &create("uid-5", "default", cm)).await;
+    assert_eq!(response(&text)["allowed"], true);
+    let mut del = create("uid-6", "default", privileged_pod());
+    del["request"]["operation"] = json!("DELETE");
+    let (_, text) = post(&s, "/validate", &del).await;
+    assert_eq!(response(&text)["allowed"], true);
+
+    let (code, metrics) = {
+        let mut c = connect(&s).await;
+        send(&mut c, "GET", "/metrics", Vec::new()).await
+    };
+    assert_eq!(code, 200);
+    assert!(
+        metrics.contains("rampart_admission_requests_total{endpoint=\"validate\",code=\"200\"} 6"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("rampart_admission_violations_total{mode=\"enforce\",rule=\"k8s/pss-privileged\",namespace=\"default\"} 2"), "{metrics}");
+    assert!(metrics
+        .contains("rampart_admission_request_duration_seconds_count{endpoint=\"validate\"} 6"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespace_labels_select_modes_and_exemptions_apply() {
+    let ns = Arc::new(StaticNamespaces::new());
+    ns.insert(
+        "locked",
+        [("rampart.dev/enforce".to_string(), "restricted".to_string())].into(),
+    );
+    ns.insert(
+        "open",
+        [
+            ("rampart.dev/enforce".to_string(), "privileged".to_string()),
+            ("rampart.dev/warn".to_string(), "privileged".to_string()),
+            ("rampart.dev/audit".to_string(), "baseline".to_string()),
+        ]
+        .into(),
+    );
+    let mut settings = Settings::default();
+    settings
+        .exemptions
+        .usernames
+        .push("system:serviceaccount:kube-system:replicaset-controller".into());
+    settings.exemptions.runtime_classes.push("kata".into());
+    let s = start(Engine::new(settings).with_namespaces(ns)).await;
+
+    let (_, text) = post(&s, "/validate", &create("a", "locked", plain_pod())).await;
+    let r = response(&text);
+    assert_eq!(r["allowed"], false);
+    assert!(r["status"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("restricted:latest"));
+
+    // privileged enforce + baseline audit: allowed, audited, annotated.
+    let (_, text) = post(&s, "/validate", &create("b", "open", privileged_pod())).await;
+    let r = response(&text);
+    assert_eq!(r["allowed"], true);
+    assert!(r["auditAnnotations"]["rampart.dev/audit-violations"]
+        .as_str()
+        .unwrap()
+        .contains("k8s/pss-privileged"));
+    {
+        let events = s.audit.0.lock().unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].namespace, "open");
+        assert_eq!(events[0].violations[0].rule_id, "k8s/pss-privileged");
+    }
+
+    // Exempt user and runtime class.
+    let mut req = create("c", "locked", privileged_pod());
+    req["request"]["userInfo"]["username"] =
+        json!("system:serviceaccount:kube-system:replicaset-controller");
+    let (_, text) = post(&s, "/validate", &req).await;
+    let r = response(&text);
+    assert_eq!(r["allowed"], true);
+    assert!(r["auditAnnotations"]["rampart.dev/exempt"]
+        .as_str()
+        .unwrap()
+        .starts_with("user"));
+    let mut p = privileged_pod();
+    p["spec"]["runtimeClassName"] = json!("kata");
+    let (_, text) = post(&s, "/validate", &create("d", "locked", p)).await;
+    assert_eq!(response(&text)["allowed"], true);
+
+    // An invalid label on a Namespace is refused.
+    let nsobj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x", "labels": {"rampart.dev/enforce": "strict"}}});
+    let (_, text) = post(&s, "/validate", &create("e", "", nsobj)).await;
+    let r = response(&text);
+    assert_eq!(r["allowed"], false);
+    assert!(r["status"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("rampart.dev/enforce"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_that_do_not_worsen_are_allowed_with_a_warning() {
+    let s = start(Engine::new(Settings::default())).await;
+    let old = privileged_pod();
+    let mut same = old.clone();
+    same["metadata"]["labels"] = json!({"x": "y"});
+    let mut worse = old.clone();
+    worse["spec"]["hostPID"] = json!(true);
+    let update = |uid: &str, obj: &Value| {
+        let mut r = create(uid, "default", obj.clone());
+        r["request"]["operation"] = json!("UPDATE");
+        r["request"]["oldObject"] = old.clone();
+        r
+    };
+    let (_, text) = post(&s, "/validate", &update("u1", &same)).await;
+    let r = response(&text);
+    assert_eq!(r["allowed"], true, "{r}");
+    assert!(r["warnings"].to_string().contains("does not worsen"));
+    let (_, text) = post(&s, "/validate", &update("u2", &worse)).await;
+    let r = response(&text);
+    assert_eq!(r["allowed"], false);
+    assert!(r["status"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("k8s/pss-host-namespaces"));
+
+    // pods/ephemeralcontainers: a privileged debug container is refused.
+    let mut eph = plain_pod();
+    eph["spec"]["ephemeralContainers"] =
+        json!([{"name": "dbg", "image": "busybox:1", "securityContext": {"privileged": true}}]);
+    let mut r = create("u3", "default", eph);
+    r["request"]["operation"] = json!("UPDATE");
+    r["request"]["subResource"] = json!("ephemeralcontainers");
+    r["request"]["oldObject"] = plain_pod();
+    let (_, text) = post(&s, "/validate", &r).await;
+    let resp = response(&text);
+    assert_eq!(resp["allowed"], false);
+    assert!(resp["status"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("spec.ephemeralContainers[0]"));
+    // Other subresources are not evaluated.
+    r["request"]["subResource"] = json!("status");
+    let (_, text) = post(&s, "/validate", &r).await;
+    assert_eq!(response(&text)["allowed"], true);
+
+    // dryRun is evaluated the same way (the answer has no side effects either way).
+    let mut dry = create("u4", "default", privileged_pod());
+    dry["request"]["dryRun"] = json!(true);
+    let (_, text) = post(&s, "/validate", &dry).await;
+    assert_eq!(response(&text)["allowed"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutate_returns_a_base64_json_patch_that_applies() {
+    let settings = Settings {
+        mutations: Mutations {
+            seccomp_runtime_default: true,
+            disallow_privilege_escalation: true,
+            drop_all_capabilities: true,
+            run_as_non_root: true,
+        },
+        ..Settings::default()
+    };
+    let s = start(Engine::new(settings)).await;
+    let mut obj = plain_pod();
+    obj["spec"]["containers"][0]["securityContext"] = json!({"runAsUser": 1000});
+    let (code, text) = post(&s, "/mutate", &create("m1", "default", obj.clone())).await;
+    assert_eq!(code, 200);
+    let r = response(&text);
+    assert_eq!(r["uid"], "m1");
+    assert_eq!(r["allowed"], true);
+    assert_eq!(r["patchType"], "JSONPatch");
+    let patch: Vec<Value> = serde_json::from_slice(
+        &base64::engine::general_purpose::STANDARD
+            .decode(r["patch"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    mutate::apply(&mut obj, &patch).unwrap();
+    // The mutated pod meets restricted: /validate in a restricted namespace admits it.
+    let ns = Arc::new(StaticNamespaces::new());
+    ns.insert(
+        "r",
+        [("rampart.dev/enforce".to_string(), "restricted".to_string())].into(),
+    );
+    let s2 = start(Engine::new(Settings::default()).with_namespaces(ns)).await;
+    let (_, text) = post(&s2, "/validate", &create("m2", "r", obj)).await;
+    let r = response(&text);
+    assert_eq!(r["allowed"], true, "{r}");
+    assert!(r.get("warnings").is_none(), "{r}");
+
+    // Unknown image user: no runAsNonRoot, and a warning says why.
+    let (_, text) = post(&s, "/mutate", &create("m3", "default", plain_pod())).await;
+    let r = response(&text);
+    assert!(
+        r["warnings"].to_string().contains("runAsNonRoot not set"),
+        "{r}"
+    );
+}
+
+struct Faulty;
+
+impl SignatureVerifier for Faulty {
+    fn verify(&self, image: &ImageRef) -> Verdict {
+        match image.repository.as_str() {
+            "library/panic" => panic!("verifier bug"),
+            "library/slow" => {
+                std::thread::sleep(Duration::from_millis(400));
+                Verdict::Verified
+            }
+            _ => Verdict::NotApplicable,
+        }
+    }
+}
+
+fn image_pod(image: &str) -> Value {
+    pod("i", json!({"containers": [{"name": "a", "image": image}]}))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_panics_and_deadlines_never_take_the_server_down() {
+    // The expected panic is not printed (printing a backtrace can outlast the deadline).
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if info.payload().downcast_ref::<&str>() != Some(&"verifier bug") {
+            default_hook(info);
+        }
+    }));
+    let settings = Settings {
+        timeout: Duration::from_millis(150),
+        ..Settings::default()
+    };
+    let s = start_with(
+        Engine::new(settings).with_verifier(Arc::new(Faulty)),
+        None,
+        |o| {
+            o.max_body_bytes = 64 << 10;
+        },
+    )
+    .await;
+    let mut c = connect(&s).await;
+    // Malformed JSON, wrong version, not a review: 400 (no uid to answer).
+    let (code, text) = send(&mut c, "POST", "/validate", b"{not json".to_vec()).await;
+    assert_eq!(code, 400, "{text}");
+    let v1beta1 = json!({"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview", "request": {"uid": "x"}});
+    let (code, text) = send(
+        &mut c,
+        "POST",
+        "/validate",
+        v1beta1.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(code, 400);
+    assert!(text.contains("admission.k8s.io/v1"));
+    let (code, _) = send(&mut c, "GET", "/validate", Vec::new()).await;
+    assert_eq!(code, 405);
+    // Too large: 413.
+    let big = create(
+        "big",
+        "default",
+        json!({"kind": "ConfigMap", "data": {"x": "a".repeat(100_000)}}),
+    );
+    let (code, _) = send(
+        &mut connect(&s).await,
+        "POST",
+        "/validate",
+        big.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(code, 413);
+    // A panicking rule: 200, denied with code 500; the server keeps serving.
+    let (code, text) = send(
+        &mut connect(&s).await,
+        "POST",
+        "/validate",
+        create("p", "default", image_pod("panic:1"))
+            .to_string()
+            .into_bytes(),
+    )
+    .await;
+    assert_eq!(code, 200);
+    let r = response(&text);
+    assert_eq!(
+        (r["allowed"].clone(), r["status"]["code"].clone()),
+        (json!(false), json!(500))
+    );
+    assert!(
+        r["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("panicked"),
+        "{r}"
+    );
+    // Past the deadline: the same.
+    let (_, text) = post(
+        &s,
+        "/validate",
+        &create("slow", "default", image_pod("slow:1")),
+    )
+    .await;
+    let r = response(&text);
+    assert!(
+        r["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("deadline"),
+        "{r}"
+    );
+    // Still healthy.
+    let mut c = connect(&s).await;
+    assert_eq!(send(&mut c, "GET", "/healthz", Vec::new()).await.0, 200);
+    assert_eq!(send(&mut c, "GET", "/readyz", Vec::new()).await.0, 200);
+    let (_, text) = post(&s, "/validate", &create("ok", "default", plain_pod())).await;
+    assert_eq!(response(&text)["allowed"], true);
+    let m = s.metrics.render();
+    assert!(m.contains("rampart_admission_panics_total 1"), "{m}");
+    assert!(
+        m.contains("rampart_admission_deadline_exceeded_total 1"),
+        "{m}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_drains_in_flight_requests() {
+    let s0 = start(Engine::new(Settings::default()).with_verifier(Arc::new(Faulty))).await;
+    let mut s = s0;
+    let mut c = connect(&s).await;
+    let body = create("slow", "default", image_pod("slow:1"))
+        .to_string()
+        .into_bytes();
+    let inflight = tokio::spawn(async move { send(&mut c, "POST", "/validate", body).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    s.shutdown();
+    let (code, text) = inflight.await.unwrap();
+    assert_eq!(code, 200);
+    assert_eq!(response(&text)["uid"], "slow");
+    tokio::time::timeout(Duration::from_secs(5), s.done.take().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    // Closed for new connections.
+    assert!(tokio::net::TcpStream::connect(s.addr).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_files_are_reloaded_when_they_change() {
+    let s = start(Engine::new(Settings::default())).await;
+    let old_ca = client_config(&s.ca_pem);
+    assert!(connect_with(s.addr, old_ca.clone()).await.is_ok());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let g = rampart_admission::certs::generate(&["localhost".into()], 2).unwrap();
+    rampart_admission::certs::write(&s.cert_dir(), &g).unwrap();
+    let new_ca = client_config(&g.ca_crt);
+    let mut ok = false;
+    for _ in 0..30 {
+        if connect_with(s.addr, new_ca.clone()).await.is_ok() {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ok, "new certificate never served");
+    // A fresh client (no TLS session to resume) that trusts only the old CA fails.
+    drop(old_ca);
+    assert!(connect_with(s.addr, client_config(&s.ca_pem))
+        .await
+        .is_err());
+    assert!(s
+        .metrics
+        .render()
+        .contains("rampart_admission_cert_reloads_total 1"));
+}
