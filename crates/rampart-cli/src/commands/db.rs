@@ -1,20 +1,24 @@
-//! `rampart db import|status`: the local vulnerability database.
+//! `rampart db import|update|status`: the local vulnerability database.
 
 use crate::exit;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use rampart_vuln::db::default_path;
-use rampart_vuln::{Db, ImportOptions};
+use rampart_vuln::import::RecordProblem;
+use rampart_vuln::update::{EcosystemUpdate, UpdateOptions, UpdateStatus};
+use rampart_vuln::{Db, ImportOptions, ImportReport};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// `rampart db …`.
 #[derive(Debug, Subcommand)]
 pub enum DbCmd {
     /// Import OSV records: directories of OSV JSON/YAML files, osv.dev `all.zip`
     /// archives, RustSec advisories (Markdown) or Alpine secdb YAML. Atomic: on error the
-    /// database is left as it was. Exit 2 when a record was rejected (the others are
-    /// imported).
+    /// database is left as it was. A rejected record is reported and the rest imported
+    /// (exit 0; exit 2 with --strict, or when nothing was imported); JSON that is not an
+    /// OSV record is skipped with a note.
     Import {
         /// Directories, files or `.zip` archives.
         #[arg(required = true, value_name = "PATH")]
@@ -22,10 +26,44 @@ pub enum DbCmd {
         /// Database location.
         #[command(flatten)]
         db: DbPath,
-        /// Also reject records with linter warnings (RNG:002, same version in two events).
+        /// Exit 2 when any record is rejected, and also reject records with linter
+        /// warnings (RNG:002, same version in two events).
         #[arg(long)]
         strict: bool,
         /// Skip OSV JSON Schema validation (faster; malformed records may import).
+        #[arg(long)]
+        no_schema: bool,
+        /// `text` or `json`.
+        #[arg(long, default_value = "text")]
+        format: String,
+    },
+    /// Download osv.dev's per-ecosystem `all.zip` archives and import them. Unchanged
+    /// ecosystems (ETag / Last-Modified) are not downloaded again. Each ecosystem is
+    /// imported atomically; a failing one is reported, the others continue (exit 2).
+    Update {
+        /// Base URL; archives are fetched from `{base}/{ecosystem}/all.zip`.
+        #[arg(long, value_name = "URL", default_value = rampart_vuln::update::DEFAULT_BASE_URL)]
+        base_url: String,
+        /// OSV ecosystem to fetch (repeatable or comma-separated; default: crates.io, Go,
+        /// Hex, Maven, npm, NuGet, Packagist, Pub, PyPI, RubyGems).
+        #[arg(long = "ecosystem", value_name = "NAME", value_delimiter = ',')]
+        ecosystems: Vec<String>,
+        /// Largest archive accepted per ecosystem (bytes; K, M, G suffixes).
+        #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = parse_size)]
+        max_size: u64,
+        /// Give up on one ecosystem's download after this many seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 1800)]
+        timeout: u64,
+        /// Download every ecosystem again, ignoring stored ETags.
+        #[arg(long)]
+        force: bool,
+        /// Database location.
+        #[command(flatten)]
+        db: DbPath,
+        /// Also reject records with linter warnings (RNG:002).
+        #[arg(long)]
+        strict: bool,
+        /// Skip OSV JSON Schema validation.
         #[arg(long)]
         no_schema: bool,
         /// `text` or `json`.
@@ -76,8 +114,156 @@ pub fn run(cmd: DbCmd) -> Result<u8> {
             no_schema,
             format,
         } => import(&paths, &db.resolve(), strict, no_schema, &format),
+        DbCmd::Update {
+            base_url,
+            ecosystems,
+            max_size,
+            timeout,
+            force,
+            db,
+            strict,
+            no_schema,
+            format,
+        } => {
+            let mut opts = UpdateOptions {
+                base_url,
+                max_bytes: max_size,
+                total_timeout: Duration::from_secs(timeout.max(1)),
+                force,
+                import: ImportOptions {
+                    validate_schema: !no_schema,
+                    strict,
+                },
+                ..UpdateOptions::default()
+            };
+            if !ecosystems.is_empty() {
+                opts.ecosystems = ecosystems;
+            }
+            update(&opts, &db.resolve(), &format)
+        }
         DbCmd::Status { db, format } => status(&db.resolve(), &format),
     }
+}
+
+/// `512M`, `2G`, `1048576`.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: u64 = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                _ => return Err(format!("`{s}`: unknown size suffix (use K, M or G)")),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    num.trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("`{s}` is not a size (e.g. 512M, 2G, 1048576)"))
+}
+
+fn update(opts: &UpdateOptions, path: &Path, format: &str) -> Result<u8> {
+    if !matches!(format, "text" | "json") {
+        bail!("--format: unknown `{format}` (expected text or json)");
+    }
+    let mut db = Db::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let text = format == "text";
+    let report = db.update(opts, &mut |e| {
+        if text {
+            eprintln!("{}", describe(e));
+            if let Some(r) = &e.import {
+                print_problems(r, false);
+            }
+        }
+    })?;
+    let failed = report.failed().count();
+    let code = if failed == 0 {
+        exit::CLEAN
+    } else {
+        exit::ERROR
+    };
+    if !text {
+        crate::stdout(&serde_json::to_string_pretty(&report)?)?;
+        return Ok(code);
+    }
+    let count = |st: UpdateStatus| report.ecosystems.iter().filter(|e| e.status == st).count();
+    let imported: usize = report
+        .ecosystems
+        .iter()
+        .filter_map(|e| e.import.as_ref())
+        .map(|r| r.imported)
+        .sum();
+    crate::stdout(&format!(
+        "{} updated ({imported} records imported), {} not modified, {failed} failed in {:.1} s; database {}\n",
+        count(UpdateStatus::Updated),
+        count(UpdateStatus::NotModified),
+        report.seconds,
+        path.display()
+    ))?;
+    Ok(code)
+}
+
+fn describe(e: &EcosystemUpdate) -> String {
+    match e.status {
+        UpdateStatus::Updated => {
+            let (n, rej) = e
+                .import
+                .as_ref()
+                .map_or((0, 0), |r| (r.imported, r.rejected.len()));
+            format!(
+                "{}: updated: {} bytes, {n} records imported{} ({:.1} s)",
+                e.ecosystem,
+                e.bytes,
+                if rej > 0 {
+                    format!(", {rej} rejected")
+                } else {
+                    String::new()
+                },
+                e.seconds
+            )
+        }
+        UpdateStatus::NotModified => format!("{}: not modified, skipped", e.ecosystem),
+        UpdateStatus::Failed => format!(
+            "{}: failed: {} ({})",
+            e.ecosystem,
+            e.error.as_deref().unwrap_or("unknown error"),
+            e.url
+        ),
+    }
+}
+
+fn print_problems(report: &ImportReport, with_warnings: bool) {
+    for p in &report.rejected {
+        eprintln!("rejected: {}", problem_line(p));
+    }
+    if with_warnings {
+        for p in &report.warnings {
+            eprintln!("warning: {}", problem_line(p));
+        }
+    } else if !report.warnings.is_empty() {
+        eprintln!(
+            "  ({} records imported with warnings or skipped; `rampart db import` lists them)",
+            report.warnings.len()
+        );
+    }
+}
+
+fn problem_line(p: &RecordProblem) -> String {
+    format!(
+        "{}{}: {} {}",
+        p.source,
+        p.id.as_deref()
+            .map(|i| format!(" ({i})"))
+            .unwrap_or_default(),
+        p.code,
+        p.message
+    )
 }
 
 fn import(
@@ -96,35 +282,30 @@ fn import(
         strict,
     };
     let report = db.import(paths, &opts)?;
-    let code = if report.rejected.is_empty() {
-        exit::CLEAN
-    } else {
+    let nothing = report.imported + report.withdrawn == 0;
+    let code = if (strict && !report.rejected.is_empty()) || nothing {
         exit::ERROR
+    } else {
+        exit::CLEAN
     };
     if format == "json" {
         crate::stdout(&serde_json::to_string_pretty(&report)?)?;
         return Ok(code);
     }
-    for p in &report.rejected {
+    print_problems(&report, true);
+    if nothing {
         eprintln!(
-            "rejected: {}{}: {} {}",
-            p.source,
-            p.id.as_deref()
-                .map(|i| format!(" ({i})"))
-                .unwrap_or_default(),
-            p.code,
-            p.message
+            "error: no OSV record imported from {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
-    }
-    for p in &report.warnings {
+    } else if strict && !report.rejected.is_empty() {
         eprintln!(
-            "warning: {}{}: {} {}",
-            p.source,
-            p.id.as_deref()
-                .map(|i| format!(" ({i})"))
-                .unwrap_or_default(),
-            p.code,
-            p.message
+            "error: {} records rejected (--strict)",
+            report.rejected.len()
         );
     }
     let mut s = String::new();
