@@ -6,9 +6,11 @@
 //! admission webhook runs exactly what `rampart k8s` runs.
 
 pub mod best;
+pub mod load;
 pub mod object;
 pub mod podspec;
 pub mod pss;
+pub mod render;
 pub mod rules;
 
 pub use object::Object;

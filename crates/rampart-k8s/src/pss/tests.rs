@@ -5,8 +5,10 @@ use serde_json::{json, Value};
 
 fn load_fixture(path: &std::path::Path) -> Object {
     let text = std::fs::read_to_string(path).unwrap();
-    let v: Value = serde_yaml::from_str(&text).unwrap();
-    Object::from_value(v)
+    let mut l = crate::load::load_str(&text, Some("fixture.yaml"));
+    assert!(l.errors.is_empty(), "{}: {:?}", path.display(), l.errors);
+    assert_eq!(l.objects.len(), 1, "{}", path.display());
+    l.objects.remove(0)
 }
 
 /// Kubernetes' own Pod Security Admission fixtures: every pass/fail pod of every level,

@@ -1,0 +1,844 @@
+//! Loading Kubernetes manifests (YAML and JSON) into [`Object`]s with a source span for
+//! every field.
+//!
+//! - A file is split into documents at `---` / `...` lines first, so a malformed
+//!   document is reported with its line and the rest of the file still loads.
+//! - Every map entry (from its key to the end of its value) and every sequence item gets
+//!   a [`Span`] keyed by field path ([`join_key`] / [`join_index`] syntax); the empty
+//!   path is the whole document. Lines and columns are 1-based; columns count
+//!   characters; `end_column` is exclusive.
+//! - Anchors and aliases are expanded (fields of an alias keep the spans of the anchored
+//!   text), merge keys (`<<`) are honoured, `List` kinds (`v1/List`, `*List`) are
+//!   flattened into their items.
+//! - Scalars resolve as Kubernetes' YAML reader does (YAML 1.1 booleans `yes/no/on/off`
+//!   included for plain scalars; quoted scalars stay strings).
+//! - Bounded: file size, nesting depth, and nodes per document after alias expansion
+//!   (billion laughs) — see [`Limits`].
+
+use crate::object::{join_index, join_key, Object};
+use rampart_core::Span;
+use serde_json::{Map, Number, Value};
+use std::collections::{BTreeMap, HashMap};
+use yaml_rust2::parser::{Event, Parser, Tag};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// Resource bounds for one file.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest file read, in bytes.
+    pub max_file_bytes: usize,
+    /// Deepest nesting of maps and sequences.
+    pub max_depth: usize,
+    /// Most nodes one document may expand to (aliases included).
+    pub max_nodes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_file_bytes: 32 * 1024 * 1024,
+            max_depth: 128,
+            max_nodes: 1_000_000,
+        }
+    }
+}
+
+/// A document that could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+pub struct LoadError {
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// 1-based column, when known.
+    pub column: Option<usize>,
+    /// Index of the document in the file.
+    pub doc_index: usize,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// The result of loading one file: its objects and the documents that failed.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    /// Kubernetes objects (documents with `apiVersion` and `kind`; `List`s flattened).
+    pub objects: Vec<Object>,
+    /// Documents that parsed but are not Kubernetes objects (no apiVersion/kind).
+    pub other_documents: usize,
+    /// Per-document errors.
+    pub errors: Vec<LoadError>,
+}
+
+/// Whether a value looks like a Kubernetes object (`apiVersion` and `kind` strings).
+pub fn is_k8s_value(v: &Value) -> bool {
+    v.get("apiVersion").is_some_and(Value::is_string) && v.get("kind").is_some_and(Value::is_string)
+}
+
+/// Load every document of `text` (YAML or JSON). `path` is recorded in the objects.
+pub fn load_str(text: &str, path: Option<&str>) -> Loaded {
+    load_str_with(text, path, &Limits::default())
+}
+
+/// [`load_str`] with explicit limits.
+pub fn load_str_with(text: &str, path: Option<&str>, limits: &Limits) -> Loaded {
+    let mut out = Loaded::default();
+    if text.len() > limits.max_file_bytes {
+        out.errors.push(LoadError {
+            line: None,
+            column: None,
+            doc_index: 0,
+            message: format!(
+                "file is larger than {} bytes; not loaded",
+                limits.max_file_bytes
+            ),
+        });
+        return out;
+    }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut doc_index = 0usize;
+    for chunk in split_documents(text) {
+        match parse_chunk(chunk.text, chunk.first_line, limits) {
+            Ok(None) => continue,
+            Ok(Some((value, spans))) => {
+                push_value(value, spans, path, doc_index, &mut out);
+            }
+            Err(mut e) => {
+                e.doc_index = doc_index;
+                out.errors.push(e);
+            }
+        }
+        doc_index += 1;
+    }
+    out
+}
+
+fn push_value(
+    value: Value,
+    spans: BTreeMap<String, Span>,
+    path: Option<&str>,
+    doc_index: usize,
+    out: &mut Loaded,
+) {
+    if !is_k8s_value(&value) {
+        if !value.is_null() {
+            out.other_documents += 1;
+        }
+        return;
+    }
+    let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
+    if kind == "List" || (kind.ends_with("List") && value.get("items").is_some_and(Value::is_array))
+    {
+        let Value::Object(mut m) = value else { return };
+        let items = match m.remove("items") {
+            Some(Value::Array(a)) => a,
+            _ => Vec::new(),
+        };
+        for (i, item) in items.into_iter().enumerate() {
+            if !is_k8s_value(&item) {
+                continue;
+            }
+            let prefix = join_index("items", i);
+            let item_spans = rebase(&spans, &prefix, "");
+            out.objects.push(Object {
+                value: item,
+                path: path.map(str::to_string),
+                doc_index,
+                spans: item_spans,
+            });
+        }
+        return;
+    }
+    out.objects.push(Object {
+        value,
+        path: path.map(str::to_string),
+        doc_index,
+        spans,
+    });
+}
+
+/// The spans under `from` (inclusive), re-keyed under `to`.
+fn rebase(spans: &BTreeMap<String, Span>, from: &str, to: &str) -> BTreeMap<String, Span> {
+    let mut out = BTreeMap::new();
+    for (k, s) in spans.range(from.to_string()..) {
+        let Some(rest) = k.strip_prefix(from) else {
+            break;
+        };
+        if !(rest.is_empty() || rest.starts_with('.') || rest.starts_with('[')) {
+            continue;
+        }
+        let key = if to.is_empty() {
+            rest.strip_prefix('.').unwrap_or(rest).to_string()
+        } else {
+            format!("{to}{rest}")
+        };
+        out.insert(key, *s);
+    }
+    out
+}
+
+struct Chunk<'a> {
+    text: &'a str,
+    /// 1-based line of the chunk's first line in the file.
+    first_line: usize,
+}
+
+/// Split at `---` (document start, kept in the next chunk) and `...` (document end,
+/// dropped) lines. Leading directive/comment-only chunks join the following document.
+fn split_documents(text: &str) -> Vec<Chunk<'_>> {
+    let mut chunks = Vec::new();
+    let mut start = 0usize;
+    let mut start_line = 1usize;
+    let mut only_trivia = true;
+    let mut pos = 0usize;
+    let mut line_no = 1usize;
+    #[allow(clippy::explicit_counter_loop)]
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        let is_start = body == "---" || body.starts_with("--- ") || body.starts_with("---\t");
+        let is_end = body == "..." || body.starts_with("... ");
+        if is_start && !(only_trivia && pos > start && chunk_is_directives(&text[start..pos])) {
+            if pos > start {
+                chunks.push(Chunk {
+                    text: &text[start..pos],
+                    first_line: start_line,
+                });
+            }
+            start = pos;
+            start_line = line_no;
+            only_trivia = true;
+        } else if is_end {
+            if pos > start {
+                chunks.push(Chunk {
+                    text: &text[start..pos],
+                    first_line: start_line,
+                });
+            }
+            start = pos + line.len();
+            start_line = line_no + 1;
+            only_trivia = true;
+        } else if !is_start {
+            let t = body.trim_start();
+            if !(t.is_empty() || t.starts_with('#') || t.starts_with('%')) {
+                only_trivia = false;
+            }
+        }
+        pos += line.len();
+        line_no += 1;
+    }
+    if start < text.len() {
+        chunks.push(Chunk {
+            text: &text[start..],
+            first_line: start_line,
+        });
+    }
+    chunks
+}
+
+/// Whether a chunk holds only directives (`%YAML`), comments and blank lines, with at
+/// least one directive (so it belongs to the following document).
+fn chunk_is_directives(s: &str) -> bool {
+    let mut any = false;
+    for l in s.lines() {
+        let t = l.trim();
+        if t.starts_with('%') {
+            any = true;
+        } else if !(t.is_empty() || t.starts_with('#')) {
+            return false;
+        }
+    }
+    any
+}
+
+struct Builder<'a> {
+    events: Vec<(Event, Marker)>,
+    pos: usize,
+    /// The chunk as chars (for scalar end positions).
+    chars: Vec<char>,
+    /// Char index of the start of each line of the chunk.
+    line_starts: Vec<usize>,
+    first_line: usize,
+    limits: &'a Limits,
+    nodes: usize,
+    spans: BTreeMap<String, Span>,
+    anchors: HashMap<usize, Anchored>,
+}
+
+struct Anchored {
+    value: Value,
+    /// Spans relative to the anchored node (`""` is the node itself).
+    spans: BTreeMap<String, Span>,
+    nodes: usize,
+}
+
+fn err_at(m: Option<&Marker>, first_line: usize, message: String) -> LoadError {
+    LoadError {
+        line: m.map(|m| m.line() + first_line - 1),
+        column: m.map(|m| m.col() + 1),
+        doc_index: 0,
+        message,
+    }
+}
+
+type Parsed = (Value, BTreeMap<String, Span>);
+
+/// Parse one document chunk. `Ok(None)` for a chunk without content.
+fn parse_chunk(
+    text: &str,
+    first_line: usize,
+    limits: &Limits,
+) -> Result<Option<Parsed>, LoadError> {
+    let mut parser = Parser::new_from_str(text).keep_tags(true);
+    let mut events = Vec::new();
+    let mut depth = 0usize;
+    loop {
+        match parser.next_token() {
+            Ok((ev, m)) => {
+                match ev {
+                    Event::MappingStart(..) | Event::SequenceStart(..) => {
+                        depth += 1;
+                        if depth > limits.max_depth {
+                            return Err(err_at(
+                                Some(&m),
+                                first_line,
+                                format!("nesting deeper than {} levels", limits.max_depth),
+                            ));
+                        }
+                    }
+                    Event::MappingEnd | Event::SequenceEnd => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                let end = matches!(ev, Event::StreamEnd);
+                events.push((ev, m));
+                if end {
+                    break;
+                }
+                if events.len() > limits.max_nodes.saturating_mul(2) {
+                    return Err(err_at(Some(&m), first_line, "document too large".into()));
+                }
+            }
+            Err(e) => {
+                // Errors at end of input point at the last line of the document.
+                let lines = text.trim_end_matches(['\n', '\r']).lines().count().max(1);
+                let m = e.marker();
+                let (line, column) = if m.line() > lines {
+                    (lines, None)
+                } else {
+                    (m.line(), Some(m.col() + 1))
+                };
+                return Err(LoadError {
+                    line: Some(line + first_line - 1),
+                    column,
+                    doc_index: 0,
+                    message: if e.info().contains("recursion limit") {
+                        format!("nesting deeper than the YAML parser allows ({})", e.info())
+                    } else {
+                        format!("invalid YAML: {}", e.info())
+                    },
+                });
+            }
+        }
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut line_starts = vec![0usize];
+    for (i, c) in chars.iter().enumerate() {
+        if *c == '\n' {
+            line_starts.push(i + 1);
+        }
+    }
+    let mut b = Builder {
+        events,
+        pos: 0,
+        chars,
+        line_starts,
+        first_line,
+        limits,
+        nodes: 0,
+        spans: BTreeMap::new(),
+        anchors: HashMap::new(),
+    };
+    // Skip to the first document.
+    while let Some((ev, _)) = b.events.get(b.pos) {
+        match ev {
+            Event::DocumentStart => {
+                b.pos += 1;
+                break;
+            }
+            Event::StreamEnd => return Ok(None),
+            _ => b.pos += 1,
+        }
+    }
+    if matches!(
+        b.events.get(b.pos),
+        Some((Event::DocumentEnd | Event::StreamEnd, _)) | None
+    ) {
+        return Ok(None);
+    }
+    let (value, span) = b.node("", 0)?;
+    b.spans.insert(String::new(), span);
+    // Anything after the first document in a chunk (only possible with `---` inside a
+    // flow context or odd spacing) is a second document we do not expect here.
+    if let Some((Event::DocumentStart, m)) = b.events.get(b.pos + 1) {
+        return Err(err_at(
+            Some(m),
+            first_line,
+            "unexpected second document without a `---` line".into(),
+        ));
+    }
+    Ok(Some((value, b.spans)))
+}
+
+impl Builder<'_> {
+    fn pos_of(&self, m: &Marker) -> (usize, usize) {
+        (m.line() + self.first_line - 1, m.col() + 1)
+    }
+
+    fn span_from(&self, m: &Marker, end: (usize, usize)) -> Span {
+        let (l, c) = self.pos_of(m);
+        Span {
+            start_line: l,
+            start_column: c,
+            end_line: end.0,
+            end_column: end.1,
+        }
+    }
+
+    /// (line, column) just after the scalar that starts at `m`.
+    fn scalar_end(&self, m: &Marker, style: TScalarStyle, value: &str) -> (usize, usize) {
+        let (line, col) = self.pos_of(m);
+        let idx = m.index();
+        let line_end = |l: usize| -> usize {
+            // exclusive end column of chunk line `l` (1-based within the chunk)
+            let s = self.line_starts.get(l - 1).copied().unwrap_or(0);
+            let e = self
+                .line_starts
+                .get(l)
+                .map(|n| n.saturating_sub(1))
+                .unwrap_or(self.chars.len());
+            let mut e = e.max(s);
+            while e > s && matches!(self.chars.get(e - 1), Some('\r')) {
+                e -= 1;
+            }
+            e - s + 1
+        };
+        match style {
+            TScalarStyle::Plain if !value.contains('\n') => (line, col + value.chars().count()),
+            TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => {
+                let q = if style == TScalarStyle::DoubleQuoted {
+                    '"'
+                } else {
+                    '\''
+                };
+                let mut i = idx + 1;
+                let mut l = m.line();
+                let mut lc = m.col() + 1; // column of chars[i] in chunk line l (0-based)
+                while let Some(&c) = self.chars.get(i) {
+                    if c == '\\' && q == '"' {
+                        i += 2;
+                        lc += 2;
+                        continue;
+                    }
+                    if c == q {
+                        if q == '\'' && self.chars.get(i + 1) == Some(&'\'') {
+                            i += 2;
+                            lc += 2;
+                            continue;
+                        }
+                        return (l + self.first_line - 1, lc + 2);
+                    }
+                    if c == '\n' {
+                        l += 1;
+                        lc = 0;
+                    } else {
+                        lc += 1;
+                    }
+                    i += 1;
+                }
+                (line, line_end(m.line()))
+            }
+            TScalarStyle::Literal | TScalarStyle::Folded => {
+                let (l, _) = self.block_bounds(m);
+                (l + self.first_line - 1, line_end(l))
+            }
+            _ => {
+                // Multi-line plain scalars: to the end of the last content line.
+                let extra = value.matches('\n').count();
+                let last = (m.line() + extra).min(self.line_starts.len());
+                (last + self.first_line - 1, line_end(last))
+            }
+        }
+    }
+
+    fn line_text(&self, l: usize) -> String {
+        let s = self
+            .line_starts
+            .get(l.wrapping_sub(1))
+            .copied()
+            .unwrap_or(0);
+        let e = self.line_starts.get(l).copied().unwrap_or(self.chars.len());
+        self.chars
+            .get(s..e)
+            .map(|c| c.iter().collect())
+            .unwrap_or_default()
+    }
+
+    /// For a block scalar whose event marker `m` is at its first content line:
+    /// (last content line, (indicator line, indicator column)), chunk-relative.
+    fn block_bounds(&self, m: &Marker) -> (usize, (usize, usize)) {
+        let indent_of = |t: &str| t.chars().take_while(|c| *c == ' ').count();
+        let first = m.line().min(self.line_starts.len()).max(1);
+        // The indicator (`|`, `>-`, `|+2` …) is on the nearest line above.
+        let mut ind_line = first;
+        let mut ind_col = m.col() + 1;
+        let mut l = first;
+        while l >= 1 {
+            let t = self.line_text(l);
+            let code = t.split(" #").next().unwrap_or("").trim_end();
+            let ind = code.trim_end_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit());
+            if ind.ends_with('|') || ind.ends_with('>') {
+                ind_line = l;
+                ind_col = ind.chars().count();
+                break;
+            }
+            l -= 1;
+        }
+        if ind_line == first {
+            // Empty block (`key: |` followed by a less indented line).
+            return (first, (ind_line, ind_col));
+        }
+        let content_indent = indent_of(&self.line_text(first));
+        let mut end = first;
+        let mut l = first;
+        while l <= self.line_starts.len() {
+            let t = self.line_text(l);
+            if t.trim().is_empty() {
+                l += 1;
+                continue;
+            }
+            if indent_of(&t) < content_indent || content_indent == 0 && l > first {
+                break;
+            }
+            end = l;
+            l += 1;
+        }
+        (end, (ind_line, ind_col))
+    }
+
+    fn count_nodes(&mut self, n: usize, m: &Marker) -> Result<(), LoadError> {
+        self.nodes = self.nodes.saturating_add(n);
+        if self.nodes > self.limits.max_nodes {
+            return Err(err_at(
+                Some(m),
+                self.first_line,
+                format!(
+                    "document expands to more than {} nodes (alias bomb?); not loaded",
+                    self.limits.max_nodes
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn next(&mut self) -> Result<(Event, Marker), LoadError> {
+        let Some((ev, m)) = self.events.get(self.pos).cloned() else {
+            return Err(err_at(
+                None,
+                self.first_line,
+                "unexpected end of document".into(),
+            ));
+        };
+        self.pos += 1;
+        Ok((ev, m))
+    }
+
+    /// Build the node at the cursor, recording spans under `path`.
+    fn node(&mut self, path: &str, depth: usize) -> Result<(Value, Span), LoadError> {
+        if depth > self.limits.max_depth {
+            return Err(err_at(
+                self.events.get(self.pos).map(|e| &e.1),
+                self.first_line,
+                format!("nesting deeper than {} levels", self.limits.max_depth),
+            ));
+        }
+        let (ev, m) = self.next()?;
+        match ev {
+            Event::Scalar(s, style, anchor, tag) => {
+                self.count_nodes(1, &m)?;
+                let end = self.scalar_end(&m, style, &s);
+                let mut span = self.span_from(&m, end);
+                if matches!(style, TScalarStyle::Literal | TScalarStyle::Folded) {
+                    let (_, (l, c)) = self.block_bounds(&m);
+                    span.start_line = l + self.first_line - 1;
+                    span.start_column = c;
+                }
+                let v = resolve_scalar(s, style, tag.as_ref());
+                if anchor > 0 {
+                    self.anchors.insert(
+                        anchor,
+                        Anchored {
+                            value: v.clone(),
+                            spans: BTreeMap::from([(String::new(), span)]),
+                            nodes: 1,
+                        },
+                    );
+                }
+                Ok((v, span))
+            }
+            Event::Alias(id) => {
+                let Some(a) = self.anchors.get(&id) else {
+                    return Err(err_at(
+                        Some(&m),
+                        self.first_line,
+                        "alias to an unknown anchor".into(),
+                    ));
+                };
+                let (value, rel, n) = (a.value.clone(), a.spans.clone(), a.nodes);
+                self.count_nodes(n, &m)?;
+                let end = self.pos_of(&m);
+                let span = self.span_from(&m, (end.0, end.1 + 1));
+                if self.spans.len() < self.limits.max_nodes {
+                    for (k, s) in rel {
+                        if k.is_empty() {
+                            continue;
+                        }
+                        let key = if path.is_empty() {
+                            k.strip_prefix('.').unwrap_or(&k).to_string()
+                        } else {
+                            format!("{path}{k}")
+                        };
+                        self.spans.insert(key, s);
+                    }
+                }
+                Ok((value, span))
+            }
+            Event::SequenceStart(anchor, _) => {
+                self.count_nodes(1, &m)?;
+                let nodes_before = self.nodes;
+                let mut items = Vec::new();
+                let mut last_end = self.pos_of(&m);
+                loop {
+                    if matches!(self.events.get(self.pos), Some((Event::SequenceEnd, _))) {
+                        let (_, em) = self.next()?;
+                        if items.is_empty() {
+                            let p = self.pos_of(&em);
+                            last_end = (p.0, p.1 + 1);
+                        }
+                        break;
+                    }
+                    let p = join_index(path, items.len());
+                    let (v, s) = self.node(&p, depth + 1)?;
+                    self.spans.insert(p, s);
+                    last_end = (s.end_line, s.end_column);
+                    items.push(v);
+                }
+                let span = self.span_from(&m, last_end);
+                let v = Value::Array(items);
+                if anchor > 0 {
+                    self.remember(anchor, path, &v, span, self.nodes - nodes_before + 1);
+                }
+                Ok((v, span))
+            }
+            Event::MappingStart(anchor, _) => {
+                self.count_nodes(1, &m)?;
+                let nodes_before = self.nodes;
+                let mut map = Map::new();
+                let mut merges: Vec<(Value, Span)> = Vec::new();
+                let mut last_end = self.pos_of(&m);
+                loop {
+                    if matches!(self.events.get(self.pos), Some((Event::MappingEnd, _))) {
+                        let (_, em) = self.next()?;
+                        if map.is_empty() && merges.is_empty() {
+                            let p = self.pos_of(&em);
+                            last_end = (p.0, p.1 + 1);
+                        }
+                        break;
+                    }
+                    // Key: scalar text (complex keys are rendered as JSON text).
+                    let key_marker = self.events.get(self.pos).map(|e| e.1);
+                    let is_merge = matches!(
+                        self.events.get(self.pos),
+                        Some((Event::Scalar(k, TScalarStyle::Plain, _, _), _)) if k == "<<"
+                    );
+                    let (kv, _) = self.node("\u{0}key", depth + 1)?;
+                    let key = match kv {
+                        Value::String(s) => s,
+                        Value::Null => String::new(),
+                        other => other.to_string(),
+                    };
+                    let p = join_key(path, &key);
+                    let (v, s) = self.node(&p, depth + 1)?;
+                    let start = key_marker
+                        .map(|km| self.pos_of(&km))
+                        .unwrap_or((s.start_line, s.start_column));
+                    let entry = Span {
+                        start_line: start.0,
+                        start_column: start.1,
+                        end_line: s.end_line,
+                        end_column: s.end_column,
+                    };
+                    last_end = (s.end_line, s.end_column);
+                    if is_merge {
+                        merges.push((v, entry));
+                        continue;
+                    }
+                    self.spans.insert(p, entry);
+                    map.insert(key, v);
+                }
+                // Merge keys: entries of the merged maps that the map does not set.
+                for (mv, mspan) in merges {
+                    let sources = match mv {
+                        Value::Object(o) => vec![o],
+                        Value::Array(a) => a
+                            .into_iter()
+                            .filter_map(|x| match x {
+                                Value::Object(o) => Some(o),
+                                _ => None,
+                            })
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    for src in sources {
+                        for (k, v) in src {
+                            if !map.contains_key(&k) {
+                                let p = join_key(path, &k);
+                                self.spans.entry(p).or_insert(mspan);
+                                map.insert(k, v);
+                            }
+                        }
+                    }
+                }
+                // Drop spans recorded for keys themselves.
+                self.spans.retain(|k, _| !k.starts_with('\u{0}'));
+                let span = self.span_from(&m, last_end);
+                let v = Value::Object(map);
+                if anchor > 0 {
+                    self.remember(anchor, path, &v, span, self.nodes - nodes_before + 1);
+                }
+                Ok((v, span))
+            }
+            other => Err(err_at(
+                Some(&m),
+                self.first_line,
+                format!("unexpected YAML event {other:?}"),
+            )),
+        }
+    }
+
+    fn remember(&mut self, anchor: usize, path: &str, v: &Value, span: Span, nodes: usize) {
+        let mut rel = if path.is_empty() {
+            self.spans
+                .iter()
+                .map(|(k, s)| {
+                    (
+                        if k.starts_with('[') {
+                            k.clone()
+                        } else {
+                            format!(".{k}")
+                        },
+                        *s,
+                    )
+                })
+                .collect::<BTreeMap<_, _>>()
+        } else {
+            let mut r = BTreeMap::new();
+            for (k, s) in self.spans.range(path.to_string()..) {
+                let Some(rest) = k.strip_prefix(path) else {
+                    break;
+                };
+                if rest.starts_with('.') || rest.starts_with('[') {
+                    r.insert(rest.to_string(), *s);
+                }
+            }
+            r
+        };
+        rel.insert(String::new(), span);
+        self.anchors.insert(
+            anchor,
+            Anchored {
+                value: v.clone(),
+                spans: rel,
+                nodes,
+            },
+        );
+    }
+}
+
+/// Resolve a scalar as Kubernetes' YAML reader (go-yaml v2 via sigs.k8s.io/yaml) does.
+fn resolve_scalar(s: String, style: TScalarStyle, tag: Option<&Tag>) -> Value {
+    if let Some(t) = tag {
+        if t.handle == "!!" || t.handle == "tag:yaml.org,2002:" {
+            match t.suffix.as_str() {
+                "str" => return Value::String(s),
+                "null" => return Value::Null,
+                "bool" | "int" | "float" => return resolve_plain(s),
+                _ => {}
+            }
+        }
+        return Value::String(s);
+    }
+    if style != TScalarStyle::Plain {
+        return Value::String(s);
+    }
+    resolve_plain(s)
+}
+
+fn resolve_plain(s: String) -> Value {
+    match s.as_str() {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" | "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => {
+            return Value::Bool(true)
+        }
+        "false" | "False" | "FALSE" | "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
+            return Value::Bool(false)
+        }
+        _ => {}
+    }
+    let b = s.as_bytes();
+    let first = b.first().copied().unwrap_or(b'x');
+    if !(first.is_ascii_digit() || first == b'-' || first == b'+' || first == b'.') {
+        return Value::String(s);
+    }
+    let clean: String = s.chars().filter(|c| *c != '_').collect();
+    let (neg, digits) = match clean.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, clean.strip_prefix('+').unwrap_or(&clean)),
+    };
+    let parsed = if let Some(h) = digits.strip_prefix("0x") {
+        i64::from_str_radix(h, 16).ok()
+    } else if let Some(o) = digits.strip_prefix("0o") {
+        i64::from_str_radix(o, 8).ok()
+    } else if digits.len() > 1
+        && digits.starts_with('0')
+        && digits.bytes().all(|c| c.is_ascii_digit())
+    {
+        i64::from_str_radix(digits, 8).ok()
+    } else if !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()) {
+        digits.parse::<i64>().ok()
+    } else {
+        None
+    };
+    if let Some(n) = parsed {
+        return Value::Number(Number::from(if neg { -n } else { n }));
+    }
+    if !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()) {
+        // Too large for i64: keep as float like go-yaml.
+        if let Ok(f) = clean.parse::<f64>() {
+            if let Some(n) = Number::from_f64(f) {
+                return Value::Number(n);
+            }
+        }
+    }
+    let looks_float = digits
+        .bytes()
+        .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'-' | b'+'))
+        && digits.bytes().any(|c| c.is_ascii_digit());
+    if looks_float {
+        if let Ok(f) = clean.parse::<f64>() {
+            if let Some(n) = Number::from_f64(f) {
+                return Value::Number(n);
+            }
+        }
+    }
+    Value::String(s)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,545 @@
+//! Finding manifests in a tree: plain YAML/JSON files (recognised by content, i.e. an
+//! `apiVersion` and a `kind`), Kustomize directories (built with `kubectl kustomize`)
+//! and Helm charts (rendered with `helm template`).
+//!
+//! - A directory with `kustomization.yaml` / `kustomization.yml` / `Kustomization` is
+//!   built with `kubectl kustomize DIR` when kubectl is on PATH (no shell, bounded by a
+//!   timeout). Kustomizations referenced by another one (bases, components) are built
+//!   only through it. Rendered objects are mapped back to the raw file that declares
+//!   them (same kind and name, allowing for `namePrefix`/`nameSuffix`), whose spans are
+//!   used. Without kubectl, or when the build fails, the raw files are scanned and a
+//!   note says so.
+//! - A directory with `Chart.yaml` is rendered with `helm template` (with `--values`
+//!   files) when helm is on PATH; otherwise the chart is reported as skipped. Its raw
+//!   templates are never scanned as manifests.
+//! - Other `.yaml`/`.yml`/`.json` files that hold no Kubernetes object are skipped
+//!   silently.
+
+use crate::load::{is_k8s_value, load_str, load_str_with, Limits};
+use crate::object::Object;
+use rampart_core::walk::{walk_filtered, WalkOptions};
+use rampart_core::ScanError;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How to load a tree.
+#[derive(Debug, Clone)]
+pub struct TreeOptions {
+    /// Build Kustomize directories with kubectl (when found).
+    pub kustomize: bool,
+    /// Render Helm charts with helm (when found).
+    pub helm: bool,
+    /// `--values` files passed to `helm template`.
+    pub helm_values: Vec<PathBuf>,
+    /// Time limit for one kubectl/helm run.
+    pub timeout: Duration,
+    /// Walker options (gitignore, excludes, size limit).
+    pub walk: WalkOptions,
+    /// Loader limits.
+    pub limits: Limits,
+}
+
+impl Default for TreeOptions {
+    fn default() -> TreeOptions {
+        TreeOptions {
+            kustomize: true,
+            helm: true,
+            helm_values: Vec::new(),
+            timeout: Duration::from_secs(60),
+            walk: WalkOptions::default(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Everything loaded from a tree.
+#[derive(Debug, Default)]
+pub struct LoadedSet {
+    /// Kubernetes objects (raw and rendered).
+    pub objects: Vec<Object>,
+    /// Per-file / per-document errors and skipped charts (the scan went on).
+    pub errors: Vec<ScanError>,
+    /// Notes for the report (e.g. "kustomization X scanned raw: kubectl not found").
+    pub notes: Vec<String>,
+    /// Files read.
+    pub files: u64,
+    /// Kustomizations built.
+    pub kustomizations: usize,
+    /// Helm charts rendered.
+    pub charts: usize,
+}
+
+enum Found {
+    Manifest(String, crate::load::Loaded),
+    Kustomization(PathBuf, String),
+    Chart(PathBuf, String),
+    Nothing,
+}
+
+fn is_kustomization(name: &str) -> bool {
+    matches!(
+        name,
+        "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+    )
+}
+
+fn is_candidate(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(".yaml")
+        || lower.ends_with(".yml")
+        || lower.ends_with(".json")
+        || is_kustomization(name)
+}
+
+/// Whether `prog` can be found on PATH.
+pub fn on_path(prog: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(prog))
+        .find(|p| p.is_file())
+}
+
+/// Run a program (no shell) with a time limit; stdout on success.
+pub fn run_bounded(prog: &Path, args: &[String], timeout: Duration) -> Result<String, String> {
+    let mut child = Command::new(prog)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", prog.display()))?;
+    let mut out = child.stdout.take();
+    let mut err = child.stderr.take();
+    let out_t = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        if let Some(o) = out.as_mut() {
+            let _ = o.take(256 * 1024 * 1024).read_to_end(&mut s);
+        }
+        s
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        if let Some(e) = err.as_mut() {
+            let _ = e.take(1024 * 1024).read_to_end(&mut s);
+        }
+        s
+    });
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break s,
+            Ok(None) if started.elapsed() > timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("timed out after {} s", timeout.as_secs()));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(e.to_string()),
+        }
+    };
+    let stdout = out_t.join().unwrap_or_default();
+    let stderr = err_t.join().unwrap_or_default();
+    if !status.success() {
+        let msg = String::from_utf8_lossy(&stderr);
+        let first = msg.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        return Err(format!("exited with {status}: {first}"));
+    }
+    Ok(String::from_utf8_lossy(&stdout).into_owned())
+}
+
+fn rel_of(root: &Path, p: &Path) -> String {
+    let r = p.strip_prefix(root).unwrap_or(p);
+    let s = r.to_string_lossy().replace('\\', "/");
+    if s.is_empty() {
+        ".".into()
+    } else {
+        s
+    }
+}
+
+fn under(dir: &str, file: &str) -> bool {
+    dir == "." || file.starts_with(&format!("{dir}/"))
+}
+
+/// The directories a kustomization refers to (resources, bases, components), resolved.
+fn kustomization_refs(dir: &Path, file: &Path) -> Vec<PathBuf> {
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return Vec::new();
+    };
+    let Ok(v) = serde_yaml::from_str::<serde_json::Value>(&text) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for key in ["resources", "bases", "components"] {
+        for r in v
+            .get(key)
+            .and_then(|x| x.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_str())
+        {
+            let p = dir.join(r);
+            if p.is_dir() {
+                if let Ok(c) = p.canonicalize() {
+                    out.push(c);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Load every manifest under `root` (a directory or one file).
+pub fn load_tree(root: &Path, opts: &TreeOptions) -> Result<LoadedSet, rampart_core::Error> {
+    let limits = opts.limits;
+    let outcome = walk_filtered(
+        root,
+        &opts.walk,
+        |name| is_candidate(name) || name == "Chart.yaml",
+        |f| {
+            let name = f.path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let dir = f.path.parent().map(Path::to_path_buf).unwrap_or_default();
+            let dir_rel = match f.rel.rsplit_once('/') {
+                Some((d, _)) => d.to_string(),
+                None => ".".to_string(),
+            };
+            if name == "Chart.yaml" {
+                return Found::Chart(dir, dir_rel);
+            }
+            if is_kustomization(name) {
+                return Found::Kustomization(dir, dir_rel);
+            }
+            let Ok(text) = std::str::from_utf8(f.content) else {
+                return Found::Nothing;
+            };
+            // Cheap content test before parsing.
+            if !(text.contains("apiVersion") && text.contains("kind")) {
+                return Found::Nothing;
+            }
+            let loaded = load_str_with(text, Some(f.rel), &limits);
+            Found::Manifest(f.rel.to_string(), loaded)
+        },
+    )?;
+    let mut set = LoadedSet {
+        files: outcome.files_scanned,
+        errors: outcome.errors,
+        ..LoadedSet::default()
+    };
+    let mut manifests = Vec::new();
+    let mut kustomizations = Vec::new();
+    let mut charts = Vec::new();
+    for r in outcome.results {
+        match r {
+            Found::Manifest(rel, l) => manifests.push((rel, l)),
+            Found::Kustomization(d, rel) => kustomizations.push((d, rel)),
+            Found::Chart(d, rel) => charts.push((d, rel)),
+            Found::Nothing => {}
+        }
+    }
+    manifests.sort_by(|a, b| a.0.cmp(&b.0));
+    kustomizations.sort_by(|a, b| a.1.cmp(&b.1));
+    charts.sort_by(|a, b| a.1.cmp(&b.1));
+    let root_dir = if root.is_dir() {
+        root.to_path_buf()
+    } else {
+        root.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+
+    // Raw objects by file (for mapping rendered objects back).
+    let mut raw: BTreeMap<String, Vec<Object>> = BTreeMap::new();
+    for (rel, loaded) in manifests {
+        for e in loaded.errors {
+            set.errors.push(ScanError {
+                path: rel.clone(),
+                line: e.line,
+                message: format!("document {}: {}", e.doc_index + 1, e.message),
+            });
+        }
+        raw.insert(rel, loaded.objects);
+    }
+
+    // Helm charts: files under a chart directory are templates, not manifests.
+    let chart_dirs: Vec<String> = charts.iter().map(|c| c.1.clone()).collect();
+    raw.retain(|rel, _| !chart_dirs.iter().any(|d| under(d, rel)));
+    let helm = if opts.helm { on_path("helm") } else { None };
+    for (dir, rel) in &charts {
+        match &helm {
+            None => set.errors.push(ScanError {
+                path: rel.clone(),
+                line: None,
+                message:
+                    "Helm chart skipped: `helm` is not on PATH (install helm to render and scan it)"
+                        .into(),
+            }),
+            Some(h) => {
+                let mut args = vec![
+                    "template".to_string(),
+                    "rampart".to_string(),
+                    dir.display().to_string(),
+                ];
+                for v in &opts.helm_values {
+                    args.push("--values".into());
+                    args.push(v.display().to_string());
+                }
+                match run_bounded(h, &args, opts.timeout) {
+                    Ok(text) => {
+                        set.charts += 1;
+                        set.objects.extend(helm_objects(&text, rel, &limits));
+                    }
+                    Err(e) => set.errors.push(ScanError {
+                        path: rel.clone(),
+                        line: None,
+                        message: format!("Helm chart skipped: helm template failed: {e}"),
+                    }),
+                }
+            }
+        }
+    }
+
+    // Kustomizations: build the roots (those no other kustomization refers to).
+    let kubectl = if opts.kustomize {
+        on_path("kubectl")
+    } else {
+        None
+    };
+    let mut referenced: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut kfiles = Vec::new();
+    for (dir, rel) in &kustomizations {
+        let file = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+            .iter()
+            .map(|n| dir.join(n))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| dir.join("kustomization.yaml"));
+        let refs = kustomization_refs(dir, &file);
+        referenced.extend(refs.iter().cloned());
+        kfiles.push((dir.clone(), rel.clone(), refs));
+    }
+    for (dir, rel, refs) in &kfiles {
+        let canon = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+        if referenced.contains(&canon) {
+            continue;
+        }
+        let Some(k) = &kubectl else {
+            set.notes.push(format!(
+                "kustomization {rel}: kubectl not on PATH; its raw files were scanned instead of the build"
+            ));
+            continue;
+        };
+        let args = vec!["kustomize".to_string(), dir.display().to_string()];
+        match run_bounded(k, &args, opts.timeout) {
+            Ok(text) => {
+                set.kustomizations += 1;
+                // Raw files of this kustomization and everything it refers to.
+                let mut dirs = vec![rel.clone()];
+                for r in refs {
+                    dirs.push(rel_of(&root_dir.canonicalize().unwrap_or_default(), r));
+                }
+                collect_ref_dirs(&root_dir, &kfiles, &mut dirs);
+                let sources: Vec<(String, Vec<Object>)> = raw
+                    .iter()
+                    .filter(|(f, _)| dirs.iter().any(|d| under(d, f)))
+                    .map(|(f, o)| (f.clone(), o.clone()))
+                    .collect();
+                let kpath = format!("{}/kustomization.yaml", rel.trim_start_matches("./"));
+                for mut obj in load_str(&text, None).objects {
+                    map_back(&mut obj, &sources, &kpath);
+                    set.objects.push(obj);
+                }
+                raw.retain(|f, _| !dirs.iter().any(|d| under(d, f)));
+            }
+            Err(e) => set.notes.push(format!(
+                "kustomization {rel}: kubectl kustomize failed ({e}); its raw files were scanned instead"
+            )),
+        }
+    }
+    for (_, objs) in raw {
+        set.objects.extend(objs);
+    }
+    Ok(set)
+}
+
+/// Transitively add the directories referenced by kustomizations inside `dirs`.
+fn collect_ref_dirs(
+    root: &Path,
+    kfiles: &[(PathBuf, String, Vec<PathBuf>)],
+    dirs: &mut Vec<String>,
+) {
+    let croot = root.canonicalize().unwrap_or_default();
+    let mut changed = true;
+    let mut rounds = 0;
+    while changed && rounds < 32 {
+        changed = false;
+        rounds += 1;
+        for (_, rel, refs) in kfiles {
+            if dirs.iter().any(|d| d == rel) {
+                for r in refs {
+                    let rr = rel_of(&croot, r);
+                    if !dirs.contains(&rr) {
+                        dirs.push(rr);
+                        changed = true;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Point a rendered object at the raw file that declares it (same kind, name equal or
+/// with a prefix/suffix added), using that file's spans; else at the kustomization.
+fn map_back(obj: &mut Object, sources: &[(String, Vec<Object>)], kustomization: &str) {
+    let kind = obj.kind().to_string();
+    let name = obj.name().to_string();
+    let mut best: Option<&Object> = None;
+    for (_, objs) in sources {
+        for o in objs {
+            if o.kind() != kind || o.name().is_empty() {
+                continue;
+            }
+            if o.name() == name {
+                best = Some(o);
+                break;
+            }
+            if name.contains(o.name()) && best.is_none_or(|b| b.name().len() < o.name().len()) {
+                best = Some(o);
+            }
+        }
+    }
+    match best {
+        Some(o) => {
+            obj.path = o.path.clone();
+            obj.doc_index = o.doc_index;
+            obj.spans = o.spans.clone();
+        }
+        None => {
+            obj.path = Some(kustomization.to_string());
+            obj.spans.clear();
+        }
+    }
+}
+
+/// Objects of `helm template` output, each pointing at its template file
+/// (`# Source: chart/templates/x.yaml`), without spans (template lines differ).
+fn helm_objects(text: &str, chart_rel: &str, limits: &Limits) -> Vec<Object> {
+    let mut out = Vec::new();
+    for doc in text.split("\n---") {
+        let source = doc
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("# Source: "))
+            .map(|s| {
+                let tail = s.split_once('/').map_or(s, |(_, t)| t);
+                if chart_rel == "." {
+                    tail.to_string()
+                } else {
+                    format!("{chart_rel}/{tail}")
+                }
+            });
+        let loaded = load_str_with(doc, source.as_deref(), limits);
+        for mut o in loaded.objects {
+            if is_k8s_value(&o.value) {
+                o.spans.clear();
+                out.push(o);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn discovers_by_content_and_skips_charts() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path();
+        std::fs::write(
+            p.join("pod.yaml"),
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c}]}\n",
+        )
+        .unwrap();
+        std::fs::write(p.join("config.yaml"), "just: settings\nkind_of: thing\n").unwrap();
+        std::fs::write(
+            p.join("broken.yaml"),
+            "apiVersion: v1\nkind: Pod\nmetadata: [x\n",
+        )
+        .unwrap();
+        std::fs::create_dir_all(p.join("chart/templates")).unwrap();
+        std::fs::write(
+            p.join("chart/Chart.yaml"),
+            "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+        )
+        .unwrap();
+        std::fs::write(
+            p.join("chart/templates/d.yaml"),
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n",
+        )
+        .unwrap();
+        let opts = TreeOptions {
+            helm: false,
+            ..TreeOptions::default()
+        };
+        let set = load_tree(p, &opts).unwrap();
+        assert_eq!(set.objects.len(), 1);
+        assert_eq!(set.objects[0].path.as_deref(), Some("pod.yaml"));
+        assert!(
+            set.errors
+                .iter()
+                .any(|e| e.path == "broken.yaml" && e.line == Some(3)),
+            "{:?}",
+            set.errors
+        );
+        assert!(
+            set.errors
+                .iter()
+                .any(|e| e.path == "chart" && e.message.contains("Helm chart skipped")),
+            "{:?}",
+            set.errors
+        );
+    }
+
+    #[test]
+    fn kustomize_builds_and_maps_back() {
+        let Some(_) = on_path("kubectl") else {
+            assert!(
+                std::env::var("RAMPART_REQUIRE_TOOLS").as_deref() != Ok("1"),
+                "kubectl required"
+            );
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("skipping: kubectl not on PATH");
+            }
+            return;
+        };
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path();
+        std::fs::create_dir_all(p.join("base")).unwrap();
+        std::fs::create_dir_all(p.join("overlay")).unwrap();
+        std::fs::write(
+            p.join("base/kustomization.yaml"),
+            "resources:\n- deploy.yaml\n",
+        )
+        .unwrap();
+        std::fs::write(p.join("base/deploy.yaml"), "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n      - name: app\n        image: nginx\n        securityContext:\n          privileged: true\n").unwrap();
+        std::fs::write(
+            p.join("overlay/kustomization.yaml"),
+            "namePrefix: prod-\nnamespace: prod\nresources:\n- ../base\n",
+        )
+        .unwrap();
+        let set = load_tree(p, &TreeOptions::default()).unwrap();
+        assert_eq!(set.kustomizations, 1, "{:?} {:?}", set.notes, set.errors);
+        assert_eq!(set.objects.len(), 1, "{:?}", set.objects);
+        let o = &set.objects[0];
+        assert_eq!(o.name(), "prod-web");
+        assert_eq!(o.namespace(), Some("prod"));
+        assert_eq!(o.path.as_deref(), Some("base/deploy.yaml"));
+        assert_eq!(
+            o.span("spec.template.spec.containers[0].securityContext.privileged")
+                .map(|s| s.start_line),
+            Some(14)
+        );
+    }
+}
