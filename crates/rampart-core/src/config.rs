@@ -50,6 +50,9 @@ pub struct Config {
     /// Licence policy for dependencies (`rampart deps`, `rampart scan`).
     #[serde(default)]
     pub license: LicenseConfig,
+    /// Kubernetes manifest scanning (`rampart k8s`).
+    #[serde(default)]
+    pub k8s: K8sConfig,
 }
 
 /// `secrets:` section.
@@ -247,6 +250,34 @@ pub struct AdmissionMutations {
     pub run_as_non_root: bool,
 }
 
+/// `k8s:` section: Kubernetes manifest scanning.
+///
+/// ```yaml
+/// k8s:
+///   pss: restricted          # also report the level each workload meets
+///   pss_version: v1.29       # Pod Security Standards version (default latest)
+///   policies: [policies/]    # Rego policy directories
+///   disable: [k8s/pss-sysctls]
+///   helm_values: [values-prod.yaml]
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct K8sConfig {
+    /// Pod Security Standards level to check and report (`baseline` or `restricted`).
+    pub pss: Option<String>,
+    /// Pod Security Standards version (`latest` or `v1.N`).
+    pub pss_version: Option<String>,
+    /// Rego policy directories.
+    #[serde(default)]
+    pub policies: Vec<PathBuf>,
+    /// Rule ids (or globs) not to run.
+    #[serde(default)]
+    pub disable: Vec<String>,
+    /// `--values` files for `helm template`.
+    #[serde(default)]
+    pub helm_values: Vec<PathBuf>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,3 +299,4 @@ mod tests {
         assert!(Config::parse("format: pdf\n", Path::new("r.yaml")).is_err());
     }
 }
+

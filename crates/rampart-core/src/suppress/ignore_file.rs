@@ -10,7 +10,16 @@
 //!     expires: 2027-06-30
 //!   - fingerprint: 3f1c…
 //!     reason: accepted risk, see TICKET-12
+//!   - rule: k8s/pss-run-as-non-root   # Kubernetes objects: kind / namespace / name
+//!     kind: Deployment
+//!     namespace: monitoring
+//!     name: node-exporter*
+//!     reason: needs root to read host metrics
 //! ```
+//!
+//! `kind`, `namespace` and `name` (globs) match only findings located on a Kubernetes
+//! object (`Location::K8sObject`); `namespace` matches objects without a namespace as
+//! `default`.
 
 use crate::finding::{Finding, Suppression, SuppressionKind};
 use crate::report::StaleIgnore;
@@ -38,6 +47,9 @@ struct RawEntry {
     fingerprint: Option<String>,
     reason: Option<String>,
     expires: Option<String>,
+    kind: Option<String>,
+    namespace: Option<String>,
+    name: Option<String>,
 }
 
 /// One compiled entry.
@@ -48,6 +60,9 @@ pub struct Entry {
     fingerprint: Option<String>,
     reason: Option<String>,
     expires: Option<NaiveDate>,
+    kind: Option<(String, GlobMatcher)>,
+    namespace: Option<(String, GlobMatcher)>,
+    name: Option<(String, GlobMatcher)>,
     /// `file:line` of the entry.
     pub source: String,
 }
@@ -86,9 +101,15 @@ impl IgnoreFile {
                 column: None,
                 message,
             };
-            if e.rule.is_none() && e.path.is_none() && e.fingerprint.is_none() {
+            if e.rule.is_none()
+                && e.path.is_none()
+                && e.fingerprint.is_none()
+                && e.kind.is_none()
+                && e.namespace.is_none()
+                && e.name.is_none()
+            {
                 return Err(bad(
-                    "an ignore entry needs at least one of `rule`, `path`, `fingerprint`".into(),
+                    "an ignore entry needs at least one of `rule`, `path`, `fingerprint`, `kind`, `namespace`, `name`".into(),
                 ));
             }
             let glob = |what: &str, pat: Option<String>| -> Result<Option<(String, GlobMatcher)>> {
@@ -111,6 +132,9 @@ impl IgnoreFile {
                 fingerprint: e.fingerprint,
                 reason: e.reason,
                 expires,
+                kind: glob("kind", e.kind)?,
+                namespace: glob("namespace", e.namespace)?,
+                name: glob("name", e.name)?,
                 source,
             });
         }
@@ -176,6 +200,23 @@ impl Entry {
                 return false;
             }
         }
+        if self.kind.is_some() || self.namespace.is_some() || self.name.is_some() {
+            let crate::location::Location::K8sObject { object, .. } = &f.location else {
+                return false;
+            };
+            let ns = object.namespace.as_deref().unwrap_or("default");
+            for (m, value) in [
+                (&self.kind, object.kind.as_str()),
+                (&self.namespace, ns),
+                (&self.name, object.name.as_str()),
+            ] {
+                if let Some((pat, g)) = m {
+                    if pat != value && !g.is_match(value) {
+                        return false;
+                    }
+                }
+            }
+        }
         true
     }
 
@@ -189,6 +230,15 @@ impl Entry {
         }
         if let Some(fp) = &self.fingerprint {
             parts.push(format!("fingerprint={}", fp.get(..12).unwrap_or(fp)));
+        }
+        for (key, m) in [
+            ("kind", &self.kind),
+            ("namespace", &self.namespace),
+            ("name", &self.name),
+        ] {
+            if let Some((p, _)) = m {
+                parts.push(format!("{key}={p}"));
+            }
         }
         parts.join(" ")
     }
@@ -244,6 +294,40 @@ mod tests {
         assert_eq!(stale.len(), 2);
         assert_eq!(stale[0].source, ".rampartignore.yaml:5");
         assert!(stale[1].message.contains("expired on 2020-01-01"));
+    }
+
+    #[test]
+    fn matches_kubernetes_objects_by_kind_namespace_name() {
+        use crate::location::{K8sObjectRef, Location};
+        let text = "ignores:\n  - rule: k8s/pss-*\n    kind: Deployment\n    namespace: mon*\n    name: node-exporter\n    reason: host metrics\n  - kind: Pod\n    namespace: default\n    reason: scratch pods\n";
+        let f = IgnoreFile::parse(text, Path::new(".rampartignore.yaml")).unwrap();
+        let on = |kind: &str, ns: Option<&str>, name: &str| {
+            let mut x = finding("k8s/pss-privileged", "a.yaml");
+            x.location = Location::K8sObject {
+                object: K8sObjectRef {
+                    api_version: "v1".into(),
+                    kind: kind.into(),
+                    namespace: ns.map(str::to_string),
+                    name: name.into(),
+                },
+                field_path: None,
+                path: Some("a.yaml".into()),
+                span: None,
+            };
+            x
+        };
+        let mut fs = vec![
+            on("Deployment", Some("monitoring"), "node-exporter"),
+            on("Deployment", Some("prod"), "node-exporter"),
+            on("DaemonSet", Some("monitoring"), "node-exporter"),
+            on("Pod", None, "scratch"),
+            finding("k8s/pss-privileged", "a.yaml"),
+        ];
+        let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let stale = f.apply(&mut fs, today);
+        assert!(stale.is_empty(), "{stale:?}");
+        let got: Vec<bool> = fs.iter().map(Finding::is_suppressed).collect();
+        assert_eq!(got, vec![true, false, false, true, false]);
     }
 
     #[test]
