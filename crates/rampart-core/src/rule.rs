@@ -44,14 +44,26 @@ impl RuleMeta {
                 self.id, self.area
             ));
         }
+        // `vuln/` ids keep the advisory's own spelling (`vuln/GHSA-…`, `vuln/RUSTSEC-…`,
+        // `vuln/RHSA-2024:6220`): it is the identity users search for, as in Trivy and
+        // Grype. Every other area uses lower-case slugs.
+        let advisory = area == "vuln";
         if slug.is_empty()
-            || !slug
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
+            || !slug.chars().all(|c| {
+                c.is_ascii_lowercase()
+                    || c.is_ascii_digit()
+                    || "-_.".contains(c)
+                    || (advisory && (c.is_ascii_uppercase() || c == ':'))
+            })
         {
             out.push(format!(
-                "{}: slug must be lower-case letters, digits, `-`, `_` or `.`",
-                self.id
+                "{}: slug must be lower-case letters, digits, `-`, `_` or `.`{}",
+                self.id,
+                if advisory {
+                    " (advisory ids: also upper-case letters and `:`)"
+                } else {
+                    ""
+                }
             ));
         }
         for (name, value) in [
@@ -116,5 +128,46 @@ impl Registry {
     /// Every metadata problem across the registry.
     pub fn problems(&self) -> Vec<String> {
         self.rules.values().flat_map(RuleMeta::problems).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(id: &str) -> RuleMeta {
+        RuleMeta {
+            id: id.to_string(),
+            area: id.split('/').next().unwrap_or_default().to_string(),
+            title: "t".into(),
+            severity: Severity::Medium,
+            description: "d".into(),
+            remediation: "r".into(),
+            references: Vec::new(),
+            peers: Vec::new(),
+            tags: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn advisory_ids_keep_their_casing_only_under_vuln() {
+        for ok in [
+            "vuln/GHSA-mr95-9rr4-668f",
+            "vuln/RUSTSEC-2019-0001",
+            "vuln/RHSA-2024:6220",
+            "vuln/PYSEC-2023-74",
+            "k8s/privileged-container",
+        ] {
+            assert_eq!(meta(ok).problems(), Vec::<String>::new(), "{ok}");
+        }
+        for bad in [
+            "k8s/Privileged",
+            "secret/a:b",
+            "vuln/",
+            "vuln/GHSA x",
+            "vuln/a/b",
+        ] {
+            assert!(!meta(bad).problems().is_empty(), "{bad}");
+        }
     }
 }

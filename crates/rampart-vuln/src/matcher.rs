@@ -504,46 +504,67 @@ fn smallest_fix(hits: &[Hit], installed: Option<&Version>) -> Option<String> {
 }
 
 impl PackageReport {
+    /// The rule metadata of each vulnerability's finding (same order as `vulns`): id
+    /// `vuln/<advisory id>` in the advisory's own spelling, title, severity, remediation
+    /// and references. Every one passes `RuleMeta::problems`.
+    pub fn rule_metas(&self) -> Vec<RuleMeta> {
+        self.vulns.iter().map(|v| self.rule_meta(v)).collect()
+    }
+
+    fn rule_meta(&self, v: &VulnMatch) -> RuleMeta {
+        let p = &self.package;
+        let rule_id = format!("vuln/{}", v.id);
+        let title = v
+            .summary
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| format!("{} in {}", v.id, p.name));
+        let remediation = match (&self.smallest_fix, v.fixed.first()) {
+            (Some(all), _) => format!(
+                "Upgrade {} to {all} or later (fixes all {} known vulnerabilities of this package).",
+                p.name,
+                self.vulns.len()
+            ),
+            (None, Some(f)) => format!(
+                "Upgrade {} to {f} or later; no single known version fixes every vulnerability of this package.",
+                p.name
+            ),
+            (None, None) => format!(
+                "No fixed version of {} is known; consider removing or replacing it, or mitigating per the advisory.",
+                p.name
+            ),
+        };
+        let mut references = v.references.clone();
+        references.extend(v.aliases.iter().cloned());
+        RuleMeta {
+            id: rule_id,
+            area: "vuln".to_string(),
+            title: title
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .map_or_else(|| format!("{} in {}", v.id, p.name), str::to_string),
+            severity: v.severity.severity,
+            description: v
+                .summary
+                .clone()
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or_else(|| format!("{} affects {} ({}).", v.id, p.name, p.ecosystem)),
+            remediation,
+            references,
+            peers: Vec::new(),
+            tags: Vec::new(),
+        }
+    }
+
     /// One finding per vulnerability: rule `vuln/<id>`, location `Location::Package`.
     pub fn findings(&self) -> Vec<Finding> {
         let p = &self.package;
         self.vulns
             .iter()
             .map(|v| {
-                let rule_id = format!("vuln/{}", v.id);
-                let title = v
-                    .summary
-                    .clone()
-                    .filter(|s| !s.trim().is_empty())
-                    .unwrap_or_else(|| format!("{} in {}", v.id, p.name));
-                let remediation = match (&self.smallest_fix, v.fixed.first()) {
-                    (Some(all), _) => format!(
-                        "Upgrade {} to {all} or later (fixes all {} known vulnerabilities of this package).",
-                        p.name,
-                        self.vulns.len()
-                    ),
-                    (None, Some(f)) => format!(
-                        "Upgrade {} to {f} or later; no single known version fixes every vulnerability of this package.",
-                        p.name
-                    ),
-                    (None, None) => format!(
-                        "No fixed version of {} is known; consider removing or replacing it, or mitigating per the advisory.",
-                        p.name
-                    ),
-                };
-                let mut references = v.references.clone();
-                references.extend(v.aliases.iter().cloned());
-                let meta = RuleMeta {
-                    id: rule_id.clone(),
-                    area: "vuln".to_string(),
-                    title: title.lines().next().unwrap_or_default().to_string(),
-                    severity: v.severity.severity,
-                    description: v.summary.clone().unwrap_or_default(),
-                    remediation,
-                    references,
-                    peers: Vec::new(),
-                    tags: Vec::new(),
-                };
+                let meta = self.rule_meta(v);
+                let rule_id = meta.id.clone();
                 let mut message = format!("{} {} is affected by {}", p.name, p.version, v.id);
                 if !v.aliases.is_empty() {
                     message.push_str(&format!(" ({})", v.aliases.join(", ")));

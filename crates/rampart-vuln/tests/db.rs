@@ -711,3 +711,40 @@ fn bad_records_are_reported_and_the_rest_imports() {
     assert!(rep[1].vulns.is_empty() || !rep[1].notes.is_empty());
     assert_eq!(ecosystem::normalize_name("PyPI", "A_B"), "a-b");
 }
+
+/// Rule ids keep the advisory's own spelling (`vuln/GHSA-…`, `vuln/RHSA-2024:6220`) and
+/// pass the registry's metadata check, even for records without a summary.
+#[test]
+fn finding_rule_ids_keep_advisory_casing() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = |n: &str, s: &str| std::fs::write(dir.path().join(n), s).unwrap();
+    w(
+        "a.json",
+        r#"{"id":"GHSA-abcd-efgh-ijkl","modified":"2024-01-01T00:00:00Z","summary":"\n  Bad thing\nmore","affected":[{"package":{"ecosystem":"npm","name":"Left-Pad"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.3.0"}]}]}]}"#,
+    );
+    w(
+        "b.json",
+        r#"{"id":"RHSA-2024:6220","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"Red Hat:rhel_aus:8.6::appstream","name":"PyYAML"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"0:5.4.1-1.el8"}]}]}]}"#,
+    );
+    let mut db = Db::open_in_memory().unwrap();
+    db.import(&[dir.path().to_path_buf()], &ImportOptions::default())
+        .unwrap();
+    let reps = db
+        .match_packages(&[
+            Package::new("npm", "Left-Pad", "1.0.0"),
+            Package::new("Red Hat:rhel_aus:8.6::appstream", "PyYAML", "0:5.1-1.el8"),
+        ])
+        .unwrap();
+    let mut ids = Vec::new();
+    for r in &reps {
+        let metas = r.rule_metas();
+        assert_eq!(metas.len(), r.findings().len());
+        for (m, f) in metas.iter().zip(r.findings()) {
+            assert_eq!(m.id, f.rule_id);
+            assert_eq!(m.problems(), Vec::<String>::new(), "{}", m.id);
+            ids.push(f.rule_id.clone());
+        }
+    }
+    assert_eq!(ids, ["vuln/GHSA-abcd-efgh-ijkl", "vuln/RHSA-2024:6220"]);
+    assert_eq!(reps[0].rule_metas()[0].title, "Bad thing");
+}
