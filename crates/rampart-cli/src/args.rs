@@ -27,6 +27,13 @@ pub enum Command {
     },
     /// Falco-compatible runtime detection over Kubernetes audit events.
     Monitor(crate::commands::monitor::MonitorCmd),
+    /// The Kubernetes admission webhook: serve it, make its certificates, try a review.
+    Admission(crate::commands::admission::AdmissionCmd),
+    /// Scan a container image: packages, vulnerabilities, secrets in layers, config.
+    Image(Box<crate::commands::image::ImageCmd>),
+    /// Scan Kubernetes manifests (plain, Kustomize, Helm): Pod Security Standards, best
+    /// practices, Rego policies.
+    K8s(Box<crate::commands::k8s::K8sCmd>),
     /// The local vulnerability database: import OSV records, show status.
     Db {
         /// What to do.

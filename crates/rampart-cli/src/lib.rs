@@ -37,7 +37,10 @@ where
         args::Command::Rules { command } => commands::rules::run(command),
         args::Command::Hook { command } => commands::hook::run(command),
         args::Command::Monitor(cmd) => commands::monitor::run(cmd),
+        args::Command::Admission(cmd) => commands::admission::run(cmd),
         args::Command::Db { command } => commands::db::run(command),
+        args::Command::Image(cmd) => commands::image::run(*cmd),
+        args::Command::K8s(cmd) => commands::k8s::run(*cmd),
     };
     match result {
         Ok(code) => exit::code(code),

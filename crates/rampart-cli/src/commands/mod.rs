@@ -1,7 +1,10 @@
 //! One module per subcommand.
 
+pub mod admission;
 pub mod db;
 pub mod hook;
+pub mod image;
+pub mod k8s;
 pub mod monitor;
 pub mod output;
 pub mod part;

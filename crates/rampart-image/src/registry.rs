@@ -1,0 +1,590 @@
+//! A small blocking client of the OCI distribution API: manifests (with multi-arch
+//! indexes resolved by platform), config and layer blobs verified against their
+//! digests, anonymous / basic / bearer-token auth (the `WWW-Authenticate` challenge),
+//! credentials from the Docker config file.
+
+use crate::error::ImageError;
+use crate::oci::{self, Descriptor, ImageConfig, Index, Manifest};
+use crate::source::{
+    check_digest, verify_bytes, BlobLoc, Hasher, LayerBlob, OpenOptions, OpenedImage, SourceKind,
+    Verify, MAX_DOCUMENT,
+};
+use base64::Engine as _;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A parsed registry reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    /// Registry host (`docker.io`, `ghcr.io`, `127.0.0.1:5000`).
+    pub registry: String,
+    /// Repository path (`library/debian`).
+    pub repository: String,
+    /// Tag, when given (default `latest` when neither tag nor digest is).
+    pub tag: Option<String>,
+    /// Digest, when given.
+    pub digest: Option<String>,
+}
+
+impl Reference {
+    /// Parse `[registry/]repo[:tag][@digest]`.
+    pub fn parse(s: &str) -> Result<Reference, ImageError> {
+        let bad = |m: &str| ImageError::Source(format!("invalid image reference `{s}`: {m}"));
+        let (name, digest) = match s.split_once('@') {
+            Some((n, d)) => {
+                check_digest(d)?;
+                (n, Some(d.to_string()))
+            }
+            None => (s, None),
+        };
+        let last_slash = name.rfind('/').map_or(0, |i| i + 1);
+        let (name, tag) = match name[last_slash..].rfind(':') {
+            Some(i) => (
+                &name[..last_slash + i],
+                Some(name[last_slash + i + 1..].to_string()),
+            ),
+            None => (name, None),
+        };
+        if name.is_empty() {
+            return Err(bad("empty name"));
+        }
+        let (registry, repo) = match name.split_once('/') {
+            Some((first, rest))
+                if first.contains('.') || first.contains(':') || first == "localhost" =>
+            {
+                (first.to_string(), rest.to_string())
+            }
+            _ => ("docker.io".to_string(), name.to_string()),
+        };
+        let repository = if registry == "docker.io" && !repo.contains('/') {
+            format!("library/{repo}")
+        } else {
+            repo
+        };
+        if !repository.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-' | b'/')
+        }) {
+            return Err(bad(
+                "repository names are lower-case letters, digits, `._-/`",
+            ));
+        }
+        if let Some(t) = &tag {
+            if t.is_empty()
+                || t.len() > 128
+                || !t
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+            {
+                return Err(bad("invalid tag"));
+            }
+        }
+        let tag = if tag.is_none() && digest.is_none() {
+            Some("latest".to_string())
+        } else {
+            tag
+        };
+        Ok(Reference {
+            registry,
+            repository,
+            tag,
+            digest,
+        })
+    }
+
+    /// The host the API is served from.
+    pub fn api_host(&self) -> &str {
+        if self.registry == "docker.io" {
+            "registry-1.docker.io"
+        } else {
+            &self.registry
+        }
+    }
+
+    /// Tag or digest to fetch the manifest by.
+    pub fn manifest_ref(&self) -> &str {
+        self.digest
+            .as_deref()
+            .or(self.tag.as_deref())
+            .unwrap_or("latest")
+    }
+}
+
+/// Username and password for a registry.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// User.
+    pub username: String,
+    /// Password or token.
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials({}, ***)", self.username)
+    }
+}
+
+/// Credentials for `registry` from a Docker config file's `auths` (`auth` as
+/// base64 `user:password`, or `username`/`password`). Credential helpers are not run.
+pub fn docker_credentials(config: &serde_json::Value, registry: &str) -> Option<Credentials> {
+    let auths = config.get("auths")?.as_object()?;
+    let candidates: Vec<String> = if registry == "docker.io" {
+        vec![
+            "https://index.docker.io/v1/".into(),
+            "index.docker.io".into(),
+            "docker.io".into(),
+            "registry-1.docker.io".into(),
+        ]
+    } else {
+        vec![
+            registry.to_string(),
+            format!("https://{registry}"),
+            format!("http://{registry}"),
+            format!("https://{registry}/v2/"),
+        ]
+    };
+    for key in candidates {
+        let Some(entry) = auths.get(&key) else {
+            continue;
+        };
+        if let Some(a) = entry.get("auth").and_then(|v| v.as_str()) {
+            let dec = base64::engine::general_purpose::STANDARD
+                .decode(a.trim())
+                .ok()?;
+            let dec = String::from_utf8(dec).ok()?;
+            let (u, p) = dec.split_once(':')?;
+            return Some(Credentials {
+                username: u.to_string(),
+                password: p.to_string(),
+            });
+        }
+        if let (Some(u), Some(p)) = (
+            entry.get("username").and_then(|v| v.as_str()),
+            entry.get("password").and_then(|v| v.as_str()),
+        ) {
+            return Some(Credentials {
+                username: u.to_string(),
+                password: p.to_string(),
+            });
+        }
+    }
+    None
+}
+
+fn docker_config_path(opts: &OpenOptions) -> Option<PathBuf> {
+    if let Some(p) = &opts.docker_config {
+        return Some(p.clone());
+    }
+    if let Some(d) = std::env::var_os("DOCKER_CONFIG") {
+        return Some(PathBuf::from(d).join("config.json"));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker").join("config.json"))
+}
+
+/// A parsed `WWW-Authenticate` challenge.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Challenge {
+    /// `bearer` or `basic` (lower case).
+    pub scheme: String,
+    /// Parameters (`realm`, `service`, `scope`).
+    pub params: Vec<(String, String)>,
+}
+
+impl Challenge {
+    /// Parse `Bearer realm="…",service="…",scope="…"`.
+    pub fn parse(h: &str) -> Option<Challenge> {
+        let h = h.trim();
+        let (scheme, rest) = h.split_once(char::is_whitespace).unwrap_or((h, ""));
+        let mut params = Vec::new();
+        let mut s = rest.trim();
+        while !s.is_empty() {
+            let (k, after) = s.split_once('=')?;
+            let k = k.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+            let after = after.trim_start();
+            let (v, tail) = if let Some(q) = after.strip_prefix('"') {
+                let end = q.find('"')?;
+                (q[..end].to_string(), &q[end + 1..])
+            } else {
+                let end = after.find(',').unwrap_or(after.len());
+                (after[..end].trim().to_string(), &after[end..])
+            };
+            params.push((k, v));
+            s = tail.trim_start().trim_start_matches(',').trim_start();
+        }
+        Some(Challenge {
+            scheme: scheme.to_ascii_lowercase(),
+            params,
+        })
+    }
+
+    /// A parameter.
+    pub fn param(&self, k: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+struct Client {
+    agent: ureq::Agent,
+    base: String,
+    reference: Reference,
+    creds: Option<Credentials>,
+    auth: Option<String>,
+}
+
+const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
+
+fn reg_err(url: &str, m: impl std::fmt::Display) -> ImageError {
+    ImageError::Registry {
+        url: url.to_string(),
+        message: m.to_string(),
+    }
+}
+
+impl Client {
+    fn get(
+        &mut self,
+        url: &str,
+        accept: Option<&str>,
+    ) -> Result<ureq::http::Response<ureq::Body>, ImageError> {
+        for attempt in 0..2 {
+            let mut req = self.agent.get(url);
+            if let Some(a) = accept {
+                req = req.header("Accept", a);
+            }
+            if let Some(auth) = &self.auth {
+                req = req.header("Authorization", auth);
+            }
+            let resp = req.call().map_err(|e| reg_err(url, e))?;
+            let code = resp.status().as_u16();
+            if code == 401 && attempt == 0 {
+                let challenge = resp
+                    .headers()
+                    .get("www-authenticate")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(Challenge::parse)
+                    .ok_or_else(|| {
+                        reg_err(url, "401 Unauthorized without a WWW-Authenticate challenge")
+                    })?;
+                self.authenticate(&challenge, url)?;
+                continue;
+            }
+            if !(200..300).contains(&code) {
+                let reason = resp.status().canonical_reason().unwrap_or("");
+                let hint = if code == 401 || code == 403 {
+                    if self.creds.is_some() {
+                        " (credentials from the Docker config were rejected)"
+                    } else {
+                        " (no credentials for this registry in the Docker config)"
+                    }
+                } else {
+                    ""
+                };
+                return Err(reg_err(url, format!("HTTP {code} {reason}{hint}")));
+            }
+            return Ok(resp);
+        }
+        Err(reg_err(url, "still unauthorized after authenticating"))
+    }
+
+    fn authenticate(&mut self, ch: &Challenge, url: &str) -> Result<(), ImageError> {
+        match ch.scheme.as_str() {
+            "basic" => {
+                let c = self.creds.as_ref().ok_or_else(|| {
+                    reg_err(
+                        url,
+                        "the registry asks for basic auth and no credentials are configured",
+                    )
+                })?;
+                self.auth = Some(basic(c));
+                Ok(())
+            }
+            "bearer" => {
+                let realm = ch
+                    .param("realm")
+                    .ok_or_else(|| reg_err(url, "bearer challenge without a realm"))?;
+                let scope = ch
+                    .param("scope")
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("repository:{}:pull", self.reference.repository));
+                let mut q = vec![("scope", scope)];
+                if let Some(s) = ch.param("service") {
+                    q.push(("service", s.to_string()));
+                }
+                let mut req = self.agent.get(realm);
+                for (k, v) in &q {
+                    req = req.query(k, v);
+                }
+                if let Some(c) = &self.creds {
+                    req = req.header("Authorization", &basic(c));
+                }
+                let mut resp = req.call().map_err(|e| reg_err(realm, e))?;
+                let code = resp.status().as_u16();
+                if !(200..300).contains(&code) {
+                    return Err(reg_err(realm, format!("token request failed: HTTP {code}")));
+                }
+                let body = resp
+                    .body_mut()
+                    .with_config()
+                    .limit(1024 * 1024)
+                    .read_to_vec()
+                    .map_err(|e| reg_err(realm, e))?;
+                let v: serde_json::Value =
+                    serde_json::from_slice(&body).map_err(|e| reg_err(realm, e))?;
+                let token = v
+                    .get("token")
+                    .or_else(|| v.get("access_token"))
+                    .and_then(|t| t.as_str())
+                    .ok_or_else(|| reg_err(realm, "token response has no token"))?;
+                self.auth = Some(format!("Bearer {token}"));
+                Ok(())
+            }
+            other => Err(reg_err(url, format!("unsupported auth scheme `{other}`"))),
+        }
+    }
+
+    fn document(
+        &mut self,
+        url: &str,
+        accept: Option<&str>,
+    ) -> Result<(Option<String>, Vec<u8>), ImageError> {
+        let mut resp = self.get(url, accept)?;
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.split(';').next().unwrap_or(s).trim().to_string());
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_DOCUMENT)
+            .read_to_vec()
+            .map_err(|e| reg_err(url, e))?;
+        Ok((ct, body))
+    }
+
+    fn manifest(&mut self, r: &str) -> Result<(String, Option<String>, Vec<u8>), ImageError> {
+        let url = format!("{}/manifests/{r}", self.base);
+        let (ct, body) = self.document(&url, Some(ACCEPT))?;
+        let mut h = Hasher::for_digest(if r.starts_with("sha512:") {
+            r
+        } else {
+            "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+        })?;
+        h.update(&body);
+        let digest = h.finish();
+        if r.contains(':') && digest != r {
+            return Err(ImageError::DigestMismatch {
+                what: format!("manifest {url}"),
+                expected: r.to_string(),
+                actual: digest,
+            });
+        }
+        Ok((digest, ct, body))
+    }
+}
+
+fn basic(c: &Credentials) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", c.username, c.password))
+    )
+}
+
+/// Pull an image's manifest, config and layers into a temporary directory.
+pub fn pull(reference: &str, opts: &OpenOptions) -> Result<OpenedImage, ImageError> {
+    let r = Reference::parse(reference)?;
+    let creds = docker_config_path(opts)
+        .filter(|p| p.is_file())
+        .and_then(|p| std::fs::read(&p).ok())
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| docker_credentials(&v, &r.registry));
+    let scheme = if opts.insecure { "http" } else { "https" };
+    let config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_connect(Some(Duration::from_secs(15)))
+        .timeout_per_read(Some(Duration::from_secs(60)))
+        .user_agent(concat!("rampart/", env!("CARGO_PKG_VERSION")))
+        .build();
+    let mut client = Client {
+        agent: ureq::Agent::new_with_config(config),
+        base: format!("{scheme}://{}/v2/{}", r.api_host(), r.repository),
+        reference: r.clone(),
+        creds,
+        auth: None,
+    };
+    let (mut digest, mut ct, mut body) = client.manifest(r.manifest_ref())?;
+    for _ in 0..3 {
+        let doc: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| ImageError::malformed("manifest", e))?;
+        let mt = doc
+            .get("mediaType")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .or(ct.clone());
+        if !oci::is_index(mt.as_deref(), &doc) {
+            break;
+        }
+        let idx: Index =
+            serde_json::from_value(doc).map_err(|e| ImageError::malformed("index", e))?;
+        let d = oci::select_platform(&idx, &opts.platform)?.clone();
+        check_digest(&d.digest)?;
+        (digest, ct, body) = client.manifest(&d.digest)?;
+    }
+    let manifest: Manifest =
+        serde_json::from_slice(&body).map_err(|e| ImageError::malformed("manifest", e))?;
+    let _ = ct;
+    check_digest(&manifest.config.digest)?;
+    let (_, config_bytes) = client.document(
+        &format!("{}/blobs/{}", client.base, manifest.config.digest),
+        None,
+    )?;
+    verify_bytes(&config_bytes, &manifest.config.digest, "image config")?;
+    let config: ImageConfig = serde_json::from_slice(&config_bytes)
+        .map_err(|e| ImageError::malformed("image config", e))?;
+    let total: u64 = manifest.layers.iter().map(|l| l.size).sum();
+    if total > opts.max_pull_bytes {
+        return Err(ImageError::TooLarge {
+            what: format!("image layers ({total} bytes)"),
+            limit: opts.max_pull_bytes,
+        });
+    }
+    let temp = match &opts.temp_dir {
+        Some(d) => tempfile::Builder::new()
+            .prefix("rampart-pull-")
+            .tempdir_in(d),
+        None => tempfile::Builder::new().prefix("rampart-pull-").tempdir(),
+    }
+    .map_err(|e| ImageError::io("temporary directory", e))?;
+    let diff_ids = config
+        .rootfs
+        .as_ref()
+        .map(|r| r.diff_ids.clone())
+        .unwrap_or_default();
+    let mut layers = Vec::new();
+    let mut pulled = 0u64;
+    for (i, l) in manifest.layers.iter().enumerate() {
+        let path = download(
+            &mut client,
+            l,
+            temp.path(),
+            i,
+            opts.max_pull_bytes,
+            &mut pulled,
+        )?;
+        layers.push(LayerBlob {
+            digest: l.digest.clone(),
+            diff_id: diff_ids.get(i).cloned(),
+            media_type: l.media_type.clone(),
+            size: l.size,
+            loc: BlobLoc::File(path),
+            verify: Verify::Done,
+        });
+    }
+    Ok(OpenedImage {
+        kind: SourceKind::Registry,
+        reference: reference.to_string(),
+        tag: r.tag.clone(),
+        manifest_digest: Some(digest),
+        config_digest: manifest.config.digest.clone(),
+        config,
+        layers,
+        _temp: Some(temp),
+    })
+}
+
+fn download(
+    client: &mut Client,
+    l: &Descriptor,
+    dir: &std::path::Path,
+    i: usize,
+    limit: u64,
+    pulled: &mut u64,
+) -> Result<PathBuf, ImageError> {
+    check_digest(&l.digest)?;
+    let url = format!("{}/blobs/{}", client.base, l.digest);
+    let resp = client.get(&url, None)?;
+    let path = dir.join(format!("layer-{i}"));
+    let mut out = std::fs::File::create(&path).map_err(|e| ImageError::io(&path, e))?;
+    let mut reader = resp.into_body().into_reader();
+    let mut hasher = Hasher::for_digest(&l.digest)?;
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = reader.read(&mut buf).map_err(|e| reg_err(&url, e))?;
+        if n == 0 {
+            break;
+        }
+        *pulled += n as u64;
+        if *pulled > limit {
+            return Err(ImageError::TooLarge {
+                what: "pulled blobs".into(),
+                limit,
+            });
+        }
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n])
+            .map_err(|e| ImageError::io(&path, e))?;
+    }
+    let actual = hasher.finish();
+    if actual != l.digest {
+        return Err(ImageError::DigestMismatch {
+            what: format!("layer {url}"),
+            expected: l.digest.clone(),
+            actual,
+        });
+    }
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references() {
+        let r = Reference::parse("debian").unwrap();
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str(), r.tag.as_deref()),
+            ("docker.io", "library/debian", Some("latest"))
+        );
+        assert_eq!(r.api_host(), "registry-1.docker.io");
+        let r = Reference::parse("127.0.0.1:5000/team/app:1.2").unwrap();
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str(), r.tag.as_deref()),
+            ("127.0.0.1:5000", "team/app", Some("1.2"))
+        );
+        let d = format!("sha256:{}", "b".repeat(64));
+        let r = Reference::parse(&format!("ghcr.io/o/r@{d}")).unwrap();
+        assert_eq!((r.tag, r.digest.as_deref()), (None, Some(d.as_str())));
+        assert!(Reference::parse("Upper/Case").is_err());
+        assert!(Reference::parse("x@sha256:zz").is_err());
+    }
+
+    #[test]
+    fn challenges() {
+        let c = Challenge::parse(r#"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull""#).unwrap();
+        assert_eq!(c.scheme, "bearer");
+        assert_eq!(c.param("realm"), Some("https://auth.example/token"));
+        assert_eq!(c.param("scope"), Some("repository:a/b:pull"));
+        let c = Challenge::parse(r#"Basic realm="Registry Realm""#).unwrap();
+        assert_eq!(
+            (c.scheme.as_str(), c.param("realm")),
+            ("basic", Some("Registry Realm"))
+        );
+    }
+
+    #[test]
+    fn docker_config_auths() {
+        let v: serde_json::Value = serde_json::json!({"auths": {
+            "127.0.0.1:5000": {"auth": base64::engine::general_purpose::STANDARD.encode("u:p:x")},
+            "https://index.docker.io/v1/": {"username": "hub", "password": "pw"}}});
+        let c = docker_credentials(&v, "127.0.0.1:5000").unwrap();
+        assert_eq!((c.username.as_str(), c.password.as_str()), ("u", "p:x"));
+        assert_eq!(docker_credentials(&v, "docker.io").unwrap().username, "hub");
+        assert!(docker_credentials(&v, "ghcr.io").is_none());
+        assert!(!format!("{c:?}").contains("p:x"));
+    }
+}
