@@ -11,3 +11,4 @@ pub mod scan;
 pub mod vex;
 pub mod license;
 pub mod sbom;
+pub mod installed;
