@@ -34,6 +34,8 @@ pub enum Command {
     /// Scan Kubernetes manifests (plain, Kustomize, Helm): Pod Security Standards, best
     /// practices, Rego policies.
     K8s(Box<crate::commands::k8s::K8sCmd>),
+    /// Dependency vulnerabilities: lockfiles → packages → the local OSV database.
+    Deps(Box<crate::commands::deps::DepsCmd>),
     /// The local vulnerability database: import OSV records, show status.
     Db {
         /// What to do.

@@ -124,3 +124,125 @@ pub fn with_paths(inv: &Inventory) -> Vec<(&Lockfile, crate::graph::Paths)> {
         .map(|l| (l, crate::graph::Paths::of(l)))
         .collect()
 }
+
+/// How inventory packages become vulnerability findings.
+#[derive(Debug, Clone, Default)]
+pub struct MatchOptions {
+    /// Drop vulnerabilities with no known fixed version.
+    pub ignore_unfixed: bool,
+    /// OpenVEX statements: `not_affected` / `fixed` ones suppress matching findings.
+    pub vex: Vec<crate::vex::Statement>,
+}
+
+/// Match every package of `inv` against `db`: one finding per (package entry,
+/// vulnerability), aliases merged, with the lockfile line, direct/transitive, dev and
+/// the dependency path (`via a → b → c`) in the message and properties; VEX statements
+/// applied as suppressions.
+pub fn findings(
+    db: &rampart_vuln::Db,
+    inv: &Inventory,
+    opts: &MatchOptions,
+) -> Result<Vec<rampart_core::Finding>, rampart_vuln::DbError> {
+    use rampart_core::{Suppression, SuppressionKind};
+    use serde_json::json;
+    let mut entries: Vec<(&crate::inventory::Package, Option<Vec<String>>)> = Vec::new();
+    for l in &inv.lockfiles {
+        let paths = crate::graph::Paths::of(l);
+        for p in &l.packages {
+            entries.push((p, paths.path(&p.key()).map(<[String]>::to_vec)));
+        }
+    }
+    let packages: Vec<rampart_vuln::Package> =
+        entries.iter().map(|(p, _)| p.to_vuln_package()).collect();
+    let reports = db.match_packages(&packages)?;
+    let mut out: Vec<rampart_core::Finding> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (mut report, (pkg, path)) in reports.into_iter().zip(entries) {
+        if opts.ignore_unfixed {
+            report.vulns.retain(|v| !v.fixed.is_empty());
+        }
+        if report.vulns.is_empty() {
+            continue;
+        }
+        let ids: Vec<Vec<String>> = report
+            .vulns
+            .iter()
+            .map(|v| {
+                let mut ids = vec![v.id.clone()];
+                ids.extend(v.aliases.iter().cloned());
+                ids.extend(v.records.iter().cloned());
+                ids
+            })
+            .collect();
+        for (mut f, ids) in report.findings().into_iter().zip(ids) {
+            let line = pkg.source.as_ref().and_then(|s| s.line);
+            let file = pkg
+                .source
+                .as_ref()
+                .map(|s| s.path.clone())
+                .unwrap_or_default();
+            if !seen.insert((f.rule_id.clone(), file.clone(), line, pkg.key())) {
+                continue;
+            }
+            let via = path.as_ref().filter(|p| p.len() > 1).map(|p| p.join(" → "));
+            match (pkg.direct, &via) {
+                (Some(true), _) => f.message.push_str("; direct dependency"),
+                (_, Some(v)) => f.message.push_str(&format!("; via {v}")),
+                (Some(false), None) => f.message.push_str("; transitive dependency"),
+                (None, None) => {}
+            }
+            if pkg.dev {
+                f.message.push_str(" (development only)");
+            }
+            f.properties.insert("direct".into(), json!(pkg.direct));
+            f.properties.insert("dev".into(), json!(pkg.dev));
+            f.properties.insert("lockfile".into(), json!(file));
+            f.properties.insert("line".into(), json!(line));
+            if let Some(p) = &path {
+                f.properties.insert("dependency_path".into(), json!(p));
+            }
+            let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+            if let Some(st) =
+                crate::vex::find(&opts.vex, &id_refs, &pkg.ecosystem, &pkg.name, &pkg.version)
+            {
+                f.properties
+                    .insert("vex_status".into(), json!(st.status.as_str()));
+                if let Some(j) = &st.justification {
+                    f.properties.insert("vex_justification".into(), json!(j));
+                }
+                if st.status.suppresses() {
+                    let mut reason = st.status.as_str().to_string();
+                    if let Some(j) = &st.justification {
+                        reason.push_str(&format!(": {j}"));
+                    }
+                    if let Some(s) = &st.statement {
+                        reason.push_str(&format!(" ({s})"));
+                    }
+                    f.suppression = Some(Suppression {
+                        kind: SuppressionKind::Vex,
+                        reason: Some(reason),
+                        source: Some(st.source.clone()),
+                    });
+                }
+            }
+            out.push(f);
+        }
+    }
+    Ok(out)
+}
+
+/// Rule metadata for vulnerability findings (they carry their own title, severity,
+/// remediation and references; the registry has no static entry for them).
+pub fn meta_of(f: &rampart_core::Finding) -> rampart_core::RuleMeta {
+    rampart_core::RuleMeta {
+        id: f.rule_id.clone(),
+        area: "vuln".into(),
+        title: f.title.clone(),
+        severity: f.severity,
+        description: f.title.clone(),
+        remediation: f.remediation.clone(),
+        references: f.references.clone(),
+        peers: Vec::new(),
+        tags: Vec::new(),
+    }
+}

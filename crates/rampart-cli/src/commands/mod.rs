@@ -2,6 +2,7 @@
 
 pub mod admission;
 pub mod db;
+pub mod deps;
 pub mod hook;
 pub mod image;
 pub mod k8s;

@@ -1,0 +1,217 @@
+//! `rampart deps`: lockfiles → packages → known vulnerabilities (local OSV database),
+//! with VEX suppressions; `--list` prints the inventory without a database.
+
+#![allow(clippy::print_stderr)]
+
+use crate::args::{CommonArgs, SecretArgs};
+use crate::commands::db::DbPath;
+use crate::commands::part::ScanPart;
+use crate::exit;
+use crate::settings::Settings;
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use rampart_core::{Report, RuleMeta, ScanError};
+use rampart_sca::scan::{findings, meta_of, scan_dir_detailed, MatchOptions, ScanOutput};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// `rampart deps`.
+#[derive(Debug, Args)]
+pub struct DepsCmd {
+    /// Directory (searched for lockfiles) or one lockfile.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Database location.
+    #[command(flatten)]
+    pub db: DbPath,
+    /// Leave out vulnerabilities that have no fixed version.
+    #[arg(long)]
+    pub ignore_unfixed: bool,
+    /// OpenVEX JSON document; `not_affected` and `fixed` statements suppress the
+    /// matching findings (justification kept in the report). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
+    /// Print the package inventory (table, or JSON with `--format json`) and stop; no
+    /// database needed.
+    #[arg(long)]
+    pub list: bool,
+    /// Report options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Message when the database file does not exist.
+fn no_db_message(path: &Path) -> String {
+    format!(
+        "no vulnerability database at {}: create one with `rampart db update` (downloads the OSV \
+         data) or `rampart db import PATH...` (OSV JSON directories or all.zip archives), or \
+         point --db / RAMPART_DB at an existing one",
+        path.display()
+    )
+}
+
+fn scan(root: &Path, settings: &Settings, raise_limit: bool) -> Result<ScanOutput> {
+    let mut walk = settings.walk.clone();
+    if raise_limit {
+        walk.max_file_size = walk
+            .max_file_size
+            .max(rampart_sca::lockfile::MAX_LOCKFILE_SIZE);
+    }
+    scan_dir_detailed(root, &walk).with_context(|| format!("cannot scan {}", root.display()))
+}
+
+/// Run `rampart deps`.
+pub fn run(cmd: DepsCmd) -> Result<u8> {
+    let started = Instant::now();
+    if !cmd.path.exists() {
+        bail!("{}: no such file or directory", cmd.path.display());
+    }
+    let settings = Settings::resolve(&cmd.common, &SecretArgs::default(), &cmd.path)?;
+    let out = scan(&cmd.path, &settings, cmd.common.max_file_size.is_none())?;
+    if !settings.quiet {
+        for n in &out.notes {
+            eprintln!("note: {n}");
+        }
+    }
+    if cmd.list {
+        return list(&out, &cmd.common);
+    }
+    let vex = load_vex(&cmd.vex)?;
+    let db_path = cmd.db.resolve();
+    if !db_path.exists() {
+        eprintln!("error: {}", no_db_message(&db_path));
+        return Ok(exit::ERROR);
+    }
+    let db = rampart_vuln::Db::open_existing(&db_path)
+        .with_context(|| format!("cannot open {}", db_path.display()))?;
+    let opts = MatchOptions {
+        ignore_unfixed: cmd.ignore_unfixed,
+        vex,
+    };
+    let found = findings(&db, &out.inventory, &opts)?;
+    let metas: HashMap<String, RuleMeta> = found
+        .iter()
+        .map(|f| (f.rule_id.clone(), meta_of(f)))
+        .collect();
+    let mut report = Report::new(cmd.path.display().to_string(), vec!["deps".into()]);
+    report.findings = found;
+    report.errors = out.inventory.errors.clone();
+    report.summary.files_scanned = out.files_scanned;
+    report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    crate::commands::output::finish(report, &settings, true, |id| metas.get(id).cloned())
+}
+
+fn load_vex(files: &[PathBuf]) -> Result<Vec<rampart_sca::vex::Statement>> {
+    let mut out = Vec::new();
+    for f in files {
+        out.extend(rampart_sca::vex::load(f)?);
+    }
+    Ok(out)
+}
+
+fn list(out: &ScanOutput, common: &CommonArgs) -> Result<u8> {
+    for e in &out.inventory.errors {
+        eprintln!("warning: {e}");
+    }
+    match common.format.as_deref() {
+        Some("json") => {
+            let mut v = serde_json::json!({ "lockfiles": out.inventory.lockfiles });
+            if !out.inventory.errors.is_empty() {
+                v["errors"] = serde_json::to_value(&out.inventory.errors)?;
+            }
+            if !out.notes.is_empty() {
+                v["notes"] = serde_json::to_value(&out.notes)?;
+            }
+            let text = serde_json::to_string_pretty(&v)?;
+            crate::stdout(&text)?;
+        }
+        None | Some("table") => {
+            let mut s = String::new();
+            for l in &out.inventory.lockfiles {
+                let paths = rampart_sca::graph::Paths::of(l);
+                let _ = writeln!(s, "{} ({}, {} packages)", l.path, l.kind, l.packages.len());
+                for p in &l.packages {
+                    let line = p
+                        .source
+                        .as_ref()
+                        .and_then(|s| s.line)
+                        .map(|l| l.to_string())
+                        .unwrap_or_else(|| "-".into());
+                    let rel = match p.direct {
+                        Some(true) => "direct".to_string(),
+                        Some(false) => match paths.via(&p.key()) {
+                            Some(v) => format!("via {v}"),
+                            None => "transitive".to_string(),
+                        },
+                        None => String::new(),
+                    };
+                    let dev = if p.dev { " [dev]" } else { "" };
+                    let _ = writeln!(
+                        s,
+                        "  {line:>5}  {:<10} {} {}  {rel}{dev}",
+                        p.ecosystem, p.name, p.version
+                    );
+                }
+            }
+            let total: usize = out
+                .inventory
+                .lockfiles
+                .iter()
+                .map(|l| l.packages.len())
+                .sum();
+            let _ = write!(
+                s,
+                "{} packages in {} lockfiles",
+                total,
+                out.inventory.lockfiles.len()
+            );
+            crate::stdout(&s)?;
+        }
+        Some(other) => bail!("--list: format `{other}` is not supported (table or json)"),
+    }
+    Ok(exit::CLEAN)
+}
+
+/// What `rampart scan` gets from dependency scanning. Without a vulnerability database
+/// the packages are still parsed (lockfile errors are reported) and one entry in
+/// `errors` says that vulnerability matching was skipped and how to create a database;
+/// the scan does not fail because of it.
+pub fn scan_part(root: &Path, settings: &Settings) -> Result<ScanPart> {
+    let out = scan(root, settings, false)?;
+    let mut errors = out.inventory.errors.clone();
+    let db_path = DbPath::default().resolve();
+    if !db_path.exists() {
+        errors.push(ScanError {
+            path: db_path.display().to_string(),
+            line: None,
+            message: format!(
+                "dependency vulnerabilities not checked: {}",
+                no_db_message(&db_path)
+            ),
+        });
+        return Ok(ScanPart {
+            scanner: "deps",
+            findings: Vec::new(),
+            errors,
+            metas: Vec::new(),
+        });
+    }
+    let db = rampart_vuln::Db::open_existing(&db_path)
+        .with_context(|| format!("cannot open {}", db_path.display()))?;
+    let found = findings(&db, &out.inventory, &MatchOptions::default())?;
+    let mut metas: Vec<RuleMeta> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for f in &found {
+        if seen.insert(f.rule_id.clone()) {
+            metas.push(meta_of(f));
+        }
+    }
+    Ok(ScanPart {
+        scanner: "deps",
+        findings: found,
+        errors,
+        metas,
+    })
+}
