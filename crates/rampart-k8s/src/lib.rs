@@ -6,6 +6,7 @@
 //! admission webhook runs exactly what `rampart k8s` runs.
 
 pub mod best;
+pub mod exceptions;
 pub mod load;
 pub mod object;
 pub mod podspec;

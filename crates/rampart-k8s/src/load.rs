@@ -642,6 +642,8 @@ impl Builder<'_> {
                 let mut map = Map::new();
                 let mut merges: Vec<(Value, Span)> = Vec::new();
                 let mut last_end = self.pos_of(&m);
+                // Block mappings are announced at their first `:`; start at the first key.
+                let mut first_key: Option<(usize, usize)> = None;
                 loop {
                     if matches!(self.events.get(self.pos), Some((Event::MappingEnd, _))) {
                         let (_, em) = self.next()?;
@@ -675,6 +677,9 @@ impl Builder<'_> {
                         end_column: s.end_column,
                     };
                     last_end = (s.end_line, s.end_column);
+                    if first_key.is_none() {
+                        first_key = Some(start);
+                    }
                     if is_merge {
                         merges.push((v, entry));
                         continue;
@@ -707,7 +712,13 @@ impl Builder<'_> {
                 }
                 // Drop spans recorded for keys themselves.
                 self.spans.retain(|k, _| !k.starts_with('\u{0}'));
-                let span = self.span_from(&m, last_end);
+                let mut span = self.span_from(&m, last_end);
+                if let Some((l, c)) = first_key {
+                    if (l, c) < (span.start_line, span.start_column) {
+                        span.start_line = l;
+                        span.start_column = c;
+                    }
+                }
                 let v = Value::Object(map);
                 if anchor > 0 {
                     self.remember(anchor, path, &v, span, self.nodes - nodes_before + 1);

@@ -44,7 +44,9 @@ fn multi_document_with_spans() {
     assert_eq!(pod.namespace(), Some("prod"));
     assert_eq!(pod.doc_index, 0);
     assert_eq!(pod.spans["metadata.name"], span(5, 3, 5, 12));
-    assert_eq!(pod.spans["spec.containers[0]"].start_line, 9);
+    assert_eq!(pod.spans["spec.containers[0]"], span(9, 5, 12, 23));
+    assert_eq!(pod.spans["spec"], span(7, 1, 12, 23));
+    assert_eq!(pod.spans[""], span(2, 1, 12, 23));
     assert_eq!(pod.spans["spec.containers[0].image"], span(10, 5, 10, 24));
     assert_eq!(
         pod.spans["spec.containers[0].securityContext.privileged"],
