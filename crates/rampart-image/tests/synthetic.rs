@@ -1,0 +1,400 @@
+//! Images built in the test: whiteouts, hostile tars, digest mismatches, compression.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use rampart_image::{scan, ScanOptions};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::Path;
+
+fn sha(b: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(b)))
+}
+
+enum E<'a> {
+    File(&'a str, &'a [u8], u32),
+    Dir(&'a str),
+    Link(&'a str, &'a str),
+    Dev(&'a str),
+    /// Raw name written into the header bytes (bypasses the tar crate's checks).
+    RawName(&'a str, &'a [u8]),
+}
+
+fn tar_bytes(entries: &[E]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for e in entries {
+        let mut h = tar::Header::new_gnu();
+        match e {
+            E::File(p, data, mode) => {
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_size(data.len() as u64);
+                h.set_mode(*mode);
+                b.append_data(&mut h, p, *data).unwrap();
+            }
+            E::Dir(p) => {
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_size(0);
+                h.set_mode(0o755);
+                b.append_data(&mut h, p, std::io::empty()).unwrap();
+            }
+            E::Link(p, target) => {
+                h.set_entry_type(tar::EntryType::Symlink);
+                h.set_size(0);
+                h.set_mode(0o777);
+                b.append_link(&mut h, p, target).unwrap();
+            }
+            E::Dev(p) => {
+                h.set_entry_type(tar::EntryType::Char);
+                h.set_size(0);
+                h.set_mode(0o666);
+                h.set_device_major(1).unwrap();
+                h.set_device_minor(3).unwrap();
+                b.append_data(&mut h, p, std::io::empty()).unwrap();
+            }
+            E::RawName(name, data) => {
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_size(data.len() as u64);
+                h.set_mode(0o644);
+                let raw = h.as_old_mut();
+                raw.name[..name.len()].copy_from_slice(name.as_bytes());
+                h.set_cksum();
+                b.append(&h, *data).unwrap();
+            }
+        }
+    }
+    b.into_inner().unwrap()
+}
+
+fn gzip(b: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(b).unwrap();
+    e.finish().unwrap()
+}
+
+/// Write an OCI layout with these (already compressed or plain) layer blobs.
+fn layout(dir: &Path, layers: &[(Vec<u8>, Vec<u8>)], config_extra: serde_json::Value) {
+    std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+    let put = |b: &[u8]| {
+        let d = sha(b);
+        std::fs::write(dir.join("blobs/sha256").join(&d[7..]), b).unwrap();
+        d
+    };
+    let mut descs = Vec::new();
+    let mut diff_ids = Vec::new();
+    let mut history = Vec::new();
+    for (i, (blob, tar)) in layers.iter().enumerate() {
+        descs.push(serde_json::json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": put(blob), "size": blob.len()}));
+        diff_ids.push(sha(tar));
+        history.push(serde_json::json!({"created_by": format!("RUN step {i}")}));
+    }
+    let mut config = serde_json::json!({"architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": diff_ids}, "history": history,
+        "config": {"User": "app"}});
+    if let (Some(c), Some(extra)) = (config.as_object_mut(), config_extra.as_object()) {
+        for (k, v) in extra {
+            c.insert(k.clone(), v.clone());
+        }
+    }
+    let cb = serde_json::to_vec(&config).unwrap();
+    let manifest = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": put(&cb), "size": cb.len()},
+        "layers": descs});
+    let mb = serde_json::to_vec(&manifest).unwrap();
+    let index = serde_json::json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": put(&mb), "size": mb.len(), "annotations": {"org.opencontainers.image.ref.name": "v1"}}]});
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+}
+
+fn gz_layer(entries: &[E]) -> (Vec<u8>, Vec<u8>) {
+    let t = tar_bytes(entries);
+    (gzip(&t), t)
+}
+
+const OS_RELEASE: &[u8] = b"ID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME=\"Alpine Linux v3.19\"\n";
+const APK: &[u8] = b"P:musl\nV:1.2.4_git20230717-r4\nA:x86_64\no:musl\nL:MIT\n\nP:busybox\nV:1.36.1-r15\no:busybox\n\n";
+const KEY: &[u8] = b"aws_access_key_id = AKIAQ7RJ3KD5PLMN2XYZ\n";
+
+#[test]
+fn whiteouts_opaque_dirs_and_deleted_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let l0 = gz_layer(&[
+        E::File("etc/os-release", OS_RELEASE, 0o644),
+        E::File("lib/apk/db/installed", APK, 0o644),
+        E::File(
+            "app/node_modules/left-pad/package.json",
+            br#"{"name":"left-pad","version":"1.3.0"}"#,
+            0o644,
+        ),
+        E::File(
+            "app/node_modules/gone/package.json",
+            br#"{"name":"gone","version":"1.0.0"}"#,
+            0o644,
+        ),
+        E::Dir("opt/cache"),
+        E::File("opt/cache/a.txt", b"a", 0o644),
+        E::File("opt/cache/b.txt", b"b", 0o644),
+        E::File("root/.aws/credentials", KEY, 0o600),
+    ]);
+    let l1 = gz_layer(&[
+        E::File("app/node_modules/.wh.gone", b"", 0o644),
+        E::File("opt/cache/.wh..wh..opq", b"", 0o644),
+        E::File("opt/cache/c.txt", b"c", 0o644),
+        E::File("root/.aws/.wh.credentials", b"", 0o644),
+    ]);
+    layout(dir.path(), &[l0, l1], serde_json::json!({}));
+    let opts = ScanOptions {
+        today: Some("2026-11-23".into()),
+        ..ScanOptions::default()
+    };
+    let scanner = secrets();
+    let s = scan(dir.path().to_str().unwrap(), &opts, Some(&scanner), None).unwrap();
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    let names: Vec<(&str, &str)> = s
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.ecosystem.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("busybox", "Alpine:v3.19"),
+            ("musl", "Alpine:v3.19"),
+            ("left-pad", "npm")
+        ],
+        "the whited-out package is gone"
+    );
+    assert_eq!(
+        s.packages[0].purl,
+        "pkg:apk/alpine/busybox@1.36.1-r15?distro=alpine-3.19.1"
+    );
+    assert_eq!(
+        s.stats.files, 5,
+        "opaque dir keeps only c.txt: {:?}",
+        s.stats
+    );
+    let secret = s
+        .findings
+        .iter()
+        .find(|f| f.rule_id == "secret/aws-access-key")
+        .expect("deleted secret reported");
+    assert_eq!(secret.properties["file_state"], "deleted");
+    assert_eq!(secret.properties["layer"], 0);
+    assert_eq!(secret.properties["created_by"], "RUN step 0");
+    assert!(
+        secret.message.contains("deleted by a later layer"),
+        "{}",
+        secret.message
+    );
+    // Alpine 3.19 ended 2025-11-01.
+    assert!(s.findings.iter().any(|f| f.rule_id == "image/eol-distro"));
+    // USER app: not root.
+    assert!(!s.findings.iter().any(|f| f.rule_id == "image/run-as-root"));
+}
+
+fn secrets() -> rampart_secrets::SecretScanner {
+    rampart_secrets::SecretScanner::new(
+        rampart_secrets::rules::RuleSet::builtin().unwrap(),
+        rampart_secrets::ScanOptions::default(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn hostile_entries_are_skipped_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let l0 = gz_layer(&[
+        E::RawName("../../etc/evil", b"pwned"),
+        E::Link("app/escape", "../../../../etc/shadow"),
+        E::Link("etc/alternatives/pager", "/usr/bin/less"),
+        E::Dev("dev/null"),
+        E::File("usr/bin/find", b"#!/bin/sh\n", 0o4755),
+        E::File("srv/data", b"x", 0o666),
+        E::File("tmp/scratch", b"x", 0o666),
+    ]);
+    layout(
+        dir.path(),
+        &[l0],
+        serde_json::json!({"config": {"User": "root", "ExposedPorts": {"22/tcp": {}}, "Env": ["API_TOKEN=abcdef123456", "TOKEN_FILE=/run/x"]}, "history": [{"created_by": "/bin/sh -c #(nop) ADD https://example.invalid/tool.tgz /opt/"}]}),
+    );
+    let s = scan(
+        &format!("oci:{}:v1", dir.path().display()),
+        &ScanOptions::default(),
+        None,
+        None,
+    )
+    .unwrap();
+    let ids: Vec<&str> = s.findings.iter().map(|f| f.rule_id.as_str()).collect();
+    let count = |id: &str| ids.iter().filter(|x| **x == id).count();
+    assert_eq!(count("image/suspicious-layer-entry"), 3, "{ids:?}");
+    assert!(s
+        .findings
+        .iter()
+        .any(|f| f.message.contains("../../etc/evil")));
+    assert_eq!(count("image/setuid-binary"), 1);
+    let suid = s
+        .findings
+        .iter()
+        .find(|f| f.rule_id == "image/setuid-binary")
+        .unwrap();
+    assert_eq!(
+        suid.severity,
+        rampart_core::Severity::High,
+        "find is GTFOBins"
+    );
+    assert_eq!(count("image/world-writable-file"), 1, "tmp/ is exempt");
+    assert_eq!(count("image/run-as-root"), 1);
+    assert_eq!(count("image/ssh-port-exposed"), 1);
+    assert_eq!(count("image/secret-in-env"), 1, "TOKEN_FILE is a path");
+    assert_eq!(count("image/add-from-url"), 1);
+    assert_eq!(count("image/no-healthcheck"), 1);
+    assert_eq!(count("image/latest-tag"), 0);
+}
+
+#[test]
+fn decompression_bomb_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let zeros = vec![0u8; 8 * 1024 * 1024];
+    let l0 = gz_layer(&[
+        E::File("big/zeros", &zeros, 0o644),
+        E::File("after", b"x", 0o644),
+    ]);
+    layout(dir.path(), &[l0], serde_json::json!({}));
+    let mut opts = ScanOptions::default();
+    opts.limits.ratio_floor = 1024 * 1024;
+    opts.limits.max_ratio = 50;
+    let s = scan(dir.path().to_str().unwrap(), &opts, None, None).unwrap();
+    assert!(
+        s.findings
+            .iter()
+            .any(|f| f.rule_id == "image/layer-limit-exceeded"),
+        "{:?}",
+        s.findings
+    );
+    assert!(
+        s.errors
+            .iter()
+            .any(|e| e.message.contains("decompression bomb")),
+        "{:?}",
+        s.errors
+    );
+    assert!(
+        s.stats.bytes < 4 * 1024 * 1024,
+        "stopped early: {}",
+        s.stats.bytes
+    );
+
+    let mut opts = ScanOptions::default();
+    opts.limits.max_layer_bytes = 1024 * 1024;
+    let s = scan(dir.path().to_str().unwrap(), &opts, None, None).unwrap();
+    assert!(
+        s.errors
+            .iter()
+            .any(|e| e.message.contains("decompressed size")),
+        "{:?}",
+        s.errors
+    );
+}
+
+#[test]
+fn tampered_layer_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let l0 = gz_layer(&[E::File("etc/os-release", OS_RELEASE, 0o644)]);
+    let blob_name = sha(&l0.0)[7..].to_string();
+    layout(dir.path(), &[l0], serde_json::json!({}));
+    // Replace the blob's bytes with another valid gzip tar.
+    let other = gz_layer(&[E::File("etc/os-release", b"ID=debian\n", 0o644)]);
+    std::fs::write(dir.path().join("blobs/sha256").join(&blob_name), &other.0).unwrap();
+    let s = scan(
+        dir.path().to_str().unwrap(),
+        &ScanOptions::default(),
+        None,
+        None,
+    )
+    .unwrap();
+    assert!(
+        s.errors
+            .iter()
+            .any(|e| e.message.contains("digest mismatch")),
+        "{:?}",
+        s.errors
+    );
+
+    // A tampered config is fatal.
+    let dir2 = tempfile::tempdir().unwrap();
+    layout(
+        dir2.path(),
+        &[gz_layer(&[E::Dir("x")])],
+        serde_json::json!({}),
+    );
+    let idx: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir2.path().join("index.json")).unwrap()).unwrap();
+    let m = idx["manifests"][0]["digest"].as_str().unwrap();
+    std::fs::write(dir2.path().join("blobs/sha256").join(&m[7..]), b"{}").unwrap();
+    let err = scan(
+        dir2.path().to_str().unwrap(),
+        &ScanOptions::default(),
+        None,
+        None,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("digest mismatch"), "{err}");
+}
+
+#[test]
+fn zstd_and_uncompressed_layers() {
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = tar_bytes(&[E::File("etc/os-release", OS_RELEASE, 0o644)]);
+    let z = ruzstd::encoding::compress_to_vec(&t0[..], ruzstd::encoding::CompressionLevel::Fastest);
+    let t1 = tar_bytes(&[E::File("lib/apk/db/installed", APK, 0o644)]);
+    layout(
+        dir.path(),
+        &[(z, t0), (t1.clone(), t1)],
+        serde_json::json!({}),
+    );
+    let s = scan(
+        dir.path().to_str().unwrap(),
+        &ScanOptions::default(),
+        None,
+        None,
+    )
+    .unwrap();
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    assert_eq!(s.image.layers[0].compression, "zstd");
+    assert_eq!(s.image.layers[1].compression, "none");
+    assert_eq!(s.packages.len(), 2);
+    assert_eq!(s.image.os.as_ref().unwrap().id, "alpine");
+}
+
+#[test]
+fn garbage_inputs_fail_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("not-an-image.tar");
+    std::fs::write(&f, b"hello").unwrap();
+    assert!(scan(f.to_str().unwrap(), &ScanOptions::default(), None, None).is_err());
+    std::fs::write(dir.path().join("index.json"), b"{not json").unwrap();
+    std::fs::create_dir(dir.path().join("blobs")).unwrap();
+    let err = scan(
+        dir.path().to_str().unwrap(),
+        &ScanOptions::default(),
+        None,
+        None,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("index.json"), "{err}");
+    // A layer that is not a tar at all: reported, the scan continues.
+    let d2 = tempfile::tempdir().unwrap();
+    layout(
+        d2.path(),
+        &[(b"\x1f\x8bjunk".to_vec(), b"x".to_vec())],
+        serde_json::json!({}),
+    );
+    let s = scan(
+        d2.path().to_str().unwrap(),
+        &ScanOptions::default(),
+        None,
+        None,
+    )
+    .unwrap();
+    assert!(!s.errors.is_empty());
+}
