@@ -307,7 +307,13 @@ impl Engine {
                 items.join("; ")
             );
         }
-        let warn = by_mode.remove(&Mode::Warn).unwrap_or_default();
+        // Warn about what enforce has not already refused.
+        let mut warn = by_mode.remove(&Mode::Warn).unwrap_or_default();
+        warn.retain(|w| {
+            !enforce
+                .iter()
+                .any(|e| e.rule_id == w.rule_id && e.field == w.field)
+        });
         if !warn.is_empty() {
             out.response
                 .warnings

@@ -552,3 +552,54 @@ async fn validate(State(st): State<AppState>, req: Request<Body>) -> HttpRespons
 async fn mutate(State(st): State<AppState>, req: Request<Body>) -> HttpResponse {
     handle(st, req, Endpoint::Mutate).await
 }
+
+/// Everything `rampart admission serve` sets up.
+pub struct ServeSetup {
+    /// Listener, TLS, limits.
+    pub opts: ServerOptions,
+    /// The engine (its namespace source is replaced by the watch cache when `kube` is set).
+    pub engine: Engine,
+    /// API server client: Namespace watch cache (and PolicyReports when enabled).
+    pub kube: Option<crate::kube::KubeClient>,
+    /// Create PolicyReports for audit-mode decisions (needs `kube`).
+    pub policy_reports: bool,
+    /// Where audit JSON lines go.
+    pub audit_log: Box<dyn std::io::Write + Send>,
+    /// Registry client for `/mutate` lookups.
+    pub registry: Option<Registry>,
+    /// Metrics (give the same to [`tls_config`] to count certificate reloads).
+    pub metrics: Arc<Metrics>,
+}
+
+/// Run `rampart admission serve` on a new Tokio runtime until SIGINT/SIGTERM.
+pub fn serve_until_signal(
+    setup: ServeSetup,
+    on_bound: impl FnOnce(SocketAddr),
+) -> Result<(), ServerError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let mut engine = setup.engine;
+        let metrics = setup.metrics;
+        let mut audit = crate::kube::JsonAuditSink::new(setup.audit_log);
+        if let Some(client) = setup.kube {
+            let store = Arc::new(crate::namespaces::StaticNamespaces::new());
+            let watcher = crate::kube::KubeNamespaces::new(client.clone(), store.clone());
+            tokio::spawn(watcher.run());
+            engine = engine.with_namespaces(store);
+            if setup.policy_reports {
+                audit = audit.with_policy_reports(client);
+            }
+        }
+        let services = Services {
+            engine: Arc::new(engine),
+            metrics,
+            audit: Arc::new(audit),
+            registry: setup.registry.map(Arc::new),
+        };
+        let bound = bind(setup.opts).await?;
+        on_bound(bound.local_addr()?);
+        bound.run(services, shutdown_signal()).await
+    })
+}
