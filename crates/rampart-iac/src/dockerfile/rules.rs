@@ -756,7 +756,12 @@ fn check_missing_healthcheck(df: &Dockerfile, out: &mut Vec<Hit>) {
     let Some(last) = df.stages.last() else {
         return;
     };
-    if df.instructions.iter().any(|i| i.keyword == "HEALTHCHECK") {
+    let shipped = shipped_stages(df);
+    if df
+        .instructions
+        .iter()
+        .any(|i| i.keyword == "HEALTHCHECK" && i.stage.is_some_and(|s| shipped.contains(&s)))
+    {
         return;
     }
     out.push(Hit {

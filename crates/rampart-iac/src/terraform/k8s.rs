@@ -79,6 +79,18 @@ fn list_field(block: &str) -> Option<&'static str> {
 
 /// `run_as_non_root` → `runAsNonRoot`.
 pub fn camel(s: &str) -> String {
+    // Kubernetes spells a few initialisms in capitals.
+    match s {
+        "host_pid" => return "hostPID".into(),
+        "host_ipc" => return "hostIPC".into(),
+        "cluster_ip" => return "clusterIP".into(),
+        "cluster_ips" => return "clusterIPs".into(),
+        "external_ips" => return "externalIPs".into(),
+        "load_balancer_ip" => return "loadBalancerIP".into(),
+        "non_resource_urls" => return "nonResourceURLs".into(),
+        "pod_ip" => return "podIP".into(),
+        _ => {}
+    }
     let mut out = String::with_capacity(s.len());
     let mut up = false;
     for c in s.chars() {
@@ -286,5 +298,6 @@ mod tests {
         );
         assert_eq!(kind_of("kubernetes_horizontal_pod_autoscaler"), None);
         assert_eq!(camel("run_as_non_root"), "runAsNonRoot");
+        assert_eq!(camel("host_pid"), "hostPID");
     }
 }
