@@ -102,7 +102,11 @@ fn component(n: &Node<'_>) -> Value {
     if let Some(u) = &n.purl {
         c.insert("purl".into(), json!(u));
     }
-    if let Some(r) = p.resolved.as_deref().filter(|r| r.contains("://")) {
+    if let Some(r) = p
+        .resolved
+        .as_deref()
+        .filter(|r| super::graph::is_download_url(r))
+    {
         c.insert(
             "externalReferences".into(),
             json!([{"type": "distribution", "url": r}]),

@@ -161,3 +161,20 @@ pub(crate) fn short_hash(s: &str) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(&Sha256::digest(s.as_bytes())[..8])
 }
+
+/// A plain `http(s)://` or `git+…://` URL without spaces: what SPDX `downloadLocation`
+/// and CycloneDX `distribution` references accept. Lockfile sources such as
+/// `registry+https://…` (Cargo) are not download locations.
+pub(crate) fn is_download_url(r: &str) -> bool {
+    let rest = ["git+", "hg+", "svn+", "bzr+"]
+        .iter()
+        .find_map(|p| r.strip_prefix(p))
+        .unwrap_or(r);
+    [
+        "https://", "http://", "ssh://", "ftp://", "sftp://", "svn://",
+    ]
+    .iter()
+    .any(|p| rest.starts_with(p))
+        && !r.contains(char::is_whitespace)
+        && r.len() > 10
+}

@@ -88,7 +88,7 @@ pub fn spdx(inv: &Inventory, meta: &SbomMeta) -> Value {
         let download = p
             .resolved
             .as_deref()
-            .filter(|r| r.contains("://") && !r.contains(char::is_whitespace))
+            .filter(|r| super::graph::is_download_url(r))
             .unwrap_or("NOASSERTION");
         o.insert("downloadLocation".into(), json!(download));
         o.insert("filesAnalyzed".into(), json!(false));

@@ -1,0 +1,130 @@
+//! `rampart sbom`: the dependency inventory of a directory (lockfiles, plus installed
+//! metadata for licences) as a CycloneDX 1.6 or SPDX 2.3 JSON SBOM.
+
+#![allow(clippy::print_stderr)]
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use rampart_core::walk::WalkOptions;
+use rampart_sca::installed::{self, Limits};
+use rampart_sca::inventory::Inventory;
+use rampart_sca::sbom::{self, Format, SbomMeta};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// `rampart sbom`.
+#[derive(Debug, Args)]
+pub struct SbomCmd {
+    /// Directory (searched for lockfiles) or one lockfile.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// SBOM format: `cyclonedx` (CycloneDX 1.6 JSON) or `spdx` (SPDX 2.3 JSON).
+    #[arg(long, short = 'f', default_value = "cyclonedx", value_name = "FORMAT")]
+    pub format: String,
+    /// Write the SBOM to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Name of the described software (default: the directory name).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Version of the described software.
+    #[arg(long, value_name = "VERSION")]
+    pub component_version: Option<String>,
+    /// Do not read installed metadata (node_modules, *.dist-info, the cargo registry)
+    /// for licences and packages.
+    #[arg(long)]
+    pub no_installed: bool,
+    /// Exclude paths matching this glob (gitignore syntax). Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Do not honour .gitignore / .ignore files.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Print nothing on standard error.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// The inventory of `root` for an SBOM: lockfiles, then licences (and packages no
+/// lockfile lists) from installed metadata, then licences of crates from the cargo
+/// registry. Errors of individual files are in `inventory.errors`.
+pub fn inventory(root: &Path, walk: &WalkOptions, use_installed: bool) -> Result<Inventory> {
+    let mut walk = walk.clone();
+    walk.max_file_size = walk
+        .max_file_size
+        .max(rampart_sca::lockfile::MAX_LOCKFILE_SIZE);
+    let mut inv = rampart_sca::scan::scan_dir(root, &walk)
+        .with_context(|| format!("cannot scan {}", root.display()))?;
+    if use_installed {
+        if root.is_dir() {
+            let found = installed::scan_installed(root, Limits::default());
+            installed::merge(&mut inv, found);
+        }
+        if let Some(home) = installed::cargo_home() {
+            installed::fill_from_cargo_registry(&mut inv, &home);
+        }
+    }
+    Ok(inv)
+}
+
+fn default_name(root: &Path) -> String {
+    let abs = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let base = if abs.is_file() {
+        abs.parent().map(Path::to_path_buf).unwrap_or_default()
+    } else {
+        abs
+    };
+    base.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "project".into())
+}
+
+/// Run `rampart sbom`.
+pub fn run(cmd: SbomCmd) -> Result<u8> {
+    let Some(format) = Format::from_name(&cmd.format) else {
+        bail!("--format `{}`: expected `cyclonedx` or `spdx`", cmd.format);
+    };
+    if !cmd.path.exists() {
+        bail!("{}: no such file or directory", cmd.path.display());
+    }
+    let walk = WalkOptions {
+        respect_gitignore: !cmd.no_ignore,
+        exclude: cmd.exclude.clone(),
+        ..WalkOptions::default()
+    };
+    let inv = inventory(&cmd.path, &walk, !cmd.no_installed)?;
+    if !cmd.quiet {
+        for e in &inv.errors {
+            eprintln!("warning: {e}");
+        }
+    }
+    let name = cmd.name.clone().unwrap_or_else(|| default_name(&cmd.path));
+    let meta = SbomMeta::from_env(name, cmd.component_version.as_deref());
+    let doc = sbom::write(&inv, &meta, format);
+    let mut text = serde_json::to_string_pretty(&doc)?;
+    text.push('\n');
+    match &cmd.output {
+        Some(p) => {
+            std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
+        }
+    }
+    if !cmd.quiet {
+        let n: usize = inv.lockfiles.iter().map(|l| l.packages.len()).sum();
+        eprintln!(
+            "rampart sbom: {} packages from {} lockfiles/metadata sources{}",
+            n,
+            inv.lockfiles.len(),
+            cmd.output
+                .as_ref()
+                .map(|p| format!(" → {}", p.display()))
+                .unwrap_or_default()
+        );
+    }
+    Ok(0)
+}
