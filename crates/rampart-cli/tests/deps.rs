@@ -404,3 +404,27 @@ fn malformed_lockfile_is_reported_and_the_rest_continues() {
         "{text}"
     );
 }
+
+#[test]
+fn sbom_input_instead_of_lockfiles() {
+    let Some(fx) = fixture() else { return };
+    let sbom = fx.repo.join("bom.cdx.json");
+    std::fs::write(
+        &sbom,
+        r#"{
+  "bomFormat": "CycloneDX",
+  "specVersion": "1.6",
+  "version": 1,
+  "components": [
+    { "type": "library", "name": "ansi-html", "version": "0.0.7", "purl": "pkg:npm/ansi-html@0.0.7" },
+    { "type": "library", "name": "django", "version": "3.2.5", "purl": "pkg:pypi/django@3.2.5" }
+  ]
+}"#,
+    )
+    .unwrap();
+    let (code, report, stderr) = fx.deps(&["--sbom", sbom.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let ids: Vec<String> = summary(&report).into_iter().map(|r| r.0).collect();
+    assert_eq!(ids, ["vuln/GHSA-whgm-jr23-g3j9"], "django 3.2.5 is fixed");
+    assert!(report["target"].as_str().unwrap().starts_with("sbom:"));
+}

@@ -33,6 +33,10 @@ pub struct DepsCmd {
     /// matching findings (justification kept in the report). Repeatable.
     #[arg(long, value_name = "FILE")]
     pub vex: Vec<PathBuf>,
+    /// Scan this CycloneDX or SPDX JSON SBOM (e.g. made by syft or Trivy) instead of
+    /// searching PATH for lockfiles.
+    #[arg(long, value_name = "FILE")]
+    pub sbom: Option<PathBuf>,
     /// Print the package inventory (table, or JSON with `--format json`) and stop; no
     /// database needed.
     #[arg(long)]
@@ -69,7 +73,15 @@ pub fn run(cmd: DepsCmd) -> Result<u8> {
         bail!("{}: no such file or directory", cmd.path.display());
     }
     let settings = Settings::resolve(&cmd.common, &SecretArgs::default(), &cmd.path)?;
-    let out = scan(&cmd.path, &settings, cmd.common.max_file_size.is_none())?;
+    let out = match &cmd.sbom {
+        Some(sbom) => ScanOutput {
+            inventory: rampart_sca::sbom::read(sbom)
+                .with_context(|| format!("cannot read SBOM {}", sbom.display()))?,
+            notes: Vec::new(),
+            files_scanned: 1,
+        },
+        None => scan(&cmd.path, &settings, cmd.common.max_file_size.is_none())?,
+    };
     if !settings.quiet {
         for n in &out.notes {
             eprintln!("note: {n}");
@@ -95,7 +107,11 @@ pub fn run(cmd: DepsCmd) -> Result<u8> {
         .iter()
         .map(|f| (f.rule_id.clone(), meta_of(f)))
         .collect();
-    let mut report = Report::new(cmd.path.display().to_string(), vec!["deps".into()]);
+    let target = match &cmd.sbom {
+        Some(s) => format!("sbom:{}", s.display()),
+        None => cmd.path.display().to_string(),
+    };
+    let mut report = Report::new(target, vec!["deps".into()]);
     report.findings = found;
     report.errors = out.inventory.errors.clone();
     report.summary.files_scanned = out.files_scanned;
