@@ -36,6 +36,8 @@ pub enum Command {
     K8s(Box<crate::commands::k8s::K8sCmd>),
     /// Dependency vulnerabilities: lockfiles → packages → the local OSV database.
     Deps(Box<crate::commands::deps::DepsCmd>),
+    /// Write a CycloneDX 1.6 or SPDX 2.3 SBOM of a directory's dependencies.
+    Sbom(Box<crate::commands::sbom::SbomCmd>),
     /// The local vulnerability database: import OSV records, show status.
     Db {
         /// What to do.

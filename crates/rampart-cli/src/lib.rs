@@ -39,6 +39,7 @@ where
         args::Command::Monitor(cmd) => commands::monitor::run(cmd),
         args::Command::Admission(cmd) => commands::admission::run(cmd),
         args::Command::Db { command } => commands::db::run(command),
+        args::Command::Sbom(cmd) => commands::sbom::run(*cmd),
         args::Command::Deps(cmd) => commands::deps::run(*cmd),
         args::Command::Image(cmd) => commands::image::run(*cmd),
         args::Command::K8s(cmd) => commands::k8s::run(*cmd),

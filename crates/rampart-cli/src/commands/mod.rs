@@ -10,4 +10,5 @@ pub mod monitor;
 pub mod output;
 pub mod part;
 pub mod rules;
+pub mod sbom;
 pub mod scan;
