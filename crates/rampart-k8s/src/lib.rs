@@ -16,3 +16,9 @@ pub mod rules;
 
 pub use object::Object;
 pub use rules::{check_object, check_set, Context};
+
+/// Metadata of every built-in rule (PSS controls and best practices), for
+/// `rampart rules list/explain`.
+pub fn metas() -> Vec<rampart_core::RuleMeta> {
+    rules::all().into_iter().map(|r| r.meta).collect()
+}

@@ -659,11 +659,20 @@ impl Builder<'_> {
                         self.events.get(self.pos),
                         Some((Event::Scalar(k, TScalarStyle::Plain, _, _), _)) if k == "<<"
                     );
-                    let (kv, _) = self.node("\u{0}key", depth + 1)?;
-                    let key = match kv {
-                        Value::String(s) => s,
-                        Value::Null => String::new(),
-                        other => other.to_string(),
+                    // Scalar keys keep their text (`y:`, `on:` stay strings, as every
+                    // Kubernetes field name is); complex keys are rendered as JSON text.
+                    let key = if let Some((Event::Scalar(k, ..), km)) = self.events.get(self.pos) {
+                        let (k, km) = (k.clone(), *km);
+                        self.pos += 1;
+                        self.count_nodes(1, &km)?;
+                        k
+                    } else {
+                        let (kv, _) = self.node("\u{0}key", depth + 1)?;
+                        match kv {
+                            Value::String(s) => s,
+                            Value::Null => String::new(),
+                            other => other.to_string(),
+                        }
                     };
                     let p = join_key(path, &key);
                     let (v, s) = self.node(&p, depth + 1)?;
