@@ -10,6 +10,7 @@
 //! become [`ScanError`]s with a line where known.
 
 pub mod dockerfile;
+pub mod inputs;
 pub mod meta;
 pub mod terraform;
 
