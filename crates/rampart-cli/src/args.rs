@@ -31,6 +31,8 @@ pub enum Command {
     Admission(crate::commands::admission::AdmissionCmd),
     /// Scan a container image: packages, vulnerabilities, secrets in layers, config.
     Image(Box<crate::commands::image::ImageCmd>),
+    /// Dockerfile and Terraform rules, and custom Rego policies (--policy) over IaC, YAML and JSON.
+    Iac(Box<crate::commands::iac::IacCmd>),
     /// Scan Kubernetes manifests (plain, Kustomize, Helm): Pod Security Standards, best
     /// practices, Rego policies.
     K8s(Box<crate::commands::k8s::K8sCmd>),

@@ -42,6 +42,7 @@ where
         args::Command::Sbom(cmd) => commands::sbom::run(*cmd),
         args::Command::Deps(cmd) => commands::deps::run(*cmd),
         args::Command::Image(cmd) => commands::image::run(*cmd),
+        args::Command::Iac(cmd) => commands::iac::run(*cmd),
         args::Command::K8s(cmd) => commands::k8s::run(*cmd),
     };
     match result {

@@ -4,6 +4,7 @@ pub mod admission;
 pub mod db;
 pub mod deps;
 pub mod hook;
+pub mod iac;
 pub mod image;
 pub mod k8s;
 pub mod monitor;
