@@ -102,6 +102,18 @@ pub fn load_str_with(text: &str, path: Option<&str>, limits: &Limits) -> Loaded 
                 push_value(value, spans, path, doc_index, &mut out);
             }
             Err(mut e) => {
+                // yaml-rust2 is stricter than Kubernetes' go-yaml on some layouts (e.g. a
+                // flow sequence closed at its key's indentation). Fall back to libyaml
+                // (the parser go-yaml was ported from): the document loads with a span
+                // for the document only.
+                if e.message.starts_with("invalid YAML") {
+                    if let Some((value, span)) = fallback_parse(chunk.text, chunk.first_line) {
+                        let spans = BTreeMap::from([(String::new(), span)]);
+                        push_value(value, spans, path, doc_index, &mut out);
+                        doc_index += 1;
+                        continue;
+                    }
+                }
                 e.doc_index = doc_index;
                 out.errors.push(e);
             }
@@ -173,6 +185,19 @@ fn rebase(spans: &BTreeMap<String, Span>, from: &str, to: &str) -> BTreeMap<Stri
         out.insert(key, *s);
     }
     out
+}
+
+/// Parse a document with serde_yaml (libyaml); the span covers the whole chunk.
+fn fallback_parse(text: &str, first_line: usize) -> Option<(Value, Span)> {
+    let v: Value = serde_yaml::from_str(text).ok()?;
+    let lines = text.lines().count().max(1);
+    let span = Span {
+        start_line: first_line,
+        start_column: 1,
+        end_line: first_line + lines - 1,
+        end_column: 1,
+    };
+    Some((v, span))
 }
 
 struct Chunk<'a> {
@@ -260,6 +285,8 @@ struct Builder<'a> {
     nodes: usize,
     spans: BTreeMap<String, Span>,
     anchors: HashMap<usize, Anchored>,
+    /// A non-scalar map key was built (its spans must be dropped).
+    complex_keys: bool,
 }
 
 struct Anchored {
@@ -354,6 +381,7 @@ fn parse_chunk(
         nodes: 0,
         spans: BTreeMap::new(),
         anchors: HashMap::new(),
+        complex_keys: false,
     };
     // Skip to the first document.
     while let Some((ev, _)) = b.events.get(b.pos) {
@@ -667,6 +695,7 @@ impl Builder<'_> {
                         self.count_nodes(1, &km)?;
                         k
                     } else {
+                        self.complex_keys = true;
                         let (kv, _) = self.node("\u{0}key", depth + 1)?;
                         match kv {
                             Value::String(s) => s,
@@ -719,8 +748,11 @@ impl Builder<'_> {
                         }
                     }
                 }
-                // Drop spans recorded for keys themselves.
-                self.spans.retain(|k, _| !k.starts_with('\u{0}'));
+                // Drop spans recorded for complex keys themselves.
+                if self.complex_keys {
+                    self.spans.retain(|k, _| !k.starts_with('\u{0}'));
+                    self.complex_keys = false;
+                }
                 let mut span = self.span_from(&m, last_end);
                 if let Some((l, c)) = first_key {
                     if (l, c) < (span.start_line, span.start_column) {

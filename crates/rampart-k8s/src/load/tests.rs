@@ -193,3 +193,15 @@ fn document_end_markers_and_directives() {
     assert_eq!(l.objects.len(), 2);
     assert_eq!(l.objects[1].spans["kind"], span(8, 1, 8, 8));
 }
+
+#[test]
+fn lenient_layouts_kubectl_accepts_still_load() {
+    let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    args: [\n        \"-a\", \"b\",\n    ]\n";
+    let l = load_str(text, None);
+    assert!(l.errors.is_empty(), "{:?}", l.errors);
+    assert_eq!(
+        l.objects[0].value["spec"]["containers"][0]["args"],
+        json!(["-a", "b"])
+    );
+    assert_eq!(l.objects[0].span("spec.containers"), Some(span(1, 1, 9, 1)));
+}

@@ -1,0 +1,45 @@
+//! Load (and check) every manifest under a directory, N times, and print timings.
+//!
+//! `cargo run --release -p rampart-k8s --example load_bench -- DIR [REPEAT]`
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use rampart_k8s::load::load_str;
+use std::time::Instant;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let dir = args.next().unwrap_or_else(|| ".".into());
+    let repeat: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
+    let mut texts = Vec::new();
+    let mut stack = vec![std::path::PathBuf::from(dir)];
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            if let Ok(rd) = std::fs::read_dir(&p) {
+                stack.extend(rd.flatten().map(|e| e.path()));
+            }
+        } else if let Ok(t) = std::fs::read_to_string(&p) {
+            texts.push((p.display().to_string(), t));
+        }
+    }
+    let bytes: usize = texts.iter().map(|t| t.1.len()).sum();
+    let t0 = Instant::now();
+    let mut objects = Vec::new();
+    for _ in 0..repeat {
+        for (p, t) in &texts {
+            objects.extend(load_str(t, Some(p)).objects);
+        }
+    }
+    let load = t0.elapsed();
+    let t1 = Instant::now();
+    let findings = rampart_k8s::check_set(&objects, &rampart_k8s::Context::default());
+    let check = t1.elapsed();
+    println!(
+        "{} files x{repeat} ({} MB each pass), {} objects: load {:.3}s, check {:.3}s, {} findings",
+        texts.len(),
+        bytes / 1_000_000,
+        objects.len(),
+        load.as_secs_f64(),
+        check.as_secs_f64(),
+        findings.len()
+    );
+}
