@@ -148,3 +148,41 @@ fn rejects_what_is_not_an_sbom() {
         vec!["MIT"]
     );
 }
+
+#[test]
+fn truncated_and_mangled_sboms_are_errors_not_panics() {
+    for f in [
+        "syft.cdx.json",
+        "syft.spdx.json",
+        "trivy.cdx.json",
+        "trivy.spdx.json",
+    ] {
+        let full = std::fs::read_to_string(dir().join(f)).unwrap();
+        let text = full.trim_end();
+        let n = text.len();
+        for cut in (0..n).step_by(n / 97 + 1) {
+            let Some(t) = text.get(..cut) else { continue };
+            assert!(read_str(t, Path::new(f)).is_err(), "{f} cut at {cut}");
+        }
+        // Wrong types everywhere still read (what can be read) without panicking.
+        let mangled = full
+            .replace("\"dependsOn\":[", "\"dependsOn\":[1,{},")
+            .replace("\"licenses\":[", "\"licenses\":[7,");
+        let _ = read_str(&mangled, Path::new(f));
+    }
+}
+
+#[test]
+fn go_module_case_is_kept_from_the_component_name() {
+    let inv = read_str(
+        r#"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[
+            {"type":"library","name":"github.com/Azure/go-autorest","version":"v14.2.0",
+             "purl":"pkg:golang/github.com/azure/go-autorest@v14.2.0"}]}"#,
+        Path::new("x.json"),
+    )
+    .unwrap();
+    assert_eq!(
+        inv.packages().next().unwrap().name,
+        "github.com/Azure/go-autorest"
+    );
+}

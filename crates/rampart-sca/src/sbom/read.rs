@@ -102,6 +102,16 @@ fn memchr_count(b: &[u8]) -> usize {
     b.iter().filter(|&&c| c == b'\n').count()
 }
 
+/// Go module paths are case-sensitive but golang purls are lower-cased: take the
+/// component's own name when it is the same path in another case.
+fn keep_case(p: &mut Package, name: Option<&str>) {
+    if p.ecosystem == "Go" {
+        if let Some(n) = name.filter(|n| n.eq_ignore_ascii_case(&p.name)) {
+            p.name = n.to_string();
+        }
+    }
+}
+
 fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
     v.get(k).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
@@ -158,6 +168,7 @@ fn cyclonedx(v: &Value) -> Vec<(Package, String)> {
                 p.version = ver.to_string();
             }
         }
+        keep_case(&mut p, s(c, "name"));
         let idx = match seen.get(purl) {
             Some(&i) => i,
             None => {
@@ -273,6 +284,7 @@ fn spdx(v: &Value) -> Vec<(Package, String)> {
                 p.version = ver.to_string();
             }
         }
+        keep_case(&mut p, s(pk, "name"));
         if let Some(&i) = seen.get(purl) {
             by_id.insert(id, Some(i));
             continue;
