@@ -561,8 +561,25 @@ fn open_layout(
                 ))
             })?,
         None => {
-            if index.manifests.len() == 1 {
+            let distinct: std::collections::BTreeSet<&str> =
+                index.manifests.iter().map(|d| d.digest.as_str()).collect();
+            if distinct.len() == 1 {
                 index.manifests[0].clone()
+            } else if index.manifests.iter().all(|d| d.platform.is_none()) {
+                let tags: Vec<&str> = index
+                    .manifests
+                    .iter()
+                    .filter_map(|d| d.annotations.get(REF_NAME).map(String::as_str))
+                    .collect();
+                return Err(ImageError::Source(format!(
+                    "the layout holds {} images: pick one with DIR:tag (tags: {})",
+                    distinct.len(),
+                    if tags.is_empty() {
+                        "none".into()
+                    } else {
+                        tags.join(", ")
+                    }
+                )));
             } else {
                 oci::select_platform(&index, platform)?.clone()
             }
