@@ -28,21 +28,27 @@ pub fn all() -> Vec<Rule> {
     v
 }
 
+/// Every built-in rule, built once (what [`check_object`] and [`check_set`] run).
+pub fn registry() -> &'static [Rule] {
+    static RULES: std::sync::OnceLock<Vec<Rule>> = std::sync::OnceLock::new();
+    RULES.get_or_init(all)
+}
+
 /// Run every built-in rule on one object.
 pub fn check_object(obj: &Object, ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
-    for r in all() {
-        (r.check)(&r, obj, ctx, &mut out);
+    for r in registry() {
+        (r.check)(r, obj, ctx, &mut out);
     }
     out
 }
 
 /// Run the per-object rules on every object, then the rules that need the whole set.
 pub fn check_set(objects: &[Object], ctx: &Context) -> Vec<Finding> {
-    let rules = all();
+    let rules = registry();
     let mut out = Vec::new();
     for obj in objects {
-        for r in &rules {
+        for r in rules {
             (r.check)(r, obj, ctx, &mut out);
         }
     }
