@@ -23,7 +23,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "Without `resources.requests.cpu` the scheduler cannot place the pod by its real needs and the container gets the lowest CPU share under contention (BestEffort/Burstable QoS).",
             remediation: "Set `resources.requests.cpu` on every container (and init container), e.g. `cpu: 100m`.",
             references: &[RESOURCES_URL, "CIS Kubernetes 5.7 (resource management)"],
-            peers: &["CKV_K8S_10", "kube-linter:unset-cpu-requirements", "polaris:cpuRequestsMissing", "kubesec:RequestsCPU"],
+            peers: &["CKV_K8S_10", "kube-linter:unset-cpu-requirements", "polaris:cpuRequestsMissing", "kubesec:RequestsCPU", "trivy:KSV-0015"],
             tags: &["resources"],
         }
         .rule(cpu_requests),
@@ -34,7 +34,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "Without `resources.limits.cpu` a container can use every CPU of the node, starving its neighbours (noisy neighbour, denial of service).",
             remediation: "Set `resources.limits.cpu`, or enforce a default with a `LimitRange` in the namespace.",
             references: &[RESOURCES_URL],
-            peers: &["CKV_K8S_11", "kube-linter:unset-cpu-requirements", "polaris:cpuLimitsMissing", "kubesec:LimitsCPU"],
+            peers: &["CKV_K8S_11", "kube-linter:unset-cpu-requirements", "polaris:cpuLimitsMissing", "kubesec:LimitsCPU", "trivy:KSV-0011"],
             tags: &["resources"],
         }
         .rule(cpu_limits),
@@ -45,7 +45,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "Without `resources.requests.memory` the pod may be scheduled on a node without room for it and is among the first evicted under memory pressure.",
             remediation: "Set `resources.requests.memory` on every container, e.g. `memory: 128Mi`.",
             references: &[RESOURCES_URL],
-            peers: &["CKV_K8S_12", "kube-linter:unset-memory-requirements", "polaris:memoryRequestsMissing", "kubesec:RequestsMemory"],
+            peers: &["CKV_K8S_12", "kube-linter:unset-memory-requirements", "polaris:memoryRequestsMissing", "kubesec:RequestsMemory", "trivy:KSV-0016"],
             tags: &["resources"],
         }
         .rule(memory_requests),
@@ -56,7 +56,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "Without `resources.limits.memory` a leaking or compromised container can exhaust the node's memory and get other workloads OOM-killed.",
             remediation: "Set `resources.limits.memory`, or enforce a default with a `LimitRange`.",
             references: &[RESOURCES_URL],
-            peers: &["CKV_K8S_13", "kube-linter:unset-memory-requirements", "polaris:memoryLimitsMissing", "kubesec:LimitsMemory"],
+            peers: &["CKV_K8S_13", "kube-linter:unset-memory-requirements", "polaris:memoryLimitsMissing", "kubesec:LimitsMemory", "trivy:KSV-0018"],
             tags: &["resources"],
         }
         .rule(memory_limits),
@@ -89,7 +89,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "`:latest` is mutable: what runs depends on when the node pulled it, rollbacks are impossible and a poisoned push is deployed silently. An image pinned by digest is not reported.",
             remediation: "Pin a version tag (`nginx:1.27.2`), better a digest (`nginx@sha256:…`).",
             references: &[IMAGES_URL],
-            peers: &["CKV_K8S_14", "kube-linter:latest-tag", "polaris:tagNotSpecified", "trivy:KSV013"],
+            peers: &["CKV_K8S_14", "kube-linter:latest-tag", "polaris:tagNotSpecified", "trivy:KSV-0013"],
             tags: &["supply-chain"],
         }
         .rule(image_latest),
@@ -100,7 +100,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "An image without tag or digest means `:latest`, with the same problems: mutable, not reproducible, not roll-backable. A container without any `image` is also reported.",
             remediation: "Pin a version tag, better a digest (`image: registry/app:1.4.2@sha256:…`).",
             references: &[IMAGES_URL],
-            peers: &["CKV_K8S_14", "kube-linter:latest-tag", "polaris:tagNotSpecified", "trivy:KSV013"],
+            peers: &["CKV_K8S_14", "kube-linter:latest-tag", "polaris:tagNotSpecified", "trivy:KSV-0013"],
             tags: &["supply-chain"],
         }
         .rule(image_untagged),
@@ -133,7 +133,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "An environment variable whose name says password, secret, token or key has its value written in the manifest: the secret lives in the repository, in `kubectl get -o yaml` output and in every copy of the manifest.",
             remediation: "Move the value into a Secret (from External Secrets, Sealed Secrets or Vault) and reference it with `valueFrom.secretKeyRef`, better mount it as a file.",
             references: &["https://kubernetes.io/docs/concepts/configuration/secret/", "CWE-798"],
-            peers: &["kube-linter:env-var-secret", "polaris:sensitiveContainerEnvVar", "trivy:KSV0109"],
+            peers: &["kube-linter:env-var-secret", "polaris:sensitiveContainerEnvVar"],
             tags: &["secrets"],
         }
         .rule(env_secret_literal),
@@ -155,7 +155,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "Without `securityContext.readOnlyRootFilesystem: true` an attacker in the container can drop tools and binaries, modify the application and persist across process restarts.",
             remediation: "Set `securityContext.readOnlyRootFilesystem: true` and mount an `emptyDir` where the application must write (`/tmp`, caches).",
             references: &[SECCTX_URL],
-            peers: &["CKV_K8S_22", "kube-linter:no-read-only-root-fs", "polaris:notReadOnlyRootFilesystem", "kubesec:ReadOnlyRootFilesystem", "trivy:KSV014"],
+            peers: &["CKV_K8S_22", "kube-linter:no-read-only-root-fs", "polaris:notReadOnlyRootFilesystem", "kubesec:ReadOnlyRootFilesystem", "trivy:KSV-0014"],
             tags: &["hardening"],
         }
         .rule(read_only_root),
@@ -166,7 +166,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "NET_RAW is in the default capability set of most runtimes; it allows raw and packet sockets, so a compromised container can spoof packets, sniff and ARP/DNS-poison its node network. The container neither drops `NET_RAW` nor `ALL` (or adds it back).",
             remediation: "Add `securityContext.capabilities.drop: [\"ALL\"]` (or at least `NET_RAW`) and add back only what is needed.",
             references: &[SECCTX_URL, "CIS Kubernetes 5.2.7"],
-            peers: &["CKV_K8S_28", "trivy:KSV022"],
+            peers: &["CKV_K8S_28", "trivy:KSV-0119"],
             tags: &["hardening"],
         }
         .rule(net_raw),
@@ -177,7 +177,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "SYS_ADMIN is \"the new root\": mount, namespaces, BPF, many kernel interfaces. With it a container escape is usually a few commands away.",
             remediation: "Remove `SYS_ADMIN` from `securityContext.capabilities.add`; find the narrower capability the workload needs.",
             references: &[SECCTX_URL, "https://man7.org/linux/man-pages/man7/capabilities.7.html"],
-            peers: &["CKV_K8S_39", "kubesec:CapSysAdmin", "trivy:KSV005"],
+            peers: &["CKV_K8S_39", "kubesec:CapSysAdmin", "trivy:KSV-0005"],
             tags: &["hardening"],
         }
         .rule(cap_sys_admin),
@@ -188,7 +188,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "Every capability added beyond the runtime's default set widens what a compromised process can do to the kernel. Pod Security `baseline` allows some additions; this rule reports any.",
             remediation: "Remove `securityContext.capabilities.add`, or justify each entry (suppress with a reason).",
             references: &[SECCTX_URL, "CIS Kubernetes 5.2.8"],
-            peers: &["CKV_K8S_25"],
+            peers: &["CKV_K8S_25", "trivy:KSV-0022"],
             tags: &["hardening"],
         }
         .rule(caps_added),
@@ -254,7 +254,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "Binding a port below 1024 needs root or `NET_BIND_SERVICE` in the container, which non-root hardening otherwise avoids.",
             remediation: "Listen on a port of 1024 or above and map it in the Service (`port: 80, targetPort: 8080`).",
             references: &["https://docs.kubelinter.io/#/generated/checks?id=privileged-ports"],
-            peers: &["kube-linter:privileged-ports"],
+            peers: &["kube-linter:privileged-ports", "trivy:KSV-0117"],
             tags: &["hardening"],
         }
         .rule(privileged_port),
@@ -265,7 +265,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "A writable hostPath mount lets the container change the node's files: plant binaries, cron jobs, kubelet config or other pods' data.",
             remediation: "Set `readOnly: true` on the `volumeMounts` entry, or replace the hostPath volume.",
             references: &["https://kubernetes.io/docs/concepts/storage/volumes/#hostpath"],
-            peers: &["kube-linter:writable-host-mount", "trivy:KSV023"],
+            peers: &["kube-linter:writable-host-mount"],
             tags: &["hardening"],
         }
         .rule(writable_host_mount),

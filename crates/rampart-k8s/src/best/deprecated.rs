@@ -253,7 +253,7 @@ pub(super) fn rules() -> Vec<Rule> {
         description: "The object uses an `apiVersion` that current Kubernetes no longer serves (`extensions/v1beta1`, `apps/v1beta1/2`, `policy/v1beta1` PodSecurityPolicy, `batch/v1beta1` CronJob, `autoscaling/v2beta1/2`, `networking.k8s.io/v1beta1` Ingress …): applying it fails on a cluster at or past the removal release, and it is often a sign of an unmaintained manifest. The message names the release that removed it and the replacement.",
         remediation: "Migrate to the replacement API version (`kubectl convert` or `pluto` help); PodSecurityPolicy has no replacement object: use Pod Security Admission.",
         references: &["https://kubernetes.io/docs/reference/using-api/deprecation-guide/"],
-        peers: &["kube-linter:no-extensions-v1beta", "polaris:deprecatedApiVersion", "trivy:KSV107"],
+        peers: &["kube-linter:no-extensions-v1beta", "polaris:deprecatedApiVersion"],
         tags: &["correctness"],
     }
     .rule(removed_api)]

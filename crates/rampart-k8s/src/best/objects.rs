@@ -16,7 +16,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "Objects without `metadata.namespace` (or with `default`) land in `default`, where RBAC, NetworkPolicies, quotas and Pod Security labels are rarely set and everything shares one trust boundary. The `default` ServiceAccount and the `kubernetes` Service are not reported.",
             remediation: "Put each application in its own namespace and set `metadata.namespace` explicitly (or with Kustomize's `namespace:`).",
             references: &["https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/", "CIS Kubernetes 5.7.4"],
-            peers: &["CKV_K8S_21", "kube-linter:use-namespace"],
+            peers: &["CKV_K8S_21", "kube-linter:use-namespace", "trivy:KSV-0110"],
             tags: &["isolation"],
         }
         .rule(default_namespace),
@@ -49,7 +49,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "A NodePort Service opens the port on every node's IP, bypassing the ingress controller's TLS, authentication and logging, and is reachable from wherever the nodes are.",
             remediation: "Use `ClusterIP` behind an Ingress or Gateway; if a node port is really needed, firewall it.",
             references: &["https://kubernetes.io/docs/concepts/services-networking/service/#type-nodeport"],
-            peers: &["kube-linter:exposed-services", "trivy:KSV0112"],
+            peers: &["kube-linter:exposed-services"],
             tags: &["exposure"],
         }
         .rule(node_port),
@@ -148,7 +148,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "A ConfigMap key named like a password/token/secret with a literal value, or a value that is a JWT (service account tokens are JWTs) or a PEM private key. ConfigMaps are readable by far more roles than Secrets and are never encrypted at rest.",
             remediation: "Move the value to a Secret (managed by External Secrets, Sealed Secrets or Vault) and rotate it.",
             references: &["https://kubernetes.io/docs/concepts/configuration/configmap/", "CWE-312"],
-            peers: &["polaris:sensitiveConfigmapContent"],
+            peers: &["polaris:sensitiveConfigmapContent", "trivy:KSV-0109", "trivy:KSV-01010"],
             tags: &["secrets"],
         }
         .rule(configmap_secret),

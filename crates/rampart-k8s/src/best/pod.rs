@@ -54,7 +54,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "`hostAliases` rewrites name resolution inside the pod, bypassing cluster DNS: it can silently redirect traffic (also an attacker's trick), and hard-coded IPs go stale.",
             remediation: "Use DNS (a Service, ExternalName or CoreDNS configuration) instead of `hostAliases`.",
             references: &["https://kubernetes.io/docs/tasks/network/customize-hosts-file-for-pods/"],
-            peers: &["trivy:KSV007"],
+            peers: &["trivy:KSV-0007"],
             tags: &["hardening"],
         }
         .rule(host_aliases),
@@ -87,7 +87,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "A UID below 10000 may coincide with a real user of the host (or root); if the container escapes, it acts with that user's rights. Container values override the pod's, as Checkov evaluates it; pods in a user namespace (`hostUsers: false`) are not reported.",
             remediation: "Set `securityContext.runAsUser` to 10000 or above (pod or every container).",
             references: &["https://kubernetes.io/docs/tasks/configure-pod-container/security-context/"],
-            peers: &["CKV_K8S_40", "kubesec:RunAsUser", "trivy:KSV020"],
+            peers: &["CKV_K8S_40", "kubesec:RunAsUser", "trivy:KSV-0020"],
             tags: &["hardening"],
         }
         .rule(high_uid),
@@ -98,7 +98,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "A hostPath volume of the Docker, containerd or CRI-O socket gives the pod full control of the node's container runtime: start a privileged container, read every other container. Read-only does not help.",
             remediation: "Remove the volume. For image builds use rootless BuildKit, kaniko or buildah; for monitoring use the kubelet/CRI APIs.",
             references: &[HOSTPATH_URL],
-            peers: &["CKV_K8S_27", "kube-linter:docker-sock", "polaris:dockerSocket", "kubesec:DockerSock", "trivy:KSV006"],
+            peers: &["CKV_K8S_27", "kube-linter:docker-sock", "polaris:dockerSocket", "kubesec:DockerSock", "trivy:KSV-0006"],
             tags: &["host"],
         }
         .rule(docker_socket),
@@ -109,7 +109,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "A hostPath volume of `/`, `/etc`, `/proc`, `/sys`, `/dev`, `/boot`, `/root`, `/var/lib/kubelet`, `/var/run`, `/etc/kubernetes` (…) exposes node credentials, kubelet and kernel interfaces to the pod.",
             remediation: "Remove the hostPath volume; use a ConfigMap, Secret, CSI driver or the downward API instead.",
             references: &[HOSTPATH_URL, "CIS Kubernetes 5.2"],
-            peers: &["kube-linter:sensitive-host-mounts", "trivy:KSV023"],
+            peers: &["kube-linter:sensitive-host-mounts"],
             tags: &["host"],
         }
         .rule(sensitive_host_path),

@@ -18,7 +18,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "A `*` in `apiGroups`, `resources` or `verbs` grants everything, including resources and verbs added by future versions and CRDs (secrets, escalate, impersonate …). Every rule of the role is checked (Checkov checks only the first).",
             remediation: "List the exact API groups, resources and verbs the subject needs.",
             references: &[RBAC_URL, "CIS Kubernetes 5.1.3"],
-            peers: &["CKV_K8S_49", "kube-linter:wildcard-in-rules", "trivy:KSV044"],
+            peers: &["CKV_K8S_49", "kube-linter:wildcard-in-rules", "trivy:KSV-0044", "trivy:KSV-0045", "trivy:KSV-0046"],
             tags: &["rbac"],
         }
         .rule(wildcard),
@@ -29,7 +29,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "The `escalate` verb on `roles`/`clusterroles` lets the subject write roles with permissions it does not hold, and then use them.",
             remediation: "Remove `escalate` (and `*`) on roles and clusterroles.",
             references: &[RBAC_URL, "https://kubernetes.io/docs/reference/access-authn-authz/rbac/#privilege-escalation-prevention-and-bootstrapping"],
-            peers: &["CKV_K8S_158", "trivy:KSV041"],
+            peers: &["CKV_K8S_158"],
             tags: &["rbac", "privilege-escalation"],
         }
         .rule(escalate),
@@ -51,7 +51,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "`impersonate` on `users`, `groups`, `serviceaccounts` (or `userextras`) lets the subject act as anyone, including `system:masters`.",
             remediation: "Remove `impersonate`; if a proxy needs it, restrict it with `resourceNames`.",
             references: &[RBAC_URL, "https://kubernetes.io/docs/reference/access-authn-authz/authentication/#user-impersonation"],
-            peers: &["trivy:KSV043"],
+            peers: &[],
             tags: &["rbac", "privilege-escalation"],
         }
         .rule(impersonate),
@@ -62,7 +62,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "`get`, `list` or `watch` on `secrets` exposes every credential of the namespace (cluster-wide for a ClusterRole), service-account tokens included; `list` returns the values, not just names.",
             remediation: "Remove read access to secrets, or restrict it to named secrets with `resourceNames` (which does not work for `list`/`watch`).",
             references: &[RBAC_URL],
-            peers: &["kube-linter:access-to-secrets", "trivy:KSV041"],
+            peers: &["kube-linter:access-to-secrets", "trivy:KSV-0041", "trivy:KSV-0113"],
             tags: &["rbac", "secrets"],
         }
         .rule(secrets_read),
@@ -73,7 +73,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "`create` (or `get`, which older API servers accepted over websockets) on `pods/exec` or `pods/attach` gives a shell in any pod of the scope, with its service account and secrets.",
             remediation: "Remove `pods/exec` and `pods/attach`; grant them only to break-glass roles.",
             references: &[RBAC_URL],
-            peers: &["polaris:clusterrolePodExecAttach", "polaris:rolePodExecAttach", "trivy:KSV053"],
+            peers: &["polaris:clusterrolePodExecAttach", "polaris:rolePodExecAttach", "trivy:KSV-0053"],
             tags: &["rbac"],
         }
         .rule(pods_exec),
@@ -84,7 +84,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "`nodes/proxy` reaches the kubelet API directly: exec into any pod of the node, bypassing admission control and audit logging of the pod API.",
             remediation: "Remove `nodes/proxy`; monitoring agents need `nodes/metrics` or `nodes/stats` only.",
             references: &[RBAC_URL],
-            peers: &["trivy:KSV047"],
+            peers: &["trivy:KSV-0047"],
             tags: &["rbac", "privilege-escalation"],
         }
         .rule(nodes_proxy),
@@ -95,7 +95,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "Creating pods (or Deployments, Jobs … that create them) lets the subject run any image with any service account of the namespace and mount every Secret there: it is as strong as reading the secrets.",
             remediation: "Grant workload creation only to deployment pipelines, and enforce Pod Security `restricted` on the namespace.",
             references: &[RBAC_URL],
-            peers: &["kube-linter:access-to-create-pods", "trivy:KSV048"],
+            peers: &["kube-linter:access-to-create-pods", "trivy:KSV-0048"],
             tags: &["rbac", "privilege-escalation"],
         }
         .rule(create_pods),
@@ -106,7 +106,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "Write access to mutating/validating webhook configurations lets the subject switch off policy enforcement or inject a webhook that rewrites (and reads) every object, secrets included.",
             remediation: "Restrict write access to webhook configurations to cluster administrators.",
             references: &[RBAC_URL],
-            peers: &["CKV_K8S_155"],
+            peers: &["CKV_K8S_155", "trivy:KSV-0114"],
             tags: &["rbac", "privilege-escalation"],
         }
         .rule(webhooks),
@@ -139,7 +139,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "A binding whose subject is `system:anonymous` or `system:unauthenticated` grants the role to anyone who can reach the API server, without credentials.",
             remediation: "Delete the binding; expose what is public (health, version) through the built-in `system:public-info-viewer` only.",
             references: &[RBAC_URL, "CIS Kubernetes 5.1.1"],
-            peers: &["trivy:KSV118"],
+            peers: &[],
             tags: &["rbac", "exposure"],
         }
         .rule(bind_unauth),
@@ -161,7 +161,7 @@ pub(super) fn rules() -> Vec<Rule> {
             description: "A (Cluster)RoleBinding to the `cluster-admin` ClusterRole gives its subjects full control of the cluster (of the namespace for a RoleBinding).",
             remediation: "Create a role with only the permissions needed and bind that instead.",
             references: &[RBAC_URL, "CIS Kubernetes 5.1.1"],
-            peers: &["kube-linter:cluster-admin-role-binding", "polaris:clusterrolebindingClusterAdmin", "polaris:rolebindingClusterAdminRole", "trivy:KSV111"],
+            peers: &["kube-linter:cluster-admin-role-binding", "polaris:clusterrolebindingClusterAdmin", "polaris:rolebindingClusterAdminRole", "trivy:KSV-0111"],
             tags: &["rbac"],
         }
         .rule(cluster_admin),
