@@ -189,7 +189,14 @@ fn rebase(spans: &BTreeMap<String, Span>, from: &str, to: &str) -> BTreeMap<Stri
 
 /// Parse a document with serde_yaml (libyaml); the span covers the whole chunk.
 fn fallback_parse(text: &str, first_line: usize) -> Option<(Value, Span)> {
-    let v: Value = serde_yaml::from_str(text).ok()?;
+    let t = text.trim_start();
+    let v: Value = if t.starts_with('{') || t.starts_with('[') {
+        serde_json::from_str(text)
+            .ok()
+            .or_else(|| serde_yaml::from_str(text).ok())?
+    } else {
+        serde_yaml::from_str(text).ok()?
+    };
     let lines = text.lines().count().max(1);
     let span = Span {
         start_line: first_line,

@@ -62,7 +62,7 @@ pub struct LoadedSet {
     pub objects: Vec<Object>,
     /// Per-file / per-document errors and skipped charts (the scan went on).
     pub errors: Vec<ScanError>,
-    /// Notes for the report (e.g. "kustomization X scanned raw: kubectl not found").
+    /// Notes for the report (reserved; kustomize/helm problems are in `errors`).
     pub notes: Vec<String>,
     /// Files read.
     pub files: u64,
@@ -248,6 +248,10 @@ pub fn load_tree(root: &Path, opts: &TreeOptions) -> Result<LoadedSet, rampart_c
         root.parent().map(Path::to_path_buf).unwrap_or_default()
     };
 
+    // Helm charts: files under a chart directory are templates, not manifests.
+    let chart_dirs: Vec<String> = charts.iter().map(|c| c.1.clone()).collect();
+    manifests.retain(|(rel, _)| !chart_dirs.iter().any(|d| under(d, rel)));
+
     // Raw objects by file (for mapping rendered objects back).
     let mut raw: BTreeMap<String, Vec<Object>> = BTreeMap::new();
     for (rel, loaded) in manifests {
@@ -261,9 +265,6 @@ pub fn load_tree(root: &Path, opts: &TreeOptions) -> Result<LoadedSet, rampart_c
         raw.insert(rel, loaded.objects);
     }
 
-    // Helm charts: files under a chart directory are templates, not manifests.
-    let chart_dirs: Vec<String> = charts.iter().map(|c| c.1.clone()).collect();
-    raw.retain(|rel, _| !chart_dirs.iter().any(|d| under(d, rel)));
     let helm = if opts.helm { on_path("helm") } else { None };
     for (dir, rel) in &charts {
         match &helm {
@@ -307,6 +308,7 @@ pub fn load_tree(root: &Path, opts: &TreeOptions) -> Result<LoadedSet, rampart_c
     };
     let mut referenced: BTreeSet<PathBuf> = BTreeSet::new();
     let mut kfiles = Vec::new();
+    let mut components = Vec::new();
     for (dir, rel) in &kustomizations {
         let file = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
             .iter()
@@ -315,7 +317,24 @@ pub fn load_tree(root: &Path, opts: &TreeOptions) -> Result<LoadedSet, rampart_c
             .unwrap_or_else(|| dir.join("kustomization.yaml"));
         let refs = kustomization_refs(dir, &file);
         referenced.extend(refs.iter().cloned());
+        if is_component(&file) {
+            // A Component only builds inside a kustomization that uses it; its files
+            // are patches, not complete objects.
+            components.push(rel.clone());
+            continue;
+        }
         kfiles.push((dir.clone(), rel.clone(), refs));
+    }
+    for c in &components {
+        let canon = root_dir.join(c).canonicalize().unwrap_or_default();
+        if !referenced.contains(&canon) {
+            set.errors.push(ScanError {
+                path: c.clone(),
+                line: None,
+                message: "Kustomize component not used by any kustomization in the scanned tree; its patches were not scanned".into(),
+            });
+        }
+        raw.retain(|f, _| !under(c, f));
     }
     for (dir, rel, refs) in &kfiles {
         let canon = dir.canonicalize().unwrap_or_else(|_| dir.clone());
@@ -323,9 +342,11 @@ pub fn load_tree(root: &Path, opts: &TreeOptions) -> Result<LoadedSet, rampart_c
             continue;
         }
         let Some(k) = &kubectl else {
-            set.notes.push(format!(
-                "kustomization {rel}: kubectl not on PATH; its raw files were scanned instead of the build"
-            ));
+            set.errors.push(ScanError {
+                path: rel.clone(),
+                line: None,
+                message: "kustomization not built: kubectl is not on PATH; its raw files were scanned instead of the build".into(),
+            });
             continue;
         };
         let args = vec!["kustomize".to_string(), dir.display().to_string()];
@@ -350,15 +371,27 @@ pub fn load_tree(root: &Path, opts: &TreeOptions) -> Result<LoadedSet, rampart_c
                 }
                 raw.retain(|f, _| !dirs.iter().any(|d| under(d, f)));
             }
-            Err(e) => set.notes.push(format!(
-                "kustomization {rel}: kubectl kustomize failed ({e}); its raw files were scanned instead"
-            )),
+            Err(e) => set.errors.push(ScanError {
+                path: rel.clone(),
+                line: None,
+                message: format!(
+                    "kustomization not built: kubectl kustomize failed ({}); its raw files were scanned instead",
+                    e.chars().take(400).collect::<String>()
+                ),
+            }),
         }
     }
     for (_, objs) in raw {
         set.objects.extend(objs);
     }
     Ok(set)
+}
+
+fn is_component(file: &Path) -> bool {
+    std::fs::read_to_string(file)
+        .ok()
+        .and_then(|t| serde_yaml::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|v| v.get("kind").and_then(|k| k.as_str()) == Some("Component"))
 }
 
 /// Transitively add the directories referenced by kustomizations inside `dirs`.

@@ -205,3 +205,11 @@ fn lenient_layouts_kubectl_accepts_still_load() {
     );
     assert_eq!(l.objects[0].span("spec.containers"), Some(span(1, 1, 9, 1)));
 }
+
+#[test]
+fn json_with_tab_indentation_loads() {
+    let text = "{\n\t\"apiVersion\": \"v1\",\n\t\"kind\": \"Pod\",\n\t\"metadata\": {\n\t\t\"name\": \"t\"\n\t}\n}\n";
+    let l = load_str(text, Some("p.json"));
+    assert!(l.errors.is_empty(), "{:?}", l.errors);
+    assert_eq!(l.objects[0].name(), "t");
+}
