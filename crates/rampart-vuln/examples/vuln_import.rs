@@ -7,6 +7,11 @@
 use rampart_vuln::{Db, ImportOptions};
 use std::path::PathBuf;
 
+// The same allocator as the `rampart` binary (glibc's malloc spends a quarter of the
+// import in malloc/free and arena growth when parsing on several threads).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let db_path = PathBuf::from(args.next().ok_or("usage: vuln_import DB PATH...")?);

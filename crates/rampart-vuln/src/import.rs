@@ -125,14 +125,21 @@ fn kind_of(name: &str) -> Option<Kind> {
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DbError> {
     let rd = std::fs::read_dir(dir).map_err(|e| DbError::io(dir, e))?;
-    let mut entries: Vec<PathBuf> = Vec::new();
+    let mut entries: Vec<(PathBuf, bool)> = Vec::new();
     for e in rd {
         let e = e.map_err(|e| DbError::io(dir, e))?;
-        entries.push(e.path());
+        // The directory entry's type needs no extra stat, except for symlinks (and
+        // file systems that do not report types), which are followed.
+        let is_dir = match e.file_type() {
+            Ok(t) if t.is_dir() => true,
+            Ok(t) if t.is_file() => false,
+            _ => e.path().is_dir(),
+        };
+        entries.push((e.path(), is_dir));
     }
     entries.sort();
-    for p in entries {
-        if p.is_dir() {
+    for (p, is_dir) in entries {
+        if is_dir {
             walk(&p, out)?;
         } else {
             out.push(p);
