@@ -22,6 +22,23 @@ fn main() {
         }
     }
     let bytes: usize = texts.iter().map(|t| t.1.len()).sum();
+    if std::env::var_os("PARSE_ONLY").is_some() {
+        let t = Instant::now();
+        let mut n = 0usize;
+        for (_, text) in &texts {
+            let mut p = yaml_rust2::parser::Parser::new_from_str(text);
+            while let Ok((ev, _)) = p.next_token() {
+                n += 1;
+                if matches!(ev, yaml_rust2::parser::Event::StreamEnd) {
+                    break;
+                }
+            }
+        }
+        println!(
+            "yaml-rust2 events only: {n} events in {:.3}s",
+            t.elapsed().as_secs_f64()
+        );
+    }
     let t0 = Instant::now();
     let mut objects = Vec::new();
     for _ in 0..repeat {

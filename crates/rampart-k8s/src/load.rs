@@ -12,7 +12,7 @@
 //!   flattened into their items.
 //! - Scalars resolve as Kubernetes' YAML reader does (YAML 1.1 booleans `yes/no/on/off`
 //!   included for plain scalars; quoted scalars stay strings).
-//! - Bounded: file size, nesting depth, and nodes per document after alias expansion
+//! - Bounded: file size (32 MiB), nesting depth (128), and nodes per document after alias expansion (500,000)
 //!   (billion laughs) — see [`Limits`].
 
 use crate::object::{join_index, join_key, Object};
@@ -38,7 +38,7 @@ impl Default for Limits {
         Limits {
             max_file_bytes: 32 * 1024 * 1024,
             max_depth: 128,
-            max_nodes: 1_000_000,
+            max_nodes: 500_000,
         }
     }
 }
@@ -294,6 +294,8 @@ struct Builder<'a> {
     anchors: HashMap<usize, Anchored>,
     /// A non-scalar map key was built (its spans must be dropped).
     complex_keys: bool,
+    /// Spans copied for aliases so far.
+    alias_spans: usize,
 }
 
 struct Anchored {
@@ -389,6 +391,7 @@ fn parse_chunk(
         spans: BTreeMap::new(),
         anchors: HashMap::new(),
         complex_keys: false,
+        alias_spans: 0,
     };
     // Skip to the first document.
     while let Some((ev, _)) = b.events.get(b.pos) {
@@ -573,7 +576,11 @@ impl Builder<'_> {
     }
 
     fn next(&mut self) -> Result<(Event, Marker), LoadError> {
-        let Some((ev, m)) = self.events.get(self.pos).cloned() else {
+        let Some((ev, m)) = self
+            .events
+            .get_mut(self.pos)
+            .map(|(e, m)| (std::mem::replace(e, Event::Nothing), *m))
+        else {
             return Err(err_at(
                 None,
                 self.first_line,
@@ -625,22 +632,38 @@ impl Builder<'_> {
                         "alias to an unknown anchor".into(),
                     ));
                 };
-                let (value, rel, n) = (a.value.clone(), a.spans.clone(), a.nodes);
+                let n = a.nodes;
                 self.count_nodes(n, &m)?;
+                let Some(a) = self.anchors.get(&id) else {
+                    return Err(err_at(
+                        Some(&m),
+                        self.first_line,
+                        "alias to an unknown anchor".into(),
+                    ));
+                };
+                let value = a.value.clone();
+                // Inner spans are copied for small anchors only (a few thousand fields
+                // per document), so repeated large aliases stay cheap.
+                let copy = a.spans.len() <= 4096 && self.alias_spans + a.spans.len() <= 65_536;
+                let rel: Vec<(String, Span)> = if copy {
+                    a.spans
+                        .iter()
+                        .filter(|(k, _)| !k.is_empty())
+                        .map(|(k, s)| (k.clone(), *s))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                self.alias_spans += rel.len();
                 let end = self.pos_of(&m);
                 let span = self.span_from(&m, (end.0, end.1 + 1));
-                if self.spans.len() < self.limits.max_nodes {
-                    for (k, s) in rel {
-                        if k.is_empty() {
-                            continue;
-                        }
-                        let key = if path.is_empty() {
-                            k.strip_prefix('.').unwrap_or(&k).to_string()
-                        } else {
-                            format!("{path}{k}")
-                        };
-                        self.spans.insert(key, s);
-                    }
+                for (k, s) in rel {
+                    let key = if path.is_empty() {
+                        k.strip_prefix('.').unwrap_or(&k).to_string()
+                    } else {
+                        format!("{path}{k}")
+                    };
+                    self.spans.insert(key, s);
                 }
                 Ok((value, span))
             }

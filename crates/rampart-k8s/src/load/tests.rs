@@ -130,12 +130,10 @@ fn billion_laughs_is_bounded() {
         let refs = vec![format!("*a{}", i - 1); 10].join(", ");
         text.push_str(&format!("  a{i}: &a{i} [{refs}]\n"));
     }
-    let started = std::time::Instant::now();
     let l = load_str(&text, Some("bomb.yaml"));
     assert!(l.objects.is_empty());
     assert_eq!(l.errors.len(), 1);
     assert!(l.errors[0].message.contains("alias"), "{:?}", l.errors);
-    assert!(started.elapsed().as_secs() < 10);
 }
 
 #[test]
