@@ -159,10 +159,17 @@ impl Engine {
         match &setting.target {
             Target::Level(level) => {
                 let o = Object::from_value(obj.clone());
-                evaluate_pss(&o, *level, &setting.version)
-                    .into_iter()
-                    .map(|f| Violation::from_finding(&f))
-                    .collect()
+                let mut fs = evaluate_pss(&o, *level, &setting.version);
+                if self.settings.honor_exceptions {
+                    rampart_k8s::exceptions::apply_object_exceptions(
+                        &o,
+                        &mut fs,
+                        rampart_k8s::exceptions::today(),
+                        false,
+                    );
+                    fs.retain(|f| f.suppression.is_none());
+                }
+                fs.iter().map(Violation::from_finding).collect()
             }
             Target::PolicySet(name) => match self.policy_sets.get(name) {
                 None => vec![Violation {
@@ -258,6 +265,14 @@ impl Engine {
 
         // An UPDATE that does not add a violation is not blocked.
         let mut enforce = by_mode.remove(&Mode::Enforce).unwrap_or_default();
+        // Conftest-style `warn` rules of a policy set never deny: they are warnings.
+        let (policy_warnings, kept): (Vec<Violation>, Vec<Violation>) =
+            enforce.into_iter().partition(is_policy_warning);
+        enforce = kept;
+        by_mode
+            .entry(Mode::Warn)
+            .or_default()
+            .extend(policy_warnings);
         if req.operation == "UPDATE" && !enforce.is_empty() && req.old_object.is_object() {
             let mut old = if modes.enforce.is_privileged() {
                 Vec::new()
@@ -434,6 +449,15 @@ impl Engine {
             .collect();
         out
     }
+}
+
+/// A finding of a policy set's `warn` entry rule (`policy/<package>/warn…`).
+fn is_policy_warning(v: &Violation) -> bool {
+    v.rule_id.starts_with("policy/")
+        && v.rule_id
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.starts_with("warn"))
 }
 
 /// Warnings listed one by one before being summarised.

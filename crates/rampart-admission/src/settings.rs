@@ -230,6 +230,8 @@ pub struct Settings {
     pub timeout: Duration,
     /// Allow (true) or deny (false) when evaluation fails.
     pub allow_on_error: bool,
+    /// Honour `rampart.dev/ignore` annotations (Pod Security Standards findings only).
+    pub honor_exceptions: bool,
 }
 
 impl Default for Settings {
@@ -243,6 +245,7 @@ impl Default for Settings {
             policy_reports: false,
             timeout: Duration::from_millis(2000),
             allow_on_error: false,
+            honor_exceptions: false,
         }
     }
 }
@@ -322,6 +325,7 @@ impl Settings {
             run_as_non_root: m.run_as_non_root,
         };
         s.policy_reports = c.policy_reports;
+        s.honor_exceptions = c.honor_exceptions;
         if let Some(ms) = c.timeout_ms {
             if ms == 0 {
                 return Err(inv("timeout_ms", "must be positive".into()));

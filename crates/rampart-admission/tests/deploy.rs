@@ -326,14 +326,25 @@ fn dockerfile_is_multi_stage_static_non_root_and_clean() {
     assert!(froms.len() >= 2, "multi-stage");
     assert_eq!(froms.last().unwrap().trim(), "FROM scratch");
     let last_stage = &text[text.rfind("FROM scratch").unwrap()..];
-    assert!(!last_stage.contains("\nRUN "), "no shell in the final image");
+    assert!(
+        !last_stage.contains("\nRUN "),
+        "no shell in the final image"
+    );
     let user = last_stage
         .lines()
         .find_map(|l| l.strip_prefix("USER "))
         .expect("USER in the final stage");
-    let uid: u32 = user.split(':').next().unwrap().parse().expect("numeric USER");
+    let uid: u32 = user
+        .split(':')
+        .next()
+        .unwrap()
+        .parse()
+        .expect("numeric USER");
     assert!(uid > 0);
-    assert!(text.contains("x86_64-unknown-linux-musl"), "static musl build");
+    assert!(
+        text.contains("x86_64-unknown-linux-musl"),
+        "static musl build"
+    );
     let result = rampart_iac::scan_file("Dockerfile", text.as_bytes()).unwrap();
     assert!(result.errors.is_empty(), "{:?}", result.errors);
     let serious: Vec<String> = result

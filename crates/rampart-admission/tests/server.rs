@@ -464,3 +464,57 @@ async fn certificate_files_are_reloaded_when_they_change() {
         .render()
         .contains("rampart_admission_cert_reloads_total 1"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_set_can_be_a_namespace_level() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("team.rego"),
+        "package main\n\ndeny contains msg if {\n  input.kind == \"Pod\"\n  not input.metadata.labels.team\n  msg := \"pod has no team label\"\n}\n\nwarn contains msg if {\n  input.kind == \"Pod\"\n  msg := \"pods are watched\"\n}\n",
+    )
+    .unwrap();
+    let set = rampart_policy::load(&[dir.path().to_path_buf()], &[]).unwrap();
+    let ns = Arc::new(StaticNamespaces::new());
+    ns.insert(
+        "t",
+        [("rampart.dev/enforce".to_string(), "team-rules".to_string())].into(),
+    );
+    let engine = Engine::new(Settings::default())
+        .with_policy_set("team-rules", set)
+        .with_namespaces(ns);
+    let s = start(engine).await;
+    let (_, text) = post(&s, "/validate", &create("p1", "t", plain_pod())).await;
+    let r = response(&text);
+    assert_eq!(r["allowed"], false, "{r}");
+    let msg = r["status"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("policy/main/deny") && msg.contains("pod has no team label"),
+        "{msg}"
+    );
+    assert!(
+        r["warnings"].to_string().contains("pods are watched"),
+        "{r}"
+    );
+    let mut labelled = plain_pod();
+    labelled["metadata"]["labels"] = json!({"team": "a"});
+    let (_, text) = post(&s, "/validate", &create("p2", "t", labelled)).await;
+    let r = response(&text);
+    assert_eq!(r["allowed"], true, "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exception_annotations_only_when_the_cluster_allows_them() {
+    let mut p = privileged_pod();
+    p["metadata"]["annotations"] =
+        json!({"rampart.dev/ignore": "k8s/pss-privileged: node agent needs it"});
+    let s = start(Engine::new(Settings::default())).await;
+    let (_, text) = post(&s, "/validate", &create("x1", "default", p.clone())).await;
+    assert_eq!(response(&text)["allowed"], false, "not honoured by default");
+    let s = start(Engine::new(Settings {
+        honor_exceptions: true,
+        ..Settings::default()
+    }))
+    .await;
+    let (_, text) = post(&s, "/validate", &create("x2", "default", p)).await;
+    assert_eq!(response(&text)["allowed"], true, "{text}");
+}

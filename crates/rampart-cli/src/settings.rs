@@ -46,6 +46,8 @@ pub struct Settings {
     pub color: bool,
     /// The config file used, if any.
     pub config_path: Option<PathBuf>,
+    /// Licence policy (`license:` in rampart.yaml), for `rampart_sca::license`.
+    pub license: rampart_core::config::LicenseConfig,
 }
 
 /// Parse `FORMAT=PATH` or `PATH` (format from the extension).
@@ -176,6 +178,7 @@ impl Settings {
             show_suppressed: common.show_suppressed,
             color,
             config_path,
+            license: cfg.license.clone(),
         })
     }
 }

@@ -189,6 +189,10 @@ pub struct AdmissionConfig {
     pub timeout_ms: Option<u64>,
     /// Answer when evaluation fails (panic, deadline): `deny` (default) or `allow`.
     pub on_error: Option<String>,
+    /// Honour `rampart.dev/ignore` exception annotations on admitted objects (off by
+    /// default: whoever creates the object would also write its exceptions).
+    #[serde(default)]
+    pub honor_exceptions: bool,
 }
 
 /// `admission.exemptions`: like Pod Security Admission's AdmissionConfiguration.
