@@ -9,4 +9,4 @@ mod policy;
 
 pub use category::{category_of, Category};
 pub use parse::{normalize, parse, Parsed};
-pub use policy::{license_findings, metas, Policy, PolicyError, Verdict};
+pub use policy::{checked_findings, license_findings, metas, Policy, PolicyError, Verdict};

@@ -347,12 +347,23 @@ pub fn metas() -> Vec<RuleMeta> {
 }
 
 /// Licence findings for every package of an inventory (one per package and lockfile).
-/// The declared licences of a package (its `licenses` entries) all apply (`AND`).
+/// The declared licences of a package (its `licenses` entries) all apply (`AND`). An
+/// invalid policy falls back to [`Policy::default`]; use [`checked_findings`] to get the
+/// error instead.
 pub fn license_findings(inv: &Inventory, policy: &LicenseConfig) -> Vec<Finding> {
     match Policy::from_config(policy) {
         Ok(p) => findings_with(inv, &p),
         Err(_) => findings_with(inv, &Policy::default()),
     }
+}
+
+/// As [`license_findings`], but an invalid `license:` section is an error instead of
+/// falling back to the default policy. What `rampart deps` / `rampart scan` call.
+pub fn checked_findings(
+    inv: &Inventory,
+    policy: &LicenseConfig,
+) -> Result<Vec<Finding>, PolicyError> {
+    Ok(findings_with(inv, &Policy::from_config(policy)?))
 }
 
 impl Policy {
