@@ -73,6 +73,56 @@ pub fn is_k8s_value(v: &Value) -> bool {
     v.get("apiVersion").is_some_and(Value::is_string) && v.get("kind").is_some_and(Value::is_string)
 }
 
+/// Workload kinds whose pod spec must be present and well-typed.
+const WORKLOAD_KINDS: &[&str] = &[
+    "Pod",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+    "ReplicationController",
+    "PodTemplate",
+];
+
+/// Type problems that stop an object from being checked properly: a workload of a
+/// known kind without a pod spec whose `containers` is a list, a non-string name, or a
+/// non-map `metadata`/`spec`. Returns `(field path, message)`.
+pub fn shape_problems(obj: &Object) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let v = &obj.value;
+    for key in ["metadata", "spec"] {
+        if let Some(x) = v.get(key) {
+            if !x.is_object() && !x.is_null() {
+                out.push((key.to_string(), format!("`{key}` must be a map")));
+            }
+        }
+    }
+    if let Some(n) = v.get("metadata").and_then(|m| m.get("name")) {
+        if !n.is_string() {
+            out.push((
+                "metadata.name".into(),
+                "`metadata.name` must be a string".into(),
+            ));
+        }
+    }
+    let kind = obj.kind();
+    if WORKLOAD_KINDS.contains(&kind) && crate::podspec::pod_spec(v).is_none() {
+        let want = match kind {
+            "Pod" => "spec.containers",
+            "PodTemplate" => "template.spec.containers",
+            "CronJob" => "spec.jobTemplate.spec.template.spec.containers",
+            _ => "spec.template.spec.containers",
+        };
+        out.push((
+            want.to_string(),
+            format!("{kind} has no `{want}` list; its pod spec was not checked"),
+        ));
+    }
+    out
+}
+
 /// Load every document of `text` (YAML or JSON). `path` is recorded in the objects.
 pub fn load_str(text: &str, path: Option<&str>) -> Loaded {
     load_str_with(text, path, &Limits::default())

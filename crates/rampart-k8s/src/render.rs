@@ -262,6 +262,19 @@ pub fn load_tree(root: &Path, opts: &TreeOptions) -> Result<LoadedSet, rampart_c
                 message: format!("document {}: {}", e.doc_index + 1, e.message),
             });
         }
+        for o in &loaded.objects {
+            for (field, msg) in crate::load::shape_problems(o) {
+                set.errors.push(ScanError {
+                    path: rel.clone(),
+                    line: o.span(&field).map(|s| s.start_line),
+                    message: format!(
+                        "document {}: {}: {msg}",
+                        o.doc_index + 1,
+                        o.object_ref().display()
+                    ),
+                });
+            }
+        }
         raw.insert(rel, loaded.objects);
     }
 
@@ -511,13 +524,26 @@ mod tests {
             "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n",
         )
         .unwrap();
+        std::fs::write(
+            p.join("typed.yaml"),
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers: nope\n",
+        )
+        .unwrap();
         let opts = TreeOptions {
             helm: false,
             ..TreeOptions::default()
         };
         let set = load_tree(p, &opts).unwrap();
-        assert_eq!(set.objects.len(), 1);
+        assert_eq!(set.objects.len(), 2);
         assert_eq!(set.objects[0].path.as_deref(), Some("pod.yaml"));
+        assert!(
+            set.errors.iter().any(|e| e.path == "typed.yaml"
+                && e.line == Some(7)
+                && e.message
+                    .contains("no `spec.template.spec.containers` list")),
+            "{:?}",
+            set.errors
+        );
         assert!(
             set.errors
                 .iter()
