@@ -187,6 +187,9 @@ pub struct ServerOptions {
     pub read_timeout: Duration,
     /// Time allowed at shutdown for in-flight requests.
     pub shutdown_grace: Duration,
+    /// After the shutdown signal, keep serving (with `/readyz` failing) this long so
+    /// that Service endpoints drop the pod before it stops accepting connections.
+    pub shutdown_delay: Duration,
 }
 
 impl ServerOptions {
@@ -198,6 +201,7 @@ impl ServerOptions {
             max_body_bytes: 8 << 20,
             read_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(20),
+            shutdown_delay: Duration::ZERO,
         }
     }
 }
@@ -244,8 +248,9 @@ impl Bound {
         Ok(self.listener.local_addr()?)
     }
 
-    /// Serve until `shutdown` resolves; then `/readyz` fails, no new connections are
-    /// accepted, and in-flight requests finish (within `shutdown_grace`).
+    /// Serve until `shutdown` resolves; then `/readyz` fails, connections are still
+    /// accepted for `shutdown_delay`, then no more, and in-flight requests finish (within
+    /// `shutdown_grace`).
     pub async fn run(
         self,
         services: Services,
@@ -270,6 +275,13 @@ impl Bound {
             .with_state(state);
         let graceful = GracefulShutdown::new();
         let acceptor = self.opts.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+        let delay = self.opts.shutdown_delay;
+        let flag = stopping.clone();
+        let shutdown = async move {
+            shutdown.await;
+            flag.store(true, Ordering::Release);
+            tokio::time::sleep(delay).await;
+        };
         tokio::pin!(shutdown);
         loop {
             let (tcp, _peer) = tokio::select! {

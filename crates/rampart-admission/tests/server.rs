@@ -416,8 +416,12 @@ async fn bad_input_panics_and_deadlines_never_take_the_server_down() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_shutdown_drains_in_flight_requests() {
-    let s0 = start(Engine::new(Settings::default()).with_verifier(Arc::new(Faulty))).await;
-    let mut s = s0;
+    let mut s = start_with(
+        Engine::new(Settings::default()).with_verifier(Arc::new(Faulty)),
+        None,
+        |o| o.shutdown_delay = Duration::from_millis(300),
+    )
+    .await;
     let mut c = connect(&s).await;
     let body = create("slow", "default", image_pod("slow:1"))
         .to_string()
@@ -425,6 +429,10 @@ async fn graceful_shutdown_drains_in_flight_requests() {
     let inflight = tokio::spawn(async move { send(&mut c, "POST", "/validate", body).await });
     tokio::time::sleep(Duration::from_millis(100)).await;
     s.shutdown();
+    // During the shutdown delay: not ready, but still serving new connections.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut c2 = connect(&s).await;
+    assert_eq!(send(&mut c2, "GET", "/readyz", Vec::new()).await.0, 503);
     let (code, text) = inflight.await.unwrap();
     assert_eq!(code, 200);
     assert_eq!(response(&text)["uid"], "slow");

@@ -95,6 +95,10 @@ pub struct ServeArgs {
     /// Largest AdmissionReview accepted, in bytes (larger: 413).
     #[arg(long, value_name = "BYTES", default_value_t = 8 << 20)]
     pub max_body_bytes: usize,
+    /// On SIGTERM, keep serving this many seconds with /readyz failing (so endpoints
+    /// drop the pod first), then drain in-flight requests.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub shutdown_delay: u64,
     /// CA file to verify HTTPS registries (tag → digest and image-user lookups).
     #[arg(long, value_name = "FILE")]
     pub registry_ca_file: Option<PathBuf>,
@@ -191,6 +195,7 @@ fn serve(a: ServeArgs) -> Result<u8> {
     let metrics = Arc::new(Metrics::default());
     let mut opts = ServerOptions::new(addr);
     opts.max_body_bytes = a.max_body_bytes;
+    opts.shutdown_delay = std::time::Duration::from_secs(a.shutdown_delay);
     opts.tls = match (&a.tls_cert, &a.tls_key) {
         (Some(c), Some(k)) => Some(server::tls_config(c, k, metrics.clone())?),
         _ if a.insecure_http => None,
