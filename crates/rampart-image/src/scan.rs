@@ -814,7 +814,6 @@ pub fn to_inventory(scan: &ImageScan) -> rampart_sca::inventory::Inventory {
                         line: p.line,
                     });
                     q.licenses = p.licenses.clone();
-                    q.resolved = Some(p.purl.clone());
                     q
                 })
                 .collect(),

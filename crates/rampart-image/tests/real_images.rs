@@ -203,6 +203,22 @@ fn debian_image_from_layout_and_archives() {
             .collect();
         assert_eq!(a, b, "{src}");
     }
+    // The SBOM seam: an inventory with the dpkg database as one "lockfile".
+    assert!(rampart_image::looks_like_image(&dir.join("layout")));
+    assert!(rampart_image::looks_like_image(
+        &dir.join("image.docker.tar")
+    ));
+    assert!(!rampart_image::looks_like_image(&dir.join("rootfs")));
+    let inv = rampart_image::to_inventory(&layout);
+    let dpkg = inv
+        .lockfiles
+        .iter()
+        .find(|l| l.path == "var/lib/dpkg/status")
+        .unwrap();
+    assert_eq!(dpkg.kind, "image-dpkg");
+    assert_eq!(dpkg.packages.len(), dpkg_truth(&dir).len());
+    assert!(dpkg.packages.iter().all(|p| p.ecosystem == "Debian:12"));
+    assert_eq!(inv.packages().count(), layout.packages.len());
     // The `latest` tag of the layout is reported.
     let latest = scan(
         &format!("oci:{}:latest", dir.join("layout").display()),
