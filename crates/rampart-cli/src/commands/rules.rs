@@ -22,6 +22,14 @@ fn registry(rules: &[PathBuf]) -> Result<(Registry, SecretScanner)> {
     reg.extend(s.metas()).map_err(anyhow::Error::msg)?;
     reg.extend(rampart_runtime::builtin_rule_metas()?)
         .map_err(anyhow::Error::msg)?;
+    for metas in [
+        crate::commands::k8s::metas(),
+        rampart_iac::metas(),
+        rampart_image::metas(),
+        rampart_sca::license::metas(),
+    ] {
+        reg.extend(metas).map_err(anyhow::Error::msg)?;
+    }
     Ok((reg, s))
 }
 

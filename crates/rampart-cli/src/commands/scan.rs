@@ -146,8 +146,12 @@ fn run(
 
 /// The scanners `rampart scan` runs besides secrets, each contributing a [`ScanPart`].
 fn other_parts(root: &Path, settings: &Settings) -> Vec<Result<ScanPart>> {
-    let _ = (root, settings);
-    Vec::new()
+    vec![
+        crate::commands::deps::scan_part(root, settings),
+        crate::commands::k8s::scan_part(root, settings),
+        crate::commands::iac::scan_part(root, settings),
+        crate::commands::image::scan_part(root, settings),
+    ]
 }
 
 /// Merge one scanner's part into the combined report.
