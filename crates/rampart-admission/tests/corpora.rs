@@ -165,3 +165,85 @@ async fn psa_fixtures_get_the_library_verdict() {
         answers.len()
     );
 }
+
+/// Every Kubewarden request, with fields replaced by values of the wrong type (null,
+/// numbers, strings, arrays, objects) at random depths: the engine never panics and
+/// always answers (validate and mutate), without the server's panic guard.
+#[test]
+fn mangled_requests_never_panic_the_engine() {
+    use rampart_admission::mutate::Lookups;
+    use rampart_admission::review;
+    use rampart_admission::settings::Mutations;
+    let Some(root) = rampart_testkit::corpus("admission") else {
+        return;
+    };
+    let settings = Settings {
+        mutations: Mutations {
+            seccomp_runtime_default: true,
+            disallow_privilege_escalation: true,
+            drop_all_capabilities: true,
+            run_as_non_root: true,
+        },
+        ..Settings::default()
+    };
+    let engine = Engine::new(settings);
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let junk = [
+        Value::Null,
+        json!(0),
+        json!(-1),
+        json!("x"),
+        json!([]),
+        json!({}),
+        json!([1, "a", null]),
+        json!(true),
+    ];
+    let lines = std::fs::read_to_string(root.join("kubewarden-expectations.jsonl")).unwrap();
+    let mut runs = 0;
+    for l in lines.lines().filter(|l| !l.trim().is_empty()) {
+        let c: Value = serde_json::from_str(l).unwrap();
+        if c["request_shape"] != "AdmissionRequest" {
+            continue;
+        }
+        let raw = std::fs::read(root.join(c["request_file"].as_str().unwrap())).unwrap();
+        let mut base: Value = serde_json::from_slice(&raw).unwrap();
+        base["uid"] = json!("fuzz");
+        for _ in 0..20 {
+            let mut req = base.clone();
+            // Walk down a random path and replace what is there.
+            let mut cur = &mut req;
+            let depth = next() % 8;
+            for _ in 0..depth {
+                let keys: Vec<String> = match cur {
+                    Value::Object(m) => m.keys().cloned().collect(),
+                    Value::Array(a) => (0..a.len()).map(|i| i.to_string()).collect(),
+                    _ => break,
+                };
+                if keys.is_empty() {
+                    break;
+                }
+                let k = keys[(next() as usize) % keys.len()].clone();
+                cur = match cur {
+                    Value::Object(m) => m.get_mut(&k).unwrap(),
+                    Value::Array(a) => &mut a[k.parse::<usize>().unwrap()],
+                    _ => unreachable!(),
+                };
+            }
+            *cur = junk[(next() as usize) % junk.len()].clone();
+            let body = review(req).to_string();
+            if let Ok(r) = review::parse(body.as_bytes()) {
+                let v = engine.validate(&r);
+                assert!(v.response.allowed || !v.response.message.is_empty());
+                let _ = engine.mutate(&r, &Lookups::default());
+                runs += 1;
+            }
+        }
+    }
+    assert!(runs > 3000, "{runs}");
+}
