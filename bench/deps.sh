@@ -12,8 +12,9 @@
 #       with the DB, JSON to /dev/null. Target < 1 s.
 # (b)   one generated Cargo.lock of 5,000 packages (every crates.io package name of the
 #       RustSec corpus, at versions below and above its advisories' fixes, padded with
-#       unknown names), with a realistic dependency graph (each package depends on the
-#       next three): `rampart deps` (parse + graph + match + report) and
+#       unknown names), with a lockfile-like dependency graph (the root depends on 20
+#       packages, package k on packages 20+3k..22+3k: a tree ~7 levels deep):
+#       `rampart deps` (parse + graph + match + report) and
 #       `rampart deps --list` (parse + graph only); the difference is the matching.
 # hyperfine, $RUNS runs after 2 warm-ups; the release build.
 set -euo pipefail
@@ -86,7 +87,7 @@ with open(sys.argv[2], "w") as out:
     out.write("]\n")
     for k, (n, v) in enumerate(pkgs):
         out.write(f'\n[[package]]\nname = "{n}"\nversion = "{v}"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n')
-        deps = [pkgs[j] for j in (k + 1, k + 2, k + 3) if j < len(pkgs)]
+        deps = [pkgs[j] for j in (20 + 3 * k, 21 + 3 * k, 22 + 3 * k) if j < len(pkgs)]
         if deps:
             out.write("dependencies = [\n" + "".join(f' "{a} {b}",\n' for a, b in deps) + "]\n")
 print(f"   generated {len(pkgs)} packages ({len(names)} RustSec crate names)")

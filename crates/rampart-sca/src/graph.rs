@@ -9,7 +9,8 @@ use std::collections::{HashMap, VecDeque};
 /// package itself (a direct dependency's path is just itself).
 #[derive(Debug, Clone, Default)]
 pub struct Paths {
-    paths: HashMap<String, Vec<String>>,
+    /// Breadth-first parent of every reachable package (`None` for a root).
+    parent: HashMap<String, Option<String>>,
 }
 
 impl Paths {
@@ -59,33 +60,45 @@ impl Paths {
                 }
             }
         }
-        let mut paths = HashMap::new();
-        for k in parent.keys() {
-            let mut chain = vec![k.clone()];
-            let mut cur = k;
-            while let Some(Some(up)) = parent.get(cur) {
-                chain.push(up.clone());
-                cur = up;
-                if chain.len() > parent.len() {
-                    break;
-                }
-            }
-            chain.reverse();
-            paths.insert(k.clone(), chain);
-        }
-        Paths { paths }
+        Paths { parent }
     }
 
-    /// The path to `key` (`name@version`), if it is reachable from a root.
-    pub fn path(&self, key: &str) -> Option<&[String]> {
-        self.paths.get(key).map(Vec::as_slice)
+    /// The path to `key` (`name@version`) from a root to the package itself, if it is
+    /// reachable from a root.
+    pub fn path(&self, key: &str) -> Option<Vec<String>> {
+        let mut cur = self.parent.get_key_value(key)?;
+        let mut chain = vec![cur.0.clone()];
+        while let Some(up) = cur.1 {
+            let Some(next) = self.parent.get_key_value(up.as_str()) else {
+                break;
+            };
+            chain.push(next.0.clone());
+            cur = next;
+            if chain.len() > self.parent.len() {
+                break;
+            }
+        }
+        chain.reverse();
+        Some(chain)
     }
 
     /// "a@1 → b@2 → c@3" for a transitive package; `None` for a direct or unreachable one.
     pub fn via(&self, key: &str) -> Option<String> {
         let p = self.path(key)?;
-        (p.len() > 1).then(|| p.join(" → "))
+        (p.len() > 1).then(|| display_path(&p))
     }
+}
+
+/// `a → b → c`; paths longer than 8 show the first 2 and the last 5 around `…`.
+pub fn display_path(p: &[String]) -> String {
+    if p.len() <= 8 {
+        return p.join(" → ");
+    }
+    format!(
+        "{} → … → {}",
+        p[..2].join(" → "),
+        p[p.len() - 5..].join(" → ")
+    )
 }
 
 #[cfg(test)]
@@ -113,8 +126,17 @@ mod tests {
         assert_eq!(g.via("c@1").as_deref(), Some("a@1 → b@1 → c@1"));
         assert_eq!(g.via("d@1").as_deref(), Some("e@1 → d@1"));
         assert_eq!(g.via("a@1"), None);
-        assert_eq!(g.path("a@1").map(<[String]>::len), Some(1));
+        assert_eq!(g.path("a@1").map(|p| p.len()), Some(1));
         assert_eq!(g.path("orphan@1"), None);
+    }
+
+    #[test]
+    fn long_paths_are_shortened_for_display() {
+        let names: Vec<String> = (0..12).map(|i| format!("p{i}@1")).collect();
+        assert_eq!(
+            display_path(&names),
+            "p0@1 → p1@1 → … → p7@1 → p8@1 → p9@1 → p10@1 → p11@1"
+        );
     }
 
     #[test]

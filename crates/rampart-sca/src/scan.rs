@@ -149,7 +149,7 @@ pub fn findings(
     for l in &inv.lockfiles {
         let paths = crate::graph::Paths::of(l);
         for p in &l.packages {
-            entries.push((p, paths.path(&p.key()).map(<[String]>::to_vec)));
+            entries.push((p, paths.path(&p.key())));
         }
     }
     let packages: Vec<rampart_vuln::Package> =
@@ -184,7 +184,10 @@ pub fn findings(
             if !seen.insert((f.rule_id.clone(), file.clone(), line, pkg.key())) {
                 continue;
             }
-            let via = path.as_ref().filter(|p| p.len() > 1).map(|p| p.join(" → "));
+            let via = path
+                .as_ref()
+                .filter(|p| p.len() > 1)
+                .map(|p| crate::graph::display_path(p));
             match (pkg.direct, &via) {
                 (Some(true), _) => f.message.push_str("; direct dependency"),
                 (_, Some(v)) => f.message.push_str(&format!("; via {v}")),
