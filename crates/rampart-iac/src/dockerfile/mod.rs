@@ -38,10 +38,9 @@ pub fn check(path: &str, text: &str) -> (Vec<Finding>, Vec<ScanError>) {
 
 /// Run every Dockerfile rule on a parsed Dockerfile.
 pub fn check_parsed(path: &str, df: &Dockerfile) -> Vec<Finding> {
+    // Fragments without FROM (templates, ONBUILD snippets) still get the per-instruction
+    // rules; the stage rules need a FROM and stay quiet.
     let mut out = Vec::new();
-    if df.stages.is_empty() {
-        return out;
-    }
     for r in rules::rules() {
         let mut hits = Vec::new();
         (r.check)(df, &mut hits);

@@ -254,7 +254,12 @@ fn strip_wrappers(cmd: &[String]) -> &[String] {
     let mut c = cmd;
     while let Some(first) = c.first() {
         let f = first.as_str();
-        if f == "sudo" || f == "exec" || f == "command" || f == "nohup" || f == "time" {
+        if matches!(
+            f,
+            "then" | "do" | "else" | "elif" | "if" | "while" | "until" | "!" | "{"
+        ) {
+            c = &c[1..];
+        } else if f == "sudo" || f == "exec" || f == "command" || f == "nohup" || f == "time" {
             c = &c[1..];
             // sudo's own options
             while c.first().is_some_and(|w| w.starts_with('-')) {
@@ -719,16 +724,13 @@ fn check_apt(df: &Dockerfile, out: &mut Vec<Hit>) {
 
 fn check_sudo(df: &Dockerfile, out: &mut Vec<Hit>) {
     for (ins, c) in each_command(df) {
-        if c.iter()
-            .take_while(|w| w.contains('=') && !w.starts_with('-'))
-            .count()
-            < c.len()
-            && prog(
-                &c[c.iter()
-                    .take_while(|w| w.contains('=') && !w.starts_with('-'))
-                    .count()..],
-            ) == "sudo"
-        {
+        let first = c.iter().position(|w| {
+            !(matches!(
+                w.as_str(),
+                "then" | "do" | "else" | "elif" | "if" | "while" | "until" | "!" | "{"
+            ) || (w.contains('=') && !w.starts_with('-')))
+        });
+        if first.is_some_and(|i| prog(&c[i..]) == "sudo") {
             out.push(hit("sudo", ins, "RUN uses sudo"));
         }
     }
