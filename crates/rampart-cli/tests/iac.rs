@@ -157,3 +157,28 @@ fn bad_files_are_reported_and_the_rest_is_scanned() {
     let o = run(&["iac", "does-not-exist"], t.path());
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// `docs/rules/docker.md` and `docs/rules/terraform.md` are generated from the registry.
+/// Regenerate with `RAMPART_UPDATE_DOCS=1 cargo test -p rampart-cli --test iac`.
+#[test]
+fn iac_rule_docs_are_fresh() {
+    for area in ["docker", "terraform"] {
+        let mut metas: Vec<_> = rampart_iac::metas()
+            .into_iter()
+            .filter(|m| m.area == area)
+            .collect();
+        metas.sort_by(|a, b| a.id.cmp(&b.id));
+        let want = rampart_report::markdown::rule_docs(area, &metas);
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../docs/rules/{area}.md"));
+        if std::env::var("RAMPART_UPDATE_DOCS").is_ok_and(|v| v == "1") {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "docs/rules/{area}.md is stale: run RAMPART_UPDATE_DOCS=1 cargo test -p rampart-cli --test iac"
+        );
+    }
+}
