@@ -20,7 +20,7 @@ RUNS="${RUNS:-5}"
 OUT=bench/out; mkdir -p "$OUT"
 DB="$OUT/vuln-bench.db"
 
-cargo build --release -q -p rampart-vuln --example vuln_import --example vuln_match
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p rampart-vuln --example vuln_import --example vuln_match
 IMPORT=target/release/examples/vuln_import
 MATCH=target/release/examples/vuln_match
 
@@ -29,7 +29,8 @@ echo "== machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 : > "$OUT/vuln-import.txt"
 for _ in $(seq "$RUNS"); do
   /usr/bin/time -f "cpu %U user %S sys" "$IMPORT" "$DB" "$OSV" 2>>"$OUT/vuln-import.txt" \
-    | head -1 >> "$OUT/vuln-import.txt"
+    > "$OUT/vuln-import-run.txt"
+  head -1 "$OUT/vuln-import-run.txt" >> "$OUT/vuln-import.txt"
 done
 echo "== import ($RUNS runs)"
 grep '^files' "$OUT/vuln-import.txt"
@@ -41,9 +42,14 @@ secs = sorted(float(re.search(r"in ([0-9.]+) s", l).group(1)) for l in lines)
 m = re.search(r"files (\d+) records read (\d+) imported (\d+)", lines[0])
 files, read, imported = map(int, m.groups())
 med = statistics.median(secs)
+cpu = [float(a) + float(b) for a, b in re.findall(r"cpu ([0-9.]+) user ([0-9.]+) sys", open(sys.argv[1]).read())]
 print(f"median {med:.3f} s (best {secs[0]:.3f} s): {files/med:,.0f} files/s, "
       f"{read/med:,.0f} records read/s, {imported/med:,.0f} records stored/s "
       f"({files} files, {read} records read, {imported} stored)")
+if cpu:
+    c = statistics.median(cpu)
+    print(f"median CPU {c:.2f} s (user+sys): {imported/c:,.0f} records stored per CPU-second "
+          f"(on a quiet 2-core machine the wall clock approaches CPU/2 while parsing in parallel)")
 PY
 echo "== match (worst case: every package in the DB)"
 "$MATCH" "$DB" 5000
