@@ -258,6 +258,16 @@ fn update_from_a_local_server() {
     let st: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(st["vulns"], 296);
     assert_eq!(st["feeds"]["crates.io"]["etag"], "\"v1\"");
+    let o = rampart(tmp.path())
+        .args(["db", "status", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        text(&o.stdout).contains("update    crates.io: imported 20"),
+        "{}",
+        out(&o)
+    );
     // A bad size is a usage error.
     let o = rampart(tmp.path())
         .args(["db", "update", "--max-size", "12X", "--db"])

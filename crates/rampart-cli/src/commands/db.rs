@@ -360,6 +360,14 @@ fn status(path: &Path, format: &str) -> Result<u8> {
     if !st.sources.is_empty() {
         let _ = writeln!(s, "sources   {}", st.sources.join(", "));
     }
+    for (eco, f) in &st.feeds {
+        let _ = writeln!(
+            s,
+            "update    {eco}: imported {}, last checked {}",
+            f.imported.as_deref().unwrap_or("never"),
+            f.checked.as_deref().unwrap_or("never")
+        );
+    }
     let _ = writeln!(s, "{:<16} {:>8} {:>9}", "ecosystem", "records", "packages");
     for (eco, e) in &st.ecosystems {
         let _ = writeln!(s, "{eco:<16} {:>8} {:>9}", e.vulns, e.packages);
