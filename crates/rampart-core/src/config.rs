@@ -303,4 +303,3 @@ mod tests {
         assert!(Config::parse("format: pdf\n", Path::new("r.yaml")).is_err());
     }
 }
-

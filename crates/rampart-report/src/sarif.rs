@@ -498,9 +498,9 @@ fn result(f: &Finding, rule_index: usize) -> SarifResult {
             SarifSuppression {
                 kind: match s.kind {
                     SuppressionKind::Inline => "inSource",
-                    SuppressionKind::IgnoreFile | SuppressionKind::Baseline | SuppressionKind::Vex => {
-                        "external"
-                    }
+                    SuppressionKind::IgnoreFile
+                    | SuppressionKind::Baseline
+                    | SuppressionKind::Vex => "external",
                 }
                 .to_string(),
                 status: "accepted".to_string(),

@@ -4,11 +4,11 @@
 //! built from the same inventory. Vulnerability matching is `rampart-vuln`'s job: an
 //! inventory package converts to a [`rampart_vuln::matcher::Package`].
 
-pub mod inventory;
 pub mod graph;
+pub mod installed;
+pub mod inventory;
+pub mod license;
 pub mod lockfile;
+pub mod sbom;
 pub mod scan;
 pub mod vex;
-pub mod license;
-pub mod sbom;
-pub mod installed;
