@@ -273,9 +273,9 @@ fn process(input: &Input, opts: &ImportOptions) -> Vec<Outcome> {
         Kind::Json => match serde_json::from_slice::<serde_json::Value>(&input.bytes) {
             Ok(serde_json::Value::Array(items)) => items
                 .into_iter()
-                .map(|v| process_value(&input.source, v, opts))
+                .map(|v| process_value(&input.source, v, None, opts))
                 .collect(),
-            Ok(v) => vec![process_value(&input.source, v, opts)],
+            Ok(v) => vec![process_value(&input.source, v, None, opts)],
             Err(e) => vec![Outcome::Rejected(problem(
                 &input.source,
                 None,
@@ -308,8 +308,9 @@ fn process_yaml(input: &Input, opts: &ImportOptions) -> Vec<Outcome> {
     // `3.10` as written; then validate the JSON form.
     let first = serde_yaml::from_str::<Record>(&text);
     if let Ok(r) = first {
+        // The JSON form is only needed for validation: the parsed record is kept.
         return match serde_json::to_value(&r) {
-            Ok(v) => vec![process_value(&input.source, v, opts)],
+            Ok(v) => vec![process_value(&input.source, v, Some(r), opts)],
             Err(e) => vec![Outcome::Rejected(problem(
                 &input.source,
                 Some(&r.id),
@@ -359,7 +360,14 @@ fn process_yaml(input: &Input, opts: &ImportOptions) -> Vec<Outcome> {
     ))]
 }
 
-fn process_value(source: &str, v: serde_json::Value, opts: &ImportOptions) -> Outcome {
+/// Check one JSON value as an OSV record. `parsed` is the same record already in the
+/// model (read from YAML), which saves converting the value back.
+fn process_value(
+    source: &str,
+    v: serde_json::Value,
+    parsed: Option<Record>,
+    opts: &ImportOptions,
+) -> Outcome {
     if let Some(why) = not_osv(&v) {
         return Outcome::Skipped(problem(source, None, "SKIP", why));
     }
@@ -383,7 +391,11 @@ fn process_value(source: &str, v: serde_json::Value, opts: &ImportOptions) -> Ou
             }
         }
     }
-    let record: Record = match serde_json::from_value(v) {
+    let converted = match parsed {
+        Some(r) => Ok(r),
+        None => serde_json::from_value(v),
+    };
+    let record: Record = match converted {
         Ok(r) => r,
         Err(e) => {
             return Outcome::Rejected(problem(
