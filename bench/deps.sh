@@ -25,7 +25,7 @@ OUT=bench/out; mkdir -p "$OUT"
 DB="$OUT/deps-bench.db"
 BIN=target/release/rampart
 
-cargo build --release -q -p rampart-cli
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p rampart-cli
 echo "== machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 if [ ! -f "$DB" ]; then
