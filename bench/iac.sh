@@ -89,7 +89,7 @@ timeit() { # label, command...
   local best=999999 rss=0
   for _ in $(seq "$RUNS"); do
     /usr/bin/time -f '%e %M' -o "$OUT/t" "${@:2}" > /dev/null 2>&1 || true
-    read -r s kb < "$OUT/t"
+    read -r s kb < <(tail -1 "$OUT/t")
     best=$(python3 -c "print(min($best, $s))"); rss=$kb
   done
   printf '| %s | %s s | %s MB |\n' "$1" "$best" "$((rss/1024))"
