@@ -428,3 +428,49 @@ fn sbom_input_instead_of_lockfiles() {
     assert_eq!(ids, ["vuln/GHSA-whgm-jr23-g3j9"], "django 3.2.5 is fixed");
     assert!(report["target"].as_str().unwrap().starts_with("sbom:"));
 }
+
+/// Licence policy findings come with `rampart deps` (and `rampart scan`): installed
+/// metadata fills in licences the lockfile lacks; the default policy denies strong
+/// copyleft, and a `license:` section in rampart.yaml changes the verdict.
+#[test]
+fn licence_policy_findings() {
+    let Some(fx) = fixture() else { return };
+    let installed = rampart_testkit::workspace_root()
+        .join("crates/rampart-sca/tests/fixtures/installed/project");
+    let project = fx.repo.parent().unwrap().join("licensed");
+    copy_dir(&installed, &project);
+    let db = fx.db.to_str().unwrap();
+    let out = rampart(&["deps", project.to_str().unwrap(), "--db", db, "-f", "json"]);
+    assert_eq!(out.status.code(), Some(1), "GPL-3.0 is denied by default");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let denied: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == "license/denied")
+        .collect();
+    assert_eq!(denied.len(), 1, "{:#}", v["findings"]);
+    assert!(denied[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("GPL-3.0-or-later"));
+
+    // No denied categories: nothing is denied any more (an `allow:` list would instead
+    // deny every licence not in it).
+    std::fs::write(
+        project.join("rampart.yaml"),
+        "license:\n  deny_categories: []\n",
+    )
+    .unwrap();
+    let out = rampart(&["deps", project.to_str().unwrap(), "--db", db, "-f", "json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        !v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule_id"] == "license/denied"),
+        "{:#}",
+        v["findings"]
+    );
+}

@@ -102,11 +102,16 @@ pub fn run(cmd: DepsCmd) -> Result<u8> {
         ignore_unfixed: cmd.ignore_unfixed,
         vex,
     };
-    let found = findings(&db, &out.inventory, &opts)?;
-    let metas: HashMap<String, RuleMeta> = found
+    let mut found = findings(&db, &out.inventory, &opts)?;
+    let mut metas: HashMap<String, RuleMeta> = found
         .iter()
         .map(|f| (f.rule_id.clone(), meta_of(f)))
         .collect();
+    let enrich = cmd.sbom.is_none().then_some(cmd.path.as_path());
+    found.extend(license_findings(&out.inventory, enrich, &settings)?);
+    for m in rampart_sca::license::metas() {
+        metas.entry(m.id.clone()).or_insert(m);
+    }
     let target = match &cmd.sbom {
         Some(s) => format!("sbom:{}", s.display()),
         None => cmd.path.display().to_string(),
@@ -197,6 +202,7 @@ fn list(out: &ScanOutput, common: &CommonArgs) -> Result<u8> {
 pub fn scan_part(root: &Path, settings: &Settings) -> Result<ScanPart> {
     let out = scan(root, settings, false)?;
     let mut errors = out.inventory.errors.clone();
+    let licences = license_findings(&out.inventory, Some(root), settings)?;
     let db_path = DbPath::default().resolve();
     if !db_path.exists() {
         errors.push(ScanError {
@@ -209,15 +215,16 @@ pub fn scan_part(root: &Path, settings: &Settings) -> Result<ScanPart> {
         });
         return Ok(ScanPart {
             scanner: "deps",
-            findings: Vec::new(),
+            findings: licences,
             errors,
-            metas: Vec::new(),
+            metas: rampart_sca::license::metas(),
         });
     }
     let db = rampart_vuln::Db::open_existing(&db_path)
         .with_context(|| format!("cannot open {}", db_path.display()))?;
-    let found = findings(&db, &out.inventory, &MatchOptions::default())?;
-    let mut metas: Vec<RuleMeta> = Vec::new();
+    let mut found = findings(&db, &out.inventory, &MatchOptions::default())?;
+    found.extend(licences);
+    let mut metas: Vec<RuleMeta> = rampart_sca::license::metas();
     let mut seen = std::collections::HashSet::new();
     for f in &found {
         if seen.insert(f.rule_id.clone()) {
@@ -230,4 +237,28 @@ pub fn scan_part(root: &Path, settings: &Settings) -> Result<ScanPart> {
         errors,
         metas,
     })
+}
+
+/// Licence-policy findings (`license:` in rampart.yaml) for an inventory. With `root`,
+/// licences missing from the lockfiles are filled in from installed metadata under it
+/// (node_modules, site-packages) and from the cargo registry, as `rampart sbom` does;
+/// packages found only in installed metadata are checked too.
+fn license_findings(
+    inventory: &rampart_sca::inventory::Inventory,
+    root: Option<&Path>,
+    settings: &Settings,
+) -> Result<Vec<rampart_core::Finding>> {
+    use rampart_sca::installed;
+    let mut inv = inventory.clone();
+    if let Some(root) = root {
+        if root.is_dir() {
+            let found = installed::scan_installed(root, installed::Limits::default());
+            installed::merge(&mut inv, found);
+        }
+        if let Some(home) = installed::cargo_home() {
+            installed::fill_from_cargo_registry(&mut inv, &home);
+        }
+    }
+    rampart_sca::license::checked_findings(&inv, &settings.license)
+        .map_err(|e| anyhow::anyhow!("license policy in rampart.yaml: {e}"))
 }

@@ -26,6 +26,7 @@ fn registry(rules: &[PathBuf]) -> Result<(Registry, SecretScanner)> {
         crate::commands::k8s::metas(),
         rampart_iac::metas(),
         rampart_image::metas(),
+        rampart_admission::metas(),
         rampart_sca::license::metas(),
     ] {
         reg.extend(metas).map_err(anyhow::Error::msg)?;
