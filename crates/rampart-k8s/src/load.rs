@@ -333,8 +333,13 @@ fn chunk_is_directives(s: &str) -> bool {
 struct Builder<'a> {
     events: Vec<(Event, Marker)>,
     pos: usize,
-    /// The chunk as chars (for scalar end positions).
-    chars: Vec<char>,
+    /// The chunk's text.
+    text: &'a str,
+    /// The chunk as chars (for scalar end positions), when it is not ASCII (an ASCII
+    /// chunk is indexed by byte: a char index is a byte index there).
+    chars: Option<Vec<char>>,
+    /// Length of the chunk in chars.
+    n_chars: usize,
     /// Char index of the start of each line of the chunk.
     line_starts: Vec<usize>,
     first_line: usize,
@@ -346,7 +351,12 @@ struct Builder<'a> {
     complex_keys: bool,
     /// Spans copied for aliases so far.
     alias_spans: usize,
+    /// The last [`Builder::block_bounds`] answer, keyed by the marker's char index.
+    last_block: std::cell::Cell<Option<(usize, BlockBounds)>>,
 }
+
+/// (last content line, (indicator line, indicator column)) of a block scalar.
+type BlockBounds = (usize, (usize, usize));
 
 struct Anchored {
     value: Value,
@@ -423,17 +433,31 @@ fn parse_chunk(
             }
         }
     }
-    let chars: Vec<char> = text.chars().collect();
-    let mut line_starts = vec![0usize];
-    for (i, c) in chars.iter().enumerate() {
-        if *c == '\n' {
-            line_starts.push(i + 1);
+    let mut line_starts = Vec::with_capacity(text.len() / 24 + 2);
+    line_starts.push(0usize);
+    let (chars, n_chars) = if text.is_ascii() {
+        for (i, c) in text.bytes().enumerate() {
+            if c == b'\n' {
+                line_starts.push(i + 1);
+            }
         }
-    }
+        (None, text.len())
+    } else {
+        let chars: Vec<char> = text.chars().collect();
+        for (i, c) in chars.iter().enumerate() {
+            if *c == '\n' {
+                line_starts.push(i + 1);
+            }
+        }
+        let n = chars.len();
+        (Some(chars), n)
+    };
     let mut b = Builder {
         events,
         pos: 0,
+        text,
         chars,
+        n_chars,
         line_starts,
         first_line,
         limits,
@@ -442,6 +466,7 @@ fn parse_chunk(
         anchors: HashMap::new(),
         complex_keys: false,
         alias_spans: 0,
+        last_block: std::cell::Cell::new(None),
     };
     // Skip to the first document.
     while let Some((ev, _)) = b.events.get(b.pos) {
@@ -475,6 +500,14 @@ fn parse_chunk(
 }
 
 impl Builder<'_> {
+    /// The char at char index `i` of the chunk.
+    fn ch(&self, i: usize) -> Option<char> {
+        match &self.chars {
+            Some(c) => c.get(i).copied(),
+            None => self.text.as_bytes().get(i).map(|b| char::from(*b)),
+        }
+    }
+
     fn pos_of(&self, m: &Marker) -> (usize, usize) {
         (m.line() + self.first_line - 1, m.col() + 1)
     }
@@ -492,7 +525,12 @@ impl Builder<'_> {
     /// (line, column) just after the scalar that starts at `m`.
     fn scalar_end(&self, m: &Marker, style: TScalarStyle, value: &str) -> (usize, usize) {
         let (line, col) = self.pos_of(m);
-        let idx = m.index();
+        // Char index of the scalar's first char, from its line and column (yaml-rust2's
+        // own `index` drifts from the char count after some non-ASCII text).
+        let idx = self
+            .line_starts
+            .get(m.line().wrapping_sub(1))
+            .map_or(m.index(), |s| s + m.col());
         let line_end = |l: usize| -> usize {
             // exclusive end column of chunk line `l` (1-based within the chunk)
             let s = self.line_starts.get(l - 1).copied().unwrap_or(0);
@@ -500,9 +538,9 @@ impl Builder<'_> {
                 .line_starts
                 .get(l)
                 .map(|n| n.saturating_sub(1))
-                .unwrap_or(self.chars.len());
+                .unwrap_or(self.n_chars);
             let mut e = e.max(s);
-            while e > s && matches!(self.chars.get(e - 1), Some('\r')) {
+            while e > s && matches!(self.ch(e - 1), Some('\r')) {
                 e -= 1;
             }
             e - s + 1
@@ -518,14 +556,14 @@ impl Builder<'_> {
                 let mut i = idx + 1;
                 let mut l = m.line();
                 let mut lc = m.col() + 1; // column of chars[i] in chunk line l (0-based)
-                while let Some(&c) = self.chars.get(i) {
+                while let Some(c) = self.ch(i) {
                     if c == '\\' && q == '"' {
                         i += 2;
                         lc += 2;
                         continue;
                     }
                     if c == q {
-                        if q == '\'' && self.chars.get(i + 1) == Some(&'\'') {
+                        if q == '\'' && self.ch(i + 1) == Some('\'') {
                             i += 2;
                             lc += 2;
                             continue;
@@ -555,22 +593,39 @@ impl Builder<'_> {
         }
     }
 
-    fn line_text(&self, l: usize) -> String {
+    fn line_text(&self, l: usize) -> std::borrow::Cow<'_, str> {
         let s = self
             .line_starts
             .get(l.wrapping_sub(1))
             .copied()
             .unwrap_or(0);
-        let e = self.line_starts.get(l).copied().unwrap_or(self.chars.len());
-        self.chars
-            .get(s..e)
-            .map(|c| c.iter().collect())
-            .unwrap_or_default()
+        let e = self.line_starts.get(l).copied().unwrap_or(self.n_chars);
+        match &self.chars {
+            None => std::borrow::Cow::Borrowed(self.text.get(s..e).unwrap_or_default()),
+            Some(chars) => std::borrow::Cow::Owned(
+                chars
+                    .get(s..e)
+                    .map(|c| c.iter().collect())
+                    .unwrap_or_default(),
+            ),
+        }
     }
 
     /// For a block scalar whose event marker `m` is at its first content line:
     /// (last content line, (indicator line, indicator column)), chunk-relative.
     fn block_bounds(&self, m: &Marker) -> (usize, (usize, usize)) {
+        // Asked twice per block scalar (its end, then its start): computed once.
+        if let Some((idx, r)) = self.last_block.get() {
+            if idx == m.index() {
+                return r;
+            }
+        }
+        let r = self.block_bounds_uncached(m);
+        self.last_block.set(Some((m.index(), r)));
+        r
+    }
+
+    fn block_bounds_uncached(&self, m: &Marker) -> (usize, (usize, usize)) {
         let indent_of = |t: &str| t.chars().take_while(|c| *c == ' ').count();
         let first = m.line().min(self.line_starts.len()).max(1);
         // The indicator (`|`, `>-`, `|+2` …) is on the nearest line above.
@@ -579,7 +634,11 @@ impl Builder<'_> {
         let mut l = first;
         while l >= 1 {
             let t = self.line_text(l);
-            let code = t.split(" #").next().unwrap_or("").trim_end();
+            let code = match t.as_bytes().windows(2).position(|w| w == b" #") {
+                Some(i) => t.get(..i).unwrap_or_default(),
+                None => &t,
+            }
+            .trim_end();
             let ind = code.trim_end_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit());
             if ind.ends_with('|') || ind.ends_with('>') {
                 ind_line = l;
@@ -769,20 +828,21 @@ impl Builder<'_> {
                     );
                     // Scalar keys keep their text (`y:`, `on:` stay strings, as every
                     // Kubernetes field name is); complex keys are rendered as JSON text.
-                    let key = if let Some((Event::Scalar(k, ..), km)) = self.events.get(self.pos) {
-                        let (k, km) = (k.clone(), *km);
-                        self.pos += 1;
-                        self.count_nodes(1, &km)?;
-                        k
-                    } else {
-                        self.complex_keys = true;
-                        let (kv, _) = self.node("\u{0}key", depth + 1)?;
-                        match kv {
-                            Value::String(s) => s,
-                            Value::Null => String::new(),
-                            other => other.to_string(),
-                        }
-                    };
+                    let key =
+                        if let Some((Event::Scalar(k, ..), km)) = self.events.get_mut(self.pos) {
+                            let (k, km) = (std::mem::take(k), *km);
+                            self.pos += 1;
+                            self.count_nodes(1, &km)?;
+                            k
+                        } else {
+                            self.complex_keys = true;
+                            let (kv, _) = self.node("\u{0}key", depth + 1)?;
+                            match kv {
+                                Value::String(s) => s,
+                                Value::Null => String::new(),
+                                other => other.to_string(),
+                            }
+                        };
                     let p = join_key(path, &key);
                     let (v, s) = self.node(&p, depth + 1)?;
                     let start = key_marker

@@ -211,3 +211,24 @@ fn json_with_tab_indentation_loads() {
     assert!(l.errors.is_empty(), "{:?}", l.errors);
     assert_eq!(l.objects[0].name(), "t");
 }
+
+#[test]
+fn non_ascii_chunks_count_columns_in_chars() {
+    // A non-ASCII chunk is indexed by char, an ASCII one by byte: same spans for the
+    // same layout.
+    let doc = |e: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: \"{e} x\"\n  b: |\n    {e}{e}\n    z\n  c: '{e}'\n  d: {e}{e}\n"
+        )
+    };
+    let uni = load_str(&doc("é"), None);
+    let ascii = load_str(&doc("e"), None);
+    assert!(uni.errors.is_empty() && ascii.errors.is_empty());
+    let (u, a) = (&uni.objects[0], &ascii.objects[0]);
+    assert_eq!(u.spans, a.spans);
+    assert_eq!(u.value["data"]["a"], json!("é x"));
+    assert_eq!(u.spans["data.a"], span(6, 3, 6, 11));
+    assert_eq!(u.spans["data.b"], span(7, 3, 9, 6));
+    assert_eq!(u.spans["data.c"], span(10, 3, 10, 9));
+    assert_eq!(u.spans["data.d"], span(11, 3, 11, 8));
+}
