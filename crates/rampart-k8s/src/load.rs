@@ -383,7 +383,9 @@ fn parse_chunk(
     limits: &Limits,
 ) -> Result<Option<Parsed>, LoadError> {
     let mut parser = Parser::new_from_str(text).keep_tags(true);
-    let mut events = Vec::new();
+    // About one event per 10 bytes of manifest YAML: sized once, not regrown (capped, so
+    // a huge document does not reserve memory up front).
+    let mut events = Vec::with_capacity((text.len() / 10 + 8).min(16_384));
     let mut depth = 0usize;
     loop {
         match parser.next_token() {
