@@ -15,7 +15,7 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run every scanner on a directory (today: secrets) and write one report.
+    /// Run every repository scanner (secrets, deps, k8s, Dockerfile/Terraform) and write one report.
     Scan(ScanCmd),
     /// Scan for secrets: a directory, a file, `-` (stdin), the staged index or git history.
     Secrets(SecretsCmd),
@@ -40,7 +40,7 @@ pub enum Command {
     Deps(Box<crate::commands::deps::DepsCmd>),
     /// Write a CycloneDX 1.6 or SPDX 2.3 SBOM of a directory's dependencies.
     Sbom(Box<crate::commands::sbom::SbomCmd>),
-    /// The local vulnerability database: import OSV records, show status.
+    /// The local vulnerability database: update from OSV, import OSV records, show status.
     Db {
         /// What to do.
         #[command(subcommand)]
