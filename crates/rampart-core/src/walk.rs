@@ -298,6 +298,52 @@ fn describe_walk_error(err: &ignore::Error) -> (String, String) {
     (path.unwrap_or_else(|| "<walk>".into()), msg)
 }
 
+/// The `exclude` globs of a scan, for paths found by other means than the walker (for
+/// example installed-package metadata read by a dedicated reader).
+pub struct ExcludeMatcher(Option<ignore::overrides::Override>);
+
+impl ExcludeMatcher {
+    /// A matcher for `exclude` globs (gitignore syntax) relative to `root`.
+    pub fn new(root: &Path, exclude: &[String]) -> crate::Result<ExcludeMatcher> {
+        if exclude.is_empty() {
+            return Ok(ExcludeMatcher(None));
+        }
+        let mut ob = OverrideBuilder::new(root);
+        for g in exclude {
+            ob.add(&format!("!{g}"))
+                .map_err(|e| crate::Error::Invalid {
+                    what: "exclude glob".into(),
+                    message: format!("`{g}`: {e}"),
+                })?;
+        }
+        let ov = ob.build().map_err(|e| crate::Error::Invalid {
+            what: "exclude glob".into(),
+            message: e.to_string(),
+        })?;
+        Ok(ExcludeMatcher(Some(ov)))
+    }
+
+    /// Whether `rel` (relative to the root, `/`-separated) or one of its parent
+    /// directories is excluded.
+    pub fn is_excluded(&self, rel: &str) -> bool {
+        let Some(ov) = &self.0 else { return false };
+        let mut p = Path::new(rel);
+        let mut is_dir = false;
+        loop {
+            if ov.matched(p, is_dir).is_ignore() {
+                return true;
+            }
+            match p.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => {
+                    p = parent;
+                    is_dir = true;
+                }
+                _ => return false,
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,5 +400,20 @@ mod tests {
     #[test]
     fn missing_root_is_an_error() {
         assert!(walk(Path::new("/nonexistent/x"), &WalkOptions::default(), |_| ()).is_err());
+    }
+
+    #[test]
+    fn exclude_matcher_matches_paths_and_parents() {
+        let m = ExcludeMatcher::new(
+            Path::new("/r"),
+            &["crates/*/tests/**".into(), "vendor".into()],
+        )
+        .unwrap();
+        assert!(m.is_excluded("crates/a/tests/fixtures/x/package.json"));
+        assert!(m.is_excluded("vendor/lib/package.json"));
+        assert!(!m.is_excluded("crates/a/src/lib.rs"));
+        assert!(!ExcludeMatcher::new(Path::new("/r"), &[])
+            .unwrap()
+            .is_excluded("x"));
     }
 }

@@ -259,6 +259,17 @@ fn license_findings(
             installed::fill_from_cargo_registry(&mut inv, &home);
         }
     }
+    if let Some(root) = root {
+        // The walker honours `exclude`; installed metadata is read by its own reader.
+        let matcher = rampart_core::walk::ExcludeMatcher::new(root, &settings.walk.exclude)?;
+        for l in &mut inv.lockfiles {
+            l.packages.retain(|p| {
+                p.source
+                    .as_ref()
+                    .is_none_or(|s| !matcher.is_excluded(&s.path))
+            });
+        }
+    }
     rampart_sca::license::checked_findings(&inv, &settings.license)
         .map_err(|e| anyhow::anyhow!("license policy in rampart.yaml: {e}"))
 }
