@@ -360,3 +360,46 @@ fn real_debian_image_via_cli() {
     let r = json(&o);
     assert!(r["packages"].as_array().unwrap().len() >= 90);
 }
+
+/// `rampart sbom IMAGE`: an OCI layout (recognised by itself, or forced with `oci:` and a
+/// tag) gives an SBOM of the image's packages with a `container` root component.
+#[test]
+fn sbom_of_an_image() {
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = tmp.path().join("layout");
+    small_layout(&layout);
+    for arg in [
+        layout.display().to_string(),
+        format!("oci:{}:1.0", layout.display()),
+        format!("{}:1.0", layout.display()),
+    ] {
+        let o = run(&["sbom", &arg, "-f", "cyclonedx", "-q"], tmp.path());
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{arg}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v = json(&o);
+        assert_eq!(v["metadata"]["component"]["type"], "container", "{arg}");
+        let purls: Vec<&str> = v["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["purl"].as_str())
+            .collect();
+        for want in [
+            "pkg:deb/debian/libssl3@3.0.11-1~deb12u1",
+            "pkg:deb/debian/bash@5.2.15-2%2Bb2",
+            "pkg:pypi/jinja2@2.10",
+        ] {
+            assert!(
+                purls.iter().any(|p| p.starts_with(want)),
+                "{arg}: {want} not in {purls:?}"
+            );
+        }
+        assert_eq!(purls.len(), 3, "{purls:?}");
+    }
+    let o = run(&["sbom", "no-such-dir", "-f", "spdx"], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -12,10 +12,15 @@ use rampart_sca::sbom::{self, Format, SbomMeta};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// Prefixes that force the argument to be read as a container image.
+const IMAGE_PREFIXES: [&str; 4] = ["oci:", "docker-archive:", "oci-archive:", "registry:"];
+
 /// `rampart sbom`.
 #[derive(Debug, Args)]
 pub struct SbomCmd {
-    /// Directory (searched for lockfiles) or one lockfile.
+    /// Directory (searched for lockfiles), one lockfile, or a container image: an OCI
+    /// layout directory, a docker/OCI archive, or `oci:`/`docker-archive:`/`oci-archive:`/
+    /// `registry:`-prefixed references (the image's OS and language packages).
     #[arg(default_value = ".")]
     pub path: PathBuf,
     /// SBOM format: `cyclonedx` (CycloneDX 1.6 JSON) or `spdx` (SPDX 2.3 JSON).
@@ -85,22 +90,39 @@ pub fn run(cmd: SbomCmd) -> Result<u8> {
     let Some(format) = Format::from_name(&cmd.format) else {
         bail!("--format `{}`: expected `cyclonedx` or `spdx`", cmd.format);
     };
-    if !cmd.path.exists() {
-        bail!("{}: no such file or directory", cmd.path.display());
+    let arg = cmd.path.to_string_lossy().into_owned();
+    let image = IMAGE_PREFIXES.iter().any(|p| arg.starts_with(p))
+        || rampart_image::looks_like_image(&cmd.path)
+        || arg
+            .rsplit_once(':')
+            .is_some_and(|(dir, _tag)| rampart_image::looks_like_image(Path::new(dir)));
+    if !image && !cmd.path.exists() {
+        bail!(
+            "{}: no such file or directory (a registry image needs the `registry:` prefix)",
+            cmd.path.display()
+        );
     }
-    let walk = WalkOptions {
-        respect_gitignore: !cmd.no_ignore,
-        exclude: cmd.exclude.clone(),
-        ..WalkOptions::default()
+    let inv = if image {
+        rampart_image::inventory(&arg, &rampart_image::ScanOptions::default())
+            .with_context(|| format!("cannot read image {arg}"))?
+    } else {
+        let walk = WalkOptions {
+            respect_gitignore: !cmd.no_ignore,
+            exclude: cmd.exclude.clone(),
+            ..WalkOptions::default()
+        };
+        inventory(&cmd.path, &walk, !cmd.no_installed)?
     };
-    let inv = inventory(&cmd.path, &walk, !cmd.no_installed)?;
     if !cmd.quiet {
         for e in &inv.errors {
             eprintln!("warning: {e}");
         }
     }
     let name = cmd.name.clone().unwrap_or_else(|| default_name(&cmd.path));
-    let meta = SbomMeta::from_env(name, cmd.component_version.as_deref());
+    let mut meta = SbomMeta::from_env(name, cmd.component_version.as_deref());
+    if image {
+        meta.root_type = "container".into();
+    }
     let doc = sbom::write(&inv, &meta, format);
     let mut text = serde_json::to_string_pretty(&doc)?;
     text.push('\n');
