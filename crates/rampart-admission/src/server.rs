@@ -415,7 +415,21 @@ async fn read_body(st: &AppState, req: Request<Body>) -> Result<axum::body::Byte
             &format!("AdmissionReview larger than {} bytes", st.max_body),
         )
     };
-    if declared.is_some_and(|n| n > st.max_body) {
+    if let Some(n) = declared.filter(|n| *n > st.max_body) {
+        // A moderately oversized body is read and discarded first (bounded in size and
+        // time), so the client finishes sending and gets the 413 instead of a connection
+        // reset mid-write; a far larger one is refused at once.
+        if n <= st.max_body.saturating_mul(4) {
+            let mut body = req.into_body();
+            let _ = tokio::time::timeout(st.read_timeout, async {
+                while let Some(frame) = body.frame().await {
+                    if frame.is_err() {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
         return Err(too_large());
     }
     let limited = http_body_util::Limited::new(req.into_body(), st.max_body);
