@@ -6,7 +6,7 @@
 //! | request | answer |
 //! |---|---|
 //! | not `POST` | 405 |
-//! | body over the limit | 413 (before reading it when `Content-Length` says so) |
+//! | body over the limit | 413 (a declared body up to 4× the limit is drained first; larger ones are refused before reading) |
 //! | not JSON, not an AdmissionReview, no `request.uid` | 400: there is no uid to answer |
 //! | `apiVersion` other than `admission.k8s.io/v1` | 400: a v1 answer to a v1beta1 request is itself invalid |
 //! | unknown kind, object without a pod spec, `DELETE`/`CONNECT`, other subresources | 200, allowed |
