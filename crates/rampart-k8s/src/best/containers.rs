@@ -1,9 +1,9 @@
 //! Per-container rules: resources, probes, images, environment, capabilities, ports.
 
-use super::{cname, each_container, parse_image, str_list, Def};
-use crate::object::{join_index, join_key, Object};
+use super::{cname, each_container, fast, parse_image, str_list, Def};
+use crate::object::{join_index, join_key};
 use crate::podspec::{Container, ContainerKind, PodSpec};
-use crate::rules::{Context, Rule};
+use crate::rules::{Entry, Rule, Subject};
 use rampart_core::{Finding, Severity};
 use serde_json::Value;
 
@@ -14,7 +14,7 @@ const IMAGES_URL: &str = "https://kubernetes.io/docs/concepts/containers/images/
 const SECCTX_URL: &str =
     "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/";
 
-pub(super) fn rules() -> Vec<Rule> {
+pub(super) fn rules() -> Vec<Entry> {
     vec![
         Def {
             slug: "cpu-requests-missing",
@@ -26,7 +26,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_10", "kube-linter:unset-cpu-requirements", "polaris:cpuRequestsMissing", "kubesec:RequestsCPU", "trivy:KSV-0015"],
             tags: &["resources"],
         }
-        .rule(cpu_requests),
+        .rule(fast!(cpu_requests)),
         Def {
             slug: "cpu-limits-missing",
             severity: Severity::Low,
@@ -37,7 +37,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_11", "kube-linter:unset-cpu-requirements", "polaris:cpuLimitsMissing", "kubesec:LimitsCPU", "trivy:KSV-0011"],
             tags: &["resources"],
         }
-        .rule(cpu_limits),
+        .rule(fast!(cpu_limits)),
         Def {
             slug: "memory-requests-missing",
             severity: Severity::Low,
@@ -48,7 +48,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_12", "kube-linter:unset-memory-requirements", "polaris:memoryRequestsMissing", "kubesec:RequestsMemory", "trivy:KSV-0016"],
             tags: &["resources"],
         }
-        .rule(memory_requests),
+        .rule(fast!(memory_requests)),
         Def {
             slug: "memory-limits-missing",
             severity: Severity::Medium,
@@ -59,7 +59,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_13", "kube-linter:unset-memory-requirements", "polaris:memoryLimitsMissing", "kubesec:LimitsMemory", "trivy:KSV-0018"],
             tags: &["resources"],
         }
-        .rule(memory_limits),
+        .rule(fast!(memory_limits)),
         Def {
             slug: "liveness-probe-missing",
             severity: Severity::Low,
@@ -70,7 +70,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_8", "kube-linter:no-liveness-probe", "polaris:livenessProbeMissing"],
             tags: &["reliability"],
         }
-        .rule(liveness),
+        .rule(fast!(liveness)),
         Def {
             slug: "readiness-probe-missing",
             severity: Severity::Low,
@@ -81,7 +81,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_9", "kube-linter:no-readiness-probe", "polaris:readinessProbeMissing"],
             tags: &["reliability"],
         }
-        .rule(readiness),
+        .rule(fast!(readiness)),
         Def {
             slug: "image-tag-latest",
             severity: Severity::Medium,
@@ -92,7 +92,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_14", "kube-linter:latest-tag", "polaris:tagNotSpecified", "trivy:KSV-0013"],
             tags: &["supply-chain"],
         }
-        .rule(image_latest),
+        .rule(fast!(image_latest)),
         Def {
             slug: "image-tag-missing",
             severity: Severity::Medium,
@@ -103,7 +103,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_14", "kube-linter:latest-tag", "polaris:tagNotSpecified", "trivy:KSV-0013"],
             tags: &["supply-chain"],
         }
-        .rule(image_untagged),
+        .rule(fast!(image_untagged)),
         Def {
             slug: "image-without-digest",
             severity: Severity::Low,
@@ -114,7 +114,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_43"],
             tags: &["supply-chain"],
         }
-        .rule(image_digest),
+        .rule(fast!(image_digest)),
         Def {
             slug: "image-pull-policy-not-always",
             severity: Severity::Low,
@@ -125,7 +125,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_15", "polaris:pullPolicyNotAlways"],
             tags: &["supply-chain"],
         }
-        .rule(pull_policy),
+        .rule(fast!(pull_policy)),
         Def {
             slug: "env-secret-literal",
             severity: Severity::High,
@@ -136,7 +136,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["kube-linter:env-var-secret", "polaris:sensitiveContainerEnvVar"],
             tags: &["secrets"],
         }
-        .rule(env_secret_literal),
+        .rule(fast!(env_secret_literal)),
         Def {
             slug: "env-secret-ref",
             severity: Severity::Low,
@@ -147,7 +147,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_35"],
             tags: &["secrets"],
         }
-        .rule(env_secret_ref),
+        .rule(fast!(env_secret_ref)),
         Def {
             slug: "read-only-root-filesystem",
             severity: Severity::Medium,
@@ -158,7 +158,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_22", "kube-linter:no-read-only-root-fs", "polaris:notReadOnlyRootFilesystem", "kubesec:ReadOnlyRootFilesystem", "trivy:KSV-0014"],
             tags: &["hardening"],
         }
-        .rule(read_only_root),
+        .rule(fast!(read_only_root)),
         Def {
             slug: "net-raw-capability",
             severity: Severity::Medium,
@@ -169,7 +169,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_28", "trivy:KSV-0119"],
             tags: &["hardening"],
         }
-        .rule(net_raw),
+        .rule(fast!(net_raw)),
         Def {
             slug: "cap-sys-admin",
             severity: Severity::High,
@@ -180,7 +180,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_39", "kubesec:CapSysAdmin", "trivy:KSV-0005"],
             tags: &["hardening"],
         }
-        .rule(cap_sys_admin),
+        .rule(fast!(cap_sys_admin)),
         Def {
             slug: "capabilities-added",
             severity: Severity::Low,
@@ -191,7 +191,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_25", "trivy:KSV-0022"],
             tags: &["hardening"],
         }
-        .rule(caps_added),
+        .rule(fast!(caps_added)),
         Def {
             slug: "container-security-context-missing",
             severity: Severity::Low,
@@ -202,7 +202,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_30"],
             tags: &["hardening"],
         }
-        .rule(container_secctx),
+        .rule(fast!(container_secctx)),
         Def {
             slug: "kubernetes-dashboard",
             severity: Severity::Medium,
@@ -213,7 +213,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_33"],
             tags: &["exposure"],
         }
-        .rule(dashboard),
+        .rule(fast!(dashboard)),
         Def {
             slug: "tiller-deployed",
             severity: Severity::High,
@@ -224,7 +224,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_34"],
             tags: &["exposure"],
         }
-        .rule(tiller),
+        .rule(fast!(tiller)),
         Def {
             slug: "tiller-listener",
             severity: Severity::High,
@@ -235,7 +235,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_45"],
             tags: &["exposure"],
         }
-        .rule(tiller_listener),
+        .rule(fast!(tiller_listener)),
         Def {
             slug: "ssh-port-exposed",
             severity: Severity::Medium,
@@ -246,7 +246,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["kube-linter:ssh-port"],
             tags: &["exposure"],
         }
-        .rule(ssh_port),
+        .rule(fast!(ssh_port)),
         Def {
             slug: "privileged-port",
             severity: Severity::Low,
@@ -257,7 +257,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["kube-linter:privileged-ports", "trivy:KSV-0117"],
             tags: &["hardening"],
         }
-        .rule(privileged_port),
+        .rule(fast!(privileged_port)),
         Def {
             slug: "writable-host-mount",
             severity: Severity::Medium,
@@ -268,7 +268,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["kube-linter:writable-host-mount"],
             tags: &["hardening"],
         }
-        .rule(writable_host_mount),
+        .rule(fast!(writable_host_mount)),
         Def {
             slug: "duplicate-env-var",
             severity: Severity::Low,
@@ -279,7 +279,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["kube-linter:duplicate-env-var"],
             tags: &["correctness"],
         }
-        .rule(duplicate_env),
+        .rule(fast!(duplicate_env)),
         Def {
             slug: "dangerous-git-sync",
             severity: Severity::High,
@@ -290,7 +290,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_159"],
             tags: &["exposure"],
         }
-        .rule(git_sync),
+        .rule(fast!(git_sync)),
     ]
 }
 
@@ -300,7 +300,7 @@ fn not_ephemeral(c: &Container<'_>) -> bool {
 
 fn resource_check(
     rule: &Rule,
-    obj: &Object,
+    obj: &Subject<'_>,
     out: &mut Vec<Finding>,
     section: &str,
     resource: &str,
@@ -338,20 +338,20 @@ fn resource_check(
     });
 }
 
-fn cpu_requests(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn cpu_requests(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     resource_check(rule, obj, out, "requests", "cpu");
 }
-fn cpu_limits(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn cpu_limits(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     resource_check(rule, obj, out, "limits", "cpu");
 }
-fn memory_requests(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn memory_requests(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     resource_check(rule, obj, out, "requests", "memory");
 }
-fn memory_limits(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn memory_limits(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     resource_check(rule, obj, out, "limits", "memory");
 }
 
-fn probe_check(rule: &Rule, obj: &Object, out: &mut Vec<Finding>, probe: &str) {
+fn probe_check(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>, probe: &str) {
     if matches!(obj.kind(), "Job" | "CronJob") {
         return;
     }
@@ -366,10 +366,10 @@ fn probe_check(rule: &Rule, obj: &Object, out: &mut Vec<Finding>, probe: &str) {
     });
 }
 
-fn liveness(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn liveness(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     probe_check(rule, obj, out, "livenessProbe");
 }
-fn readiness(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn readiness(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     probe_check(rule, obj, out, "readinessProbe");
 }
 
@@ -380,7 +380,7 @@ fn image_of<'a>(c: &Container<'a>) -> Option<&'a str> {
         .filter(|s| !s.trim().is_empty())
 }
 
-fn image_latest(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn image_latest(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     each_container(rule, obj, out, |c, _| {
         let img = image_of(c)?;
         let r = parse_image(img);
@@ -393,7 +393,7 @@ fn image_latest(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) 
     });
 }
 
-fn image_untagged(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn image_untagged(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     each_container(rule, obj, out, |c, _| match image_of(c) {
         None => Some((
             c.path.clone(),
@@ -411,7 +411,7 @@ fn image_untagged(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>
     });
 }
 
-fn image_digest(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn image_digest(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     each_container(rule, obj, out, |c, _| match image_of(c) {
         None => Some((
             c.path.clone(),
@@ -429,7 +429,7 @@ fn image_digest(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) 
     });
 }
 
-fn pull_policy(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn pull_policy(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     each_container(rule, obj, out, |c, _| {
         let img = image_of(c)?;
         match c.value.get("imagePullPolicy") {
@@ -518,11 +518,8 @@ pub(crate) fn secretish_value(v: &str) -> bool {
         )
 }
 
-fn env_secret_literal(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
-    let Some(ps) = crate::podspec::pod_spec(&obj.value) else {
-        return;
-    };
-    for c in ps.containers() {
+fn env_secret_literal(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
+    for c in &obj.containers {
         let Some(env) = c.value.get("env").and_then(Value::as_array) else {
             continue;
         };
@@ -537,7 +534,7 @@ fn env_secret_literal(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Find
                     &rule.meta,
                     obj,
                     &join_key(&join_index(&env_path, i), "value"),
-                    format!("container {} sets `{name}` to a literal value", cname(&c)),
+                    format!("container {} sets `{name}` to a literal value", cname(c)),
                     out,
                 );
             }
@@ -545,7 +542,7 @@ fn env_secret_literal(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Find
     }
 }
 
-fn env_secret_ref(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn env_secret_ref(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     each_container(rule, obj, out, |c, _| {
         if let Some(env) = c.value.get("env").and_then(Value::as_array) {
             for (i, e) in env.iter().enumerate() {
@@ -585,7 +582,7 @@ fn sec_ctx<'a>(c: &Container<'a>) -> Option<&'a Value> {
     c.value.get("securityContext").filter(|v| v.is_object())
 }
 
-fn read_only_root(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn read_only_root(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     each_container(rule, obj, out, |c, _| {
         let sc = sec_ctx(c);
         let v = sc.and_then(|s| s.get("readOnlyRootFilesystem"));
@@ -630,7 +627,7 @@ fn cap_is(cap: &str, name: &str) -> bool {
     u == name || u.strip_prefix("CAP_") == Some(name)
 }
 
-fn net_raw(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn net_raw(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     each_container(rule, obj, out, |c, _| {
         if c.kind == ContainerKind::Ephemeral {
             return None;
@@ -661,7 +658,7 @@ fn net_raw(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
     });
 }
 
-fn cap_sys_admin(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn cap_sys_admin(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     each_container(rule, obj, out, |c, _| {
         let add = caps(c, "add");
         add.iter().any(|a| cap_is(a, "SYS_ADMIN")).then(|| {
@@ -673,7 +670,7 @@ fn cap_sys_admin(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>)
     });
 }
 
-fn caps_added(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn caps_added(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     each_container(rule, obj, out, |c, _| {
         let add = caps(c, "add");
         (!add.is_empty()).then(|| {
@@ -685,7 +682,7 @@ fn caps_added(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
     });
 }
 
-fn container_secctx(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn container_secctx(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     each_container(rule, obj, out, |c, _| {
         if c.kind == ContainerKind::Ephemeral
             || sec_ctx(c).is_some_and(|s| s.as_object().is_some_and(|m| !m.is_empty()))
@@ -705,7 +702,7 @@ fn label<'a>(meta: Option<&'a Value>, key: &str) -> Option<&'a str> {
         .and_then(Value::as_str)
 }
 
-fn dashboard(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn dashboard(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     let mut labelled = false;
     each_container(rule, obj, out, |c, ps: &PodSpec<'_>| {
         if let Some(img) = image_of(c) {
@@ -739,7 +736,7 @@ fn is_tiller(c: &Container<'_>, ps: &PodSpec<'_>) -> bool {
             && label(ps.metadata, "name") == Some("tiller"))
 }
 
-fn tiller(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn tiller(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     each_container(rule, obj, out, |c, ps| {
         is_tiller(c, ps).then(|| {
             (
@@ -750,7 +747,7 @@ fn tiller(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
     });
 }
 
-fn tiller_listener(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn tiller_listener(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     each_container(rule, obj, out, |c, ps| {
         if !is_tiller(c, ps) {
             return None;
@@ -785,7 +782,7 @@ fn ports<'a>(c: &Container<'a>) -> impl Iterator<Item = (usize, i64)> + 'a {
         })
 }
 
-fn ssh_port(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn ssh_port(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     each_container(rule, obj, out, |c, _| {
         let (i, _) = ports(c).find(|&(_, p)| p == 22)?;
         Some((
@@ -795,7 +792,7 @@ fn ssh_port(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
     });
 }
 
-fn privileged_port(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn privileged_port(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     each_container(rule, obj, out, |c, _| {
         let (i, p) = ports(c).find(|&(_, p)| p > 0 && p < 1024)?;
         Some((
@@ -805,7 +802,7 @@ fn privileged_port(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding
     });
 }
 
-fn writable_host_mount(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn writable_host_mount(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     each_container(rule, obj, out, |c, ps| {
         let host_vols: Vec<&str> = ps
             .spec
@@ -834,7 +831,7 @@ fn writable_host_mount(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Fin
     });
 }
 
-fn duplicate_env(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn duplicate_env(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     each_container(rule, obj, out, |c, _| {
         let env = c.value.get("env").and_then(Value::as_array)?;
         let mut seen = std::collections::HashSet::new();
@@ -853,7 +850,7 @@ fn duplicate_env(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>)
     });
 }
 
-fn git_sync(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn git_sync(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     each_container(rule, obj, out, |c, _| {
         let env = c.value.get("env").and_then(Value::as_array)?;
         let i = env.iter().position(|e| {

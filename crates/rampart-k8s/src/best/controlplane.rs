@@ -2,10 +2,10 @@
 //! Kubernetes Benchmark and Checkov check them: a container whose `command` runs the
 //! binary, flags read from `command` and `args` (`--flag=value` or `--flag value`).
 
-use super::{each_container, Def};
-use crate::object::{join_index, join_key, Object};
+use super::{each_container, fast, Def};
+use crate::object::{join_index, join_key};
 use crate::podspec::Container;
-use crate::rules::{Context, Rule};
+use crate::rules::{Entry, Rule, Subject};
 use rampart_core::{Finding, Severity};
 use serde_json::Value;
 
@@ -196,7 +196,7 @@ const SPECS: &[Spec] = &[
     },
 ];
 
-pub(super) fn rules() -> Vec<Rule> {
+pub(super) fn rules() -> Vec<Entry> {
     SPECS
         .iter()
         .map(|s| {
@@ -210,7 +210,7 @@ pub(super) fn rules() -> Vec<Rule> {
                 peers: std::slice::from_ref(&s.peer),
                 tags: &["control-plane"],
             }
-            .rule(check)
+            .rule(fast!(check))
         })
         .collect()
 }
@@ -253,7 +253,7 @@ fn runs(c: &Container<'_>, binary: &str) -> bool {
         .any(|s| s.rsplit('/').next() == Some(binary))
 }
 
-fn check(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn check(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     let slug = rule.meta.id.strip_prefix("k8s/").unwrap_or("");
     let Some(spec) = SPECS.iter().find(|s| s.slug == slug) else {
         return;

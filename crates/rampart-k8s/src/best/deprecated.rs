@@ -1,9 +1,8 @@
 //! API versions removed from Kubernetes, with the release that removed them and the
 //! replacement (from the Kubernetes deprecated API migration guide).
 
-use super::{report, Def};
-use crate::object::Object;
-use crate::rules::{Context, Rule};
+use super::{fast, report, Def};
+use crate::rules::{Entry, Rule, Subject};
 use rampart_core::{Finding, Severity};
 
 /// A removed `apiVersion` + `kind`.
@@ -245,7 +244,7 @@ pub fn deprecation(api_version: &str, kind: &str) -> Option<&'static Deprecation
         .find(|d| d.api_version == api_version && (d.kind == kind || d.kind == "*"))
 }
 
-pub(super) fn rules() -> Vec<Rule> {
+pub(super) fn rules() -> Vec<Entry> {
     vec![Def {
         slug: "removed-api-version",
         severity: Severity::Medium,
@@ -256,10 +255,10 @@ pub(super) fn rules() -> Vec<Rule> {
         peers: &["kube-linter:no-extensions-v1beta", "polaris:deprecatedApiVersion"],
         tags: &["correctness"],
     }
-    .rule(removed_api)]
+    .rule(fast!(removed_api))]
 }
 
-fn removed_api(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn removed_api(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     if let Some(d) = deprecation(obj.api_version(), obj.kind()) {
         report(
             &rule.meta,

@@ -15,16 +15,34 @@ mod rbac;
 mod set;
 
 use crate::object::Object;
-use crate::podspec::{pod_spec, Container, PodSpec};
-use crate::rules::{Context, Rule};
+use crate::podspec::{Container, PodSpec};
+use crate::rules::{CheckFn, Context, Entry, Fast, FastFn, Rule, Subject};
 use rampart_core::fingerprint::fingerprint;
-use rampart_core::{Finding, RuleMeta, Severity};
+use rampart_core::{Finding, K8sObjectRef, Location, RuleMeta, Severity};
 
 pub use deprecated::{deprecation, Deprecation};
 pub use set::{set_metas, SET_RULE_IDS};
 
-/// The signature of every per-object check.
-pub(crate) type CheckFn = fn(&Rule, &Object, &Context, &mut Vec<Finding>);
+/// A rule's check as a pair: the public [`Rule::check`] (which prepares a [`Subject`]
+/// for the one object) and the internal check the engine runs on a shared one.
+macro_rules! fast {
+    ($f:path) => {{
+        fn public(
+            rule: &$crate::rules::Rule,
+            obj: &$crate::object::Object,
+            ctx: &$crate::rules::Context,
+            out: &mut Vec<rampart_core::Finding>,
+        ) {
+            let pss = $crate::rules::PssRun::new(ctx);
+            $f(rule, &$crate::rules::Subject::new(obj, &pss), out)
+        }
+        (
+            public as $crate::rules::CheckFn,
+            $f as $crate::rules::FastFn,
+        )
+    }};
+}
+pub(crate) use fast;
 
 /// A rule definition as written in the rule modules.
 pub(crate) struct Def {
@@ -58,16 +76,20 @@ impl Def {
         }
     }
 
-    pub(crate) fn rule(&self, check: CheckFn) -> Rule {
-        Rule {
-            meta: self.meta(),
-            check,
-        }
+    /// The rule and its internal check, from [`fast!`]`(check_fn)`.
+    pub(crate) fn rule(&self, (check, fast): (CheckFn, FastFn)) -> Entry {
+        (
+            Rule {
+                meta: self.meta(),
+                check,
+            },
+            Fast::Best(fast),
+        )
     }
 }
 
-/// Per-object best-practice rules.
-pub fn rules() -> Vec<Rule> {
+/// Per-object best-practice rules with their internal checks.
+pub(crate) fn entries() -> Vec<Entry> {
     let mut v = containers::rules();
     v.extend(pod::rules());
     v.extend(objects::rules());
@@ -75,6 +97,11 @@ pub fn rules() -> Vec<Rule> {
     v.extend(deprecated::rules());
     v.extend(controlplane::rules());
     v
+}
+
+/// Per-object best-practice rules.
+pub fn rules() -> Vec<Rule> {
+    entries().into_iter().map(|(r, _)| r).collect()
 }
 
 /// Metadata of every best-practice rule: the per-object ones and the set-level ones.
@@ -91,8 +118,21 @@ pub fn check_set(objects: &[Object], ctx: &Context) -> Vec<Finding> {
     set::check_set(objects, ctx)
 }
 
-/// Push one finding for `obj` at `field`.
+/// Push one finding for the subject at `field`.
 pub(crate) fn report(
+    meta: &RuleMeta,
+    s: &Subject<'_>,
+    field: &str,
+    message: String,
+    out: &mut Vec<Finding>,
+) {
+    let (r, display) = s.object_ref();
+    push(meta, s.obj, r, display, field, message, out);
+}
+
+/// Push one finding for `obj` at `field` (the set-level rules' case, without a
+/// [`Subject`]).
+pub(crate) fn report_object(
     meta: &RuleMeta,
     obj: &Object,
     field: &str,
@@ -100,6 +140,31 @@ pub(crate) fn report(
     out: &mut Vec<Finding>,
 ) {
     let r = obj.object_ref();
+    let display = r.display();
+    push(meta, obj, &r, &display, field, message, out);
+}
+
+/// `obj.location(field)`, reusing the object reference `r` (`obj.object_ref()`).
+pub(crate) fn location(obj: &Object, r: &K8sObjectRef, field: &str) -> Location {
+    let loc = Location::K8sObject {
+        object: r.clone(),
+        field_path: (!field.is_empty()).then(|| field.to_string()),
+        path: obj.path.clone(),
+        span: obj.span(field),
+    };
+    debug_assert_eq!(loc, obj.location(field));
+    loc
+}
+
+fn push(
+    meta: &RuleMeta,
+    obj: &Object,
+    r: &K8sObjectRef,
+    display: &str,
+    field: &str,
+    message: String,
+    out: &mut Vec<Finding>,
+) {
     let fp = fingerprint(&[
         &meta.id,
         &r.kind,
@@ -107,24 +172,24 @@ pub(crate) fn report(
         &r.name,
         field,
     ]);
-    let mut f = Finding::new(meta, message, obj.location(field), fp);
+    let mut f = Finding::new(meta, message, location(obj, r, field), fp);
     f.properties
-        .insert("object".into(), serde_json::Value::from(r.display()));
+        .insert("object".into(), serde_json::Value::from(display));
     out.push(f);
 }
 
-/// Call `f` on each container of `obj`'s pod spec (init, regular, ephemeral); every
-/// `Some((field_path, message))` it returns becomes a finding.
-pub(crate) fn each_container<F>(rule: &Rule, obj: &Object, out: &mut Vec<Finding>, mut f: F)
+/// Call `f` on each container of the subject's pod spec (init, regular, ephemeral);
+/// every `Some((field_path, message))` it returns becomes a finding.
+pub(crate) fn each_container<F>(rule: &Rule, s: &Subject<'_>, out: &mut Vec<Finding>, mut f: F)
 where
     F: FnMut(&Container<'_>, &PodSpec<'_>) -> Option<(String, String)>,
 {
-    let Some(ps) = pod_spec(&obj.value) else {
+    let Some(ps) = s.pod else {
         return;
     };
-    for c in ps.containers() {
-        if let Some((field, msg)) = f(&c, &ps) {
-            report(&rule.meta, obj, &field, msg, out);
+    for c in &s.containers {
+        if let Some((field, msg)) = f(c, &ps) {
+            report(&rule.meta, s, &field, msg, out);
         }
     }
 }

@@ -1,13 +1,13 @@
 //! Rules on non-workload objects: namespaces, service accounts, Services, Ingresses,
 //! Secrets, ConfigMaps, PodDisruptionBudgets.
 
-use super::{report, Def};
+use super::{fast, report, Def};
 use crate::object::{join_index, join_key, Object};
-use crate::rules::{Context, Rule};
+use crate::rules::{Entry, Rule, Subject};
 use rampart_core::{Finding, Severity};
 use serde_json::Value;
 
-pub(super) fn rules() -> Vec<Rule> {
+pub(super) fn rules() -> Vec<Entry> {
     vec![
         Def {
             slug: "default-namespace",
@@ -19,7 +19,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_21", "kube-linter:use-namespace", "trivy:KSV-0110"],
             tags: &["isolation"],
         }
-        .rule(default_namespace),
+        .rule(fast!(default_namespace)),
         Def {
             slug: "default-service-account-automount",
             severity: Severity::Medium,
@@ -30,7 +30,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_41"],
             tags: &["identity"],
         }
-        .rule(default_sa_automount),
+        .rule(fast!(default_sa_automount)),
         Def {
             slug: "default-service-account-bound",
             severity: Severity::Medium,
@@ -41,7 +41,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_42"],
             tags: &["rbac", "identity"],
         }
-        .rule(default_sa_bound),
+        .rule(fast!(default_sa_bound)),
         Def {
             slug: "service-node-port",
             severity: Severity::Low,
@@ -52,7 +52,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["kube-linter:exposed-services"],
             tags: &["exposure"],
         }
-        .rule(node_port),
+        .rule(fast!(node_port)),
         Def {
             slug: "service-load-balancer",
             severity: Severity::Medium,
@@ -63,7 +63,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["kube-linter:exposed-services"],
             tags: &["exposure"],
         }
-        .rule(load_balancer),
+        .rule(fast!(load_balancer)),
         Def {
             slug: "service-external-ips",
             severity: Severity::High,
@@ -74,7 +74,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &[],
             tags: &["exposure"],
         }
-        .rule(external_ips),
+        .rule(fast!(external_ips)),
         Def {
             slug: "ingress-without-tls",
             severity: Severity::Medium,
@@ -85,7 +85,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &[],
             tags: &["exposure"],
         }
-        .rule(ingress_tls),
+        .rule(fast!(ingress_tls)),
         Def {
             slug: "nginx-ingress-snippet",
             severity: Severity::High,
@@ -96,7 +96,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_153"],
             tags: &["exposure"],
         }
-        .rule(snippet_any),
+        .rule(fast!(snippet_any)),
         Def {
             slug: "nginx-ingress-lua-snippet",
             severity: Severity::Critical,
@@ -107,7 +107,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_152"],
             tags: &["exposure"],
         }
-        .rule(snippet_lua),
+        .rule(fast!(snippet_lua)),
         Def {
             slug: "nginx-ingress-alias-snippet",
             severity: Severity::Critical,
@@ -118,7 +118,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_154"],
             tags: &["exposure"],
         }
-        .rule(snippet_alias),
+        .rule(fast!(snippet_alias)),
         Def {
             slug: "secret-in-manifest",
             severity: Severity::Medium,
@@ -129,7 +129,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["gitleaks:kubernetes-secret-yaml"],
             tags: &["secrets"],
         }
-        .rule(secret_in_manifest),
+        .rule(fast!(secret_in_manifest)),
         Def {
             slug: "service-account-token-secret",
             severity: Severity::Medium,
@@ -140,7 +140,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &[],
             tags: &["identity", "secrets"],
         }
-        .rule(sa_token_secret),
+        .rule(fast!(sa_token_secret)),
         Def {
             slug: "configmap-secret-content",
             severity: Severity::High,
@@ -151,7 +151,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["polaris:sensitiveConfigmapContent", "trivy:KSV-0109", "trivy:KSV-01010"],
             tags: &["secrets"],
         }
-        .rule(configmap_secret),
+        .rule(fast!(configmap_secret)),
         Def {
             slug: "tiller-service",
             severity: Severity::High,
@@ -162,7 +162,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_44"],
             tags: &["exposure"],
         }
-        .rule(tiller_service),
+        .rule(fast!(tiller_service)),
         Def {
             slug: "pdb-no-disruptions",
             severity: Severity::Medium,
@@ -173,7 +173,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["kube-linter:pdb-max-unavailable", "kube-linter:pdb-min-available", "polaris:pdbDisruptionsIsZero"],
             tags: &["reliability"],
         }
-        .rule(pdb_zero),
+        .rule(fast!(pdb_zero)),
     ]
 }
 
@@ -195,7 +195,7 @@ const NAMESPACED: &[&str] = &[
     "Ingress",
 ];
 
-fn default_namespace(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn default_namespace(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     let kind = obj.kind();
     if !NAMESPACED.contains(&kind) {
         return;
@@ -223,7 +223,7 @@ fn default_namespace(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Findi
     );
 }
 
-fn default_sa_automount(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn default_sa_automount(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     if obj.kind() != "ServiceAccount" || obj.name() != "default" {
         return;
     }
@@ -245,7 +245,7 @@ fn default_sa_automount(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Fi
     );
 }
 
-fn default_sa_bound(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn default_sa_bound(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     if !matches!(obj.kind(), "RoleBinding" | "ClusterRoleBinding") {
         return;
     }
@@ -274,7 +274,7 @@ fn service_type(obj: &Object) -> Option<&str> {
         .flatten()
 }
 
-fn node_port(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn node_port(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     if service_type(obj) == Some("NodePort") {
         report(
             &rule.meta,
@@ -304,7 +304,7 @@ const INTERNAL_LB: &[(&str, &str)] = &[
     ),
 ];
 
-fn load_balancer(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn load_balancer(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     if service_type(obj) != Some("LoadBalancer") {
         return;
     }
@@ -329,7 +329,7 @@ fn load_balancer(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>)
     }
 }
 
-fn external_ips(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn external_ips(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     if obj.kind() != "Service" {
         return;
     }
@@ -350,7 +350,7 @@ fn external_ips(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) 
     }
 }
 
-fn ingress_tls(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn ingress_tls(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     if obj.kind() != "Ingress" {
         return;
     }
@@ -396,7 +396,7 @@ fn snippets(obj: &Object) -> Vec<(String, &str)> {
         .collect()
 }
 
-fn snippet_any(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn snippet_any(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     if let Some((field, _)) = snippets(obj).into_iter().next() {
         report(
             &rule.meta,
@@ -428,7 +428,7 @@ fn lua_like(v: &str) -> bool {
         || find_bounded(v, "kubernetes.io", true, true)
 }
 
-fn snippet_lua(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn snippet_lua(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     if let Some((field, _)) = snippets(obj).into_iter().find(|(_, v)| lua_like(v)) {
         report(
             &rule.meta,
@@ -440,7 +440,7 @@ fn snippet_lua(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
     }
 }
 
-fn snippet_alias(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn snippet_alias(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     if let Some((field, _)) = snippets(obj).into_iter().find(|(_, v)| {
         v.split(|c: char| c.is_whitespace() || c == ';' || c == '{')
             .any(|w| w == "alias")
@@ -462,7 +462,7 @@ fn non_empty_map(v: Option<&Value>) -> bool {
     })
 }
 
-fn secret_in_manifest(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn secret_in_manifest(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     if obj.kind() != "Secret" || obj.path.is_none() {
         return;
     }
@@ -483,7 +483,7 @@ fn secret_in_manifest(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Find
     }
 }
 
-fn sa_token_secret(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn sa_token_secret(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     if obj.kind() == "Secret"
         && obj.value.get("type").and_then(Value::as_str)
             == Some("kubernetes.io/service-account-token")
@@ -511,7 +511,7 @@ fn looks_like_jwt(v: &str) -> bool {
     v.starts_with("eyJ") && ok(parts.next()) && ok(parts.next()) && ok(parts.next())
 }
 
-fn configmap_secret(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn configmap_secret(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     if obj.kind() != "ConfigMap" {
         return;
     }
@@ -551,7 +551,7 @@ fn helm_tiller_labels(v: Option<&Value>) -> bool {
     })
 }
 
-fn tiller_service(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn tiller_service(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     if obj.kind() != "Service" {
         return;
     }
@@ -582,7 +582,7 @@ fn tiller_service(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>
     }
 }
 
-fn pdb_zero(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn pdb_zero(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     if obj.kind() != "PodDisruptionBudget" {
         return;
     }

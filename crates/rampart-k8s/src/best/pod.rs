@@ -1,10 +1,10 @@
 //! Pod-level rules: service accounts, host access through volumes, process namespace,
 //! scheduling and workload shape.
 
-use super::{report, Def};
+use super::{fast, report, Def};
 use crate::object::{join_index, join_key, Object};
-use crate::podspec::{pod_spec, PodSpec};
-use crate::rules::{Context, Rule};
+use crate::podspec::PodSpec;
+use crate::rules::{Entry, Rule, Subject};
 use rampart_core::{Finding, Severity};
 use serde_json::Value;
 
@@ -12,7 +12,7 @@ const SA_URL: &str =
     "https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/";
 const HOSTPATH_URL: &str = "https://kubernetes.io/docs/concepts/storage/volumes/#hostpath";
 
-pub(super) fn rules() -> Vec<Rule> {
+pub(super) fn rules() -> Vec<Entry> {
     vec![
         Def {
             slug: "automount-service-account-token",
@@ -24,7 +24,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_38", "polaris:automountServiceAccountToken", "kubesec:AutomountServiceAccountToken"],
             tags: &["identity"],
         }
-        .rule(automount),
+        .rule(fast!(automount)),
         Def {
             slug: "default-service-account",
             severity: Severity::Low,
@@ -35,7 +35,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["kube-linter:default-service-account"],
             tags: &["identity"],
         }
-        .rule(default_sa),
+        .rule(fast!(default_sa)),
         Def {
             slug: "deprecated-service-account-field",
             severity: Severity::Info,
@@ -46,7 +46,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["kube-linter:deprecated-service-account-field"],
             tags: &["correctness"],
         }
-        .rule(deprecated_sa_field),
+        .rule(fast!(deprecated_sa_field)),
         Def {
             slug: "host-aliases",
             severity: Severity::Low,
@@ -57,7 +57,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["trivy:KSV-0007"],
             tags: &["hardening"],
         }
-        .rule(host_aliases),
+        .rule(fast!(host_aliases)),
         Def {
             slug: "share-process-namespace",
             severity: Severity::Medium,
@@ -68,7 +68,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["polaris:hostProcessNamespace"],
             tags: &["hardening"],
         }
-        .rule(share_pid),
+        .rule(fast!(share_pid)),
         Def {
             slug: "pod-security-context-missing",
             severity: Severity::Low,
@@ -79,7 +79,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_29"],
             tags: &["hardening"],
         }
-        .rule(pod_secctx),
+        .rule(fast!(pod_secctx)),
         Def {
             slug: "run-as-low-uid",
             severity: Severity::Low,
@@ -90,7 +90,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_40", "kubesec:RunAsUser", "trivy:KSV-0020"],
             tags: &["hardening"],
         }
-        .rule(high_uid),
+        .rule(fast!(high_uid)),
         Def {
             slug: "docker-socket-mount",
             severity: Severity::Critical,
@@ -101,7 +101,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_27", "kube-linter:docker-sock", "polaris:dockerSocket", "kubesec:DockerSock", "trivy:KSV-0006"],
             tags: &["host"],
         }
-        .rule(docker_socket),
+        .rule(fast!(docker_socket)),
         Def {
             slug: "sensitive-host-path",
             severity: Severity::High,
@@ -112,7 +112,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["kube-linter:sensitive-host-mounts"],
             tags: &["host"],
         }
-        .rule(sensitive_host_path),
+        .rule(fast!(sensitive_host_path)),
         Def {
             slug: "mismatching-selector",
             severity: Severity::Medium,
@@ -123,7 +123,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["kube-linter:mismatching-selector"],
             tags: &["correctness"],
         }
-        .rule(mismatching_selector),
+        .rule(fast!(mismatching_selector)),
         Def {
             slug: "no-pod-anti-affinity",
             severity: Severity::Low,
@@ -134,7 +134,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["kube-linter:no-anti-affinity", "polaris:topologySpreadConstraint"],
             tags: &["reliability"],
         }
-        .rule(anti_affinity),
+        .rule(fast!(anti_affinity)),
         Def {
             slug: "job-ttl-missing",
             severity: Severity::Info,
@@ -145,7 +145,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["kube-linter:job-ttl-seconds-after-finished"],
             tags: &["reliability"],
         }
-        .rule(job_ttl),
+        .rule(fast!(job_ttl)),
     ]
 }
 
@@ -157,8 +157,8 @@ fn spec_field_or_root(ps: &PodSpec<'_>, key: &str) -> String {
     }
 }
 
-fn automount(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
-    let Some(ps) = pod_spec(&obj.value) else {
+fn automount(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
+    let Some(ps) = obj.pod else {
         return;
     };
     if ps
@@ -178,8 +178,8 @@ fn automount(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
     );
 }
 
-fn default_sa(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
-    let Some(ps) = pod_spec(&obj.value) else {
+fn default_sa(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
+    let Some(ps) = obj.pod else {
         return;
     };
     let sa = ps
@@ -199,8 +199,8 @@ fn default_sa(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
     }
 }
 
-fn deprecated_sa_field(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
-    let Some(ps) = pod_spec(&obj.value) else {
+fn deprecated_sa_field(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
+    let Some(ps) = obj.pod else {
         return;
     };
     if ps.spec.get("serviceAccount").is_some_and(|v| !v.is_null()) {
@@ -214,8 +214,8 @@ fn deprecated_sa_field(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Fin
     }
 }
 
-fn host_aliases(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
-    let Some(ps) = pod_spec(&obj.value) else {
+fn host_aliases(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
+    let Some(ps) = obj.pod else {
         return;
     };
     if ps
@@ -234,8 +234,8 @@ fn host_aliases(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) 
     }
 }
 
-fn share_pid(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
-    let Some(ps) = pod_spec(&obj.value) else {
+fn share_pid(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
+    let Some(ps) = obj.pod else {
         return;
     };
     if ps
@@ -254,8 +254,8 @@ fn share_pid(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
     }
 }
 
-fn pod_secctx(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
-    let Some(ps) = pod_spec(&obj.value) else {
+fn pod_secctx(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
+    let Some(ps) = obj.pod else {
         return;
     };
     let set = ps
@@ -293,8 +293,8 @@ fn uid_of(v: &Value) -> Uid {
     }
 }
 
-fn high_uid(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
-    let Some(ps) = pod_spec(&obj.value) else {
+fn high_uid(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
+    let Some(ps) = obj.pod else {
         return;
     };
     // With user namespaces (`hostUsers: false`) container UIDs never map to host UIDs.
@@ -303,9 +303,9 @@ fn high_uid(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
     }
     let pod = uid_of(ps.spec);
     // Regular containers only, as Checkov; a container value overrides the pod's.
-    let containers: Vec<_> = ps
-        .containers()
-        .into_iter()
+    let containers: Vec<_> = obj
+        .containers
+        .iter()
         .filter(|c| c.kind == crate::podspec::ContainerKind::Regular)
         .collect();
     let bad = containers.iter().find(|c| {
@@ -369,8 +369,8 @@ fn is_runtime_socket(p: &str) -> bool {
     .contains(&p)
 }
 
-fn docker_socket(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
-    let Some(ps) = pod_spec(&obj.value) else {
+fn docker_socket(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
+    let Some(ps) = obj.pod else {
         return;
     };
     for (i, p) in host_paths(&ps) {
@@ -411,8 +411,8 @@ const SENSITIVE: &[&str] = &[
     "/etc/kubernetes/pki",
 ];
 
-fn sensitive_host_path(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
-    let Some(ps) = pod_spec(&obj.value) else {
+fn sensitive_host_path(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
+    let Some(ps) = obj.pod else {
         return;
     };
     for (i, p) in host_paths(&ps) {
@@ -433,7 +433,7 @@ fn sensitive_host_path(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Fin
     }
 }
 
-fn mismatching_selector(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn mismatching_selector(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     if !matches!(
         obj.kind(),
         "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet"
@@ -476,11 +476,11 @@ pub(crate) fn replicas(obj: &Object) -> i64 {
         .unwrap_or(1)
 }
 
-fn anti_affinity(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn anti_affinity(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     if !matches!(obj.kind(), "Deployment" | "StatefulSet") || replicas(obj) < 2 {
         return;
     }
-    let Some(ps) = pod_spec(&obj.value) else {
+    let Some(ps) = obj.pod else {
         return;
     };
     let has_aa = ps
@@ -507,7 +507,7 @@ fn anti_affinity(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>)
     }
 }
 
-fn job_ttl(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn job_ttl(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     if obj.kind() != "Job" {
         return;
     }

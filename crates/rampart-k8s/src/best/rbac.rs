@@ -1,15 +1,15 @@
 //! RBAC rules: wildcards and dangerous permissions in Roles and ClusterRoles, and
 //! bindings to anonymous, all-authenticated or cluster-admin subjects.
 
-use super::{report, str_list, Def};
+use super::{fast, report, str_list, Def};
 use crate::object::{join_index, Object};
-use crate::rules::{Context, Rule};
+use crate::rules::{Entry, Rule, Subject};
 use rampart_core::{Finding, Severity};
 use serde_json::Value;
 
 const RBAC_URL: &str = "https://kubernetes.io/docs/concepts/security/rbac-good-practices/";
 
-pub(super) fn rules() -> Vec<Rule> {
+pub(super) fn rules() -> Vec<Entry> {
     vec![
         Def {
             slug: "rbac-wildcard",
@@ -21,7 +21,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_49", "kube-linter:wildcard-in-rules", "trivy:KSV-0044", "trivy:KSV-0045", "trivy:KSV-0046"],
             tags: &["rbac"],
         }
-        .rule(wildcard),
+        .rule(fast!(wildcard)),
         Def {
             slug: "rbac-escalate",
             severity: Severity::High,
@@ -32,7 +32,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_158"],
             tags: &["rbac", "privilege-escalation"],
         }
-        .rule(escalate),
+        .rule(fast!(escalate)),
         Def {
             slug: "rbac-bind",
             severity: Severity::High,
@@ -43,7 +43,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_157"],
             tags: &["rbac", "privilege-escalation"],
         }
-        .rule(bind),
+        .rule(fast!(bind)),
         Def {
             slug: "rbac-impersonate",
             severity: Severity::High,
@@ -54,7 +54,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &[],
             tags: &["rbac", "privilege-escalation"],
         }
-        .rule(impersonate),
+        .rule(fast!(impersonate)),
         Def {
             slug: "rbac-secrets-read",
             severity: Severity::High,
@@ -65,7 +65,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["kube-linter:access-to-secrets", "trivy:KSV-0041", "trivy:KSV-0113"],
             tags: &["rbac", "secrets"],
         }
-        .rule(secrets_read),
+        .rule(fast!(secrets_read)),
         Def {
             slug: "rbac-pods-exec",
             severity: Severity::High,
@@ -76,7 +76,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["polaris:clusterrolePodExecAttach", "polaris:rolePodExecAttach", "trivy:KSV-0053"],
             tags: &["rbac"],
         }
-        .rule(pods_exec),
+        .rule(fast!(pods_exec)),
         Def {
             slug: "rbac-nodes-proxy",
             severity: Severity::High,
@@ -87,7 +87,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["trivy:KSV-0047"],
             tags: &["rbac", "privilege-escalation"],
         }
-        .rule(nodes_proxy),
+        .rule(fast!(nodes_proxy)),
         Def {
             slug: "rbac-create-pods",
             severity: Severity::Medium,
@@ -98,7 +98,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["kube-linter:access-to-create-pods", "trivy:KSV-0048"],
             tags: &["rbac", "privilege-escalation"],
         }
-        .rule(create_pods),
+        .rule(fast!(create_pods)),
         Def {
             slug: "rbac-webhook-control",
             severity: Severity::High,
@@ -109,7 +109,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_155", "trivy:KSV-0114"],
             tags: &["rbac", "privilege-escalation"],
         }
-        .rule(webhooks),
+        .rule(fast!(webhooks)),
         Def {
             slug: "rbac-approve-csr",
             severity: Severity::High,
@@ -120,7 +120,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["CKV_K8S_156"],
             tags: &["rbac", "privilege-escalation"],
         }
-        .rule(approve_csr),
+        .rule(fast!(approve_csr)),
         Def {
             slug: "rbac-token-create",
             severity: Severity::High,
@@ -131,7 +131,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &[],
             tags: &["rbac", "privilege-escalation"],
         }
-        .rule(token_create),
+        .rule(fast!(token_create)),
         Def {
             slug: "binding-to-unauthenticated",
             severity: Severity::Critical,
@@ -142,7 +142,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &[],
             tags: &["rbac", "exposure"],
         }
-        .rule(bind_unauth),
+        .rule(fast!(bind_unauth)),
         Def {
             slug: "binding-to-authenticated",
             severity: Severity::High,
@@ -153,7 +153,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &[],
             tags: &["rbac", "exposure"],
         }
-        .rule(bind_authenticated),
+        .rule(fast!(bind_authenticated)),
         Def {
             slug: "cluster-admin-binding",
             severity: Severity::High,
@@ -164,7 +164,7 @@ pub(super) fn rules() -> Vec<Rule> {
             peers: &["kube-linter:cluster-admin-role-binding", "polaris:clusterrolebindingClusterAdmin", "polaris:rolebindingClusterAdminRole", "trivy:KSV-0111"],
             tags: &["rbac"],
         }
-        .rule(cluster_admin),
+        .rule(fast!(cluster_admin)),
     ]
 }
 
@@ -213,7 +213,7 @@ fn rule_can(rule: &Value, op: &Op) -> bool {
 
 /// Report the first rule of the role that grants `op`, when every op of `all` is
 /// granted by some rule.
-fn rbac_check(rule: &Rule, obj: &Object, out: &mut Vec<Finding>, ops: &[Op], what: &str) {
+fn rbac_check(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>, ops: &[Op], what: &str) {
     let rules = role_rules(obj);
     if rules.is_empty() || ops.is_empty() {
         return;
@@ -238,7 +238,7 @@ fn rbac_check(rule: &Rule, obj: &Object, out: &mut Vec<Finding>, ops: &[Op], wha
     }
 }
 
-fn wildcard(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn wildcard(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     for (i, r) in role_rules(obj) {
         for key in ["apiGroups", "resources", "verbs"] {
             if str_list(r.get(key)).iter().any(|v| v.contains('*')) {
@@ -258,7 +258,7 @@ fn wildcard(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
 const RBAC_GROUP: &[&str] = &["rbac.authorization.k8s.io"];
 const ROLES: &[&str] = &["roles", "clusterroles"];
 
-fn escalate(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn escalate(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     let ops = [Op {
         groups: RBAC_GROUP,
         verbs: &["escalate"],
@@ -267,7 +267,7 @@ fn escalate(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
     rbac_check(rule, obj, out, &ops, "may escalate roles");
 }
 
-fn bind(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn bind(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     // Kubernetes checks `bind` on the referenced (cluster)role; Checkov looks for it
     // on (cluster)rolebindings: both are reported.
     let ops = [Op {
@@ -283,7 +283,7 @@ fn bind(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
     rbac_check(rule, obj, out, &ops, "may bind roles");
 }
 
-fn impersonate(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn impersonate(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     let ops = [Op {
         groups: &["", "authentication.k8s.io"],
         verbs: &["impersonate"],
@@ -292,7 +292,7 @@ fn impersonate(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
     rbac_check(rule, obj, out, &ops, "may impersonate");
 }
 
-fn secrets_read(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn secrets_read(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     let ops = [Op {
         groups: &[""],
         verbs: &["get", "list", "watch"],
@@ -301,7 +301,7 @@ fn secrets_read(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) 
     rbac_check(rule, obj, out, &ops, "may read secrets");
 }
 
-fn pods_exec(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn pods_exec(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     let ops = [Op {
         groups: &[""],
         verbs: &["create", "get"],
@@ -310,7 +310,7 @@ fn pods_exec(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
     rbac_check(rule, obj, out, &ops, "may exec into pods");
 }
 
-fn nodes_proxy(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn nodes_proxy(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     let ops = [Op {
         groups: &[""],
         verbs: &["get", "create", "update", "patch", "delete"],
@@ -319,7 +319,7 @@ fn nodes_proxy(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
     rbac_check(rule, obj, out, &ops, "may proxy to kubelets");
 }
 
-fn create_pods(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn create_pods(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     let ops = [Op {
         groups: &["", "apps", "batch"],
         verbs: &["create"],
@@ -337,7 +337,7 @@ fn create_pods(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
     rbac_check(rule, obj, out, &ops, "may create pods");
 }
 
-fn webhooks(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn webhooks(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     let ops = [Op {
         groups: &["admissionregistration.k8s.io"],
         verbs: &["create", "update", "patch"],
@@ -349,7 +349,7 @@ fn webhooks(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
     rbac_check(rule, obj, out, &ops, "may change admission webhooks");
 }
 
-fn approve_csr(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn approve_csr(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     let ops = [
         Op {
             groups: &["certificates.k8s.io"],
@@ -365,7 +365,7 @@ fn approve_csr(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
     rbac_check(rule, obj, out, &ops, "may approve CSRs");
 }
 
-fn token_create(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn token_create(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     let ops = [Op {
         groups: &[""],
         verbs: &["create"],
@@ -385,7 +385,7 @@ fn subject_named(obj: &Object, names: &[&str]) -> Option<(usize, String)> {
     })
 }
 
-fn bind_unauth(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn bind_unauth(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     if let Some((i, n)) = subject_named(obj, &["system:anonymous", "system:unauthenticated"]) {
         report(
             &rule.meta,
@@ -397,7 +397,7 @@ fn bind_unauth(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
     }
 }
 
-fn bind_authenticated(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn bind_authenticated(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     if let Some((i, n)) = subject_named(obj, &["system:authenticated"]) {
         // The built-in discovery bindings are expected.
         let role = obj
@@ -422,7 +422,7 @@ fn bind_authenticated(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Find
     }
 }
 
-fn cluster_admin(rule: &Rule, obj: &Object, _: &Context, out: &mut Vec<Finding>) {
+fn cluster_admin(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     if !matches!(obj.kind(), "RoleBinding" | "ClusterRoleBinding") {
         return;
     }

@@ -1,7 +1,7 @@
 //! Rules over the whole scanned set: NetworkPolicy coverage per namespace and
 //! PodDisruptionBudgets for replicated workloads.
 
-use super::{report, Def};
+use super::{report_object, Def};
 use crate::object::Object;
 use crate::podspec::pod_spec;
 use crate::rules::Context;
@@ -101,7 +101,7 @@ pub(super) fn check_set(objects: &[Object], _ctx: &Context) -> Vec<Finding> {
         if o.kind() == "Namespace" {
             let name = o.name();
             if !name.is_empty() && !np_namespaces.contains(name) && !name.starts_with("kube-") {
-                report(
+                report_object(
                     &netpol,
                     o,
                     "",
@@ -115,7 +115,7 @@ pub(super) fn check_set(objects: &[Object], _ctx: &Context) -> Vec<Finding> {
             continue;
         };
         if !np_namespaces.contains(ns(o)) {
-            report(
+            report_object(
                 &netpol,
                 o,
                 "metadata",
@@ -138,7 +138,7 @@ pub(super) fn check_set(objects: &[Object], _ctx: &Context) -> Vec<Finding> {
                     && selects(p.value.get("spec").and_then(|s| s.get("selector")), labels)
             });
             if !covered {
-                report(
+                report_object(
                     &pdb,
                     o,
                     "spec.replicas",

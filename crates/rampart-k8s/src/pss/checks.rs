@@ -6,7 +6,7 @@
 //! the field path of the offending field.
 
 use crate::object::{join_index, join_key};
-use crate::podspec::PodSpec;
+use crate::podspec::{Container, PodSpec};
 use serde_json::Value;
 
 /// One violated field.
@@ -18,7 +18,7 @@ pub struct Violation {
     pub message: String,
 }
 
-pub(crate) type CheckFn = fn(&PodSpec<'_>, u32) -> Vec<Violation>;
+pub(crate) type CheckFn = fn(&PodSpec<'_>, &[Container<'_>], u32) -> Vec<Violation>;
 
 fn v(field_path: String, message: String) -> Violation {
     Violation {
@@ -61,7 +61,7 @@ fn sc_path(container_path: &str, field: &str) -> String {
 // ---------------------------------------------------------------- baseline
 
 /// `hostNamespaces`: hostNetwork, hostPID, hostIPC must be unset or false.
-pub(crate) fn host_namespaces(ps: &PodSpec<'_>, _v: u32) -> Vec<Violation> {
+pub(crate) fn host_namespaces(ps: &PodSpec<'_>, _cs: &[Container<'_>], _v: u32) -> Vec<Violation> {
     let mut out = Vec::new();
     for key in ["hostNetwork", "hostPID", "hostIPC"] {
         if is_true(ps.spec.get(key)) {
@@ -72,9 +72,9 @@ pub(crate) fn host_namespaces(ps: &PodSpec<'_>, _v: u32) -> Vec<Violation> {
 }
 
 /// `privileged`: no container may set `securityContext.privileged=true`.
-pub(crate) fn privileged(ps: &PodSpec<'_>, _v: u32) -> Vec<Violation> {
+pub(crate) fn privileged(_ps: &PodSpec<'_>, cs: &[Container<'_>], _v: u32) -> Vec<Violation> {
     let mut out = Vec::new();
-    for c in ps.containers() {
+    for c in cs {
         if is_true(csc(c.value).and_then(|s| s.get("privileged"))) {
             out.push(v(
                 sc_path(&c.path, "privileged"),
@@ -119,9 +119,13 @@ fn added_caps(c: &Value) -> Vec<(usize, &str)> {
 }
 
 /// `capabilities_baseline`: added capabilities only from the default set.
-pub(crate) fn capabilities_baseline(ps: &PodSpec<'_>, _v: u32) -> Vec<Violation> {
+pub(crate) fn capabilities_baseline(
+    _ps: &PodSpec<'_>,
+    cs: &[Container<'_>],
+    _v: u32,
+) -> Vec<Violation> {
     let mut out = Vec::new();
-    for c in ps.containers() {
+    for c in cs {
         for (i, cap) in added_caps(c.value) {
             if !CAPS_BASELINE.contains(&cap) {
                 out.push(v(
@@ -146,7 +150,11 @@ fn volumes<'a>(ps: &PodSpec<'a>) -> Vec<(usize, &'a Value)> {
 }
 
 /// `hostPathVolumes`: no hostPath volumes.
-pub(crate) fn host_path_volumes(ps: &PodSpec<'_>, _v: u32) -> Vec<Violation> {
+pub(crate) fn host_path_volumes(
+    ps: &PodSpec<'_>,
+    _cs: &[Container<'_>],
+    _v: u32,
+) -> Vec<Violation> {
     let mut out = Vec::new();
     for (i, vol) in volumes(ps) {
         if vol.get("hostPath").is_some_and(|h| !h.is_null()) {
@@ -161,9 +169,9 @@ pub(crate) fn host_path_volumes(ps: &PodSpec<'_>, _v: u32) -> Vec<Violation> {
 }
 
 /// `hostPorts`: no container port may set a non-zero hostPort.
-pub(crate) fn host_ports(ps: &PodSpec<'_>, _v: u32) -> Vec<Violation> {
+pub(crate) fn host_ports(_ps: &PodSpec<'_>, cs: &[Container<'_>], _v: u32) -> Vec<Violation> {
     let mut out = Vec::new();
-    for c in ps.containers() {
+    for c in cs {
         let Some(ports) = c.value.get("ports").and_then(Value::as_array) else {
             continue;
         };
@@ -209,7 +217,7 @@ fn annotation_path(ps: &PodSpec<'_>, key: &str) -> String {
 
 /// `appArmorProfile`: the AppArmor annotations and `appArmorProfile` fields may only
 /// select `runtime/default` / `localhost/*` (`RuntimeDefault` / `Localhost`).
-pub(crate) fn apparmor_profile(ps: &PodSpec<'_>, _v: u32) -> Vec<Violation> {
+pub(crate) fn apparmor_profile(ps: &PodSpec<'_>, cs: &[Container<'_>], _v: u32) -> Vec<Violation> {
     let mut out = Vec::new();
     for (k, val) in annotations(ps) {
         if k.starts_with(APPARMOR_ANNOTATION) {
@@ -233,7 +241,7 @@ pub(crate) fn apparmor_profile(ps: &PodSpec<'_>, _v: u32) -> Vec<Violation> {
             format!("pod must not set securityContext.appArmorProfile.type to \"{t}\""),
         ));
     }
-    for c in ps.containers() {
+    for c in cs {
         if let Some(t) = bad_type(csc(c.value)) {
             out.push(v(
                 sc_path(&c.path, "appArmorProfile.type"),
@@ -248,7 +256,7 @@ pub(crate) fn apparmor_profile(ps: &PodSpec<'_>, _v: u32) -> Vec<Violation> {
 }
 
 /// `seLinuxOptions`: type only from the allowed set, no user, no role.
-pub(crate) fn selinux_options(ps: &PodSpec<'_>, ver: u32) -> Vec<Violation> {
+pub(crate) fn selinux_options(ps: &PodSpec<'_>, cs: &[Container<'_>], ver: u32) -> Vec<Violation> {
     let allowed = |t: &str| {
         matches!(
             t,
@@ -281,7 +289,7 @@ pub(crate) fn selinux_options(ps: &PodSpec<'_>, ver: u32) -> Vec<Violation> {
         format!("{}.securityContext.seLinuxOptions", ps.path),
         "pod".to_string(),
     );
-    for c in ps.containers() {
+    for c in cs {
         check(
             csc(c.value).and_then(|s| s.get("seLinuxOptions")),
             sc_path(&c.path, "seLinuxOptions"),
@@ -291,9 +299,9 @@ pub(crate) fn selinux_options(ps: &PodSpec<'_>, ver: u32) -> Vec<Violation> {
     out
 }
 
-fn proc_mount_strict(ps: &PodSpec<'_>) -> Vec<Violation> {
+fn proc_mount_strict(_ps: &PodSpec<'_>, cs: &[Container<'_>]) -> Vec<Violation> {
     let mut out = Vec::new();
-    for c in ps.containers() {
+    for c in cs {
         let Some(pm) = csc(c.value).and_then(|s| s.get("procMount")) else {
             continue;
         };
@@ -316,16 +324,24 @@ fn proc_mount_strict(ps: &PodSpec<'_>) -> Vec<Violation> {
 
 /// `procMount` (baseline): only `Default`; from v1.35 anything is allowed for pods in a
 /// user namespace (`hostUsers: false`).
-pub(crate) fn proc_mount_baseline(ps: &PodSpec<'_>, ver: u32) -> Vec<Violation> {
+pub(crate) fn proc_mount_baseline(
+    ps: &PodSpec<'_>,
+    cs: &[Container<'_>],
+    ver: u32,
+) -> Vec<Violation> {
     if ver >= 35 && in_user_namespace(ps) {
         return Vec::new();
     }
-    proc_mount_strict(ps)
+    proc_mount_strict(ps, cs)
 }
 
 /// `procMount_restricted` (v1.35+): only `Default`, user namespace or not.
-pub(crate) fn proc_mount_restricted(ps: &PodSpec<'_>, _v: u32) -> Vec<Violation> {
-    proc_mount_strict(ps)
+pub(crate) fn proc_mount_restricted(
+    ps: &PodSpec<'_>,
+    cs: &[Container<'_>],
+    _v: u32,
+) -> Vec<Violation> {
+    proc_mount_strict(ps, cs)
 }
 
 const SECCOMP_POD_ANNOTATION: &str = "seccomp.security.alpha.kubernetes.io/pod";
@@ -333,7 +349,7 @@ const SECCOMP_CONTAINER_ANNOTATION: &str = "container.seccomp.security.alpha.kub
 
 /// `seccompProfile_baseline`: before v1.19 the seccomp annotations must not be
 /// `unconfined`; from v1.19 the `seccompProfile.type` fields must not be `Unconfined`.
-pub(crate) fn seccomp_baseline(ps: &PodSpec<'_>, ver: u32) -> Vec<Violation> {
+pub(crate) fn seccomp_baseline(ps: &PodSpec<'_>, cs: &[Container<'_>], ver: u32) -> Vec<Violation> {
     let mut out = Vec::new();
     if ver < 19 {
         for (k, val) in annotations(ps) {
@@ -361,7 +377,7 @@ pub(crate) fn seccomp_baseline(ps: &PodSpec<'_>, ver: u32) -> Vec<Violation> {
             "pod must not set securityContext.seccompProfile.type to \"Unconfined\"".into(),
         ));
     }
-    for c in ps.containers() {
+    for c in cs {
         if unconfined(csc(c.value)) {
             out.push(v(
                 sc_path(&c.path, "seccompProfile.type"),
@@ -408,7 +424,7 @@ pub fn sysctls_allowed(ver: u32) -> Vec<&'static str> {
 }
 
 /// `sysctls`: only the allowed (namespaced, isolated) sysctls.
-pub(crate) fn sysctls(ps: &PodSpec<'_>, ver: u32) -> Vec<Violation> {
+pub(crate) fn sysctls(ps: &PodSpec<'_>, _cs: &[Container<'_>], ver: u32) -> Vec<Violation> {
     let allowed = sysctls_allowed(ver);
     let mut out = Vec::new();
     let Some(list) = pod_sc(ps)
@@ -430,7 +446,11 @@ pub(crate) fn sysctls(ps: &PodSpec<'_>, ver: u32) -> Vec<Violation> {
 }
 
 /// `windowsHostProcess`: no `windowsOptions.hostProcess=true`.
-pub(crate) fn windows_host_process(ps: &PodSpec<'_>, _v: u32) -> Vec<Violation> {
+pub(crate) fn windows_host_process(
+    ps: &PodSpec<'_>,
+    cs: &[Container<'_>],
+    _v: u32,
+) -> Vec<Violation> {
     let hp = |sc: Option<&Value>| {
         is_true(
             sc.and_then(|s| s.get("windowsOptions"))
@@ -444,7 +464,7 @@ pub(crate) fn windows_host_process(ps: &PodSpec<'_>, _v: u32) -> Vec<Violation> 
             "pod must not set securityContext.windowsOptions.hostProcess=true".into(),
         ));
     }
-    for c in ps.containers() {
+    for c in cs {
         if hp(csc(c.value)) {
             out.push(v(
                 sc_path(&c.path, "windowsOptions.hostProcess"),
@@ -460,9 +480,13 @@ pub(crate) fn windows_host_process(ps: &PodSpec<'_>, _v: u32) -> Vec<Violation> 
 
 /// `hostProbesAndHostLifecycle` (v1.34+): probes and lifecycle handlers must not set
 /// `host`.
-pub(crate) fn host_probes_and_lifecycle(ps: &PodSpec<'_>, _v: u32) -> Vec<Violation> {
+pub(crate) fn host_probes_and_lifecycle(
+    _ps: &PodSpec<'_>,
+    cs: &[Container<'_>],
+    _v: u32,
+) -> Vec<Violation> {
     let mut out = Vec::new();
-    for c in ps.containers() {
+    for c in cs {
         let mut handlers: Vec<(String, &Value)> = Vec::new();
         for p in ["livenessProbe", "readinessProbe", "startupProbe"] {
             if let Some(h) = c.value.get(p) {
@@ -509,7 +533,11 @@ const ALLOWED_VOLUME_SOURCES: &[&str] = &[
 
 /// `restrictedVolumes`: only configMap, csi, downwardAPI, emptyDir, ephemeral,
 /// persistentVolumeClaim, projected and secret volumes.
-pub(crate) fn restricted_volumes(ps: &PodSpec<'_>, _v: u32) -> Vec<Violation> {
+pub(crate) fn restricted_volumes(
+    ps: &PodSpec<'_>,
+    _cs: &[Container<'_>],
+    _v: u32,
+) -> Vec<Violation> {
     let mut out = Vec::new();
     for (i, vol) in volumes(ps) {
         let Some(m) = vol.as_object() else { continue };
@@ -529,12 +557,16 @@ pub(crate) fn restricted_volumes(ps: &PodSpec<'_>, _v: u32) -> Vec<Violation> {
 
 /// `allowPrivilegeEscalation` (v1.8+): every container sets it to false (not required
 /// for Windows pods from v1.25).
-pub(crate) fn allow_privilege_escalation(ps: &PodSpec<'_>, ver: u32) -> Vec<Violation> {
+pub(crate) fn allow_privilege_escalation(
+    ps: &PodSpec<'_>,
+    cs: &[Container<'_>],
+    ver: u32,
+) -> Vec<Violation> {
     if ver >= 25 && is_windows(ps) {
         return Vec::new();
     }
     let mut out = Vec::new();
-    for c in ps.containers() {
+    for c in cs {
         let ape = csc(c.value).and_then(|s| s.get("allowPrivilegeEscalation"));
         if !matches!(ape, Some(Value::Bool(false))) {
             out.push(v(
@@ -551,7 +583,7 @@ pub(crate) fn allow_privilege_escalation(ps: &PodSpec<'_>, ver: u32) -> Vec<Viol
 
 /// `runAsNonRoot`: the pod or every container sets `runAsNonRoot: true`, and no
 /// container sets it to false.
-pub(crate) fn run_as_non_root(ps: &PodSpec<'_>, _v: u32) -> Vec<Violation> {
+pub(crate) fn run_as_non_root(ps: &PodSpec<'_>, cs: &[Container<'_>], _v: u32) -> Vec<Violation> {
     let mut out = Vec::new();
     let mut pod_ok = false;
     match pod_sc(ps).and_then(|s| s.get("runAsNonRoot")) {
@@ -562,7 +594,7 @@ pub(crate) fn run_as_non_root(ps: &PodSpec<'_>, _v: u32) -> Vec<Violation> {
         )),
         _ => {}
     }
-    for c in ps.containers() {
+    for c in cs {
         match csc(c.value).and_then(|s| s.get("runAsNonRoot")) {
             Some(Value::Bool(true)) => {}
             Some(Value::Bool(false)) => out.push(v(
@@ -586,7 +618,7 @@ pub(crate) fn run_as_non_root(ps: &PodSpec<'_>, _v: u32) -> Vec<Violation> {
 }
 
 /// `runAsUser` (v1.23+): neither the pod nor a container sets `runAsUser: 0`.
-pub(crate) fn run_as_user(ps: &PodSpec<'_>, _v: u32) -> Vec<Violation> {
+pub(crate) fn run_as_user(ps: &PodSpec<'_>, cs: &[Container<'_>], _v: u32) -> Vec<Violation> {
     let zero = |sc: Option<&Value>| {
         sc.and_then(|s| s.get("runAsUser"))
             .and_then(Value::as_f64)
@@ -599,7 +631,7 @@ pub(crate) fn run_as_user(ps: &PodSpec<'_>, _v: u32) -> Vec<Violation> {
             "pod must not set runAsUser=0".into(),
         ));
     }
-    for c in ps.containers() {
+    for c in cs {
         if zero(csc(c.value)) {
             out.push(v(
                 sc_path(&c.path, "runAsUser"),
@@ -613,7 +645,11 @@ pub(crate) fn run_as_user(ps: &PodSpec<'_>, _v: u32) -> Vec<Violation> {
 /// `seccompProfile_restricted` (v1.19+): the pod or every container sets
 /// `seccompProfile.type` to `RuntimeDefault` or `Localhost` (not required for Windows
 /// pods from v1.25).
-pub(crate) fn seccomp_restricted(ps: &PodSpec<'_>, ver: u32) -> Vec<Violation> {
+pub(crate) fn seccomp_restricted(
+    ps: &PodSpec<'_>,
+    cs: &[Container<'_>],
+    ver: u32,
+) -> Vec<Violation> {
     if ver >= 25 && is_windows(ps) {
         return Vec::new();
     }
@@ -634,7 +670,7 @@ pub(crate) fn seccomp_restricted(ps: &PodSpec<'_>, ver: u32) -> Vec<Violation> {
             ));
         }
     }
-    for c in ps.containers() {
+    for c in cs {
         match typ(csc(c.value)) {
             Some(t) if valid(&t) => {}
             Some(t) => out.push(v(
@@ -659,12 +695,16 @@ pub(crate) fn seccomp_restricted(ps: &PodSpec<'_>, ver: u32) -> Vec<Violation> {
 
 /// `capabilities_restricted` (v1.22+): every container drops `ALL` and adds at most
 /// `NET_BIND_SERVICE` (not required for Windows pods from v1.25).
-pub(crate) fn capabilities_restricted(ps: &PodSpec<'_>, ver: u32) -> Vec<Violation> {
+pub(crate) fn capabilities_restricted(
+    ps: &PodSpec<'_>,
+    cs: &[Container<'_>],
+    ver: u32,
+) -> Vec<Violation> {
     if ver >= 25 && is_windows(ps) {
         return Vec::new();
     }
     let mut out = Vec::new();
-    for c in ps.containers() {
+    for c in cs {
         let caps = csc(c.value).and_then(|s| s.get("capabilities"));
         let drops_all = caps
             .and_then(|c| c.get("drop"))

@@ -24,9 +24,9 @@ pub use checks::{sysctls_allowed, Violation};
 
 use crate::object::Object;
 use crate::podspec::{pod_spec, PodSpec};
-use crate::rules::{Context, Rule};
+use crate::rules::{Context, Entry, Fast, PssRun, Rule, Subject};
 use checks::CheckFn;
-use rampart_core::{Finding, RuleMeta, Severity};
+use rampart_core::{Finding, K8sObjectRef, RuleMeta, Severity};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -294,6 +294,15 @@ fn active_controls(level: Level, minor: u32) -> Vec<&'static Control> {
         .collect()
 }
 
+/// Whether each control of [`controls`] is active at `level` and `minor`.
+pub(crate) fn active_mask(level: Level, minor: u32) -> Vec<bool> {
+    let active = active_controls(level, minor);
+    controls()
+        .iter()
+        .map(|c| active.iter().any(|a| a.upstream == c.upstream))
+        .collect()
+}
+
 fn meta_of(c: &Control) -> RuleMeta {
     let upstream = c.upstream;
     RuleMeta {
@@ -334,15 +343,16 @@ pub fn rule_ids(level: Level) -> Vec<String> {
         .collect()
 }
 
+/// The findings of `violations` of `control` on `obj` (`r` is `obj.object_ref()`).
 fn to_findings(
     obj: &Object,
+    r: &K8sObjectRef,
     control: &Control,
     meta: &RuleMeta,
-    version: &PssVersion,
+    version: &str,
     violations: Vec<Violation>,
     out: &mut Vec<Finding>,
 ) {
-    let r = obj.object_ref();
     for viol in violations {
         let fp = rampart_core::fingerprint::fingerprint(&[
             &meta.id,
@@ -355,15 +365,14 @@ fn to_findings(
         let mut f = Finding::new(
             meta,
             format!("{}: {}", control.title, viol.message),
-            obj.location(&viol.field_path),
+            crate::best::location(obj, r, &viol.field_path),
             fp,
         );
         f.properties
             .insert("pss_level".into(), control.level.as_str().into());
         f.properties
             .insert("pss_control".into(), control.upstream.into());
-        f.properties
-            .insert("pss_version".into(), version.to_string().into());
+        f.properties.insert("pss_version".into(), version.into());
         out.push(f);
     }
 }
@@ -374,11 +383,14 @@ pub fn evaluate_pss(obj: &Object, level: Level, version: &PssVersion) -> Vec<Fin
     let Some(ps) = pod_spec(&obj.value) else {
         return Vec::new();
     };
+    let containers = ps.containers();
+    let r = obj.object_ref();
+    let version_str = version.to_string();
     let mut out = Vec::new();
     for c in active_controls(level, version.minor()) {
-        let v = (c.check)(&ps, version.minor());
+        let v = (c.check)(&ps, &containers, version.minor());
         if !v.is_empty() {
-            to_findings(obj, c, &meta_of(c), version, v, &mut out);
+            to_findings(obj, &r, c, &meta_of(c), &version_str, v, &mut out);
         }
     }
     out
@@ -391,9 +403,10 @@ pub fn violations(
     level: Level,
     version: &PssVersion,
 ) -> Vec<(&'static str, Violation)> {
+    let containers = ps.containers();
     let mut out = Vec::new();
     for c in active_controls(level, version.minor()) {
-        for v in (c.check)(ps, version.minor()) {
+        for v in (c.check)(ps, &containers, version.minor()) {
             out.push((c.upstream, v));
         }
     }
@@ -401,9 +414,10 @@ pub fn violations(
 }
 
 fn meets(ps: &PodSpec<'_>, level: Level, minor: u32) -> bool {
+    let containers = ps.containers();
     active_controls(level, minor)
         .iter()
-        .all(|c| (c.check)(ps, minor).is_empty())
+        .all(|c| (c.check)(ps, &containers, minor).is_empty())
 }
 
 /// The strictest level `obj` satisfies at `version` (Restricted for objects without a
@@ -430,41 +444,55 @@ pub fn allowed(obj: &Object, level: Level, version: &PssVersion) -> bool {
     }
 }
 
+/// [`Rule::check`] of every PSS rule: finds the control by the rule's id.
 fn check_rule(rule: &Rule, obj: &Object, ctx: &Context, out: &mut Vec<Finding>) {
     let Some(slug) = rule.meta.id.strip_prefix("k8s/pss-") else {
         return;
     };
-    let Some(c) = controls().iter().find(|c| c.slug == slug) else {
+    let Some(i) = controls().iter().position(|c| c.slug == slug) else {
         return;
     };
-    let version = PssVersion::parse_opt(ctx.pss_version.as_deref()).unwrap_or_default();
-    let level = ctx.pss_level.unwrap_or(Level::Restricted);
-    let minor = version.minor();
-    if !active_controls(level, minor)
-        .iter()
-        .any(|a| a.upstream == c.upstream)
-    {
+    let pss = PssRun::new(ctx);
+    run_control(rule, i, &Subject::new(obj, &pss), out);
+}
+
+/// Run the control at index `i` of [`controls`] as `rule` on a prepared subject, if
+/// the run's level and version include it.
+pub(crate) fn run_control(rule: &Rule, i: usize, s: &Subject<'_>, out: &mut Vec<Finding>) {
+    if !s.pss.active.get(i).copied().unwrap_or(false) {
         return;
     }
-    let Some(ps) = pod_spec(&obj.value) else {
+    let (Some(c), Some(ps)) = (controls().get(i), s.pod) else {
         return;
     };
-    let v = (c.check)(&ps, minor);
+    let v = (c.check)(&ps, &s.containers, s.pss.minor);
     if !v.is_empty() {
-        to_findings(obj, c, &rule.meta, &version, v, out);
+        let (r, _) = s.object_ref();
+        to_findings(s.obj, r, c, &rule.meta, &s.pss.version_str, v, out);
     }
+}
+
+/// One rule per PSS control, with its internal check.
+pub(crate) fn entries() -> Vec<Entry> {
+    controls()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            (
+                Rule {
+                    meta: meta_of(c),
+                    check: check_rule,
+                },
+                Fast::Pss(i),
+            )
+        })
+        .collect()
 }
 
 /// One rule per PSS control. Which run is decided by [`Context::pss_level`] (default
 /// restricted, i.e. every control) and [`Context::pss_version`] (default latest).
 pub fn rules() -> Vec<Rule> {
-    controls()
-        .iter()
-        .map(|c| Rule {
-            meta: meta_of(c),
-            check: check_rule,
-        })
-        .collect()
+    entries().into_iter().map(|(r, _)| r).collect()
 }
 
 #[cfg(test)]
