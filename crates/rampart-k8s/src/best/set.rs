@@ -7,7 +7,7 @@ use crate::podspec::pod_spec;
 use crate::rules::Context;
 use rampart_core::{Finding, RuleMeta, Severity};
 use serde_json::{Map, Value};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Ids of the set-level rules (they run in [`check_set`], not per object).
 pub const SET_RULE_IDS: &[&str] = &[
@@ -88,17 +88,26 @@ pub(super) fn check_set(objects: &[Object], _ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     let netpol = netpol_def().meta();
     let pdb = pdb_def().meta();
-    let np_namespaces: HashSet<&str> = objects
-        .iter()
-        .filter(|o| o.kind() == "NetworkPolicy")
-        .map(ns)
-        .collect();
-    let pdbs: Vec<&Object> = objects
-        .iter()
-        .filter(|o| o.kind() == "PodDisruptionBudget")
-        .collect();
-    for o in objects {
-        if o.kind() == "Namespace" {
+    // Each object's kind, looked up once.
+    let kinds: Vec<&str> = objects.iter().map(Object::kind).collect();
+    let of_kind = |k: &'static str| {
+        objects
+            .iter()
+            .zip(&kinds)
+            .filter(move |(_, kind)| **kind == k)
+            .map(|(o, _)| o)
+    };
+    let np_namespaces: HashSet<&str> = of_kind("NetworkPolicy").map(ns).collect();
+    // The selector of every PodDisruptionBudget, by namespace.
+    let mut pdb_selectors: HashMap<&str, Vec<Option<&Value>>> = HashMap::new();
+    for p in of_kind("PodDisruptionBudget") {
+        pdb_selectors
+            .entry(ns(p))
+            .or_default()
+            .push(p.value.get("spec").and_then(|s| s.get("selector")));
+    }
+    for (o, &kind) in objects.iter().zip(&kinds) {
+        if kind == "Namespace" {
             let name = o.name();
             if !name.is_empty() && !np_namespaces.contains(name) && !name.starts_with("kube-") {
                 report_object(
@@ -114,29 +123,26 @@ pub(super) fn check_set(objects: &[Object], _ctx: &Context) -> Vec<Finding> {
         let Some(ps) = pod_spec(&o.value) else {
             continue;
         };
-        if !np_namespaces.contains(ns(o)) {
+        let o_ns = ns(o);
+        if !np_namespaces.contains(o_ns) {
             report_object(
                 &netpol,
                 o,
                 "metadata",
-                format!(
-                    "namespace `{}` has no NetworkPolicy in the scanned set",
-                    ns(o)
-                ),
+                format!("namespace `{o_ns}` has no NetworkPolicy in the scanned set"),
                 &mut out,
             );
         }
-        if matches!(o.kind(), "Deployment" | "StatefulSet" | "ReplicaSet")
+        if matches!(kind, "Deployment" | "StatefulSet" | "ReplicaSet")
             && super::pod::replicas(o) >= 2
         {
             let labels = ps
                 .metadata
                 .and_then(|m| m.get("labels"))
                 .and_then(Value::as_object);
-            let covered = pdbs.iter().any(|p| {
-                ns(p) == ns(o)
-                    && selects(p.value.get("spec").and_then(|s| s.get("selector")), labels)
-            });
+            let covered = pdb_selectors
+                .get(o_ns)
+                .is_some_and(|sels| sels.iter().any(|sel| selects(*sel, labels)));
             if !covered {
                 report_object(
                     &pdb,
