@@ -118,6 +118,17 @@ pub fn check_set(objects: &[Object], ctx: &Context) -> Vec<Finding> {
     set::check_set(objects, ctx)
 }
 
+/// [`check_set`] given each object's kind and pod spec (as the per-object pass found
+/// them).
+pub(crate) fn check_set_prepared(
+    objects: &[Object],
+    kinds: &[&str],
+    pods: &[Option<PodSpec<'_>>],
+    ctx: &Context,
+) -> Vec<Finding> {
+    set::check_prepared(objects, kinds, pods, ctx)
+}
+
 /// Push one finding for the subject at `field`.
 pub(crate) fn report(
     meta: &RuleMeta,

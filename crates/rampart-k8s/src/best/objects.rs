@@ -2,7 +2,7 @@
 //! Secrets, ConfigMaps, PodDisruptionBudgets.
 
 use super::{fast, report, Def};
-use crate::object::{join_index, join_key, Object};
+use crate::object::{join_index, join_key};
 use crate::rules::{Entry, Rule, Subject};
 use rampart_core::{Finding, Severity};
 use serde_json::Value;
@@ -268,9 +268,9 @@ fn default_sa_bound(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-fn service_type(obj: &Object) -> Option<&str> {
+fn service_type<'a>(obj: &Subject<'a>) -> Option<&'a str> {
     (obj.kind() == "Service")
-        .then(|| obj.value.get("spec")?.get("type")?.as_str())
+        .then(|| obj.obj.value.get("spec")?.get("type")?.as_str())
         .flatten()
 }
 
@@ -376,11 +376,12 @@ fn ingress_tls(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-fn snippets(obj: &Object) -> Vec<(String, &str)> {
+fn snippets<'a>(obj: &Subject<'a>) -> Vec<(String, &'a str)> {
     if obj.kind() != "Ingress" {
         return Vec::new();
     }
-    obj.value
+    obj.obj
+        .value
         .get("metadata")
         .and_then(|m| m.get("annotations"))
         .and_then(Value::as_object)

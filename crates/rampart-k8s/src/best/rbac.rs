@@ -2,7 +2,7 @@
 //! bindings to anonymous, all-authenticated or cluster-admin subjects.
 
 use super::{fast, report, str_list, Def};
-use crate::object::{join_index, Object};
+use crate::object::join_index;
 use crate::rules::{Entry, Rule, Subject};
 use rampart_core::{Finding, Severity};
 use serde_json::Value;
@@ -176,11 +176,12 @@ struct Op {
     resources: &'static [&'static str],
 }
 
-fn role_rules(obj: &Object) -> Vec<(usize, &Value)> {
+fn role_rules<'a>(obj: &Subject<'a>) -> Vec<(usize, &'a Value)> {
     if !matches!(obj.kind(), "Role" | "ClusterRole") {
         return Vec::new();
     }
-    obj.value
+    obj.obj
+        .value
         .get("rules")
         .and_then(Value::as_array)
         .map(|a| a.iter().enumerate().collect())
@@ -374,7 +375,7 @@ fn token_create(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     rbac_check(rule, obj, out, &ops, "may create service account tokens");
 }
 
-fn subject_named(obj: &Object, names: &[&str]) -> Option<(usize, String)> {
+fn subject_named(obj: &Subject<'_>, names: &[&str]) -> Option<(usize, String)> {
     if !matches!(obj.kind(), "RoleBinding" | "ClusterRoleBinding") {
         return None;
     }

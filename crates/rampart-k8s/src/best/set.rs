@@ -3,7 +3,7 @@
 
 use super::{report_object, Def};
 use crate::object::Object;
-use crate::podspec::pod_spec;
+use crate::podspec::{pod_spec, PodSpec};
 use crate::rules::Context;
 use rampart_core::{Finding, RuleMeta, Severity};
 use serde_json::{Map, Value};
@@ -84,16 +84,26 @@ pub(crate) fn selects(selector: Option<&Value>, labels: Option<&Map<String, Valu
     true
 }
 
-pub(super) fn check_set(objects: &[Object], _ctx: &Context) -> Vec<Finding> {
+pub(super) fn check_set(objects: &[Object], ctx: &Context) -> Vec<Finding> {
+    let kinds: Vec<&str> = objects.iter().map(Object::kind).collect();
+    let pods: Vec<_> = objects.iter().map(|o| pod_spec(&o.value)).collect();
+    check_prepared(objects, &kinds, &pods, ctx)
+}
+
+/// [`check_set`] given each object's kind and pod spec.
+pub(super) fn check_prepared(
+    objects: &[Object],
+    kinds: &[&str],
+    pods: &[Option<PodSpec<'_>>],
+    _ctx: &Context,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let netpol = netpol_def().meta();
     let pdb = pdb_def().meta();
-    // Each object's kind, looked up once.
-    let kinds: Vec<&str> = objects.iter().map(Object::kind).collect();
     let of_kind = |k: &'static str| {
         objects
             .iter()
-            .zip(&kinds)
+            .zip(kinds)
             .filter(move |(_, kind)| **kind == k)
             .map(|(o, _)| o)
     };
@@ -106,7 +116,7 @@ pub(super) fn check_set(objects: &[Object], _ctx: &Context) -> Vec<Finding> {
             .or_default()
             .push(p.value.get("spec").and_then(|s| s.get("selector")));
     }
-    for (o, &kind) in objects.iter().zip(&kinds) {
+    for ((o, &kind), pod) in objects.iter().zip(kinds).zip(pods) {
         if kind == "Namespace" {
             let name = o.name();
             if !name.is_empty() && !np_namespaces.contains(name) && !name.starts_with("kube-") {
@@ -120,7 +130,7 @@ pub(super) fn check_set(objects: &[Object], _ctx: &Context) -> Vec<Finding> {
             }
             continue;
         }
-        let Some(ps) = pod_spec(&o.value) else {
+        let Some(ps) = pod else {
             continue;
         };
         let o_ns = ns(o);
