@@ -80,7 +80,9 @@ pub(crate) struct Subject<'a> {
     pub pod: Option<PodSpec<'a>>,
     /// Every container of the pod spec (init, regular, ephemeral), empty without one.
     pub containers: Vec<Container<'a>>,
-    kind: &'a str,
+    pub(crate) kind: &'a str,
+    name: &'a str,
+    namespace: Option<&'a str>,
     /// The object reference and its display form, built at the first finding.
     oref: OnceCell<(K8sObjectRef, String)>,
 }
@@ -95,6 +97,8 @@ impl<'a> Subject<'a> {
             pod,
             containers,
             kind: obj.kind(),
+            name: obj.name(),
+            namespace: obj.namespace(),
             oref: OnceCell::new(),
         }
     }
@@ -104,10 +108,26 @@ impl<'a> Subject<'a> {
         self.kind
     }
 
+    /// `metadata.name` (or `generateName`), or `""` (cached).
+    pub(crate) fn name(&self) -> &'a str {
+        self.name
+    }
+
+    /// `metadata.namespace`, if set (cached).
+    pub(crate) fn namespace(&self) -> Option<&'a str> {
+        self.namespace
+    }
+
     /// The object reference and its `display()` form (built once).
     pub(crate) fn object_ref(&self) -> &(K8sObjectRef, String) {
         self.oref.get_or_init(|| {
-            let r = self.obj.object_ref();
+            let r = K8sObjectRef {
+                api_version: self.obj.api_version().to_string(),
+                kind: self.kind.to_string(),
+                namespace: self.namespace.map(str::to_string),
+                name: self.name.to_string(),
+            };
+            debug_assert_eq!(r, self.obj.object_ref());
             let d = r.display();
             (r, d)
         })
@@ -177,7 +197,12 @@ pub fn check_set(objects: &[Object], ctx: &Context) -> Vec<Finding> {
     let pss = PssRun::new(ctx);
     // Room for a typical number of findings per object, so the (large) vector is not
     // moved as it grows; the unused rest is given back at the end.
-    let mut out = Vec::with_capacity(objects.len().saturating_mul(FINDINGS_PER_OBJECT));
+    let mut out = Vec::with_capacity(
+        objects
+            .len()
+            .saturating_mul(FINDINGS_PER_OBJECT)
+            .min(MAX_RESERVED_FINDINGS),
+    );
     // What the set-level rules need of each object, kept from the per-object pass.
     let mut kinds = Vec::with_capacity(objects.len());
     let mut pods = Vec::with_capacity(objects.len());
@@ -196,3 +221,6 @@ pub fn check_set(objects: &[Object], ctx: &Context) -> Vec<Finding> {
 
 /// Findings reserved per object by [`check_set`] (real manifest sets average 5-6).
 const FINDINGS_PER_OBJECT: usize = 8;
+
+/// At most this many findings are reserved up front (about 120 MB of address space).
+const MAX_RESERVED_FINDINGS: usize = 1 << 18;
