@@ -36,6 +36,8 @@ pub struct Container<'a> {
     pub kind: ContainerKind,
     /// `name`, or `""`.
     pub name: &'a str,
+    /// `securityContext`, when it is a map.
+    pub security_context: Option<&'a Value>,
 }
 
 /// The pod spec of any workload: Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet,
@@ -101,14 +103,15 @@ impl<'a> PodSpec<'a> {
             ("containers", ContainerKind::Regular),
             ("ephemeralContainers", ContainerKind::Ephemeral),
         ] {
-            let list_path = join_key(self.path, key);
             if let Some(list) = self.spec.get(key).and_then(Value::as_array) {
+                let list_path = join_key(self.path, key);
                 for (i, c) in list.iter().enumerate() {
                     out.push(Container {
                         value: c,
                         path: join_index(&list_path, i),
                         kind,
                         name: c.get("name").and_then(Value::as_str).unwrap_or(""),
+                        security_context: c.get("securityContext").filter(|v| v.is_object()),
                     });
                 }
             }

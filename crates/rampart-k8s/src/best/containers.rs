@@ -579,7 +579,7 @@ fn env_secret_ref(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
 }
 
 fn sec_ctx<'a>(c: &Container<'a>) -> Option<&'a Value> {
-    c.value.get("securityContext").filter(|v| v.is_object())
+    c.security_context
 }
 
 fn read_only_root(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {

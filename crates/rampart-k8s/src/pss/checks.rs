@@ -39,10 +39,6 @@ fn pod_sc<'a>(ps: &PodSpec<'a>) -> Option<&'a Value> {
     ps.spec.get("securityContext").filter(|v| v.is_object())
 }
 
-fn csc(c: &Value) -> Option<&Value> {
-    c.get("securityContext").filter(|v| v.is_object())
-}
-
 /// `spec.os.name == "windows"`: PSA relaxes some restricted checks for Windows pods
 /// from v1.25.
 fn is_windows(ps: &PodSpec<'_>) -> bool {
@@ -75,7 +71,7 @@ pub(crate) fn host_namespaces(ps: &PodSpec<'_>, _cs: &[Container<'_>], _v: u32) 
 pub(crate) fn privileged(_ps: &PodSpec<'_>, cs: &[Container<'_>], _v: u32) -> Vec<Violation> {
     let mut out = Vec::new();
     for c in cs {
-        if is_true(csc(c.value).and_then(|s| s.get("privileged"))) {
+        if is_true(c.security_context.and_then(|s| s.get("privileged"))) {
             out.push(v(
                 sc_path(&c.path, "privileged"),
                 format!(
@@ -104,8 +100,8 @@ const CAPS_BASELINE: &[&str] = &[
     "SYS_CHROOT",
 ];
 
-fn added_caps(c: &Value) -> Vec<(usize, &str)> {
-    csc(c)
+fn added_caps<'a>(c: &Container<'a>) -> Vec<(usize, &'a str)> {
+    c.security_context
         .and_then(|s| s.get("capabilities"))
         .and_then(|c| c.get("add"))
         .and_then(Value::as_array)
@@ -126,7 +122,7 @@ pub(crate) fn capabilities_baseline(
 ) -> Vec<Violation> {
     let mut out = Vec::new();
     for c in cs {
-        for (i, cap) in added_caps(c.value) {
+        for (i, cap) in added_caps(c) {
             if !CAPS_BASELINE.contains(&cap) {
                 out.push(v(
                     join_index(&sc_path(&c.path, "capabilities.add"), i),
@@ -242,7 +238,7 @@ pub(crate) fn apparmor_profile(ps: &PodSpec<'_>, cs: &[Container<'_>], _v: u32) 
         ));
     }
     for c in cs {
-        if let Some(t) = bad_type(csc(c.value)) {
+        if let Some(t) = bad_type(c.security_context) {
             out.push(v(
                 sc_path(&c.path, "appArmorProfile.type"),
                 format!(
@@ -291,7 +287,7 @@ pub(crate) fn selinux_options(ps: &PodSpec<'_>, cs: &[Container<'_>], ver: u32) 
     );
     for c in cs {
         check(
-            csc(c.value).and_then(|s| s.get("seLinuxOptions")),
+            c.security_context.and_then(|s| s.get("seLinuxOptions")),
             sc_path(&c.path, "seLinuxOptions"),
             format!("container \"{}\"", c.name),
         );
@@ -302,7 +298,7 @@ pub(crate) fn selinux_options(ps: &PodSpec<'_>, cs: &[Container<'_>], ver: u32) 
 fn proc_mount_strict(_ps: &PodSpec<'_>, cs: &[Container<'_>]) -> Vec<Violation> {
     let mut out = Vec::new();
     for c in cs {
-        let Some(pm) = csc(c.value).and_then(|s| s.get("procMount")) else {
+        let Some(pm) = c.security_context.and_then(|s| s.get("procMount")) else {
             continue;
         };
         if pm.is_null() {
@@ -378,7 +374,7 @@ pub(crate) fn seccomp_baseline(ps: &PodSpec<'_>, cs: &[Container<'_>], ver: u32)
         ));
     }
     for c in cs {
-        if unconfined(csc(c.value)) {
+        if unconfined(c.security_context) {
             out.push(v(
                 sc_path(&c.path, "seccompProfile.type"),
                 format!(
@@ -465,7 +461,7 @@ pub(crate) fn windows_host_process(
         ));
     }
     for c in cs {
-        if hp(csc(c.value)) {
+        if hp(c.security_context) {
             out.push(v(
                 sc_path(&c.path, "windowsOptions.hostProcess"),
                 format!(
@@ -567,7 +563,9 @@ pub(crate) fn allow_privilege_escalation(
     }
     let mut out = Vec::new();
     for c in cs {
-        let ape = csc(c.value).and_then(|s| s.get("allowPrivilegeEscalation"));
+        let ape = c
+            .security_context
+            .and_then(|s| s.get("allowPrivilegeEscalation"));
         if !matches!(ape, Some(Value::Bool(false))) {
             out.push(v(
                 sc_path(&c.path, "allowPrivilegeEscalation"),
@@ -595,7 +593,7 @@ pub(crate) fn run_as_non_root(ps: &PodSpec<'_>, cs: &[Container<'_>], _v: u32) -
         _ => {}
     }
     for c in cs {
-        match csc(c.value).and_then(|s| s.get("runAsNonRoot")) {
+        match c.security_context.and_then(|s| s.get("runAsNonRoot")) {
             Some(Value::Bool(true)) => {}
             Some(Value::Bool(false)) => out.push(v(
                 sc_path(&c.path, "runAsNonRoot"),
@@ -632,7 +630,7 @@ pub(crate) fn run_as_user(ps: &PodSpec<'_>, cs: &[Container<'_>], _v: u32) -> Ve
         ));
     }
     for c in cs {
-        if zero(csc(c.value)) {
+        if zero(c.security_context) {
             out.push(v(
                 sc_path(&c.path, "runAsUser"),
                 format!("container \"{}\" must not set runAsUser=0", c.name),
@@ -671,7 +669,7 @@ pub(crate) fn seccomp_restricted(
         }
     }
     for c in cs {
-        match typ(csc(c.value)) {
+        match typ(c.security_context) {
             Some(t) if valid(&t) => {}
             Some(t) => out.push(v(
                 sc_path(&c.path, "seccompProfile.type"),
@@ -705,7 +703,7 @@ pub(crate) fn capabilities_restricted(
     }
     let mut out = Vec::new();
     for c in cs {
-        let caps = csc(c.value).and_then(|s| s.get("capabilities"));
+        let caps = c.security_context.and_then(|s| s.get("capabilities"));
         let drops_all = caps
             .and_then(|c| c.get("drop"))
             .and_then(Value::as_array)
@@ -719,7 +717,7 @@ pub(crate) fn capabilities_restricted(
                 ),
             ));
         }
-        for (i, cap) in added_caps(c.value) {
+        for (i, cap) in added_caps(c) {
             if cap != "NET_BIND_SERVICE" {
                 out.push(v(
                     join_index(&sc_path(&c.path, "capabilities.add"), i),
