@@ -4,6 +4,10 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use rampart_k8s::load::load_str;
+
+/// The allocator of the `rampart` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::time::Instant;
 
 fn main() {
@@ -47,6 +51,19 @@ fn main() {
         }
     }
     let load = t0.elapsed();
+    if std::env::var_os("LOAD_ONLY").is_some() {
+        println!("{} objects: load {:.3}s", objects.len(), load.as_secs_f64());
+        std::process::exit(0);
+    }
+    if std::env::var_os("SPANS_FIRST").is_some() {
+        // Force every object's spans (what the findings of a scan do lazily).
+        let t = Instant::now();
+        let n: usize = objects.iter().map(|o| o.spans().len()).sum();
+        println!(
+            "spans of every object: {n} spans in {:.3}s",
+            t.elapsed().as_secs_f64()
+        );
+    }
     let t1 = Instant::now();
     let findings = rampart_k8s::check_set(&objects, &rampart_k8s::Context::default());
     let check = t1.elapsed();

@@ -15,12 +15,15 @@
 //! - Bounded: file size (32 MiB), nesting depth (128), and nodes per document after alias expansion (500,000)
 //!   (billion laughs) — see [`Limits`].
 
-use crate::object::{join_index, join_key, Object};
+use crate::object::{join_index, join_key, Object, SpanSource};
 use rampart_core::Span;
 use serde_json::{Map, Number, Value};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+mod fast;
 
 /// Resource bounds for one file.
 #[derive(Debug, Clone, Copy)]
@@ -145,11 +148,32 @@ pub fn load_str_with(text: &str, path: Option<&str>, limits: &Limits) -> Loaded 
     }
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut doc_index = 0usize;
+    // The file's text, shared by the objects whose spans are computed when first needed.
+    let mut shared: Option<Arc<str>> = None;
     for chunk in split_documents(text) {
+        // The fast path first (without spans: they are recomputed from the text for the
+        // objects that need one); yaml-rust2 for everything outside its subset.
+        match fast::parse(chunk.text, chunk.first_line, limits, false) {
+            Some(None) => continue,
+            Some(Some((value, _))) => {
+                let text = shared.get_or_insert_with(|| Arc::from(text)).clone();
+                let source = SpanSource {
+                    text,
+                    range: chunk.offset..chunk.offset + chunk.text.len(),
+                    first_line: chunk.first_line,
+                    limits: *limits,
+                    item: None,
+                };
+                push_value(value, Spans::Lazy(source), path, doc_index, &mut out);
+                doc_index += 1;
+                continue;
+            }
+            None => {}
+        }
         match parse_chunk(chunk.text, chunk.first_line, limits) {
             Ok(None) => continue,
             Ok(Some((value, spans))) => {
-                push_value(value, spans, path, doc_index, &mut out);
+                push_value(value, Spans::Eager(spans), path, doc_index, &mut out);
             }
             Err(mut e) => {
                 // yaml-rust2 is stricter than Kubernetes' go-yaml on some layouts (e.g. a
@@ -159,7 +183,7 @@ pub fn load_str_with(text: &str, path: Option<&str>, limits: &Limits) -> Loaded 
                 if e.message.starts_with("invalid YAML") {
                     if let Some((value, span)) = fallback_parse(chunk.text, chunk.first_line) {
                         let spans = BTreeMap::from([(String::new(), span)]);
-                        push_value(value, spans, path, doc_index, &mut out);
+                        push_value(value, Spans::Eager(spans), path, doc_index, &mut out);
                         doc_index += 1;
                         continue;
                     }
@@ -173,13 +197,30 @@ pub fn load_str_with(text: &str, path: Option<&str>, limits: &Limits) -> Loaded 
     out
 }
 
-fn push_value(
-    value: Value,
-    spans: BTreeMap<String, Span>,
-    path: Option<&str>,
-    doc_index: usize,
-    out: &mut Loaded,
-) {
+/// A document's spans: built, or to be computed from its text when first needed.
+enum Spans {
+    Eager(BTreeMap<String, Span>),
+    Lazy(SpanSource),
+}
+
+/// The spans of a document loaded on the fast path, recomputed from its text.
+pub(crate) fn spans_from_source(src: &SpanSource) -> BTreeMap<String, Span> {
+    let Some(text) = src.text.get(src.range.clone()) else {
+        return BTreeMap::new();
+    };
+    match fast::parse(text, src.first_line, &src.limits, true) {
+        Some(Some((_, spans))) => {
+            let map: BTreeMap<String, Span> = spans.into_iter().collect();
+            match src.item {
+                Some(i) => rebase(&map, &join_index("items", i), ""),
+                None => map,
+            }
+        }
+        _ => BTreeMap::new(),
+    }
+}
+
+fn push_value(value: Value, spans: Spans, path: Option<&str>, doc_index: usize, out: &mut Loaded) {
     if !is_k8s_value(&value) {
         if !value.is_null() {
             out.other_documents += 1;
@@ -198,23 +239,44 @@ fn push_value(
             if !is_k8s_value(&item) {
                 continue;
             }
-            let prefix = join_index("items", i);
-            let item_spans = rebase(&spans, &prefix, "");
-            out.objects.push(Object {
-                value: item,
-                path: path.map(str::to_string),
-                doc_index,
-                spans: item_spans,
-            });
+            let obj = match &spans {
+                Spans::Eager(map) => {
+                    let mut o = Object::from_value(item);
+                    o.set_spans(rebase(map, &join_index("items", i), ""));
+                    o
+                }
+                Spans::Lazy(src) => Object::with_source(
+                    item,
+                    None,
+                    doc_index,
+                    Arc::new(SpanSource {
+                        text: src.text.clone(),
+                        range: src.range.clone(),
+                        first_line: src.first_line,
+                        limits: src.limits,
+                        item: Some(i),
+                    }),
+                ),
+            };
+            let mut obj = obj;
+            obj.path = path.map(str::to_string);
+            obj.doc_index = doc_index;
+            out.objects.push(obj);
         }
         return;
     }
-    out.objects.push(Object {
-        value,
-        path: path.map(str::to_string),
-        doc_index,
-        spans,
-    });
+    let obj = match spans {
+        Spans::Eager(map) => {
+            let mut o = Object::from_value(value);
+            o.set_spans(map);
+            o
+        }
+        Spans::Lazy(src) => Object::with_source(value, None, doc_index, Arc::new(src)),
+    };
+    let mut obj = obj;
+    obj.path = path.map(str::to_string);
+    obj.doc_index = doc_index;
+    out.objects.push(obj);
 }
 
 /// The spans under `from` (inclusive), re-keyed under `to`.
@@ -259,6 +321,8 @@ fn fallback_parse(text: &str, first_line: usize) -> Option<(Value, Span)> {
 
 struct Chunk<'a> {
     text: &'a str,
+    /// Byte offset of `text` in the file.
+    offset: usize,
     /// 1-based line of the chunk's first line in the file.
     first_line: usize,
 }
@@ -266,51 +330,65 @@ struct Chunk<'a> {
 /// Split at `---` (document start, kept in the next chunk) and `...` (document end,
 /// dropped) lines. Leading directive/comment-only chunks join the following document.
 fn split_documents(text: &str) -> Vec<Chunk<'_>> {
+    let b = text.as_bytes();
     let mut chunks = Vec::new();
     let mut start = 0usize;
     let mut start_line = 1usize;
     let mut only_trivia = true;
     let mut pos = 0usize;
     let mut line_no = 1usize;
-    #[allow(clippy::explicit_counter_loop)]
-    for line in text.split_inclusive('\n') {
-        let body = line.trim_end_matches(['\n', '\r']);
-        let is_start = body == "---" || body.starts_with("--- ") || body.starts_with("---\t");
-        let is_end = body == "..." || body.starts_with("... ");
-        if is_start && !(only_trivia && pos > start && chunk_is_directives(&text[start..pos])) {
+    fn push<'a>(chunks: &mut Vec<Chunk<'a>>, text: &'a str, from: usize, to: usize, line: usize) {
+        if let Some(t) = text.get(from..to) {
+            chunks.push(Chunk {
+                text: t,
+                offset: from,
+                first_line: line,
+            });
+        }
+    }
+    while pos < b.len() {
+        let next = memchr::memchr(b'\n', b.get(pos..).unwrap_or_default())
+            .map_or(b.len(), |i| pos + i + 1);
+        let line = b.get(pos..next).unwrap_or_default();
+        let mut body = line;
+        while let [rest @ .., b'\n' | b'\r'] = body {
+            body = rest;
+        }
+        let marker =
+            |m: &[u8]| body.starts_with(m) && matches!(body.get(3), None | Some(b' ' | b'\t'));
+        let is_start = marker(b"---");
+        let is_end = body == b"..." || body.starts_with(b"... ");
+        if is_start
+            && !(only_trivia
+                && pos > start
+                && chunk_is_directives(text.get(start..pos).unwrap_or_default()))
+        {
             if pos > start {
-                chunks.push(Chunk {
-                    text: &text[start..pos],
-                    first_line: start_line,
-                });
+                push(&mut chunks, text, start, pos, start_line);
             }
             start = pos;
             start_line = line_no;
             only_trivia = true;
         } else if is_end {
             if pos > start {
-                chunks.push(Chunk {
-                    text: &text[start..pos],
-                    first_line: start_line,
-                });
+                push(&mut chunks, text, start, pos, start_line);
             }
-            start = pos + line.len();
+            start = next;
             start_line = line_no + 1;
             only_trivia = true;
-        } else if !is_start {
-            let t = body.trim_start();
-            if !(t.is_empty() || t.starts_with('#') || t.starts_with('%')) {
+        } else if !is_start && only_trivia {
+            let first = body
+                .iter()
+                .find(|c| !matches!(c, b' ' | b'\t' | b'\x0b' | b'\x0c'));
+            if !matches!(first, None | Some(b'#' | b'%')) {
                 only_trivia = false;
             }
         }
-        pos += line.len();
+        pos = next;
         line_no += 1;
     }
     if start < text.len() {
-        chunks.push(Chunk {
-            text: &text[start..],
-            first_line: start_line,
-        });
+        push(&mut chunks, text, start, text.len(), start_line);
     }
     chunks
 }
@@ -548,7 +626,43 @@ impl Builder<'_> {
             e - s + 1
         };
         match style {
-            TScalarStyle::Plain if !value.contains('\n') => (line, col + value.chars().count()),
+            TScalarStyle::Plain => {
+                // A plain scalar continued on more lines ends with the last line whose
+                // text it holds: walk the lines, consuming the folded value.
+                let first = m.line();
+                let t = self.line_text(first);
+                let from = t.char_indices().nth(m.col()).map_or(t.len(), |(i, _)| i);
+                let head = t.get(from..).unwrap_or_default();
+                let head = match head.find(" #") {
+                    Some(i) => head.get(..i).unwrap_or_default(),
+                    None => head,
+                }
+                .trim_end_matches([' ', '\n', '\r']);
+                let mut rest = value.strip_prefix(head).unwrap_or_default();
+                let mut last = first;
+                let mut l = first + 1;
+                while !rest.is_empty() && l <= self.line_starts.len() {
+                    let lt = self.line_text(l);
+                    let lt = lt.trim();
+                    l += 1;
+                    if lt.is_empty() {
+                        continue;
+                    }
+                    let r = rest.trim_start_matches([' ', '\n']);
+                    match r.strip_prefix(lt) {
+                        Some(r) => {
+                            rest = r;
+                            last = l - 1;
+                        }
+                        None => break,
+                    }
+                }
+                if last == first {
+                    (line, col + value.chars().count())
+                } else {
+                    (last + self.first_line - 1, line_end(last))
+                }
+            }
             TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => {
                 let q = if style == TScalarStyle::DoubleQuoted {
                     '"'
@@ -560,6 +674,13 @@ impl Builder<'_> {
                 let mut lc = m.col() + 1; // column of chars[i] in chunk line l (0-based)
                 while let Some(c) = self.ch(i) {
                     if c == '\\' && q == '"' {
+                        if self.ch(i + 1) == Some('\n') {
+                            // An escaped line break.
+                            i += 2;
+                            l += 1;
+                            lc = 0;
+                            continue;
+                        }
                         i += 2;
                         lc += 2;
                         continue;
@@ -583,14 +704,8 @@ impl Builder<'_> {
                 (line, line_end(m.line()))
             }
             TScalarStyle::Literal | TScalarStyle::Folded => {
-                let (l, _) = self.block_bounds(m);
+                let (l, _) = self.block_bounds(m, value.trim().is_empty());
                 (l + self.first_line - 1, line_end(l))
-            }
-            _ => {
-                // Multi-line plain scalars: to the end of the last content line.
-                let extra = value.matches('\n').count();
-                let last = (m.line() + extra).min(self.line_starts.len());
-                (last + self.first_line - 1, line_end(last))
             }
         }
     }
@@ -615,25 +730,26 @@ impl Builder<'_> {
 
     /// For a block scalar whose event marker `m` is at its first content line:
     /// (last content line, (indicator line, indicator column)), chunk-relative.
-    fn block_bounds(&self, m: &Marker) -> (usize, (usize, usize)) {
+    fn block_bounds(&self, m: &Marker, empty: bool) -> (usize, (usize, usize)) {
         // Asked twice per block scalar (its end, then its start): computed once.
         if let Some((idx, r)) = self.last_block.get() {
             if idx == m.index() {
                 return r;
             }
         }
-        let r = self.block_bounds_uncached(m);
+        let r = self.block_bounds_uncached(m, empty);
         self.last_block.set(Some((m.index(), r)));
         r
     }
 
-    fn block_bounds_uncached(&self, m: &Marker) -> (usize, (usize, usize)) {
+    fn block_bounds_uncached(&self, m: &Marker, empty: bool) -> (usize, (usize, usize)) {
         let indent_of = |t: &str| t.chars().take_while(|c| *c == ' ').count();
         let first = m.line().min(self.line_starts.len()).max(1);
-        // The indicator (`|`, `>-`, `|+2` …) is on the nearest line above.
+        // The indicator (`|`, `>-`, `|+2` …) is on the nearest line above the first
+        // content line (a content line may end in `>` or `|` itself: HTML, pipes).
         let mut ind_line = first;
         let mut ind_col = m.col() + 1;
-        let mut l = first;
+        let mut l = if empty { first } else { first - 1 };
         while l >= 1 {
             let t = self.line_text(l);
             let code = match t.as_bytes().windows(2).position(|w| w == b" #") {
@@ -718,7 +834,7 @@ impl Builder<'_> {
                 let end = self.scalar_end(&m, style, &s);
                 let mut span = self.span_from(&m, end);
                 if matches!(style, TScalarStyle::Literal | TScalarStyle::Folded) {
-                    let (_, (l, c)) = self.block_bounds(&m);
+                    let (_, (l, c)) = self.block_bounds(&m, s.trim().is_empty());
                     span.start_line = l + self.first_line - 1;
                     span.start_column = c;
                 }
@@ -990,10 +1106,14 @@ fn resolve_plain(s: String) -> Value {
     if !(first.is_ascii_digit() || first == b'-' || first == b'+' || first == b'.') {
         return Value::String(s);
     }
-    let clean: String = s.chars().filter(|c| *c != '_').collect();
+    let clean: std::borrow::Cow<'_, str> = if s.contains('_') {
+        s.chars().filter(|c| *c != '_').collect::<String>().into()
+    } else {
+        s.as_str().into()
+    };
     let (neg, digits) = match clean.strip_prefix('-') {
         Some(r) => (true, r),
-        None => (false, clean.strip_prefix('+').unwrap_or(&clean)),
+        None => (false, clean.strip_prefix('+').unwrap_or(clean.as_ref())),
     };
     let parsed = if let Some(h) = digits.strip_prefix("0x") {
         i64::from_str_radix(h, 16).ok()

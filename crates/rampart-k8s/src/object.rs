@@ -3,6 +3,7 @@
 use rampart_core::{K8sObjectRef, Location, Span};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 /// One Kubernetes object.
 #[derive(Debug, Clone, Default)]
@@ -13,9 +14,40 @@ pub struct Object {
     pub path: Option<String>,
     /// Index of the YAML document in that file (0-based).
     pub doc_index: usize,
-    /// Source span of each field, keyed by field path (`spec.containers[0].image`;
-    /// the empty path is the whole document). Empty for objects not read from a file.
-    pub spans: BTreeMap<String, Span>,
+    /// Source span of each field ([`Object::spans`]).
+    spans: Spans,
+}
+
+/// The span of each field: given when the object is made, or computed from the source
+/// document the first time one is asked for (most objects of a large scan never are:
+/// a CRD bundle has hundreds of thousands of fields and no findings).
+#[derive(Clone, Default)]
+struct Spans {
+    map: OnceLock<BTreeMap<String, Span>>,
+    source: Option<Arc<SpanSource>>,
+}
+
+impl std::fmt::Debug for Spans {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.map.get() {
+            Some(m) => f.debug_map().entries(m.iter()).finish(),
+            None => f.write_str("(from source, not computed yet)"),
+        }
+    }
+}
+
+/// Where an object's spans can be recomputed from: its document's text.
+pub(crate) struct SpanSource {
+    /// The file's text.
+    pub text: Arc<str>,
+    /// The document's bytes in `text`.
+    pub range: std::ops::Range<usize>,
+    /// 1-based line of the document's first line in the file.
+    pub first_line: usize,
+    /// Limits the document was loaded with.
+    pub limits: crate::load::Limits,
+    /// For an item of a `List`: its index in `items`.
+    pub item: Option<usize>,
 }
 
 impl Object {
@@ -25,6 +57,46 @@ impl Object {
             value,
             ..Object::default()
         }
+    }
+
+    /// An object whose spans are recomputed from its source document when first needed.
+    pub(crate) fn with_source(
+        value: Value,
+        path: Option<String>,
+        doc_index: usize,
+        source: Arc<SpanSource>,
+    ) -> Object {
+        Object {
+            value,
+            path,
+            doc_index,
+            spans: Spans {
+                map: OnceLock::new(),
+                source: Some(source),
+            },
+        }
+    }
+
+    /// Source span of each field, keyed by field path (`spec.containers[0].image`; the
+    /// empty path is the whole document). Empty for objects not read from a file.
+    pub fn spans(&self) -> &BTreeMap<String, Span> {
+        self.spans.map.get_or_init(|| match &self.spans.source {
+            Some(src) => crate::load::spans_from_source(src),
+            None => BTreeMap::new(),
+        })
+    }
+
+    /// Replace the spans.
+    pub fn set_spans(&mut self, spans: BTreeMap<String, Span>) {
+        self.spans = Spans {
+            map: OnceLock::from(spans),
+            source: None,
+        };
+    }
+
+    /// Drop the spans (findings then carry the file only).
+    pub fn clear_spans(&mut self) {
+        self.set_spans(BTreeMap::new());
     }
 
     /// `kind`, or `""`.
@@ -78,9 +150,10 @@ impl Object {
 
     /// The span of `field_path`, or of its nearest ancestor that has one.
     pub fn span(&self, field_path: &str) -> Option<Span> {
+        let spans = self.spans();
         let mut p = field_path;
         loop {
-            if let Some(s) = self.spans.get(p) {
+            if let Some(s) = spans.get(p) {
                 return Some(*s);
             }
             if p.is_empty() {
@@ -178,7 +251,7 @@ mod tests {
     #[test]
     fn span_falls_back_to_ancestor() {
         let mut o = Object::from_value(serde_json::json!({"kind": "Pod"}));
-        o.spans.insert("spec".into(), Span::line(4));
+        o.set_spans(BTreeMap::from([("spec".to_string(), Span::line(4))]));
         assert_eq!(o.span("spec.containers[0].image"), Some(Span::line(4)));
         assert_eq!(o.span("metadata"), None);
     }

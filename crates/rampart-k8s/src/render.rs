@@ -457,11 +457,11 @@ fn map_back(obj: &mut Object, sources: &[(String, Vec<Object>)], kustomization: 
         Some(o) => {
             obj.path = o.path.clone();
             obj.doc_index = o.doc_index;
-            obj.spans = o.spans.clone();
+            obj.set_spans(o.spans().clone());
         }
         None => {
             obj.path = Some(kustomization.to_string());
-            obj.spans.clear();
+            obj.clear_spans();
         }
     }
 }
@@ -485,7 +485,7 @@ fn helm_objects(text: &str, chart_rel: &str, limits: &Limits) -> Vec<Object> {
         let loaded = load_str_with(doc, source.as_deref(), limits);
         for mut o in loaded.objects {
             if is_k8s_value(&o.value) {
-                o.spans.clear();
+                o.clear_spans();
                 out.push(o);
             }
         }

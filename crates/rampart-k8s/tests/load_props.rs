@@ -106,7 +106,7 @@ proptest! {
         let obj = &loaded.objects[0];
         let lines: Vec<&str> = text.lines().collect();
         for (path, l, c, t) in expect {
-            let s = obj.spans.get(&path);
+            let s = obj.spans().get(&path);
             prop_assert!(s.is_some(), "no span for {}\n{}", path, text);
             let s = s.unwrap();
             prop_assert_eq!((s.start_line, s.start_column, s.end_line), (l, c, l), "{} {:?}", path, s);

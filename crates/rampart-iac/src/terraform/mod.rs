@@ -587,7 +587,7 @@ pub fn check_parsed(path: &str, root: &Block) -> Vec<Finding> {
         if let Some((value, spans)) = k8s::to_object(rtype, res) {
             let mut obj = rampart_k8s::Object::from_value(value);
             obj.path = Some(path.to_string());
-            obj.spans = spans;
+            obj.set_spans(spans);
             for mut f in rampart_k8s::check_object(&obj, &rampart_k8s::Context::default()) {
                 f.properties
                     .insert("resource".into(), json!(format!("{rtype}.{rname}")));

@@ -43,23 +43,23 @@ fn multi_document_with_spans() {
     assert_eq!(pod.name(), "web");
     assert_eq!(pod.namespace(), Some("prod"));
     assert_eq!(pod.doc_index, 0);
-    assert_eq!(pod.spans["metadata.name"], span(5, 3, 5, 12));
-    assert_eq!(pod.spans["spec.containers[0]"], span(9, 5, 12, 23));
-    assert_eq!(pod.spans["spec"], span(7, 1, 12, 23));
-    assert_eq!(pod.spans[""], span(2, 1, 12, 23));
-    assert_eq!(pod.spans["spec.containers[0].image"], span(10, 5, 10, 24));
+    assert_eq!(pod.spans()["metadata.name"], span(5, 3, 5, 12));
+    assert_eq!(pod.spans()["spec.containers[0]"], span(9, 5, 12, 23));
+    assert_eq!(pod.spans()["spec"], span(7, 1, 12, 23));
+    assert_eq!(pod.spans()[""], span(2, 1, 12, 23));
+    assert_eq!(pod.spans()["spec.containers[0].image"], span(10, 5, 10, 24));
     assert_eq!(
-        pod.spans["spec.containers[0].securityContext.privileged"],
+        pod.spans()["spec.containers[0].securityContext.privileged"],
         span(12, 7, 12, 23)
     );
     assert_eq!(
         pod.value["spec"]["containers"][0]["securityContext"]["privileged"],
         json!(true)
     );
-    assert_eq!(pod.spans[""].start_line, 2);
+    assert_eq!(pod.spans()[""].start_line, 2);
     let svc = &l.objects[1];
     assert_eq!(svc.doc_index, 1);
-    assert_eq!(svc.spans["metadata.name"], span(16, 12, 16, 21));
+    assert_eq!(svc.spans()["metadata.name"], span(16, 12, 16, 21));
     assert_eq!(
         svc.location("metadata.name"),
         rampart_core::Location::K8sObject {
@@ -82,7 +82,7 @@ fn bad_document_reported_rest_loads() {
     let line = e.line.unwrap();
     assert!((7..=8).contains(&line), "{e:?}");
     assert_eq!(l.objects[1].kind(), "ConfigMap");
-    assert_eq!(l.objects[1].spans["metadata.name"].start_line, 11);
+    assert_eq!(l.objects[1].spans()["metadata.name"].start_line, 11);
 }
 
 #[test]
@@ -119,8 +119,14 @@ spec:
         json!({"app": "web", "tier": "front"})
     );
     // The alias's inner field keeps the anchored text's span.
-    assert_eq!(d.spans["spec.selector.matchLabels.app"], span(6, 5, 6, 13));
-    assert_eq!(d.spans["spec.template.metadata.labels.tier"].start_line, 14);
+    assert_eq!(
+        d.spans()["spec.selector.matchLabels.app"],
+        span(6, 5, 6, 13)
+    );
+    assert_eq!(
+        d.spans()["spec.template.metadata.labels.tier"].start_line,
+        14
+    );
 }
 
 #[test]
@@ -162,8 +168,8 @@ fn lists_are_flattened_and_json_loads() {
     assert!(l.errors.is_empty(), "{:?}", l.errors);
     assert_eq!(l.objects.len(), 2);
     assert_eq!(l.objects[1].name(), "p2");
-    assert_eq!(l.objects[0].spans["spec.hostPID"].start_line, 5);
-    assert_eq!(l.objects[0].spans[""].start_line, 5);
+    assert_eq!(l.objects[0].spans()["spec.hostPID"].start_line, 5);
+    assert_eq!(l.objects[0].spans()[""].start_line, 5);
 }
 
 #[test]
@@ -180,7 +186,7 @@ fn scalars_resolve_like_kubernetes() {
     assert_eq!(v["h"], json!("5"));
     assert_eq!(v["i"], json!("line1\nline2\n"));
     assert!(v["j"].is_number());
-    assert_eq!(l.objects[0].spans["i"], span(11, 1, 13, 8));
+    assert_eq!(l.objects[0].spans()["i"], span(11, 1, 13, 8));
 }
 
 #[test]
@@ -189,7 +195,7 @@ fn document_end_markers_and_directives() {
     let l = load_str(text, None);
     assert!(l.errors.is_empty(), "{:?}", l.errors);
     assert_eq!(l.objects.len(), 2);
-    assert_eq!(l.objects[1].spans["kind"], span(8, 1, 8, 8));
+    assert_eq!(l.objects[1].spans()["kind"], span(8, 1, 8, 8));
 }
 
 #[test]
@@ -225,10 +231,10 @@ fn non_ascii_chunks_count_columns_in_chars() {
     let ascii = load_str(&doc("e"), None);
     assert!(uni.errors.is_empty() && ascii.errors.is_empty());
     let (u, a) = (&uni.objects[0], &ascii.objects[0]);
-    assert_eq!(u.spans, a.spans);
+    assert_eq!(u.spans(), a.spans());
     assert_eq!(u.value["data"]["a"], json!("é x"));
-    assert_eq!(u.spans["data.a"], span(6, 3, 6, 11));
-    assert_eq!(u.spans["data.b"], span(7, 3, 9, 6));
-    assert_eq!(u.spans["data.c"], span(10, 3, 10, 9));
-    assert_eq!(u.spans["data.d"], span(11, 3, 11, 8));
+    assert_eq!(u.spans()["data.a"], span(6, 3, 6, 11));
+    assert_eq!(u.spans()["data.b"], span(7, 3, 9, 6));
+    assert_eq!(u.spans()["data.c"], span(10, 3, 10, 9));
+    assert_eq!(u.spans()["data.d"], span(11, 3, 11, 8));
 }
