@@ -330,13 +330,6 @@ struct Chunk<'a> {
 /// Split at `---` (document start, kept in the next chunk) and `...` (document end,
 /// dropped) lines. Leading directive/comment-only chunks join the following document.
 fn split_documents(text: &str) -> Vec<Chunk<'_>> {
-    let b = text.as_bytes();
-    let mut chunks = Vec::new();
-    let mut start = 0usize;
-    let mut start_line = 1usize;
-    let mut only_trivia = true;
-    let mut pos = 0usize;
-    let mut line_no = 1usize;
     fn push<'a>(chunks: &mut Vec<Chunk<'a>>, text: &'a str, from: usize, to: usize, line: usize) {
         if let Some(t) = text.get(from..to) {
             chunks.push(Chunk {
@@ -346,51 +339,75 @@ fn split_documents(text: &str) -> Vec<Chunk<'_>> {
             });
         }
     }
-    while pos < b.len() {
-        let next = memchr::memchr(b'\n', b.get(pos..).unwrap_or_default())
-            .map_or(b.len(), |i| pos + i + 1);
-        let line = b.get(pos..next).unwrap_or_default();
-        let mut body = line;
+    let b = text.as_bytes();
+    // Marker lines (`---`, `...`): found with a substring search, not line by line.
+    let is_marker_line = |at: usize| -> Option<(bool, usize)> {
+        let line = b.get(at..)?;
+        let end = memchr::memchr(b'\n', line).map_or(b.len(), |i| at + i + 1);
+        let mut body = b.get(at..end)?;
         while let [rest @ .., b'\n' | b'\r'] = body {
             body = rest;
         }
-        let marker =
-            |m: &[u8]| body.starts_with(m) && matches!(body.get(3), None | Some(b' ' | b'\t'));
-        let is_start = marker(b"---");
-        let is_end = body == b"..." || body.starts_with(b"... ");
-        if is_start
-            && !(only_trivia
-                && pos > start
-                && chunk_is_directives(text.get(start..pos).unwrap_or_default()))
-        {
-            if pos > start {
-                push(&mut chunks, text, start, pos, start_line);
+        if body.starts_with(b"---") && matches!(body.get(3), None | Some(b' ' | b'\t')) {
+            return Some((true, end));
+        }
+        if body == b"..." || body.starts_with(b"... ") {
+            return Some((false, end));
+        }
+        None
+    };
+    let mut candidates: Vec<usize> = memchr::memmem::find_iter(b, b"\n---")
+        .chain(memchr::memmem::find_iter(b, b"\n..."))
+        .map(|i| i + 1)
+        .collect();
+    candidates.push(0);
+    candidates.sort_unstable();
+    let mut chunks = Vec::new();
+    let mut start = 0usize;
+    let mut start_line = 1usize;
+    // Line number of `counted` (a line start), kept up to date as markers are met.
+    let (mut counted, mut counted_line) = (0usize, 1usize);
+    let mut line_of = |at: usize| -> usize {
+        counted_line += memchr::memchr_iter(b'\n', b.get(counted..at).unwrap_or_default()).count();
+        counted = at;
+        counted_line
+    };
+    for at in candidates {
+        let Some((is_start, next)) = is_marker_line(at) else {
+            continue;
+        };
+        let line_no = line_of(at);
+        if is_start {
+            // A chunk of directives and comments only belongs to the next document.
+            let chunk = text.get(start..at).unwrap_or_default();
+            if at > start && !(only_trivia(chunk) && chunk_is_directives(chunk)) {
+                push(&mut chunks, text, start, at, start_line);
+                start = at;
+                start_line = line_no;
+            } else if at == start {
+                start = at;
+                start_line = line_no;
             }
-            start = pos;
-            start_line = line_no;
-            only_trivia = true;
-        } else if is_end {
-            if pos > start {
-                push(&mut chunks, text, start, pos, start_line);
+        } else {
+            if at > start {
+                push(&mut chunks, text, start, at, start_line);
             }
             start = next;
             start_line = line_no + 1;
-            only_trivia = true;
-        } else if !is_start && only_trivia {
-            let first = body
-                .iter()
-                .find(|c| !matches!(c, b' ' | b'\t' | b'\x0b' | b'\x0c'));
-            if !matches!(first, None | Some(b'#' | b'%')) {
-                only_trivia = false;
-            }
         }
-        pos = next;
-        line_no += 1;
     }
     if start < text.len() {
         push(&mut chunks, text, start, text.len(), start_line);
     }
     chunks
+}
+
+/// Whether `s` has only blank, comment (`#`) and directive (`%`) lines.
+fn only_trivia(s: &str) -> bool {
+    s.lines().all(|l| {
+        let t = l.trim_start();
+        t.is_empty() || t.starts_with('#') || t.starts_with('%')
+    })
 }
 
 /// Whether a chunk holds only directives (`%YAML`), comments and blank lines, with at

@@ -36,8 +36,12 @@ pub(super) fn parse(
         return None;
     }
     let ascii = text.is_ascii();
-    if !ascii && text.contains(['\u{feff}', '\u{85}', '\u{2028}', '\u{2029}']) {
-        return None;
+    if !ascii
+        && ["\u{feff}", "\u{85}", "\u{2028}", "\u{2029}"]
+            .iter()
+            .any(|c| memchr::memmem::find(b, c.as_bytes()).is_some())
+    {
+        return None; // a BOM or a Unicode line break inside the text
     }
     let mut ls = Vec::with_capacity(b.len() / 32 + 2);
     ls.push(0usize);
@@ -209,11 +213,17 @@ impl P<'_> {
     }
 
     fn at(&self, l: usize, i: usize) -> (usize, usize) {
+        if self.spans.is_none() {
+            return (0, 0); // positions are only needed for spans
+        }
         (l + self.first_line, self.col(l, i))
     }
 
     /// Exclusive end column of line `l`.
     fn line_end_col(&self, l: usize) -> usize {
+        if self.spans.is_none() {
+            return 0;
+        }
         self.col(l, self.lend(l))
     }
 
@@ -550,7 +560,7 @@ impl P<'_> {
         }
         match folded {
             None => {
-                let n = if self.ascii {
+                let n = if self.ascii || self.spans.is_none() {
                     text.len()
                 } else {
                     text.chars().count()
@@ -936,7 +946,12 @@ impl P<'_> {
                 self.count(1)?;
                 let (t, after) = self.flow_plain(l, i)?;
                 let start = self.at(l, i);
-                let end = (start.0, start.1 + t.chars().count());
+                let n = if self.ascii || self.spans.is_none() {
+                    t.len()
+                } else {
+                    t.chars().count()
+                };
+                let end = (start.0, start.1 + n);
                 Some((resolve_plain(t.to_string()), Self::span(start, end), after))
             }
         }
