@@ -260,6 +260,10 @@ fn run_scan(
         }
         findings.retain(|f| !disabled(&f.rule_id, &disable));
     }
+    // The objects of a large tree are hundreds of MB of small allocations, made on the
+    // walker's threads; freeing them one by one took a tenth of a 10,000-file scan. The
+    // command ends after its report, so they are left to the process exit.
+    std::mem::forget(objects);
     Ok((
         Scanned {
             findings,
