@@ -14,6 +14,10 @@
 )]
 
 use rampart_core::Location;
+
+/// The allocator of the `rampart` binary (mimalloc without transparent huge pages).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use rampart_k8s::load::load_str;
 use rampart_k8s::{check_set, Context, Object};
 use std::io::Write as _;

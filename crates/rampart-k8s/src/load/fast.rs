@@ -43,23 +43,16 @@ pub(super) fn parse(
     {
         return None; // a BOM or a Unicode line break inside the text
     }
-    let mut ls = Vec::with_capacity(b.len() / 32 + 2);
+    // Line tables, reused from document to document (a CRD bundle's are megabytes).
+    let (mut ls, mut ind) = SCRATCH.with(|s| s.take());
+    ls.clear();
+    ind.clear();
     ls.push(0usize);
     ls.extend(memchr::memchr_iter(b'\n', b).map(|i| i + 1));
-    let ind = ls
-        .iter()
-        .map(|s| {
-            b.get(*s..)
-                .map_or(0, |t| t.iter().take_while(|c| **c == b' ').count())
-        })
-        .collect();
-    // Without a final line break, yaml-rust2's end-of-text position after a trailing
-    // comment or blank line is its own (and the spans of an empty last value use it).
-    if let Some(last) = ls.last().and_then(|s| b.get(*s..)) {
-        if !last.is_empty() && (last.contains(&b'#') || last.iter().all(|c| *c == b' ')) {
-            return None;
-        }
-    }
+    ind.extend(ls.iter().map(|s| {
+        b.get(*s..)
+            .map_or(0, |t| t.iter().take_while(|c| **c == b' ').count())
+    }));
     let mut p = P {
         b,
         s: text,
@@ -72,7 +65,23 @@ pub(super) fn parse(
         max_nodes: limits.max_nodes,
         max_depth: limits.max_depth.saturating_sub(2),
     };
-    p.document()
+    // Without a final line break, yaml-rust2's end-of-text position after a trailing
+    // comment or blank line is its own (and the spans of an empty last value use it).
+    let odd_end = p.ls.last().and_then(|s| b.get(*s..)).is_some_and(|last| {
+        !last.is_empty() && (last.contains(&b'#') || last.iter().all(|c| *c == b' '))
+    });
+    let out = if odd_end { None } else { p.document() };
+    let (ls, ind) = (std::mem::take(&mut p.ls), std::mem::take(&mut p.ind));
+    // Keep small tables only: a huge document's are not held for the thread's lifetime.
+    if ls.capacity() <= 1 << 20 {
+        SCRATCH.with(|s| s.replace((ls, ind)));
+    }
+    out
+}
+
+thread_local! {
+    /// Line starts and indentations of the last document parsed on this thread.
+    static SCRATCH: std::cell::Cell<(Vec<usize>, Vec<usize>)> = const { std::cell::Cell::new((Vec::new(), Vec::new())) };
 }
 
 struct P<'a> {
@@ -774,7 +783,7 @@ impl P<'_> {
         };
         // (With an explicit indicator, only the plain case where the first line sits at
         // that indentation: yaml-rust2's spans measure from the first line.)
-        if self.indent(first) != ci || widest > ci || (explicit.is_some() && leading > 0) {
+        if self.indent(first) != ci || widest > ci {
             return None;
         }
         // Content lines: (start of text after the indentation, end) or blank.

@@ -157,6 +157,8 @@ fn constructs() {
         "a: \"x\\\n  y\"\n",
         "a: |2\n  x\n   y\nb: |\n\n  after empty\n",
         "a:\n  b: |-\n    x\n  c:",
+        "a:\n  b: |2-\n\n\n    x\n    y\n  c: 1\n",
+        "a:\n  b: >\n\n    x\n    y\n  c: 1\n",
     ];
     for c in cases {
         let (docs, fast, slow) = compare(&format!("{c:?}"), c);
