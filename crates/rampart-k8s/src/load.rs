@@ -208,8 +208,8 @@ pub(crate) fn spans_from_source(src: &SpanSource) -> BTreeMap<String, Span> {
     let Some(text) = src.text.get(src.range.clone()) else {
         return BTreeMap::new();
     };
-    match fast::parse(text, src.first_line, &src.limits, true) {
-        Some(Some((_, spans))) => {
+    match fast::spans_only(text, src.first_line, &src.limits) {
+        Some(spans) => {
             let map: BTreeMap<String, Span> = spans.into_iter().collect();
             match src.item {
                 Some(i) => rebase(&map, &join_index("items", i), ""),

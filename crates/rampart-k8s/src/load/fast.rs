@@ -31,6 +31,25 @@ pub(super) fn parse(
     limits: &Limits,
     want_spans: bool,
 ) -> Option<Option<FastDoc>> {
+    parse_with(text, first_line, limits, want_spans, true)
+}
+
+/// The spans of a document [`parse`] accepted, without building its value again.
+pub(super) fn spans_only(
+    text: &str,
+    first_line: usize,
+    limits: &Limits,
+) -> Option<Vec<(String, Span)>> {
+    parse_with(text, first_line, limits, true, false)?.map(|(_, spans)| spans)
+}
+
+fn parse_with(
+    text: &str,
+    first_line: usize,
+    limits: &Limits,
+    want_spans: bool,
+    values: bool,
+) -> Option<Option<FastDoc>> {
     let b = text.as_bytes();
     if memchr::memchr2(b'\t', b'\r', b).is_some() {
         return None;
@@ -61,6 +80,7 @@ pub(super) fn parse(
         ind,
         first_line,
         spans: want_spans.then(Vec::new),
+        values,
         nodes: 0,
         max_nodes: limits.max_nodes,
         max_depth: limits.max_depth.saturating_sub(2),
@@ -94,6 +114,8 @@ struct P<'a> {
     ind: Vec<usize>,
     first_line: usize,
     spans: Option<Vec<(String, Span)>>,
+    /// Build the value (off when only the spans of a parsed document are wanted).
+    values: bool,
     nodes: usize,
     max_nodes: usize,
     max_depth: usize,
@@ -275,6 +297,15 @@ impl P<'_> {
         (self.nodes <= self.max_nodes).then_some(())
     }
 
+    /// A plain scalar's value (not built in spans-only mode).
+    fn plain_value(&self, text: impl FnOnce() -> String) -> Value {
+        if self.values {
+            resolve_plain(text())
+        } else {
+            Value::Null
+        }
+    }
+
     fn record(&mut self, path: String, span: Span) {
         if let Some(s) = &mut self.spans {
             s.push((path, span));
@@ -372,7 +403,7 @@ impl P<'_> {
             };
             end = (vspan.end_line, vspan.end_column);
             self.record(child, Self::span(key_at, end));
-            if map.insert(key, value).is_some() {
+            if self.values && map.insert(key, value).is_some() {
                 return None; // duplicate key
             }
             match self.next_content(next) {
@@ -401,9 +432,10 @@ impl P<'_> {
         let mut p = self.lstart(l) + indent;
         let start = self.at(l, p);
         let mut items = Vec::new();
+        let mut count = 0usize;
         let mut end;
         loop {
-            let child = self.child_index(path, items.len());
+            let child = self.child_index(path, count);
             let q = self.skip_spaces(l, p + 1);
             let (value, span, next) = if self.eol_or_comment(l, q) {
                 self.block_node(l + 1, indent, false, &child, depth + 1)?
@@ -418,7 +450,10 @@ impl P<'_> {
             };
             end = (span.end_line, span.end_column);
             self.record(child, span);
-            items.push(value);
+            if self.values {
+                items.push(value);
+            }
+            count += 1;
             match self.next_content(next) {
                 Some(l2) if self.indent(l2) == indent => {
                     let p2 = self.content_start(l2);
@@ -576,14 +611,14 @@ impl P<'_> {
                 };
                 let end = (start.0, start.1 + n);
                 Some((
-                    resolve_plain(text.to_string()),
+                    self.plain_value(|| text.to_string()),
                     Self::span(start, end),
                     l + 1,
                 ))
             }
             Some(f) => {
                 let end = (last + self.first_line, self.line_end_col(last));
-                Some((resolve_plain(f), Self::span(start, end), last + 1))
+                Some((self.plain_value(|| f), Self::span(start, end), last + 1))
             }
         }
     }
@@ -863,6 +898,7 @@ impl P<'_> {
                 self.count(1)?;
                 let start = self.at(l, i);
                 let mut items = Vec::new();
+                let mut count = 0usize;
                 let mut j = self.skip_spaces(l, i + 1);
                 if self.byte(j) == b']' {
                     let end = self.at(l, j + 1);
@@ -870,11 +906,14 @@ impl P<'_> {
                 }
                 let mut end;
                 loop {
-                    let child = self.child_index(path, items.len());
+                    let child = self.child_index(path, count);
                     let (v, s, after) = self.flow_node(l, j, &child, depth + 1)?;
                     end = (s.end_line, s.end_column);
                     self.record(child, s);
-                    items.push(v);
+                    if self.values {
+                        items.push(v);
+                    }
+                    count += 1;
                     j = self.skip_spaces(l, after);
                     match self.byte(j) {
                         b',' => {
@@ -926,7 +965,7 @@ impl P<'_> {
                     let (value, s, after) = self.flow_node(l, v, &child, depth + 1)?;
                     end = (s.end_line, s.end_column);
                     self.record(child, Self::span(key_at, end));
-                    if map.insert(key, value).is_some() {
+                    if self.values && map.insert(key, value).is_some() {
                         return None;
                     }
                     j = self.skip_spaces(l, after);
@@ -961,7 +1000,11 @@ impl P<'_> {
                     t.chars().count()
                 };
                 let end = (start.0, start.1 + n);
-                Some((resolve_plain(t.to_string()), Self::span(start, end), after))
+                Some((
+                    self.plain_value(|| t.to_string()),
+                    Self::span(start, end),
+                    after,
+                ))
             }
         }
     }

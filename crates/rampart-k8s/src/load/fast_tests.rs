@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 use super::super::{parse_chunk, split_documents, Limits};
-use super::parse;
+use super::{parse, spans_only};
 use rampart_core::Span;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -38,6 +38,13 @@ fn compare(name: &str, text: &str) -> (usize, usize, usize) {
                     "{name}:{}: values differ\nfast: {fv}\nslow: {sv}\n{:?}",
                     chunk.first_line,
                     chunk.text.chars().take(600).collect::<String>()
+                );
+                // The lazy spans (computed later without the value) are the same.
+                let again = spans_only(chunk.text, chunk.first_line, &limits);
+                assert!(
+                    again.as_ref() == Some(&fs),
+                    "{name}:{}: spans-only mode differs",
+                    chunk.first_line
                 );
                 let fs: BTreeMap<String, Span> = fs.into_iter().collect();
                 if fs != ss {
