@@ -18,7 +18,7 @@ use rampart_core::Location;
 /// The allocator of the `rampart` binary (mimalloc without transparent huge pages).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use rampart_k8s::load::load_str;
+use rampart_k8s::load::{load_str_with, Limits};
 use rampart_k8s::{check_set, Context, Object};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -92,7 +92,12 @@ fn main() {
                 .unwrap_or(f)
                 .to_string_lossy()
                 .replace('\\', "/");
-            let loaded = load_str(&text, Some(&rel));
+            // As `rampart k8s` without `--policy`: CRD schemas are parsed, not kept.
+            let limits = Limits {
+                skim_crd_bodies: true,
+                ..Limits::default()
+            };
+            let loaded = load_str_with(&text, Some(&rel), &limits);
             errors += loaded.errors.len();
             objects.extend(loaded.objects);
         }

@@ -3,7 +3,7 @@
 //! `cargo run --release -p rampart-k8s --example load_bench -- DIR [REPEAT]`
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use rampart_k8s::load::load_str;
+use rampart_k8s::load::{load_str_with, Limits};
 
 /// The allocator of the `rampart` binary.
 #[global_allocator]
@@ -47,7 +47,12 @@ fn main() {
     let mut objects = Vec::new();
     for _ in 0..repeat {
         for (p, t) in &texts {
-            objects.extend(load_str(t, Some(p)).objects);
+            // As `rampart k8s` without `--policy` (SKIM=0: keep CRD schemas).
+            let limits = Limits {
+                skim_crd_bodies: std::env::var_os("SKIM").is_none_or(|v| v != "0"),
+                ..Limits::default()
+            };
+            objects.extend(load_str_with(t, Some(p), &limits).objects);
         }
     }
     let load = t0.elapsed();

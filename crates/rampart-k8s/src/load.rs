@@ -34,6 +34,11 @@ pub struct Limits {
     pub max_depth: usize,
     /// Most nodes one document may expand to (aliases included).
     pub max_nodes: usize,
+    /// Leave the `spec` of CustomResourceDefinitions out of [`Object::value`] (it is
+    /// still parsed and checked; [`Object::body_skipped`] tells). No built-in rule reads
+    /// a CRD's schema, which is most of the bytes of an operator's manifests; custom
+    /// policies do, so `rampart k8s` turns this on only without `--policy`.
+    pub skim_crd_bodies: bool,
 }
 
 impl Default for Limits {
@@ -42,6 +47,7 @@ impl Default for Limits {
             max_file_bytes: 32 * 1024 * 1024,
             max_depth: 128,
             max_nodes: 500_000,
+            skim_crd_bodies: false,
         }
     }
 }
@@ -153,9 +159,9 @@ pub fn load_str_with(text: &str, path: Option<&str>, limits: &Limits) -> Loaded 
     for chunk in split_documents(text) {
         // The fast path first (without spans: they are recomputed from the text for the
         // objects that need one); yaml-rust2 for everything outside its subset.
-        match fast::parse(chunk.text, chunk.first_line, limits, false) {
+        match fast::parse_for_load(chunk.text, chunk.first_line, limits) {
             Some(None) => continue,
-            Some(Some((value, _))) => {
+            Some(Some((value, skimmed))) => {
                 let text = shared.get_or_insert_with(|| Arc::from(text)).clone();
                 let source = SpanSource {
                     text,
@@ -163,6 +169,7 @@ pub fn load_str_with(text: &str, path: Option<&str>, limits: &Limits) -> Loaded 
                     first_line: chunk.first_line,
                     limits: *limits,
                     item: None,
+                    skimmed,
                 };
                 push_value(value, Spans::Lazy(source), path, doc_index, &mut out);
                 doc_index += 1;
@@ -255,6 +262,7 @@ fn push_value(value: Value, spans: Spans, path: Option<&str>, doc_index: usize, 
                         first_line: src.first_line,
                         limits: src.limits,
                         item: Some(i),
+                        skimmed: src.skimmed,
                     }),
                 ),
             };

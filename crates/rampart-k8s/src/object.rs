@@ -48,6 +48,8 @@ pub(crate) struct SpanSource {
     pub limits: crate::load::Limits,
     /// For an item of a `List`: its index in `items`.
     pub item: Option<usize>,
+    /// The document's `spec` was left out of the value ([`crate::load::Limits::skim_crd_bodies`]).
+    pub skimmed: bool,
 }
 
 impl Object {
@@ -84,6 +86,12 @@ impl Object {
             Some(src) => crate::load::spans_from_source(src),
             None => BTreeMap::new(),
         })
+    }
+
+    /// Whether the loader left this CustomResourceDefinition's `spec` out of
+    /// [`Object::value`] (see [`crate::load::Limits::skim_crd_bodies`]).
+    pub fn body_skipped(&self) -> bool {
+        self.spans.source.as_ref().is_some_and(|s| s.skimmed)
     }
 
     /// Replace the spans.

@@ -222,7 +222,15 @@ fn run_scan(
         values.extend(c.values.iter().cloned());
     }
     let kustomize = !cmd.is_some_and(|c| c.no_kustomize);
-    let opts = tree_options(settings, values, kustomize);
+    let mut policy_dirs = kcfg.policies.clone();
+    let mut namespaces = Vec::new();
+    if let Some(c) = cmd {
+        policy_dirs.extend(c.policy.iter().cloned());
+        namespaces.extend(c.namespace.iter().cloned());
+    }
+    let mut opts = tree_options(settings, values, kustomize);
+    // No built-in rule reads a CRD's schema; custom policies may.
+    opts.limits.skim_crd_bodies = policy_dirs.is_empty();
     let (objects, mut errors, files) = load_paths(paths, &opts)?;
     let ctx = Context {
         pss_version: Some(version.to_string()),
@@ -235,12 +243,6 @@ fn run_scan(
     let mut metas = metas();
 
     // Rego policies.
-    let mut policy_dirs = kcfg.policies.clone();
-    let mut namespaces = Vec::new();
-    if let Some(c) = cmd {
-        policy_dirs.extend(c.policy.iter().cloned());
-        namespaces.extend(c.namespace.iter().cloned());
-    }
     if !policy_dirs.is_empty() {
         let set = rampart_policy::load(&policy_dirs, &namespaces)
             .map_err(|e| anyhow::anyhow!("cannot load policies: {e}"))?;

@@ -21,17 +21,37 @@ use rampart_core::Span;
 use serde_json::{Map, Value};
 
 /// A parsed document: its value and (when asked for) the span of every field.
+#[cfg(test)]
 pub(super) type FastDoc = (Value, Vec<(String, Span)>);
+
+/// A parsed document: its value, its spans (when asked for), and whether a CRD body was
+/// left out.
+type Parsed = (Value, Vec<(String, Span)>, bool);
 
 /// Parse one document chunk. `None`: outside the fast subset (use yaml-rust2).
 /// `Some(None)`: the chunk holds no document (comments, blank lines, a bare `---`).
+#[cfg(test)]
 pub(super) fn parse(
     text: &str,
     first_line: usize,
     limits: &Limits,
     want_spans: bool,
 ) -> Option<Option<FastDoc>> {
-    parse_with(text, first_line, limits, want_spans, true)
+    let limits = Limits {
+        skim_crd_bodies: false,
+        ..*limits
+    };
+    parse_with(text, first_line, &limits, want_spans, true).map(|d| d.map(|(v, s, _)| (v, s)))
+}
+
+/// What the loader keeps of a document: its value, and whether the body of a
+/// CustomResourceDefinition was left out ([`Limits::skim_crd_bodies`]).
+pub(super) fn parse_for_load(
+    text: &str,
+    first_line: usize,
+    limits: &Limits,
+) -> Option<Option<(Value, bool)>> {
+    parse_with(text, first_line, limits, false, true).map(|d| d.map(|(v, _, skimmed)| (v, skimmed)))
 }
 
 /// The spans of a document [`parse`] accepted, without building its value again.
@@ -40,7 +60,7 @@ pub(super) fn spans_only(
     first_line: usize,
     limits: &Limits,
 ) -> Option<Vec<(String, Span)>> {
-    parse_with(text, first_line, limits, true, false)?.map(|(_, spans)| spans)
+    parse_with(text, first_line, limits, true, false)?.map(|(_, spans, _)| spans)
 }
 
 fn parse_with(
@@ -49,7 +69,7 @@ fn parse_with(
     limits: &Limits,
     want_spans: bool,
     values: bool,
-) -> Option<Option<FastDoc>> {
+) -> Option<Option<Parsed>> {
     let b = text.as_bytes();
     if memchr::memchr2(b'\t', b'\r', b).is_some() {
         return None;
@@ -81,6 +101,8 @@ fn parse_with(
         first_line,
         spans: want_spans.then(Vec::new),
         values,
+        skim_crds: limits.skim_crd_bodies,
+        skimmed: false,
         nodes: 0,
         max_nodes: limits.max_nodes,
         max_depth: limits.max_depth.saturating_sub(2),
@@ -116,6 +138,10 @@ struct P<'a> {
     spans: Option<Vec<(String, Span)>>,
     /// Build the value (off when only the spans of a parsed document are wanted).
     values: bool,
+    /// Leave out the `spec` of a CustomResourceDefinition (parsed, not built).
+    skim_crds: bool,
+    /// A `spec` was left out.
+    skimmed: bool,
     nodes: usize,
     max_nodes: usize,
     max_depth: usize,
@@ -127,7 +153,7 @@ type Node = (Value, Span, usize);
 const NOT_PLAIN_START: &[u8] = b",[]{}#&*!|>'\"%@`";
 
 impl P<'_> {
-    fn document(&mut self) -> Option<Option<FastDoc>> {
+    fn document(&mut self) -> Option<Option<Parsed>> {
         let mut l = 0;
         let mut marker = false;
         loop {
@@ -170,7 +196,7 @@ impl P<'_> {
         }
         let mut spans = self.spans.take().unwrap_or_default();
         spans.push((String::new(), span));
-        Some(Some((value, spans)))
+        Some(Some((value, spans, self.skimmed)))
     }
 
     // ---- lines and positions ----
@@ -396,14 +422,28 @@ impl P<'_> {
             let key_at = self.at(l, p);
             let child = self.child_key(path, &key);
             let v = self.skip_spaces(l, after);
+            // A CRD's schema (megabytes in operator bundles) is parsed but not built
+            // when no consumer reads it; `kind` comes before `spec` in practice.
+            let top_spec = depth == 0 && key == "spec";
+            if top_spec && self.skimmed {
+                return None; // a second `spec`
+            }
+            let skim = top_spec
+                && self.skim_crds
+                && self.values
+                && map.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition");
+            self.values &= !skim;
             let (value, vspan, next) = if self.eol_or_comment(l, v) {
                 self.block_node(l + 1, indent, true, &child, depth + 1)?
             } else {
                 self.inline_value(l, v, indent, &child, depth + 1)?
             };
+            self.values |= skim;
             end = (vspan.end_line, vspan.end_column);
             self.record(child, Self::span(key_at, end));
-            if self.values && map.insert(key, value).is_some() {
+            if skim {
+                self.skimmed = true;
+            } else if self.values && map.insert(key, value).is_some() {
                 return None; // duplicate key
             }
             match self.next_content(next) {

@@ -238,3 +238,29 @@ fn non_ascii_chunks_count_columns_in_chars() {
     assert_eq!(u.spans()["data.c"], span(10, 3, 10, 9));
     assert_eq!(u.spans()["data.d"], span(11, 3, 11, 8));
 }
+
+#[test]
+fn crd_bodies_are_skimmed_on_request() {
+    let text = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  versions:\n  - name: v1\n    schema:\n      openAPIV3Schema:\n        type: object\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\nspec:\n  x: 1\n";
+    let full = load_str(text, Some("crd.yaml"));
+    assert!(full.objects[0].value.get("spec").is_some());
+    assert!(!full.objects[0].body_skipped());
+    let limits = Limits {
+        skim_crd_bodies: true,
+        ..Limits::default()
+    };
+    let skim = load_str_with(text, Some("crd.yaml"), &limits);
+    let crd = &skim.objects[0];
+    assert!(crd.value.get("spec").is_none() && crd.body_skipped());
+    assert_eq!(crd.name(), "widgets.example.com");
+    // Spans still cover the whole document, the skipped body included.
+    assert_eq!(crd.spans()["metadata.name"], span(4, 3, 4, 28));
+    assert_eq!(crd.spans()["spec.group"].start_line, 6);
+    // Other kinds are untouched.
+    assert!(skim.objects[1].value.get("spec").is_some() && !skim.objects[1].body_skipped());
+    // A malformed body is still an error (it is parsed, only not kept).
+    let bad = text.replace("  group: example.com", "  group: [example.com");
+    let l = load_str_with(&bad, Some("crd.yaml"), &limits);
+    assert_eq!(l.errors.len(), 1, "{:?}", l.errors);
+    assert_eq!(l.objects.len(), 1);
+}
