@@ -135,3 +135,29 @@ fn namespaces_dockerfile_input_and_errors() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("bad.rego"), "{err}");
 }
+
+/// Without `--policy` a CRD's schema is not kept (no built-in rule reads it); with one,
+/// the policy sees the whole object.
+#[test]
+fn policies_see_the_whole_crd() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(
+        t.path().join("crd.yaml"),
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  scope: Cluster\n  names: {kind: Widget, plural: widgets}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema:\n        type: object\n",
+    )
+    .unwrap();
+    let pol = t.path().join("pol");
+    std::fs::create_dir(&pol).unwrap();
+    std::fs::write(
+        pol.join("crd.rego"),
+        "package main\n\ndeny contains msg if {\n  input.kind == \"CustomResourceDefinition\"\n  input.spec.scope == \"Cluster\"\n  msg := sprintf(\"%s is cluster-scoped\", [input.metadata.name])\n}\n",
+    )
+    .unwrap();
+    let o = run(&["k8s", ".", "--policy", "pol", "-f", "json"], t.path());
+    let f = findings(&o);
+    assert!(
+        f.iter().any(|(id, _, line)| id == "policy/main/deny" && *line == 1),
+        "{f:?} {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
