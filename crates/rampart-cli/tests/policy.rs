@@ -156,7 +156,8 @@ fn policies_see_the_whole_crd() {
     let o = run(&["k8s", ".", "--policy", "pol", "-f", "json"], t.path());
     let f = findings(&o);
     assert!(
-        f.iter().any(|(id, _, line)| id == "policy/main/deny" && *line == 1),
+        f.iter()
+            .any(|(id, _, line)| id == "policy/main/deny" && *line == 1),
         "{f:?} {}",
         String::from_utf8_lossy(&o.stderr)
     );
