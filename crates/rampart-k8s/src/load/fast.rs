@@ -323,6 +323,20 @@ impl P<'_> {
         (self.nodes <= self.max_nodes).then_some(())
     }
 
+    /// A plain scalar on one line starting at `start`: its value and span.
+    fn one_line_plain(&self, start: (usize, usize), text: &str) -> (Value, Span) {
+        let n = if self.ascii || self.spans.is_none() {
+            text.len()
+        } else {
+            text.chars().count()
+        };
+        let end = (start.0, start.1 + n);
+        (
+            self.plain_value(|| text.to_string()),
+            Self::span(start, end),
+        )
+    }
+
     /// A plain scalar's value (not built in spans-only mode).
     fn plain_value(&self, text: impl FnOnce() -> String) -> Value {
         if self.values {
@@ -644,17 +658,8 @@ impl P<'_> {
         }
         match folded {
             None => {
-                let n = if self.ascii || self.spans.is_none() {
-                    text.len()
-                } else {
-                    text.chars().count()
-                };
-                let end = (start.0, start.1 + n);
-                Some((
-                    self.plain_value(|| text.to_string()),
-                    Self::span(start, end),
-                    l + 1,
-                ))
+                let (value, span) = self.one_line_plain(start, text);
+                Some((value, span, l + 1))
             }
             Some(f) => {
                 let end = (last + self.first_line, self.line_end_col(last));
@@ -805,35 +810,23 @@ impl P<'_> {
     /// A `|` or `>` block scalar whose indicator is at byte `p` of line `l`.
     fn block_scalar(&self, l: usize, p: usize, parent: usize) -> Option<Node> {
         let literal = self.byte(p) == b'|';
+        // Header: a chomping indicator (-1 strip, 0 clip, 1 keep) and an indentation
+        // indicator, in either order.
+        let chomping = |c: u8| match c {
+            b'-' => Some(-1i8),
+            b'+' => Some(1),
+            _ => None,
+        };
         let mut i = p + 1;
-        let mut chomp = 0i8; // -1 strip, 0 clip, 1 keep
-        match self.byte(i) {
-            b'-' => {
-                chomp = -1;
-                i += 1;
-            }
-            b'+' => {
-                chomp = 1;
-                i += 1;
-            }
-            _ => {}
-        }
+        let mut chomp = chomping(self.byte(i)).unwrap_or(0);
+        i += usize::from(chomp != 0);
         let mut explicit = None;
         if let Some(d @ b'1'..=b'9') = self.b.get(i).copied() {
             explicit = Some(usize::from(d - b'0'));
             i += 1;
-            if chomp == 0 {
-                match self.byte(i) {
-                    b'-' => {
-                        chomp = -1;
-                        i += 1;
-                    }
-                    b'+' => {
-                        chomp = 1;
-                        i += 1;
-                    }
-                    _ => {}
-                }
+            if let (0, Some(c)) = (chomp, chomping(self.byte(i))) {
+                chomp = c;
+                i += 1;
             }
         }
         let q = self.skip_spaces(l, i);
@@ -954,16 +947,11 @@ impl P<'_> {
                         items.push(v);
                     }
                     count += 1;
-                    j = self.skip_spaces(l, after);
-                    match self.byte(j) {
-                        b',' => {
-                            j = self.skip_spaces(l, j + 1);
-                            if matches!(self.byte(j), b']' | b',') {
-                                return None;
-                            }
+                    match self.flow_next(l, after, b']')? {
+                        Ok(next) => j = next,
+                        Err(done) => {
+                            return Some((Value::Array(items), Self::span(start, end), done))
                         }
-                        b']' => return Some((Value::Array(items), Self::span(start, end), j + 1)),
-                        _ => return None,
                     }
                 }
             }
@@ -1008,16 +996,11 @@ impl P<'_> {
                     if self.values && map.insert(key, value).is_some() {
                         return None;
                     }
-                    j = self.skip_spaces(l, after);
-                    match self.byte(j) {
-                        b',' => {
-                            j = self.skip_spaces(l, j + 1);
-                            if matches!(self.byte(j), b'}' | b',') {
-                                return None;
-                            }
+                    match self.flow_next(l, after, b'}')? {
+                        Ok(next) => j = next,
+                        Err(done) => {
+                            return Some((Value::Object(map), Self::span(start, end), done))
                         }
-                        b'}' => return Some((Value::Object(map), Self::span(start, end), j + 1)),
-                        _ => return None,
                     }
                 }
             }
@@ -1033,19 +1016,25 @@ impl P<'_> {
             _ => {
                 self.count(1)?;
                 let (t, after) = self.flow_plain(l, i)?;
-                let start = self.at(l, i);
-                let n = if self.ascii || self.spans.is_none() {
-                    t.len()
-                } else {
-                    t.chars().count()
-                };
-                let end = (start.0, start.1 + n);
-                Some((
-                    self.plain_value(|| t.to_string()),
-                    Self::span(start, end),
-                    after,
-                ))
+                let (value, span) = self.one_line_plain(self.at(l, i), t);
+                Some((value, span, after))
             }
+        }
+    }
+
+    /// After an item of a flow collection ending at `after`: `Ok(start of the next item)`
+    /// after a comma, `Err(offset after the collection)` at its `close` bracket; `None`
+    /// for anything else (including an empty item or a trailing comma).
+    fn flow_next(&self, l: usize, after: usize, close: u8) -> Option<Result<usize, usize>> {
+        let j = self.skip_spaces(l, after);
+        match self.byte(j) {
+            b',' => {
+                let next = self.skip_spaces(l, j + 1);
+                let c = self.byte(next);
+                (c != close && c != b',').then_some(Ok(next))
+            }
+            c if c == close => Some(Err(j + 1)),
+            _ => None,
         }
     }
 
