@@ -246,45 +246,32 @@ fn push_value(value: Value, spans: Spans, path: Option<&str>, doc_index: usize, 
             if !is_k8s_value(&item) {
                 continue;
             }
-            let obj = match &spans {
-                Spans::Eager(map) => {
-                    let mut o = Object::from_value(item);
-                    o.set_spans(rebase(map, &join_index("items", i), ""));
-                    o
-                }
-                Spans::Lazy(src) => Object::with_source(
-                    item,
-                    None,
-                    doc_index,
-                    Arc::new(SpanSource {
-                        text: src.text.clone(),
-                        range: src.range.clone(),
-                        first_line: src.first_line,
-                        limits: src.limits,
-                        item: Some(i),
-                        skimmed: src.skimmed,
-                    }),
-                ),
+            let item_spans = match &spans {
+                Spans::Eager(map) => Spans::Eager(rebase(map, &join_index("items", i), "")),
+                Spans::Lazy(src) => Spans::Lazy(SpanSource {
+                    item: Some(i),
+                    ..src.clone()
+                }),
             };
-            let mut obj = obj;
-            obj.path = path.map(str::to_string);
-            obj.doc_index = doc_index;
-            out.objects.push(obj);
+            out.objects.push(object(item, item_spans, path, doc_index));
         }
         return;
     }
-    let obj = match spans {
+    out.objects.push(object(value, spans, path, doc_index));
+}
+
+fn object(value: Value, spans: Spans, path: Option<&str>, doc_index: usize) -> Object {
+    let path = path.map(str::to_string);
+    match spans {
         Spans::Eager(map) => {
             let mut o = Object::from_value(value);
+            o.path = path;
+            o.doc_index = doc_index;
             o.set_spans(map);
             o
         }
-        Spans::Lazy(src) => Object::with_source(value, None, doc_index, Arc::new(src)),
-    };
-    let mut obj = obj;
-    obj.path = path.map(str::to_string);
-    obj.doc_index = doc_index;
-    out.objects.push(obj);
+        Spans::Lazy(src) => Object::with_source(value, path, doc_index, Arc::new(src)),
+    }
 }
 
 /// The spans under `from` (inclusive), re-keyed under `to`.
@@ -388,7 +375,7 @@ fn split_documents(text: &str) -> Vec<Chunk<'_>> {
         if is_start {
             // A chunk of directives and comments only belongs to the next document.
             let chunk = text.get(start..at).unwrap_or_default();
-            if at > start && !(only_trivia(chunk) && chunk_is_directives(chunk)) {
+            if at > start && !chunk_is_directives(chunk) {
                 push(&mut chunks, text, start, at, start_line);
                 start = at;
                 start_line = line_no;
@@ -408,14 +395,6 @@ fn split_documents(text: &str) -> Vec<Chunk<'_>> {
         push(&mut chunks, text, start, text.len(), start_line);
     }
     chunks
-}
-
-/// Whether `s` has only blank, comment (`#`) and directive (`%`) lines.
-fn only_trivia(s: &str) -> bool {
-    s.lines().all(|l| {
-        let t = l.trim_start();
-        t.is_empty() || t.starts_with('#') || t.starts_with('%')
-    })
 }
 
 /// Whether a chunk holds only directives (`%YAML`), comments and blank lines, with at

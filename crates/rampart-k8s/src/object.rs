@@ -37,6 +37,7 @@ impl std::fmt::Debug for Spans {
 }
 
 /// Where an object's spans can be recomputed from: its document's text.
+#[derive(Clone)]
 pub(crate) struct SpanSource {
     /// The file's text.
     pub text: Arc<str>,
