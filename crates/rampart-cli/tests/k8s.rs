@@ -139,11 +139,135 @@ fn pss_version_and_ignore_file_by_object() {
     assert!(err.contains("--pss-version"), "{err}");
 }
 
+/// A chart whose Deployment turns privileged from its values, with a partial, NOTES.txt
+/// and a template that renders two documents.
+fn write_chart(dir: &Path) {
+    std::fs::create_dir_all(dir.join("chart/templates")).unwrap();
+    let files = [
+        ("chart/Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.1.0\nappVersion: \"1.25\"\n"),
+        ("chart/values.yaml", "privileged: false\nreplicas: 1\n"),
+        ("chart/templates/_helpers.tpl", "{{- define \"web.name\" -}}{{ .Release.Name }}-web{{- end -}}\n"),
+        ("chart/templates/NOTES.txt", "Installed {{ include \"web.name\" . }}.\n"),
+        (
+            "chart/templates/deployment.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ include \"web.name\" . }}\n  namespace: {{ .Release.Namespace }}\nspec:\n  replicas: {{ .Values.replicas }}\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n      - name: app\n        image: \"nginx:{{ .Chart.AppVersion }}\"\n        {{- if .Values.privileged }}\n        securityContext:\n          privileged: true\n        {{- end }}\n",
+        ),
+        (
+            "chart/templates/services.yaml",
+            "{{- range list \"a\" \"b\" }}\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: svc-{{ . }}\nspec:\n  type: NodePort\n  ports: [{port: 80}]\n{{- end }}\n",
+        ),
+    ];
+    for (path, text) in files {
+        std::fs::write(dir.join(path), text).unwrap();
+    }
+}
+
+/// `rampart k8s` on a chart with Helm's real template engine (`helm`, or the
+/// helm-python-sdk stand-in that `.ci/run` installs as `helm`): values files reach the
+/// templates, every rendered object points at its template file, partials and NOTES.txt
+/// are not objects, and a template error is reported while the rest is still scanned.
+#[test]
+fn chart_is_rendered_with_helm_and_values_files() {
+    let Some(helm) = rampart_testkit::tool(
+        "RAMPART_HELM",
+        "helm",
+        "install helm, or pip install helm-python-sdk==0.2.2 and use tools/helm-sdk-shim.py",
+    ) else {
+        return;
+    };
+    let bin_dir = helm.parent().unwrap().to_path_buf();
+    let path = std::env::join_paths(
+        std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let run = |args: &[&str], dir: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .args(args)
+            .current_dir(dir)
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        let json: Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+        (out.status.code(), json, stderr)
+    };
+    let d = tempfile::tempdir().unwrap();
+    write_chart(d.path());
+    std::fs::write(
+        d.path().join("prod.yaml"),
+        "privileged: true\nreplicas: 3\n",
+    )
+    .unwrap();
+
+    let (_, r, err) = run(&["k8s", ".", "-f", "json"], d.path());
+    assert!(r["errors"].as_array().unwrap().is_empty(), "{r:#} {err}");
+    assert!(findings(&r, "k8s/pss-privileged").is_empty());
+    let nodeport = findings(&r, "k8s/service-node-port");
+    let mut names: Vec<&str> = nodeport
+        .iter()
+        .map(|f| f["location"]["object"]["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["svc-a", "svc-b"], "both documents of one template");
+    for f in r["findings"].as_array().unwrap() {
+        let p = f["location"]["path"].as_str().unwrap();
+        assert!(
+            p == "chart/templates/deployment.yaml" || p == "chart/templates/services.yaml",
+            "{p}"
+        );
+    }
+    // The release name and namespace reach the templates.
+    let any_deploy = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["location"]["object"]["kind"] == "Deployment")
+        .expect("some Deployment finding");
+    assert_eq!(any_deploy["location"]["object"]["name"], "rampart-web");
+
+    let (code, r, _) = run(
+        &["k8s", ".", "--values", "prod.yaml", "-f", "json"],
+        d.path(),
+    );
+    assert_eq!(code, Some(1));
+    let p = findings(&r, "k8s/pss-privileged");
+    assert_eq!(p.len(), 1, "{r:#}");
+    assert_eq!(p[0]["location"]["path"], "chart/templates/deployment.yaml");
+    // The field's line in the template (`privileged: true` is verbatim there).
+    assert_eq!(p[0]["location"]["span"]["start_line"], 17, "{:#}", p[0]);
+    // A templated value maps by its key (`image: "nginx:{{ .Chart.AppVersion }}"`).
+    let digest = findings(&r, "k8s/image-without-digest");
+    assert_eq!(digest.len(), 1, "{r:#}");
+    assert_eq!(digest[0]["location"]["span"]["start_line"], 14);
+
+    // A template error: the chart is reported skipped with Helm's message; the plain
+    // manifest beside it is still scanned.
+    std::fs::write(
+        d.path().join("chart/templates/broken.yaml"),
+        "kind: {{ .Values.nope.deeper }}\n",
+    )
+    .unwrap();
+    std::fs::write(d.path().join("deploy.yaml"), DEPLOY).unwrap();
+    let (_, r, _) = run(&["k8s", ".", "-f", "json"], d.path());
+    let errors = r["errors"].as_array().unwrap();
+    assert!(
+        errors.iter().any(|e| e["path"] == "chart"
+            && e["message"]
+                .as_str()
+                .unwrap()
+                .contains("helm template failed")
+            && e["message"].as_str().unwrap().contains("broken.yaml")),
+        "{errors:#?}"
+    );
+    assert!(!findings(&r, "k8s/pss-privileged").is_empty());
+    assert!(findings(&r, "k8s/pss-privileged")
+        .iter()
+        .all(|f| f["location"]["path"] == "deploy.yaml"));
+}
+
 #[test]
 fn chart_without_helm_is_reported_skipped() {
-    if rampart_k8s::render::on_path("helm").is_some() {
-        return;
-    }
     let d = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(d.path().join("chart/templates")).unwrap();
     std::fs::write(
@@ -156,7 +280,14 @@ fn chart_without_helm_is_reported_skipped() {
         "apiVersion: v1\nkind: Pod\nmetadata: {name: {{ .Release.Name }}}\n",
     )
     .unwrap();
-    let (_, r, _) = rampart(&["k8s", ".", "-f", "json"], d.path());
+    // No helm on PATH (kubectl is not needed either: there is no kustomization).
+    let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["k8s", ".", "-f", "json"])
+        .current_dir(d.path())
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(r["findings"].as_array().unwrap().is_empty());
     let errors = r["errors"].as_array().unwrap();
     assert!(errors.iter().any(|e| e["message"]

@@ -11,9 +11,12 @@
 //!   note says so.
 //! - A directory with `Chart.yaml` is rendered with `helm template` (with `--values`
 //!   files) when helm is on PATH; otherwise the chart is reported as skipped. Its raw
-//!   templates are never scanned as manifests.
+//!   templates are never scanned as manifests. Rendered objects point at their template
+//!   file, and fields at template lines where the match is unambiguous.
 //! - Other `.yaml`/`.yml`/`.json` files that hold no Kubernetes object are skipped
 //!   silently.
+
+mod template_lines;
 
 use crate::load::{is_k8s_value, load_str, load_str_with, Limits};
 use crate::object::Object;
@@ -301,7 +304,7 @@ pub fn load_tree(root: &Path, opts: &TreeOptions) -> Result<LoadedSet, rampart_c
                 match run_bounded(h, &args, opts.timeout) {
                     Ok(text) => {
                         set.charts += 1;
-                        set.objects.extend(helm_objects(&text, rel, &limits));
+                        set.objects.extend(helm_objects(&text, dir, rel, &limits));
                     }
                     Err(e) => set.errors.push(ScanError {
                         path: rel.clone(),
@@ -467,30 +470,54 @@ fn map_back(obj: &mut Object, sources: &[(String, Vec<Object>)], kustomization: 
 }
 
 /// Objects of `helm template` output, each pointing at its template file
-/// (`# Source: chart/templates/x.yaml`), without spans (template lines differ).
-fn helm_objects(text: &str, chart_rel: &str, limits: &Limits) -> Vec<Object> {
+/// (`# Source: chart/templates/x.yaml`), with the template lines of the fields that can
+/// be matched unambiguously (see [`template_lines`]).
+fn helm_objects(text: &str, chart_dir: &Path, chart_rel: &str, limits: &Limits) -> Vec<Object> {
     let mut out = Vec::new();
+    let mut templates: BTreeMap<String, Option<String>> = BTreeMap::new();
     for doc in text.split("\n---") {
-        let source = doc
+        let tail = doc
             .lines()
             .find_map(|l| l.trim().strip_prefix("# Source: "))
-            .map(|s| {
-                let tail = s.split_once('/').map_or(s, |(_, t)| t);
-                if chart_rel == "." {
-                    tail.to_string()
-                } else {
-                    format!("{chart_rel}/{tail}")
-                }
-            });
+            .map(|s| s.split_once('/').map_or(s, |(_, t)| t).to_string());
+        let source = tail.as_ref().map(|tail| {
+            if chart_rel == "." {
+                tail.clone()
+            } else {
+                format!("{chart_rel}/{tail}")
+            }
+        });
         let loaded = load_str_with(doc, source.as_deref(), limits);
         for mut o in loaded.objects {
-            if is_k8s_value(&o.value) {
-                o.clear_spans();
-                out.push(o);
+            if !is_k8s_value(&o.value) {
+                continue;
             }
+            let template = tail.as_ref().and_then(|tail| {
+                templates
+                    .entry(tail.clone())
+                    .or_insert_with(|| read_bounded(&chart_dir.join(tail), limits.max_file_bytes))
+                    .as_deref()
+            });
+            match template {
+                Some(t) => {
+                    let mapped = template_lines::map_spans(o.spans(), doc, t);
+                    o.set_spans(mapped);
+                }
+                None => o.clear_spans(),
+            }
+            out.push(o);
         }
     }
     out
+}
+
+/// A text file's contents if it is at most `max` bytes.
+fn read_bounded(path: &Path, max: usize) -> Option<String> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > max as u64 {
+        return None;
+    }
+    std::fs::read_to_string(path).ok()
 }
 
 #[cfg(test)]

@@ -63,3 +63,34 @@ fn resolve(p: PathBuf, rel: &str) -> Option<PathBuf> {
     );
     None
 }
+
+/// Whether a missing external tool must fail the test (`RAMPART_REQUIRE_TOOLS=1`, set by
+/// `.ci/run`).
+pub fn tools_required() -> bool {
+    std::env::var("RAMPART_REQUIRE_TOOLS").is_ok_and(|v| v == "1")
+}
+
+/// An external program a test drives: the path in `$env` if set, else `name` on PATH.
+/// When absent: panics if tools are required, else prints a skip notice (with how to
+/// install it) and returns `None`.
+pub fn tool(env: &str, name: &str, install: &str) -> Option<PathBuf> {
+    let found = std::env::var_os(env)
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+        .or_else(|| {
+            std::env::var_os("PATH").and_then(|path| {
+                std::env::split_paths(&path)
+                    .map(|d| d.join(name))
+                    .find(|p| p.is_file())
+            })
+        });
+    if found.is_none() {
+        if tools_required() {
+            panic!(
+                "required tool `{name}` not found (set {env}; {install}) (RAMPART_REQUIRE_TOOLS=1)"
+            );
+        }
+        eprintln!("notice: skipping: `{name}` not found (set {env}; {install})");
+    }
+    found
+}
