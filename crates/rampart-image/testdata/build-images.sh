@@ -14,17 +14,38 @@
 # Needs root, debootstrap, umoci, skopeo, and a Debian mirror in apt's sources (or an
 # existing rootfs in $PEERS/rootfs/bookworm-minbase, which is reused).
 set -euo pipefail
-VERSION=4
+VERSION=5
 OUT="${1:-$(cd "$(dirname "$0")/../../.." && pwd)/target/rampart-test-images}"
 mkdir -p "$OUT"
 exec 9>"$OUT/.lock"
 flock 9
 if [ -f "$OUT/done-v$VERSION" ]; then exit 0; fi
 log() { echo "[build-images] $*" >&2; }
+# Unmount everything mounted at or below $1, deepest first.
+unmount_under() {
+  local dir m
+  dir=$(realpath "$1")
+  findmnt -rn -o TARGET | awk -v d="$dir" 'index($0, d "/") == 1 || $0 == d' | sort -r |
+    while read -r m; do
+      log "unmounting $m (left mounted by debootstrap)"
+      umount "$m" 2>/dev/null || umount -l "$m"
+    done
+}
+# The rootfs must be plain files on one file system, and of a sane size.
+check_rootfs() {
+  unmount_under "$1"
+  if findmnt -rn -o TARGET | grep -q "^$(realpath "$1")/"; then
+    log "something is still mounted under $1"; exit 3
+  fi
+  local mb
+  mb=$(du -smx "$1" | cut -f1)
+  if [ "$mb" -gt 2048 ]; then log "$1 is $mb MB: not a minbase rootfs"; exit 3; fi
+}
 for t in debootstrap umoci skopeo; do
   command -v "$t" >/dev/null || { log "missing $t"; exit 3; }
 done
-rm -rf "$OUT/layout" "$OUT/bundle" "$OUT"/image.*.tar "$OUT"/done-v*
+unmount_under "$OUT"
+rm -rf --one-file-system "$OUT/layout" "$OUT/bundle" "$OUT"/image.*.tar "$OUT"/done-v*
 
 rootfs="$OUT/rootfs"
 if [ ! -f "$rootfs/var/lib/dpkg/status" ]; then
@@ -39,6 +60,9 @@ if [ ! -f "$rootfs/var/lib/dpkg/status" ]; then
     [ -n "$mirror" ] || { log "no Debian mirror in apt's sources"; exit 3; }
     log "debootstrap --variant=minbase bookworm from $mirror"
     debootstrap --variant=minbase bookworm "$rootfs.tmp" "$mirror" > "$OUT/debootstrap.log" 2>&1
+    # debootstrap can leave the chroot's /proc (or /sys, /dev/pts) mounted; copying
+    # that into the image once filled a CI machine's disk (37 GB of /proc and counting).
+    unmount_under "$rootfs.tmp"
     mv "$rootfs.tmp" "$rootfs"
   fi
 fi
@@ -54,7 +78,8 @@ umoci config --image "$L:v1" --os linux --architecture amd64 \
   --config.exposedports 22/tcp
 umoci unpack --image "$L:v1" "$B"
 rm -rf "$B/rootfs"
-cp -a "$rootfs" "$B/rootfs"
+check_rootfs "$rootfs"
+cp -a --one-file-system "$rootfs" "$B/rootfs"
 umoci repack --refresh-bundle --image "$L:v1" --history.created_by "debootstrap --variant=minbase bookworm" "$B"
 
 # Layer 1: language packages, a planted secret, setuid and world-writable files.
