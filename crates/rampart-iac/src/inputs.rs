@@ -61,7 +61,8 @@ pub fn policy_inputs(path: &str, content: &[u8]) -> (Vec<PolicyInput>, Vec<ScanE
                 ),
             };
         }
-        None => {}
+        // `.tf.json` is JSON to policies, as in Conftest (it picks parsers by extension).
+        Some(crate::Kind::TerraformJson) | None => {}
     }
     let lower = path.to_ascii_lowercase();
     if lower.ends_with(".json") {

@@ -2,7 +2,7 @@
 //!
 //! * [`dockerfile`]: a Dockerfile parser and `docker/<slug>` rules (hadolint, Checkov
 //!   `CKV_DOCKER_*` equivalents).
-//! * [`terraform`]: Terraform (HCL) `terraform/<slug>` rules for EKS, GKE and AKS clusters,
+//! * [`terraform`]: Terraform (HCL `.tf` and JSON `.tf.json`) `terraform/<slug>` rules for EKS, GKE and AKS clusters,
 //!   and `kubernetes_*` provider resources converted to Kubernetes objects and checked by
 //!   `rampart-k8s`.
 //!
@@ -32,6 +32,8 @@ pub enum Kind {
     Dockerfile,
     /// A Terraform `.tf` file.
     Terraform,
+    /// A Terraform JSON-syntax `.tf.json` file.
+    TerraformJson,
 }
 
 /// The kind of a file by its name, if it is one this crate scans.
@@ -41,6 +43,8 @@ pub fn kind_of(path: &str) -> Option<Kind> {
         Some(Kind::Dockerfile)
     } else if name.to_ascii_lowercase().ends_with(".tf") {
         Some(Kind::Terraform)
+    } else if name.to_ascii_lowercase().ends_with(".tf.json") {
+        Some(Kind::TerraformJson)
     } else {
         None
     }
@@ -54,6 +58,7 @@ pub fn scan_file(path: &str, content: &[u8]) -> Option<FileResult> {
     let (findings, errors) = match kind {
         Kind::Dockerfile => dockerfile::check(path, &text),
         Kind::Terraform => terraform::check(path, &text),
+        Kind::TerraformJson => terraform::check_json(path, &text),
     };
     Some(FileResult { findings, errors })
 }
@@ -83,7 +88,8 @@ mod tests {
         }
         assert_eq!(kind_of("main.tf"), Some(Kind::Terraform));
         assert_eq!(kind_of("Dockerfile.dockerignore"), None);
-        assert_eq!(kind_of("main.tf.json"), None);
+        assert_eq!(kind_of("cdk.tf.json"), Some(Kind::TerraformJson));
+        assert_eq!(kind_of("package.json"), None);
         assert_eq!(kind_of("README.md"), None);
     }
 

@@ -78,6 +78,24 @@ proptest! {
         }
         let _ = rampart_iac::inputs::policy_inputs("main.tf", text.as_bytes());
     }
+
+    /// The same file in Terraform's JSON syntax, mutated: never a panic, and every
+    /// finding's line is in the file.
+    #[test]
+    fn mutated_terraform_json_never_panics(cuts in prop::collection::vec((0usize..900, 0usize..20, tokens()), 1..6)) {
+        let seed = rampart_iac::terraform::policy_input(TF_SEED).unwrap();
+        let seed = serde_json::to_string_pretty(&seed).unwrap();
+        let text = mutate(&seed, &cuts);
+        let r = rampart_iac::scan_file("main.tf.json", text.as_bytes()).unwrap();
+        for f in r.findings {
+            if let Some(line) = f.location.line() {
+                prop_assert!(line >= 1 && line <= text.lines().count().max(1));
+            }
+        }
+        for e in r.errors {
+            prop_assert!(e.line.is_some_and(|l| l >= 1 && l <= text.lines().count().max(1) + 1), "{e:?}");
+        }
+    }
 }
 
 #[test]
@@ -85,6 +103,9 @@ fn hostile_sizes_are_bounded() {
     // Deep nesting is refused before the recursive HCL parser sees it.
     let deep = format!("a = {}", "[".repeat(100_000));
     let r = rampart_iac::scan_file("main.tf", deep.as_bytes()).unwrap();
+    assert_eq!(r.errors.len(), 1);
+    let deep = format!("{{\"a\": {}", "[".repeat(100_000));
+    let r = rampart_iac::scan_file("main.tf.json", deep.as_bytes()).unwrap();
     assert_eq!(r.errors.len(), 1);
     // Many heredocs, long continuations.
     let many = format!("FROM a:1\nRUN {}\n", "<<A ".repeat(10_000));

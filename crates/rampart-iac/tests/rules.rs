@@ -134,3 +134,59 @@ fn bad_input_is_an_error_with_a_line_not_a_panic() {
     let res = rampart_iac::scan_file("Dockerfile", b"FROM debian:12\nFORM x\n").unwrap();
     assert_eq!(res.errors[0].line, Some(2));
 }
+
+/// Every Terraform fixture, written in Terraform's JSON syntax (the HCL-JSON shape, which
+/// Terraform accepts as `.tf.json`), gets the same findings as the `.tf` original, each
+/// with a line in the JSON file.
+#[test]
+fn tf_json_gets_the_same_findings_as_hcl() {
+    let mut files = vec![fixture_dir("kubernetes").join("deployment.tf")];
+    for e in std::fs::read_dir(fixture_dir("terraform")).unwrap() {
+        let dir = e.unwrap().path();
+        files.push(dir.join("fires.tf"));
+        files.push(dir.join("quiet.tf"));
+    }
+    let mut compared = 0;
+    let mut problems = Vec::new();
+    for p in &files {
+        let text = std::fs::read_to_string(p).unwrap();
+        let as_json = rampart_iac::terraform::policy_input(&text).unwrap();
+        let json_text = serde_json::to_string_pretty(&as_json).unwrap();
+        let rel = p.display().to_string();
+        let hcl = rampart_iac::scan_file(&rel, text.as_bytes()).unwrap();
+        let json_rel = format!("{rel}.json");
+        let json = rampart_iac::scan_file(&json_rel, json_text.as_bytes()).unwrap();
+        assert!(json.errors.is_empty(), "{json_rel}: {:?}", json.errors);
+        let verdicts = |fs: &[rampart_core::Finding]| {
+            let mut v: Vec<(String, String)> = fs
+                .iter()
+                .map(|f| (f.rule_id.clone(), f.message.clone()))
+                .collect();
+            v.sort();
+            v
+        };
+        if verdicts(&hcl.findings) != verdicts(&json.findings) {
+            problems.push(format!(
+                "{rel}:\n  hcl:  {:?}\n  json: {:?}",
+                verdicts(&hcl.findings),
+                verdicts(&json.findings)
+            ));
+        }
+        for f in &json.findings {
+            let line = f.location.line().unwrap_or(0);
+            assert!(
+                line >= 1 && line <= json_text.lines().count(),
+                "{json_rel}: {} has no line in the file: {:?}",
+                f.rule_id,
+                f.location
+            );
+        }
+        compared += hcl.findings.len();
+    }
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+    assert!(compared >= 40, "{compared}");
+    eprintln!(
+        "{} files, {compared} findings identical in .tf and .tf.json",
+        files.len()
+    );
+}

@@ -7,6 +7,7 @@
 //! be present count it as present.
 
 pub mod hcl;
+pub mod json;
 pub mod k8s;
 
 use crate::meta::{meta, MetaSpec};
@@ -538,20 +539,35 @@ fn aks_upgrade_channel(b: &Block) -> Vec<(usize, String)> {
 /// Check one `.tf` file: cluster rules, then `kubernetes_*` resources through
 /// `rampart-k8s`.
 pub fn check(path: &str, text: &str) -> (Vec<Finding>, Vec<ScanError>) {
-    let root = match hcl::parse(text) {
-        Ok(r) => r,
-        Err((line, message)) => {
-            return (
-                Vec::new(),
-                vec![ScanError {
-                    path: path.to_string(),
-                    line,
-                    message: format!("cannot parse HCL: {message}"),
-                }],
-            )
-        }
-    };
-    (check_parsed(path, &root), Vec::new())
+    check_with(
+        path,
+        hcl::parse(text).map_err(|(l, m)| (l, format!("cannot parse HCL: {m}"))),
+    )
+}
+
+/// Check one `.tf.json` file (Terraform's JSON syntax) with the same rules.
+pub fn check_json(path: &str, text: &str) -> (Vec<Finding>, Vec<ScanError>) {
+    check_with(
+        path,
+        json::parse(text).map_err(|(l, m)| (l, format!("cannot parse Terraform JSON: {m}"))),
+    )
+}
+
+fn check_with(
+    path: &str,
+    parsed: Result<Block, (Option<usize>, String)>,
+) -> (Vec<Finding>, Vec<ScanError>) {
+    match parsed {
+        Ok(root) => (check_parsed(path, &root), Vec::new()),
+        Err((line, message)) => (
+            Vec::new(),
+            vec![ScanError {
+                path: path.to_string(),
+                line,
+                message,
+            }],
+        ),
+    }
 }
 
 /// Check a parsed file.
