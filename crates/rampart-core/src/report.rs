@@ -131,20 +131,7 @@ impl Report {
 
     /// Sort findings, fill `rules` from the registry lookup, compute the summary and gate.
     pub fn finalize(&mut self, lookup: impl Fn(&str) -> Option<RuleMeta>, fail_on: FailOn) {
-        self.findings.sort_by(|a, b| {
-            // Borrowed keys: this runs n log n times (a large scan has 10^5 findings).
-            fn key(f: &Finding) -> (Option<&str>, Option<(usize, usize)>) {
-                let span = f.location.span();
-                (
-                    f.location.path(),
-                    span.map(|s| (s.start_line, s.start_column)),
-                )
-            }
-            key(a)
-                .cmp(&key(b))
-                .then_with(|| a.rule_id.cmp(&b.rule_id))
-                .then_with(|| a.fingerprint.cmp(&b.fingerprint))
-        });
+        sort_findings(&mut self.findings);
         let mut ids: Vec<&str> = self.findings.iter().map(|f| f.rule_id.as_str()).collect();
         ids.sort_unstable();
         ids.dedup();
@@ -177,5 +164,99 @@ impl Report {
     /// Count a skipped file under `reason`.
     pub fn skip(&mut self, reason: &str, n: u64) {
         *self.summary.skipped.entry(reason.to_string()).or_default() += n;
+    }
+}
+
+/// Sort findings by (path, line, column, rule, fingerprint), paths first ranked once so
+/// that the n log n comparisons are on integers (a large scan has 10^5 findings, almost
+/// all sharing long path prefixes with their neighbours).
+fn sort_findings(findings: &mut Vec<Finding>) {
+    let mut paths: Vec<&str> = findings.iter().filter_map(|f| f.location.path()).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    // Rank 0 is "no path" (sorts first, as `None` did).
+    let rank = |p: Option<&str>| p.map_or(0, |p| paths.binary_search(&p).map_or(0, |i| i + 1));
+    let keys: Vec<(usize, usize, usize, &str, &str)> = findings
+        .iter()
+        .map(|f| {
+            let (line, col) = f
+                .location
+                .span()
+                .map_or((0, 0), |s| (s.start_line + 1, s.start_column));
+            (
+                rank(f.location.path()),
+                line,
+                col,
+                f.rule_id.as_str(),
+                f.fingerprint.as_str(),
+            )
+        })
+        .collect();
+    let mut order: Vec<u32> = (0..u32::try_from(findings.len()).unwrap_or(u32::MAX)).collect();
+    order.sort_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]));
+    drop(keys);
+    let mut slots: Vec<Option<Finding>> = std::mem::take(findings).into_iter().map(Some).collect();
+    findings.extend(order.into_iter().filter_map(|i| slots[i as usize].take()));
+    // More than u32::MAX findings: the rest keep their order at the end.
+    findings.extend(slots.into_iter().flatten());
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::finding::test_finding;
+    use crate::location::{Location, Span};
+
+    #[test]
+    fn findings_sort_by_path_line_column_rule_fingerprint() {
+        let mut fs = Vec::new();
+        for (i, path) in ["b/x.yaml", "a/y.yaml", "a/x.yaml"].iter().enumerate() {
+            for line in [9, 2, 2, 10] {
+                for rule in ["secret/z", "secret/a"] {
+                    let mut f = test_finding(rule, path, line);
+                    f.fingerprint = format!("{}{i}", 9 - line % 7);
+                    fs.push(f);
+                }
+            }
+        }
+        let mut no_path = test_finding("secret/q", "ignored", 1);
+        no_path.location = Location::Url {
+            url: "http://x".into(),
+            method: "GET".into(),
+            parameter: None,
+        };
+        fs.push(no_path);
+        let mut no_span = test_finding("secret/q", "a/x.yaml", 1);
+        if let Location::File { span, .. } = &mut no_span.location {
+            *span = None;
+        }
+        fs.push(no_span);
+        let mut col = test_finding("secret/a", "a/x.yaml", 2);
+        if let Location::File { span, .. } = &mut col.location {
+            *span = Some(Span {
+                start_line: 2,
+                start_column: 7,
+                end_line: 2,
+                end_column: 8,
+            });
+        }
+        fs.push(col);
+        let mut expected = fs.clone();
+        expected.sort_by(|a, b| {
+            let key = |f: &Finding| {
+                (
+                    f.location.path().map(str::to_string),
+                    f.location.span().map(|s| (s.start_line, s.start_column)),
+                    f.rule_id.clone(),
+                    f.fingerprint.clone(),
+                )
+            };
+            key(a).cmp(&key(b))
+        });
+        sort_findings(&mut fs);
+        assert_eq!(fs, expected);
+        assert!(fs[0].location.path().is_none());
+        assert_eq!(fs[1].location.span(), None);
     }
 }

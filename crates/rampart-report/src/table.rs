@@ -17,6 +17,7 @@ use crate::text::{human_bytes, visible};
 use crate::RenderOptions;
 use owo_colors::{OwoColorize, Style};
 use rampart_core::{Finding, Location, Report, Severity};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -34,10 +35,19 @@ struct Painter {
 
 impl Painter {
     fn paint(&self, s: &str, style: Style) -> String {
+        let mut out = String::new();
+        self.paint_into(&mut out, s, style, 0);
+        out
+    }
+
+    /// Append `s`, left-aligned in `width` characters, in `style` when colouring.
+    fn paint_into(&self, out: &mut String, s: &str, style: Style, width: usize) {
         if self.color {
-            s.style(style).to_string()
+            let _ = write!(out, "{}", format_args!("{s:<width$}").style(style));
         } else {
-            s.to_string()
+            out.push_str(s);
+            let n = s.chars().count();
+            out.extend(std::iter::repeat_n(' ', width.saturating_sub(n)));
         }
     }
 }
@@ -56,37 +66,51 @@ fn severity_style(s: Severity) -> Style {
 struct Row<'a> {
     finding: &'a Finding,
     at: String,
-    severity: String,
-    rule: String,
+    severity: &'static str,
+    rule: Cow<'a, str>,
+}
+
+fn severity_label(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "CRITICAL",
+        Severity::High => "HIGH",
+        Severity::Medium => "MEDIUM",
+        Severity::Low => "LOW",
+        Severity::Info => "INFO",
+    }
 }
 
 fn write_report(out: &mut String, report: &Report, opts: &RenderOptions) -> std::fmt::Result {
     let p = Painter { color: opts.color };
-    let shown: Vec<&Finding> = report
+    let shown = report
         .findings
         .iter()
-        .filter(|f| opts.show_suppressed || !f.is_suppressed())
-        .collect();
+        .filter(|f| opts.show_suppressed || !f.is_suppressed());
 
     // Group by file path (or the location's display when there is no file), keeping
     // the report's order: findings arrive sorted by path, so groups are contiguous
     // except for location kinds without a path, which `finalize` sorts first.
-    let mut groups: Vec<(String, Vec<Row<'_>>)> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    for f in &shown {
+    let mut groups: Vec<(Cow<'_, str>, Vec<Row<'_>>)> = Vec::new();
+    let mut index: HashMap<Cow<'_, str>, usize> = HashMap::new();
+    for f in shown {
         let key = f
             .location
             .path()
-            .map_or_else(|| f.location.display(), str::to_string);
+            .map_or_else(|| Cow::Owned(f.location.display()), Cow::Borrowed);
         let row = Row {
             finding: f,
             at: match f.location.span() {
                 Some(s) => format!("L{}:{}", s.start_line, s.start_column),
                 None => "-".to_string(),
             },
-            severity: f.severity.as_str().to_ascii_uppercase(),
+            severity: severity_label(f.severity),
             rule: visible(&f.rule_id),
         };
+        // Contiguous groups: compare with the last one before hashing.
+        if let Some(last) = groups.last_mut().filter(|(k, _)| *k == key) {
+            last.1.push(row);
+            continue;
+        }
         match index.get(&key) {
             Some(&i) => groups[i].1.push(row),
             None => {
@@ -100,6 +124,7 @@ fn write_report(out: &mut String, report: &Report, opts: &RenderOptions) -> std:
     let w_sev = rows().map(|r| r.severity.len()).max().unwrap_or(0);
     let w_rule = rows().map(|r| r.rule.chars().count()).max().unwrap_or(0);
 
+    let mut line = String::new();
     for (key, rows) in &groups {
         writeln!(
             out,
@@ -114,28 +139,26 @@ fn write_report(out: &mut String, report: &Report, opts: &RenderOptions) -> std:
             } else {
                 severity_style(f.severity)
             };
-            let mut line = format!(
-                "  {}  {}  {}  {}",
-                p.paint(&format!("{:<w_at$}", r.at), Style::new().dimmed()),
-                p.paint(&format!("{:<w_sev$}", r.severity), sev_style),
-                p.paint(&format!("{:<w_rule$}", r.rule), Style::new().cyan()),
-                visible(&f.message),
-            );
+            line.clear();
+            line.push_str("  ");
+            p.paint_into(&mut line, &r.at, Style::new().dimmed(), w_at);
+            line.push_str("  ");
+            p.paint_into(&mut line, r.severity, sev_style, w_sev);
+            line.push_str("  ");
+            p.paint_into(&mut line, &r.rule, Style::new().cyan(), w_rule);
+            line.push_str("  ");
+            line.push_str(&visible(&f.message));
             if let Some(ctx) = context(&f.location) {
-                line.push_str(&format!(
-                    "  {}",
-                    p.paint(&visible(&ctx), Style::new().dimmed())
-                ));
+                line.push_str("  ");
+                p.paint_into(&mut line, &visible(&ctx), Style::new().dimmed(), 0);
             }
             if let Some(ev) = f
                 .evidence
                 .as_ref()
                 .filter(|ev| !f.message.contains(ev.as_str()))
             {
-                line.push_str(&format!(
-                    "  {}",
-                    p.paint(&visible(ev), Style::new().magenta())
-                ));
+                line.push_str("  ");
+                p.paint_into(&mut line, &visible(ev), Style::new().magenta(), 0);
             }
             if let Some(s) = &f.suppression {
                 let mut tag = format!("[suppressed: {}", s.kind.as_str());
@@ -143,12 +166,11 @@ fn write_report(out: &mut String, report: &Report, opts: &RenderOptions) -> std:
                     tag.push_str(&format!(" — {reason}"));
                 }
                 tag.push(']');
-                line.push_str(&format!(
-                    "  {}",
-                    p.paint(&visible(&tag), Style::new().dimmed())
-                ));
+                line.push_str("  ");
+                p.paint_into(&mut line, &visible(&tag), Style::new().dimmed(), 0);
             }
-            writeln!(out, "{}", line.trim_end())?;
+            out.push_str(line.trim_end());
+            out.push('\n');
         }
         writeln!(out)?;
     }

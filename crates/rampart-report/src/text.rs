@@ -1,9 +1,16 @@
 //! Small text helpers shared by the renderers.
 
+use std::borrow::Cow;
+
 /// Replace control characters (C0, DEL, C1) by a visible `\u{..}` escape so that scanned
 /// content can never move the cursor or recolour a terminal, and can never break a
 /// line-oriented format. Tabs become a space and line feeds `↵`.
-pub(crate) fn visible(s: &str) -> String {
+pub(crate) fn visible(s: &str) -> Cow<'_, str> {
+    // Fast path: no byte that could start a control character (C0, DEL, or C1, which
+    // UTF-8 encodes as 0xC2 0x80..=0x9F), so nothing to escape.
+    if s.bytes().all(|b| b >= 0x20 && b != 0x7f && b != 0xc2) {
+        return Cow::Borrowed(s);
+    }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -13,7 +20,7 @@ pub(crate) fn visible(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// `1234567` → `1.2 MiB`.
@@ -47,6 +54,9 @@ mod tests {
     fn visible_escapes_controls() {
         assert_eq!(visible("a\x1b[31mb\tc\r\n"), "a\\u{1b}[31mb c\\u{d}↵");
         assert_eq!(visible("naïve ✓"), "naïve ✓");
+        assert!(matches!(visible("plain text"), Cow::Borrowed(_)));
+        // C1 controls (U+0080..U+009F) are escaped too; other U+00xx letters are not.
+        assert_eq!(visible("a\u{9b}b é"), "a\\u{9b}b é");
     }
 
     #[test]
