@@ -241,6 +241,25 @@ fn chart_is_rendered_with_helm_and_values_files() {
     assert_eq!(digest.len(), 1, "{r:#}");
     assert_eq!(digest[0]["location"]["span"]["start_line"], 14);
 
+    // The release namespace: Helm's `default` is reported; `--helm-namespace` sets it.
+    let in_default = |r: &Value| {
+        findings(r, "k8s/default-namespace")
+            .iter()
+            .any(|f| f["location"]["object"]["kind"] == "Deployment")
+    };
+    assert!(in_default(&r));
+    let (_, r, _) = run(
+        &["k8s", ".", "--helm-namespace", "shop", "-f", "json"],
+        d.path(),
+    );
+    assert!(!in_default(&r), "{r:#}");
+    assert!(r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["location"]["object"]["kind"] == "Deployment")
+        .all(|f| f["location"]["object"]["namespace"] == "shop"));
+
     // A template error: the chart is reported skipped with Helm's message; the plain
     // manifest beside it is still scanned.
     std::fs::write(

@@ -263,6 +263,7 @@ pub struct AdmissionMutations {
 ///   policies: [policies/]    # Rego policy directories
 ///   disable: [k8s/pss-sysctls]
 ///   helm_values: [values-prod.yaml]
+///   helm_namespace: shop     # release namespace for helm template
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -280,6 +281,9 @@ pub struct K8sConfig {
     /// `--values` files for `helm template`.
     #[serde(default)]
     pub helm_values: Vec<PathBuf>,
+    /// `--helm-namespace`: the release namespace for `helm template`.
+    #[serde(default)]
+    pub helm_namespace: Option<String>,
 }
 
 #[cfg(test)]

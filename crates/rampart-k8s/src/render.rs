@@ -37,6 +37,8 @@ pub struct TreeOptions {
     pub helm: bool,
     /// `--values` files passed to `helm template`.
     pub helm_values: Vec<PathBuf>,
+    /// `--namespace` for `helm template` (Helm's default: `default`).
+    pub helm_namespace: Option<String>,
     /// Time limit for one kubectl/helm run.
     pub timeout: Duration,
     /// Walker options (gitignore, excludes, size limit).
@@ -51,6 +53,7 @@ impl Default for TreeOptions {
             kustomize: true,
             helm: true,
             helm_values: Vec::new(),
+            helm_namespace: None,
             timeout: Duration::from_secs(60),
             walk: WalkOptions::default(),
             limits: Limits::default(),
@@ -300,6 +303,10 @@ pub fn load_tree(root: &Path, opts: &TreeOptions) -> Result<LoadedSet, rampart_c
                 for v in &opts.helm_values {
                     args.push("--values".into());
                     args.push(v.display().to_string());
+                }
+                if let Some(ns) = &opts.helm_namespace {
+                    args.push("--namespace".into());
+                    args.push(ns.clone());
                 }
                 match run_bounded(h, &args, opts.timeout) {
                     Ok(text) => {

@@ -40,6 +40,10 @@ pub struct K8sCmd {
     /// Values file for `helm template`. Repeatable.
     #[arg(long = "values", value_name = "FILE")]
     pub values: Vec<PathBuf>,
+    /// Release namespace for `helm template` (`.Release.Namespace`; Helm's default is
+    /// `default`, which the default-namespace rule reports).
+    #[arg(long, value_name = "NS")]
+    pub helm_namespace: Option<String>,
     /// Scan Kustomize directories' raw files instead of building them.
     #[arg(long)]
     pub no_kustomize: bool,
@@ -229,6 +233,9 @@ fn run_scan(
         namespaces.extend(c.namespace.iter().cloned());
     }
     let mut opts = tree_options(settings, values, kustomize);
+    opts.helm_namespace = cmd
+        .and_then(|c| c.helm_namespace.clone())
+        .or(kcfg.helm_namespace.clone());
     // No built-in rule reads a CRD's schema; custom policies may.
     opts.limits.skim_crd_bodies = policy_dirs.is_empty();
     let (objects, mut errors, files) = load_paths(paths, &opts)?;
