@@ -314,3 +314,42 @@ fn chart_without_helm_is_reported_skipped() {
         .unwrap()
         .contains("Helm chart skipped")));
 }
+
+/// A reader that stops early (`rampart k8s -f json | head`) is not an error: every
+/// format exits 0 with nothing on stderr, also when the report is streamed.
+#[test]
+fn closed_stdout_is_not_an_error() {
+    use std::io::Read as _;
+    let d = tempfile::tempdir().unwrap();
+    let mut many = String::new();
+    for i in 0..300 {
+        many.push_str(&format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}}}\nspec:\n  containers:\n  - {{name: c, image: nginx}}\n"
+        ));
+    }
+    std::fs::write(d.path().join("pods.yaml"), many).unwrap();
+    for format in ["json", "sarif", "table"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .args(["k8s", ".", "--fail-on", "none", "-f", format])
+            .current_dir(d.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 64];
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+        // stdout is dropped here: the rest of the report hits a closed pipe.
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("error"),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

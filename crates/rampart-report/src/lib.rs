@@ -126,6 +126,9 @@ pub enum RenderError {
     /// Writing XML failed.
     #[error("cannot write the JUnit XML: {0}")]
     Xml(#[from] std::io::Error),
+    /// Writing the rendered report failed.
+    #[error("cannot write the report: {0}")]
+    Write(#[source] std::io::Error),
 }
 
 /// Render `report` in `format`.
@@ -140,6 +143,37 @@ pub fn render(
         Format::Sarif => sarif::render(report),
         Format::Junit => junit::render(report),
         Format::Markdown => Ok(markdown::render(report)),
+    }
+}
+
+impl RenderError {
+    /// A serde_json error; a failed write stays an [`std::io::Error`] of the same kind, so
+    /// callers can still tell a closed pipe (serde_json's error does not expose it as a
+    /// source).
+    fn from_json(e: serde_json::Error) -> RenderError {
+        match e.io_error_kind() {
+            Some(kind) => RenderError::Write(std::io::Error::new(kind, e)),
+            None => RenderError::Json(e),
+        }
+    }
+}
+
+/// Render `report` in `format` into `w`. JSON and SARIF are serialized straight into the
+/// writer, so the document is never held in memory whole (a 10,000-manifest scan makes a
+/// 140 MB JSON report); the other formats are rendered first. Pass a buffered writer.
+pub fn render_to(
+    report: &Report,
+    format: Format,
+    opts: &RenderOptions,
+    w: &mut dyn std::io::Write,
+) -> Result<(), RenderError> {
+    match format {
+        Format::Json => json::render_to(report, w),
+        Format::Sarif => sarif::render_to(report, w),
+        _ => {
+            let text = render(report, format, opts)?;
+            w.write_all(text.as_bytes()).map_err(RenderError::Write)
+        }
     }
 }
 
@@ -159,6 +193,53 @@ mod tests {
         assert_eq!("SARIF".parse::<Format>(), Ok(Format::Sarif));
         let err = "html".parse::<Format>().unwrap_err();
         assert!(err.to_string().contains("`html`"), "{err}");
+    }
+
+    #[test]
+    fn render_to_writes_what_render_returns() {
+        let report = fixture::report();
+        for f in Format::ALL {
+            let opts = RenderOptions::default();
+            let mut out = Vec::new();
+            render_to(&report, f, &opts, &mut out).unwrap();
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                render(&report, f, &opts).unwrap(),
+                "{f}"
+            );
+        }
+    }
+
+    /// A reader that went away after `n` bytes.
+    struct ClosedPipe(usize);
+
+    impl std::io::Write for ClosedPipe {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.0 == 0 {
+                return Err(std::io::ErrorKind::BrokenPipe.into());
+            }
+            let n = buf.len().min(self.0);
+            self.0 -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_is_an_io_error_of_that_kind() {
+        let report = fixture::report();
+        for f in Format::ALL {
+            let err =
+                render_to(&report, f, &RenderOptions::default(), &mut ClosedPipe(10)).unwrap_err();
+            match err {
+                RenderError::Write(e) => {
+                    assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{f}");
+                }
+                other => panic!("{f}: {other:?}"),
+            }
+        }
     }
 
     #[test]

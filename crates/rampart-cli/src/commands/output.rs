@@ -1,7 +1,7 @@
 //! The tail every scanning command shares: suppressions, the gate, report files, the
+//! table or report on standard output, and the exit code.
 
 #![allow(clippy::print_stderr)]
-//! table or report on standard output, and the exit code.
 
 use crate::exit;
 use crate::settings::Settings;
@@ -10,7 +10,8 @@ use rampart_core::sink::Sink;
 use rampart_core::suppress::baseline::Baseline;
 use rampart_core::suppress::ignore_file::IgnoreFile;
 use rampart_core::{Report, RuleMeta};
-use rampart_report::{render, RenderOptions};
+use rampart_report::{render_to, RenderOptions};
+use std::io::Write as _;
 
 /// Apply the ignore file, baseline and severity overrides, write every `--output`,
 /// print warnings and the report, and return the exit code.
@@ -48,16 +49,21 @@ pub fn finish(
         show_suppressed: settings.show_suppressed,
     };
     for (fmt, path) in &settings.outputs {
-        let text = render(
-            &report,
-            *fmt,
-            &RenderOptions {
-                color: false,
-                ..opts
-            },
-        )?;
-        std::fs::write(path, text)
-            .with_context(|| format!("cannot write report {}", path.display()))?;
+        let write = || -> anyhow::Result<()> {
+            let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+            render_to(
+                &report,
+                *fmt,
+                &RenderOptions {
+                    color: false,
+                    ..opts
+                },
+                &mut w,
+            )?;
+            w.flush()?;
+            Ok(())
+        };
+        write().with_context(|| format!("cannot write report {}", path.display()))?;
     }
     for e in &report.errors {
         eprintln!("warning: {e}");
@@ -69,7 +75,9 @@ pub fn finish(
         );
     }
     if !settings.quiet {
-        crate::stdout(&render(&report, settings.format, &opts)?)?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        render_to(&report, settings.format, &opts, &mut out)?;
+        out.flush()?;
     }
     let stale_gate = settings.fail_on_stale_ignores && !report.stale_ignores.is_empty();
     Ok(if report.summary.gate_failed || stale_gate {
