@@ -192,13 +192,11 @@ fn sort_findings(findings: &mut Vec<Finding>) {
             )
         })
         .collect();
-    let mut order: Vec<u32> = (0..u32::try_from(findings.len()).unwrap_or(u32::MAX)).collect();
-    order.sort_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]));
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
     drop(keys);
     let mut slots: Vec<Option<Finding>> = std::mem::take(findings).into_iter().map(Some).collect();
-    findings.extend(order.into_iter().filter_map(|i| slots[i as usize].take()));
-    // More than u32::MAX findings: the rest keep their order at the end.
-    findings.extend(slots.into_iter().flatten());
+    findings.extend(order.into_iter().filter_map(|i| slots[i].take()));
 }
 
 #[cfg(test)]

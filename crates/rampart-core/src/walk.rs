@@ -254,6 +254,16 @@ where
     })
 }
 
+/// A UTF-8 text file's contents if it is at most `limit` bytes (bounded while reading, as
+/// the walker reads), else `None`: for files a scanner opens beside the walk.
+pub fn read_text_limited(path: &Path, limit: u64) -> Option<String> {
+    let mut buf = Vec::new();
+    match read_limited(path, limit, &mut buf).ok()? {
+        ReadOutcome::Read => String::from_utf8(buf).ok(),
+        ReadOutcome::TooLarge(_) => None,
+    }
+}
+
 enum ReadOutcome {
     Read,
     TooLarge(u64),

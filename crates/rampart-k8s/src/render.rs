@@ -20,7 +20,7 @@ mod template_lines;
 
 use crate::load::{is_k8s_value, load_str, load_str_with, Limits};
 use crate::object::Object;
-use rampart_core::walk::{walk_filtered, WalkOptions};
+use rampart_core::walk::{read_text_limited, walk_filtered, WalkOptions};
 use rampart_core::ScanError;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -502,7 +502,9 @@ fn helm_objects(text: &str, chart_dir: &Path, chart_rel: &str, limits: &Limits) 
             let template = tail.as_ref().and_then(|tail| {
                 templates
                     .entry(tail.clone())
-                    .or_insert_with(|| read_bounded(&chart_dir.join(tail), limits.max_file_bytes))
+                    .or_insert_with(|| {
+                        read_text_limited(&chart_dir.join(tail), limits.max_file_bytes as u64)
+                    })
                     .as_deref()
             });
             match template {
@@ -516,15 +518,6 @@ fn helm_objects(text: &str, chart_dir: &Path, chart_rel: &str, limits: &Limits) 
         }
     }
     out
-}
-
-/// A text file's contents if it is at most `max` bytes.
-fn read_bounded(path: &Path, max: usize) -> Option<String> {
-    let meta = std::fs::metadata(path).ok()?;
-    if !meta.is_file() || meta.len() > max as u64 {
-        return None;
-    }
-    std::fs::read_to_string(path).ok()
 }
 
 #[cfg(test)]

@@ -7,23 +7,12 @@
 
 use crate::RenderError;
 use rampart_core::Report;
-use std::io::Write as _;
 
 /// Render the report as pretty JSON, ending with a newline.
 pub fn render(report: &Report) -> Result<String, RenderError> {
     let mut out = serde_json::to_string_pretty(report)?;
     out.push('\n');
     Ok(out)
-}
-
-/// Write the report as pretty JSON into `w`, ending with a newline.
-pub fn render_to(report: &Report, w: &mut dyn std::io::Write) -> Result<(), RenderError> {
-    // A buffer of its own: serde_json writes token by token, and calls through
-    // `dyn Write` would not be inlined.
-    let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
-    serde_json::to_writer_pretty(&mut w, report).map_err(RenderError::from_json)?;
-    w.write_all(b"\n").map_err(RenderError::Write)?;
-    w.flush().map_err(RenderError::Write)
 }
 
 #[cfg(test)]

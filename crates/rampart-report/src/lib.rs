@@ -158,6 +158,19 @@ impl RenderError {
     }
 }
 
+/// Write `value` as pretty JSON and a newline into `w`, through a buffer of its own:
+/// serde_json writes token by token, and calls through `dyn Write` would not be inlined.
+fn write_pretty_json<T: serde::Serialize>(
+    value: &T,
+    w: &mut dyn std::io::Write,
+) -> Result<(), RenderError> {
+    use std::io::Write as _;
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
+    serde_json::to_writer_pretty(&mut w, value).map_err(RenderError::from_json)?;
+    w.write_all(b"\n").map_err(RenderError::Write)?;
+    w.flush().map_err(RenderError::Write)
+}
+
 /// Render `report` in `format` into `w`. JSON and SARIF are serialized straight into the
 /// writer, so the document is never held in memory whole (a 10,000-manifest scan makes a
 /// 140 MB JSON report); the other formats are rendered first. Pass a buffered writer.
@@ -168,8 +181,8 @@ pub fn render_to(
     w: &mut dyn std::io::Write,
 ) -> Result<(), RenderError> {
     match format {
-        Format::Json => json::render_to(report, w),
-        Format::Sarif => sarif::render_to(report, w),
+        Format::Json => write_pretty_json(report, w),
+        Format::Sarif => write_pretty_json(&sarif::to_sarif(report), w),
         _ => {
             let text = render(report, format, opts)?;
             w.write_all(text.as_bytes()).map_err(RenderError::Write)

@@ -24,7 +24,6 @@ use rampart_core::finding::SuppressionKind;
 use rampart_core::{Finding, Location, Report, RuleMeta, Severity, Span};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write as _;
 
 /// The `$schema` written in every log.
 pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -324,16 +323,6 @@ pub fn render(report: &Report) -> Result<String, RenderError> {
     let mut out = serde_json::to_string_pretty(&to_sarif(report))?;
     out.push('\n');
     Ok(out)
-}
-
-/// Write the report as SARIF into `w` (the model is built, the text is streamed).
-pub fn render_to(report: &Report, w: &mut dyn std::io::Write) -> Result<(), RenderError> {
-    // A buffer of its own: serde_json writes token by token, and calls through
-    // `dyn Write` would not be inlined.
-    let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
-    serde_json::to_writer_pretty(&mut w, &to_sarif(report)).map_err(RenderError::from_json)?;
-    w.write_all(b"\n").map_err(RenderError::Write)?;
-    w.flush().map_err(RenderError::Write)
 }
 
 /// Build the SARIF model of a report.

@@ -10,7 +10,7 @@
 //! to a wrong line.
 
 use rampart_core::Span;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A line's key prefix: `image:` for `image: "x"`, `- name:` for `- name: app`.
 fn key_prefix(line: &str) -> Option<&str> {
@@ -27,40 +27,56 @@ fn key_prefix(line: &str) -> Option<&str> {
     Some(&line[..offset + end + 1])
 }
 
-/// 0-based indexes of the lines `matches` accepts, in order.
-fn occurrences<'a>(lines: &'a [&'a str], matches: impl Fn(&str) -> bool + 'a) -> Vec<usize> {
-    lines
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| matches(l.trim()))
-        .map(|(i, _)| i)
-        .collect()
+/// Where each trimmed line text and each key occurs (0-based line indexes, in order).
+#[derive(Default)]
+struct Occurrences<'a> {
+    lines: HashMap<&'a str, Vec<usize>>,
+    keys: HashMap<&'a str, Vec<usize>>,
+}
+
+impl<'a> Occurrences<'a> {
+    /// Index `lines`; `verbatim` says which lines count as whole-line matches.
+    fn new(lines: &[&'a str], verbatim: impl Fn(&str) -> bool) -> Occurrences<'a> {
+        let mut o = Occurrences::default();
+        for (i, l) in lines.iter().enumerate() {
+            let l = l.trim();
+            if verbatim(l) {
+                o.lines.entry(l).or_default().push(i);
+            }
+            if let Some(k) = key_prefix(l) {
+                o.keys.entry(k).or_default().push(i);
+            }
+        }
+        o
+    }
+}
+
+/// The k-th of `template` for the rendered line `r` that is the k-th of `rendered`,
+/// when both hold the same number.
+fn pick(rendered: Option<&Vec<usize>>, template: Option<&Vec<usize>>, r: usize) -> Option<usize> {
+    let (rendered, template) = (rendered?, template?);
+    if rendered.len() != template.len() {
+        return None;
+    }
+    let k = rendered.iter().position(|&i| i == r)?;
+    template.get(k).copied()
 }
 
 /// The template line (0-based) for rendered line `r` (0-based), if unambiguous.
-fn template_line(rendered: &[&str], template: &[&str], r: usize) -> Option<usize> {
+fn template_line(
+    rendered: &[&str],
+    ro: &Occurrences<'_>,
+    to: &Occurrences<'_>,
+    r: usize,
+) -> Option<usize> {
     let line = rendered.get(r)?.trim();
     if line.is_empty() || line.starts_with('#') {
         return None;
     }
-    let pick = |in_rendered: Vec<usize>, in_template: Vec<usize>| {
-        let k = in_rendered.iter().position(|&i| i == r)?;
-        (in_rendered.len() == in_template.len())
-            .then(|| in_template.get(k).copied())
-            .flatten()
-    };
-    let verbatim = pick(
-        occurrences(rendered, |l| l == line),
-        occurrences(template, |l| l == line && !l.contains("{{")),
-    );
-    if verbatim.is_some() {
-        return verbatim;
-    }
-    let key = key_prefix(line)?;
-    pick(
-        occurrences(rendered, |l| key_prefix(l) == Some(key)),
-        occurrences(template, |l| key_prefix(l) == Some(key)),
-    )
+    pick(ro.lines.get(line), to.lines.get(line), r).or_else(|| {
+        let key = key_prefix(line)?;
+        pick(ro.keys.get(key), to.keys.get(key), r)
+    })
 }
 
 /// Spans of `spans` (lines of `rendered`) moved onto `template`; unmatched ones dropped.
@@ -72,13 +88,15 @@ pub(super) fn map_spans(
 ) -> BTreeMap<String, Span> {
     let rendered: Vec<&str> = rendered.lines().collect();
     let template: Vec<&str> = template.lines().collect();
+    let ro = Occurrences::new(&rendered, |_| true);
+    let to = Occurrences::new(&template, |l| !l.contains("{{"));
     let mut memo: BTreeMap<usize, Option<usize>> = BTreeMap::new();
     let mut out = BTreeMap::new();
     for (field, span) in spans {
         let r = span.start_line.saturating_sub(1);
         let Some(t) = *memo
             .entry(r)
-            .or_insert_with(|| template_line(&rendered, &template, r))
+            .or_insert_with(|| template_line(&rendered, &ro, &to, r))
         else {
             continue;
         };
