@@ -2,7 +2,6 @@
 //! crate in a crate's `[dependencies]` must be listed for it in the document's table.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
