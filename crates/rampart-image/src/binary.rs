@@ -36,7 +36,7 @@ impl Elf {
         let is64 = *d.get(4)? == 2;
         let le = *d.get(5)? == 1;
         let r16 = |o: usize| -> Option<u64> {
-            let b = d.get(o..o + 2)?;
+            let b = d.get(o..o.checked_add(2)?)?;
             Some(u64::from(if le {
                 u16::from_le_bytes([b[0], b[1]])
             } else {
@@ -44,7 +44,7 @@ impl Elf {
             }))
         };
         let r32 = |o: usize| -> Option<u64> {
-            let b: [u8; 4] = d.get(o..o + 4)?.try_into().ok()?;
+            let b: [u8; 4] = d.get(o..o.checked_add(4)?)?.try_into().ok()?;
             Some(u64::from(if le {
                 u32::from_le_bytes(b)
             } else {
@@ -52,14 +52,13 @@ impl Elf {
             }))
         };
         let r64 = |o: usize| -> Option<u64> {
-            let b: [u8; 8] = d.get(o..o + 8)?.try_into().ok()?;
+            let b: [u8; 8] = d.get(o..o.checked_add(8)?)?.try_into().ok()?;
             Some(if le {
                 u64::from_le_bytes(b)
             } else {
                 u64::from_be_bytes(b)
             })
         };
-        let word = |o: usize| if is64 { r64(o) } else { r32(o) };
         let (phoff, shoff, phentsize, phnum, shentsize, shnum, shstrndx) = if is64 {
             (
                 r64(0x20)?,
@@ -83,16 +82,31 @@ impl Elf {
         };
         let mut sections = Vec::new();
         for i in 0..shnum.min(4096) {
-            let Some(b) = usize::try_from(shoff + i * shentsize).ok() else {
+            let Some(b) = i
+                .checked_mul(shentsize)
+                .and_then(|o| shoff.checked_add(o))
+                .and_then(|o| usize::try_from(o).ok())
+            else {
                 break;
             };
+            let at = |k: usize| b.checked_add(k);
             let entry = if is64 {
-                (r32(b), r64(b + 0x10), r64(b + 0x18), r64(b + 0x20))
+                (
+                    r32(b),
+                    at(0x10).and_then(r64),
+                    at(0x18).and_then(r64),
+                    at(0x20).and_then(r64),
+                )
             } else {
-                (r32(b), r32(b + 0x0C), r32(b + 0x10), r32(b + 0x14))
+                (
+                    r32(b),
+                    at(0x0C).and_then(r32),
+                    at(0x10).and_then(r32),
+                    at(0x14).and_then(r32),
+                )
             };
             if let (Some(n), Some(a), Some(o), Some(s)) = entry {
-                sections.push((n as u32, a, o, s));
+                sections.push((u32::try_from(n).ok()?, a, o, s));
             }
         }
         let shstr = sections
@@ -100,22 +114,34 @@ impl Elf {
             .map(|s| (s.2, s.3));
         let mut loads = Vec::new();
         for i in 0..phnum.min(4096) {
-            let Some(b) = usize::try_from(phoff + i * phentsize).ok() else {
+            let Some(b) = i
+                .checked_mul(phentsize)
+                .and_then(|o| phoff.checked_add(o))
+                .and_then(|o| usize::try_from(o).ok())
+            else {
                 break;
             };
             if r32(b) != Some(1) {
                 continue;
             }
+            let at = |k: usize| b.checked_add(k);
             let e = if is64 {
-                (r64(b + 0x10), r64(b + 8), r64(b + 0x20))
+                (
+                    at(0x10).and_then(r64),
+                    at(8).and_then(r64),
+                    at(0x20).and_then(r64),
+                )
             } else {
-                (r32(b + 8), r32(b + 4), r32(b + 0x10))
+                (
+                    at(8).and_then(r32),
+                    at(4).and_then(r32),
+                    at(0x10).and_then(r32),
+                )
             };
             if let (Some(v), Some(o), Some(f)) = e {
                 loads.push((v, o, f));
             }
         }
-        let _ = word;
         Some(Elf {
             is64,
             le,
@@ -130,7 +156,7 @@ impl Elf {
         let strtab =
             d.get(usize::try_from(so).ok()?..usize::try_from(so.checked_add(ss)?).ok()?)?;
         for &(n, _, off, size) in &self.sections {
-            let s = strtab.get(n as usize..)?;
+            let s = strtab.get(usize::try_from(n).ok()?..)?;
             let end = s.iter().position(|&b| b == 0)?;
             if &s[..end] == name.as_bytes() {
                 let start = usize::try_from(off).ok()?;
@@ -144,7 +170,7 @@ impl Elf {
     fn at_vaddr<'a>(&self, d: &'a [u8], addr: u64, len: u64) -> Option<&'a [u8]> {
         for &(v, o, f) in &self.loads {
             if addr >= v && addr.checked_add(len)? <= v.checked_add(f)? {
-                let start = usize::try_from(o + (addr - v)).ok()?;
+                let start = usize::try_from(o.checked_add(addr - v)?).ok()?;
                 return d.get(start..start.checked_add(usize::try_from(len).ok()?)?);
             }
         }
@@ -191,7 +217,7 @@ fn go_buildinfo(elf: &Elf, d: &[u8], sec: &[u8]) -> Option<(String, String)> {
             let (n, used) = uvarint(rest)?;
             let n = usize::try_from(n).ok()?;
             let s = rest.get(used..used.checked_add(n)?)?;
-            rest = &rest[used + n..];
+            rest = rest.get(used.checked_add(n)?..)?;
             Some(String::from_utf8_lossy(s).into_owned())
         };
         let version = read()?;
@@ -204,7 +230,7 @@ fn go_buildinfo(elf: &Elf, d: &[u8], sec: &[u8]) -> Option<(String, String)> {
     }
     let _ = elf.is64;
     let read_str = |hdr_addr: u64| -> Option<String> {
-        let hdr = elf.at_vaddr(d, hdr_addr, 2 * ptr_size as u64)?;
+        let hdr = elf.at_vaddr(d, hdr_addr, 2 * ptr_size as u64)?; // ptr_size is 4 or 8
         let data = elf.ptr(hdr, ptr_size)?;
         let len = elf.ptr(hdr.get(ptr_size..)?, ptr_size)?;
         if len > 1 << 20 {
@@ -213,7 +239,7 @@ fn go_buildinfo(elf: &Elf, d: &[u8], sec: &[u8]) -> Option<(String, String)> {
         Some(String::from_utf8_lossy(elf.at_vaddr(d, data, len)?).into_owned())
     };
     let vptr = elf.ptr(h.get(16..)?, ptr_size)?;
-    let mptr = elf.ptr(h.get(16 + ptr_size..)?, ptr_size)?;
+    let mptr = elf.ptr(h.get(16 + ptr_size..)?, ptr_size)?; // ptr_size is 4 or 8
     Some((read_str(vptr)?, read_str(mptr).unwrap_or_default()))
 }
 
@@ -380,6 +406,104 @@ mod tests {
                 ("stdlib", "v1.21.3")
             ]
         );
+    }
+
+    /// A valid Go binary (Go 1.18+ inline build info) for the mutation tests.
+    fn go_elf() -> Vec<u8> {
+        let mut sec = Vec::new();
+        sec.extend_from_slice(GO_MAGIC);
+        sec.push(8);
+        sec.push(2);
+        sec.resize(32, 0);
+        for s in ["go1.21.3", "path\tx\nmod\tx\t(devel)\t\n"] {
+            sec.push(s.len() as u8);
+            sec.extend_from_slice(s.as_bytes());
+        }
+        elf_with(&[(".text", b"abc"), (".go.buildinfo", &sec)])
+    }
+
+    fn put_u64(d: &mut [u8], at: usize, v: u64) {
+        d[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    }
+
+    /// Offsets near `u64::MAX` in the ELF header, section and program headers: they
+    /// used to overflow (a panic with overflow checks, wrapped reads without).
+    #[test]
+    fn crafted_offsets_do_not_overflow() {
+        let base = go_elf();
+        assert!(!packages("x", &base).is_empty());
+        for (at, v) in [
+            (0x28usize, u64::MAX - 8),  // e_shoff
+            (0x28, u64::MAX - 0x40),    // e_shoff, plus i * shentsize
+            (0x20, u64::MAX - 2),       // e_phoff
+        ] {
+            let mut d = base.clone();
+            put_u64(&mut d, at, v);
+            if at == 0x20 {
+                d[0x36..0x38].copy_from_slice(&56u16.to_le_bytes());
+                d[0x38..0x3A].copy_from_slice(&4u16.to_le_bytes());
+            }
+            let _ = packages("x", &d);
+        }
+        // Section offsets and sizes near the top of the range.
+        let shoff = u64::from_le_bytes(base[0x28..0x30].try_into().unwrap()) as usize;
+        for field in [0x18usize, 0x20] {
+            for sec in 1..4 {
+                let mut d = base.clone();
+                put_u64(&mut d, shoff + sec * 64 + field, u64::MAX - 1);
+                let _ = packages("x", &d);
+            }
+        }
+        // A PT_LOAD segment whose offset + (addr - vaddr) overflows, with an old-style
+        // (pointer) build info pointing into it.
+        let mut sec = Vec::new();
+        sec.extend_from_slice(GO_MAGIC);
+        sec.push(8);
+        sec.push(0);
+        sec.extend_from_slice(&0x1000u64.to_le_bytes());
+        sec.extend_from_slice(&0x1000u64.to_le_bytes());
+        sec.resize(48, 0);
+        let mut d = elf_with(&[(".go.buildinfo", &sec)]);
+        let phoff = d.len() as u64;
+        let mut ph = [0u8; 56];
+        ph[0..4].copy_from_slice(&1u32.to_le_bytes());
+        ph[8..16].copy_from_slice(&(u64::MAX - 0x10).to_le_bytes()); // p_offset
+        ph[0x10..0x18].copy_from_slice(&0u64.to_le_bytes()); // p_vaddr
+        ph[0x20..0x28].copy_from_slice(&0x10000u64.to_le_bytes()); // p_filesz
+        d.extend_from_slice(&ph);
+        put_u64(&mut d, 0x20, phoff);
+        d[0x36..0x38].copy_from_slice(&56u16.to_le_bytes());
+        d[0x38..0x3A].copy_from_slice(&1u16.to_le_bytes());
+        assert!(packages("x", &d).is_empty());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// Mutated Go and cargo-auditable binaries: never a panic, always quick.
+        #[test]
+        fn mutated_binaries_never_panic(
+            muts in proptest::collection::vec((0usize..4096, proptest::prelude::any::<u8>()), 1..24),
+            wide in proptest::collection::vec((0usize..512, proptest::prelude::any::<u64>()), 0..4),
+            cut in 0usize..4096,
+        ) {
+            let mut d = go_elf();
+            for (at, b) in muts {
+                let n = d.len();
+                d[at % n] = b;
+            }
+            for (at, v) in wide {
+                let at = (at * 8) % d.len().saturating_sub(8).max(1);
+                if at + 8 <= d.len() {
+                    put_u64(&mut d, at, v);
+                }
+            }
+            if cut < d.len() && cut % 3 == 0 {
+                d.truncate(cut);
+            }
+            let t = std::time::Instant::now();
+            let _ = packages("x", &d);
+            proptest::prop_assert!(t.elapsed() < std::time::Duration::from_secs(2));
+        }
     }
 
     #[test]

@@ -445,10 +445,13 @@ pub fn pull(reference: &str, opts: &OpenOptions) -> Result<OpenedImage, ImageErr
     verify_bytes(&config_bytes, &manifest.config.digest, "image config")?;
     let config: ImageConfig = serde_json::from_slice(&config_bytes)
         .map_err(|e| ImageError::malformed("image config", e))?;
-    let total: u64 = manifest.layers.iter().map(|l| l.size).sum();
-    if total > opts.max_pull_bytes {
+    let total = total_size(&manifest.layers);
+    if total.is_none_or(|t| t > opts.max_pull_bytes) {
         return Err(ImageError::TooLarge {
-            what: format!("image layers ({total} bytes)"),
+            what: match total {
+                Some(t) => format!("image layers ({t} bytes)"),
+                None => "image layers (sizes overflow 64 bits)".to_string(),
+            },
             limit: opts.max_pull_bytes,
         });
     }
@@ -494,6 +497,12 @@ pub fn pull(reference: &str, opts: &OpenOptions) -> Result<OpenedImage, ImageErr
         layers,
         _temp: Some(temp),
     })
+}
+
+/// The sum of the layers' declared sizes; `None` when it does not fit in 64 bits (a
+/// crafted manifest, which must not wrap around under the pull limit).
+fn total_size(layers: &[Descriptor]) -> Option<u64> {
+    layers.iter().try_fold(0u64, |t, l| t.checked_add(l.size))
 }
 
 fn download(
@@ -542,6 +551,17 @@ fn download(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn layer_sizes_do_not_wrap() {
+        let l = |size: u64| Descriptor {
+            size,
+            ..Descriptor::default()
+        };
+        assert_eq!(total_size(&[l(1), l(2)]), Some(3));
+        // Two halves of 2^64 + 2 would wrap to 2 bytes, under any pull limit.
+        assert_eq!(total_size(&[l(u64::MAX / 2 + 2), l(u64::MAX / 2 + 1)]), None);
+    }
 
     #[test]
     fn references() {
