@@ -11,8 +11,11 @@
 //!   [`Finding`] `policy/<package>/<rule>`.
 //!
 //! A message is a string, or an object with `msg` plus optional metadata: `severity`
-//! (critical|high|medium|low|info), `id` or `rule` (the finding's rule id; prefixed with
-//! `policy/` unless it already contains a `/`), `title`, `remediation`, `references`.
+//! (critical|high|medium|low|info), `id` or `rule` (the finding's rule id, always in the
+//! `policy/` namespace: `no-latest` and `k8s/pss-privileged` become `policy/no-latest` and
+//! `policy/k8s/pss-privileged`, so a policy can never claim a built-in rule id), `title`,
+//! `remediation`, `references`. Whether a finding denies or warns comes from the entry
+//! rule it came from ([`EntryKind`], carried by [`PolicyFinding`]), never from its id.
 //! Without `severity`, `deny`/`violation` messages are `high` and `warn` messages are
 //! `medium`.
 //!
@@ -42,7 +45,7 @@ use std::collections::BTreeSet;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Errors loading or evaluating policies.
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +67,15 @@ pub enum PolicyError {
         /// regorus' message, with line and column.
         message: String,
     },
-    /// Evaluation failed (a builtin error, a conflict, the time limit …).
+    /// Evaluation ran out of time (the set's limit, or the caller's deadline).
+    #[error("policy evaluation of {rule} exceeded its time limit of {limit_ms} ms")]
+    TimeLimit {
+        /// `data.<package>.<rule>`.
+        rule: String,
+        /// The time that was left for it, in milliseconds.
+        limit_ms: u128,
+    },
+    /// Evaluation failed (a builtin error, a conflict, the memory limit …).
     #[error("policy evaluation of {rule} failed: {message}")]
     Eval {
         /// `data.<package>.<rule>`.
@@ -114,6 +125,21 @@ impl EntryKind {
         None
     }
 
+    /// `deny`, `violation`, `warn`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Deny => "deny",
+            EntryKind::Violation => "violation",
+            EntryKind::Warn => "warn",
+        }
+    }
+
+    /// True for `deny` and `violation` rules: their findings fail a gate or deny
+    /// admission; `warn` findings never do.
+    pub fn denies(self) -> bool {
+        !matches!(self, EntryKind::Warn)
+    }
+
     /// Default severity of its messages.
     pub fn default_severity(self) -> Severity {
         match self {
@@ -161,6 +187,16 @@ impl EntryRule {
             tags: vec!["custom".into()],
         }
     }
+}
+
+/// One finding and the kind of the entry rule that produced it: what decides whether it
+/// denies (a custom `id` in the message never does).
+#[derive(Debug, Clone)]
+pub struct PolicyFinding {
+    /// `deny`, `violation` or `warn`.
+    pub kind: EntryKind,
+    /// The finding.
+    pub finding: Finding,
 }
 
 /// The outcome of one Rego unit test (`test_*` rule).
@@ -417,21 +453,61 @@ impl PolicySet {
 
     /// Run every entry rule on `input`; each message becomes a finding at `location`.
     pub fn evaluate(&self, input: &Json, location: &Location) -> Result<Vec<Finding>> {
+        Ok(self
+            .evaluate_until(input, location, None)?
+            .into_iter()
+            .map(|f| f.finding)
+            .collect())
+    }
+
+    /// Run every entry rule on `input`, all of them together within the set's time limit
+    /// and, when given, before `deadline` (whichever comes first): each rule gets only
+    /// the time that is left, so N slow rules cannot take N times the limit. Running out
+    /// of time is [`PolicyError::TimeLimit`]. Each finding keeps its entry rule's kind.
+    pub fn evaluate_until(
+        &self,
+        input: &Json,
+        location: &Location,
+        deadline: Option<Instant>,
+    ) -> Result<Vec<PolicyFinding>> {
+        let own = Instant::now() + self.time_limit;
+        let deadline = deadline.map_or(own, |d| d.min(own));
         let mut engine = self.engine.clone();
-        engine.set_execution_timer_config(ExecutionTimerConfig {
-            limit: self.time_limit,
-            check_interval: NonZeroU32::MIN,
-        });
         engine.set_input(regorus::Value::from(input.clone()));
         let mut out = Vec::new();
         for e in &self.entries {
             let path = format!("data.{}.{}", e.package, e.rule);
-            let v = engine
-                .eval_rule(path.clone())
-                .map_err(|err| PolicyError::Eval {
-                    rule: path.clone(),
-                    message: err.to_string(),
-                })?;
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(PolicyError::TimeLimit {
+                    rule: path,
+                    limit_ms: 0,
+                });
+            }
+            engine.set_execution_timer_config(ExecutionTimerConfig {
+                limit: left,
+                check_interval: NonZeroU32::MIN,
+            });
+            let v = engine.eval_rule(path.clone()).map_err(|err| {
+                // regorus' errors are `anyhow` errors; its limits are typed inside.
+                let timed_out = err.chain().any(|e| {
+                    matches!(
+                        e.downcast_ref::<regorus::LimitError>(),
+                        Some(regorus::LimitError::TimeLimitExceeded { .. })
+                    )
+                });
+                if timed_out {
+                    PolicyError::TimeLimit {
+                        rule: path.clone(),
+                        limit_ms: left.as_millis(),
+                    }
+                } else {
+                    PolicyError::Eval {
+                        rule: path.clone(),
+                        message: err.to_string(),
+                    }
+                }
+            })?;
             if v == regorus::Value::Undefined {
                 continue;
             }
@@ -440,7 +516,10 @@ impl PolicySet {
                 message: err.to_string(),
             })?;
             for msg in messages(json) {
-                out.push(to_finding(e, msg, location));
+                out.push(PolicyFinding {
+                    kind: e.kind,
+                    finding: to_finding(e, msg, location),
+                });
             }
         }
         Ok(out)
@@ -471,6 +550,17 @@ impl PolicySet {
             }
         }
         out
+    }
+}
+
+/// A message's own rule id, always under `policy/` (a policy cannot claim `k8s/…`,
+/// `secret/…` or any other built-in area's id).
+fn custom_rule_id(id: &str) -> String {
+    let id = id.trim();
+    if id.starts_with("policy/") {
+        id.to_string()
+    } else {
+        format!("policy/{id}")
     }
 }
 
@@ -512,11 +602,7 @@ fn to_finding(e: &EntryRule, msg: Json, location: &Location) -> Finding {
                 .and_then(Json::as_str)
                 .filter(|s| !s.trim().is_empty())
             {
-                meta.id = if id.contains('/') {
-                    id.to_string()
-                } else {
-                    format!("policy/{id}")
-                };
+                meta.id = custom_rule_id(id);
             }
             if let Some(t) = o.get("title").and_then(Json::as_str) {
                 meta.title = t.to_string();
@@ -558,6 +644,8 @@ fn to_finding(e: &EntryRule, msg: Json, location: &Location) -> Finding {
         "policy".into(),
         Json::String(format!("{}.{}", e.package, e.rule)),
     );
+    f.properties
+        .insert("kind".into(), Json::String(e.kind.as_str().into()));
     if !props.is_empty() {
         f.properties.insert("metadata".into(), Json::Object(props));
     }
@@ -584,11 +672,7 @@ fn location_identity(l: &Location) -> String {
 pub fn meta_from_finding(f: &Finding) -> RuleMeta {
     RuleMeta {
         id: f.rule_id.clone(),
-        area: f
-            .rule_id
-            .split_once('/')
-            .map_or("policy", |(a, _)| a)
-            .to_string(),
+        area: "policy".into(),
         title: f.title.clone(),
         severity: f.severity,
         description: format!("Custom Rego policy: {}", f.title),
@@ -680,6 +764,69 @@ denylist := 1
         let r = s.evaluate(&json!({}), &loc());
         assert!(r.is_err(), "expected a time-limit error");
         assert!(t.elapsed() < Duration::from_secs(10));
+    }
+
+    /// Issue 13: a message `id` outside `policy/` could claim a built-in rule id, and the
+    /// admission webhook inferred warn/deny from the id's spelling.
+    #[test]
+    fn custom_ids_stay_in_the_policy_namespace_and_kinds_are_typed() {
+        let s = set(
+            r#"package main
+deny contains {"msg": "d", "id": "k8s/pss-privileged"} if input.a
+deny contains {"msg": "d2", "id": "warn-me"} if input.a
+warn contains {"msg": "w", "id": "secret/aws-access-key"} if input.a
+warn contains {"msg": "w2", "rule": "policy/own"} if input.a
+"#,
+            &[],
+        );
+        let f = s.evaluate_until(&json!({"a": true}), &loc(), None).unwrap();
+        let got: Vec<(EntryKind, &str)> = f
+            .iter()
+            .map(|p| (p.kind, p.finding.rule_id.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (EntryKind::Deny, "policy/k8s/pss-privileged"),
+                (EntryKind::Deny, "policy/warn-me"),
+                (EntryKind::Warn, "policy/secret/aws-access-key"),
+                (EntryKind::Warn, "policy/own"),
+            ]
+        );
+        assert!(f
+            .iter()
+            .all(|p| meta_from_finding(&p.finding).area == "policy"));
+        assert_eq!(f[2].finding.properties["kind"], "warn");
+    }
+
+    /// Issue 13: every entry rule got the whole time limit, so N slow rules took N times
+    /// it; now they share it, and a caller's earlier deadline wins.
+    #[test]
+    fn entry_rules_share_one_time_limit() {
+        let slow = "some i in numbers.range(1, 30000); some j in numbers.range(1, 30000); x := i * j; x < 0";
+        let mut s = set(
+            &format!("package main\ndeny contains x if {{ {slow} }}\ndeny_b contains x if {{ {slow} }}\nwarn contains x if {{ {slow} }}\n"),
+            &[],
+        );
+        s.set_time_limit(Duration::from_millis(300));
+        let t = std::time::Instant::now();
+        let err = s.evaluate(&json!({}), &loc()).unwrap_err();
+        assert!(matches!(err, PolicyError::TimeLimit { .. }), "{err}");
+        assert!(err.to_string().contains("time limit"), "{err}");
+        let took = t.elapsed();
+        assert!(took < Duration::from_millis(550), "{took:?}");
+        s.set_time_limit(Duration::from_secs(5));
+        let t = std::time::Instant::now();
+        let deadline = t + Duration::from_millis(150);
+        let err = s
+            .evaluate_until(&json!({}), &loc(), Some(deadline))
+            .unwrap_err();
+        assert!(matches!(err, PolicyError::TimeLimit { .. }), "{err}");
+        assert!(
+            t.elapsed() < Duration::from_millis(400),
+            "{:?}",
+            t.elapsed()
+        );
     }
 
     #[test]
