@@ -433,9 +433,9 @@ mod tests {
         let base = go_elf();
         assert!(!packages("x", &base).is_empty());
         for (at, v) in [
-            (0x28usize, u64::MAX - 8),  // e_shoff
-            (0x28, u64::MAX - 0x40),    // e_shoff, plus i * shentsize
-            (0x20, u64::MAX - 2),       // e_phoff
+            (0x28usize, u64::MAX - 8), // e_shoff
+            (0x28, u64::MAX - 0x40),   // e_shoff, plus i * shentsize
+            (0x20, u64::MAX - 2),      // e_phoff
         ] {
             let mut d = base.clone();
             put_u64(&mut d, at, v);

@@ -1,53 +1,139 @@
 //! Java archives: `META-INF/maven/**/pom.properties`, else the manifest; nested JARs
-//! (WAR/EAR/Spring Boot `lib/`) one level deep.
+//! (WAR/EAR/Spring Boot `lib/`) read one at a time, to a depth limit, within a budget of
+//! decompressed bytes and entries per top-level archive. Going over a budget is an
+//! error naming the archive, never a silent truncation.
 
 use crate::packages::{ImagePackage, PackageKind};
 use std::io::{Cursor, Read};
 
-/// Largest nested archive read into memory.
-const MAX_NESTED: u64 = 64 * 1024 * 1024;
 /// Largest metadata file read.
 const MAX_META: u64 = 1024 * 1024;
 
-/// Packages in a JAR/WAR/EAR held in memory.
+/// Bounds on one top-level archive, nested archives included.
+#[derive(Debug, Clone, Copy)]
+pub struct ArchiveLimits {
+    /// Most decompressed bytes read from the archive and everything nested in it.
+    pub max_bytes: u64,
+    /// Most zip entries, over the archive and everything nested in it.
+    pub max_entries: usize,
+    /// Most levels of archives inside archives (1: a WAR's `WEB-INF/lib/*.jar`).
+    pub max_depth: usize,
+}
+
+impl Default for ArchiveLimits {
+    fn default() -> ArchiveLimits {
+        ArchiveLimits {
+            max_bytes: 256 * 1024 * 1024,
+            max_entries: 200_000,
+            max_depth: 3,
+        }
+    }
+}
+
+/// What reading one archive found, and why it stopped early (if it did).
+#[derive(Debug, Default)]
+pub struct ArchiveScan {
+    /// Packages, the archive's own first, then each nested archive's.
+    pub packages: Vec<ImagePackage>,
+    /// Budget or depth errors, each naming the archive path (`a.war!/WEB-INF/lib/b.jar`).
+    pub errors: Vec<String>,
+}
+
+/// Packages in a JAR/WAR/EAR held in memory, with the default limits.
 pub fn packages(path: &str, bytes: &[u8]) -> Vec<ImagePackage> {
-    let mut out = Vec::new();
-    scan(path, bytes, 0, &mut out);
+    scan_archive(path, bytes, &ArchiveLimits::default()).packages
+}
+
+/// Packages in a JAR/WAR/EAR held in memory, and the budget errors met.
+pub fn scan_archive(path: &str, bytes: &[u8], limits: &ArchiveLimits) -> ArchiveScan {
+    let mut budget = Budget {
+        bytes: limits.max_bytes,
+        entries: limits.max_entries,
+        limits: *limits,
+        stopped: false,
+    };
+    let mut out = ArchiveScan::default();
+    scan(path, bytes, 0, &mut budget, &mut out);
     out
 }
 
-fn read_entry<R: Read>(f: R, limit: u64) -> Option<Vec<u8>> {
-    let mut buf = Vec::new();
-    f.take(limit + 1).read_to_end(&mut buf).ok()?;
-    (buf.len() as u64 <= limit).then_some(buf)
+struct Budget {
+    bytes: u64,
+    entries: usize,
+    limits: ArchiveLimits,
+    stopped: bool,
 }
 
-fn scan(path: &str, bytes: &[u8], depth: usize, out: &mut Vec<ImagePackage>) {
+impl Budget {
+    /// Read one entry whole, charging it to the budget; `Err` names what ran out.
+    fn read<R: Read>(&mut self, f: R, cap: u64, at: &str) -> Result<Option<Vec<u8>>, String> {
+        let limit = cap.min(self.bytes);
+        let mut buf = Vec::new();
+        if f.take(limit.saturating_add(1))
+            .read_to_end(&mut buf)
+            .is_err()
+        {
+            return Ok(None); // a corrupt entry: skipped like a non-zip file
+        }
+        let n = buf.len() as u64;
+        if n > limit {
+            if limit < cap {
+                return Err(format!(
+                    "`{at}`: archive budget of {} decompressed bytes exhausted (a zip bomb?): the rest of the archive was not read",
+                    self.limits.max_bytes
+                ));
+            }
+            return Ok(None); // over the per-entry cap: reported by the caller
+        }
+        self.bytes -= n;
+        Ok(Some(buf))
+    }
+}
+
+fn scan(path: &str, bytes: &[u8], depth: usize, budget: &mut Budget, out: &mut ArchiveScan) {
     let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(bytes)) else {
         return;
     };
+    let n = zip.len();
+    if n > budget.entries {
+        out.errors.push(format!(
+            "`{path}`: more than the {} zip entries allowed per archive: not read",
+            budget.limits.max_entries
+        ));
+        budget.stopped = true;
+        return;
+    }
+    budget.entries -= n;
     let mut poms = Vec::new();
     let mut manifest = None;
     let mut nested = Vec::new();
-    for i in 0..zip.len().min(100_000) {
+    for i in 0..n {
         let Ok(f) = zip.by_index(i) else { continue };
         let name = f.name().to_string();
         if name.starts_with("META-INF/maven/") && name.ends_with("/pom.properties") {
-            if let Some(b) = read_entry(f, MAX_META) {
-                poms.push(b);
+            match budget.read(f, MAX_META, &format!("{path}!/{name}")) {
+                Ok(Some(b)) => poms.push(b),
+                Ok(None) => {}
+                Err(e) => {
+                    out.errors.push(e);
+                    budget.stopped = true;
+                    return;
+                }
             }
         } else if name == "META-INF/MANIFEST.MF" {
-            manifest = read_entry(f, MAX_META);
-        } else if depth == 0
-            && name.to_ascii_lowercase().ends_with(".jar")
-            && f.size() <= MAX_NESTED
-        {
-            if let Some(b) = read_entry(f, MAX_NESTED) {
-                nested.push((name, b));
+            match budget.read(f, MAX_META, &format!("{path}!/{name}")) {
+                Ok(b) => manifest = b,
+                Err(e) => {
+                    out.errors.push(e);
+                    budget.stopped = true;
+                    return;
+                }
             }
+        } else if is_archive(&name) {
+            nested.push(i);
         }
     }
-    let before = out.len();
+    let mut own = Vec::new();
     for b in poms {
         let text = String::from_utf8_lossy(&b);
         let get = |k: &str| {
@@ -57,7 +143,7 @@ fn scan(path: &str, bytes: &[u8], depth: usize, out: &mut Vec<ImagePackage>) {
                 .map(|(_, v)| v.trim().to_string())
         };
         if let (Some(g), Some(a), Some(v)) = (get("groupId"), get("artifactId"), get("version")) {
-            out.push(ImagePackage::new(
+            own.push(ImagePackage::new(
                 PackageKind::Java,
                 "Maven",
                 format!("{g}:{a}"),
@@ -66,16 +152,41 @@ fn scan(path: &str, bytes: &[u8], depth: usize, out: &mut Vec<ImagePackage>) {
             ));
         }
     }
-    if out.len() == before {
+    if own.is_empty() {
         if let Some(m) = manifest {
-            if let Some(p) = from_manifest(&String::from_utf8_lossy(&m), path) {
-                out.push(p);
+            own.extend(from_manifest(&String::from_utf8_lossy(&m), path));
+        }
+    }
+    out.packages.extend(own);
+    // Nested archives one at a time: read, scan, drop.
+    for i in nested {
+        if budget.stopped {
+            return;
+        }
+        let Ok(f) = zip.by_index(i) else { continue };
+        let inner = format!("{path}!/{}", f.name());
+        if depth + 1 > budget.limits.max_depth {
+            out.errors.push(format!(
+                "`{inner}`: archive nested more than {} levels deep: not read",
+                budget.limits.max_depth
+            ));
+            continue;
+        }
+        match budget.read(f, u64::MAX, &inner) {
+            Ok(Some(b)) => scan(&inner, &b, depth + 1, budget, out),
+            Ok(None) => {}
+            Err(e) => {
+                out.errors.push(e);
+                budget.stopped = true;
+                return;
             }
         }
     }
-    for (name, b) in nested {
-        scan(&format!("{path}!/{name}"), &b, depth + 1, out);
-    }
+}
+
+fn is_archive(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    l.ends_with(".jar") || l.ends_with(".war") || l.ends_with(".ear")
 }
 
 fn from_manifest(text: &str, path: &str) -> Option<ImagePackage> {

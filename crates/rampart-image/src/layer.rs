@@ -22,6 +22,20 @@ pub struct Limits {
     pub max_analysis_file: u64,
     /// Largest file read for secret scanning.
     pub max_secret_file: u64,
+    /// Most bytes of captured files (package databases and metadata) held from one layer.
+    pub max_layer_captured_bytes: u64,
+    /// Most captured files held from one layer.
+    pub max_layer_captured_files: usize,
+    /// Most decompressed bytes read from all layers together.
+    pub max_image_bytes: u64,
+    /// Most entries in all layers together.
+    pub max_image_entries: usize,
+    /// Most bytes of captured files held from all layers together.
+    pub max_image_captured_bytes: u64,
+    /// Most captured files held from all layers together.
+    pub max_image_captured_files: usize,
+    /// Bounds on each Java archive (nested archives included).
+    pub archive: crate::java::ArchiveLimits,
 }
 
 impl Default for Limits {
@@ -33,8 +47,36 @@ impl Default for Limits {
             max_entries: 2_000_000,
             max_analysis_file: 128 * 1024 * 1024,
             max_secret_file: 10 * 1024 * 1024,
+            max_layer_captured_bytes: 256 * 1024 * 1024,
+            max_layer_captured_files: 200_000,
+            max_image_bytes: 32 * 1024 * 1024 * 1024,
+            max_image_entries: 4_000_000,
+            max_image_captured_bytes: 512 * 1024 * 1024,
+            max_image_captured_files: 500_000,
+            archive: crate::java::ArchiveLimits::default(),
         }
     }
+}
+
+/// What all the layers of one image have used so far (layers are read in parallel).
+#[derive(Debug, Default)]
+pub struct ImageBudget {
+    bytes: AtomicU64,
+    entries: AtomicU64,
+    captured_bytes: AtomicU64,
+    captured_files: AtomicU64,
+}
+
+impl ImageBudget {
+    /// Nothing used yet.
+    pub fn new() -> ImageBudget {
+        ImageBudget::default()
+    }
+}
+
+/// Add `n` to a shared counter; whether the total is still within `max`.
+fn charge(counter: &AtomicU64, n: u64, max: u64) -> bool {
+    counter.fetch_add(n, Ordering::Relaxed).saturating_add(n) <= max
 }
 
 /// The type of a layer entry.
@@ -79,6 +121,10 @@ pub enum Capture {
     DpkgStatus,
     /// `var/lib/dpkg/status.d/*` (distroless).
     DpkgStatusD,
+    /// `var/lib/dpkg/info/*.list`: the files each package installed.
+    DpkgList,
+    /// `var/lib/dpkg/statoverride`: modes the administrator overrode.
+    DpkgStatOverride,
     /// `lib/apk/db/installed`.
     ApkInstalled,
     /// `rpmdb.sqlite`.
@@ -162,6 +208,15 @@ pub struct LayerOutput {
     pub errors: Vec<String>,
     /// Whether the layer hit a limit (decompression bomb, too many entries).
     pub limit_hit: Option<String>,
+    /// Whether every byte was read and matched the digests the image names for it.
+    /// Entries, packages and secrets of an unverified layer are not used.
+    pub verified: bool,
+    /// Whether a capture budget ran out (reported once in `errors`).
+    pub capture_stopped: bool,
+    /// Bytes of captured files held.
+    pub captured_bytes: u64,
+    /// Captured files held.
+    pub captured_files: usize,
     /// Decompressed bytes read.
     pub bytes: u64,
     /// Files scanned for secrets.
@@ -207,17 +262,24 @@ impl<R: Read> Read for CountingReader<R> {
 const LIMIT_MARK: &str = "rampart-layer-limit:";
 
 /// Stops reading when the decompressed size or ratio is over the limits.
-struct BombGuard<R> {
+struct BombGuard<'a, R> {
     inner: R,
     read: u64,
     compressed: Arc<AtomicU64>,
     limits: Limits,
+    image: &'a ImageBudget,
 }
 
-impl<R: Read> Read for BombGuard<R> {
+impl<R: Read> Read for BombGuard<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.read += n as u64;
+        if !charge(&self.image.bytes, n as u64, self.limits.max_image_bytes) {
+            return Err(io::Error::other(format!(
+                "{LIMIT_MARK} the image's layers decompress to more than {} bytes together",
+                self.limits.max_image_bytes
+            )));
+        }
         if self.read > self.limits.max_layer_bytes {
             return Err(io::Error::other(format!(
                 "{LIMIT_MARK} decompressed size over {} bytes",
@@ -294,6 +356,14 @@ pub fn capture_kind(path: &str, mode: u32, size: u64) -> Option<Capture> {
         "lib/apk/db/installed" => return Some(Capture::ApkInstalled),
         _ => {}
     }
+    if path == "var/lib/dpkg/statoverride" {
+        return Some(Capture::DpkgStatOverride);
+    }
+    if let Some(rest) = path.strip_prefix("var/lib/dpkg/info/") {
+        if !rest.contains('/') && rest.ends_with(".list") {
+            return Some(Capture::DpkgList);
+        }
+    }
     if let Some(rest) = path.strip_prefix("var/lib/dpkg/status.d/") {
         if !rest.contains('/') && !rest.ends_with(".md5sums") {
             return Some(Capture::DpkgStatusD);
@@ -347,6 +417,8 @@ pub struct LayerContext<'a> {
     pub limits: &'a Limits,
     /// Secret scanner, unless secrets are skipped.
     pub secrets: Option<&'a rampart_secrets::SecretScanner>,
+    /// What the image's layers have used together.
+    pub budget: &'a ImageBudget,
 }
 
 /// Read one layer.
@@ -359,14 +431,32 @@ pub fn read_layer(blob: &LayerBlob, ctx: &LayerContext<'_>) -> LayerOutput {
             return out;
         }
     };
-    let raw_hash = Arc::new(Mutex::new(match &blob.verify {
-        Verify::Raw(d) => Hasher::for_digest(d).ok(),
-        _ => None,
+    // The uncompressed tar is checked against the config's diff_id too: the image id
+    // (the config digest) commits to it.
+    let tar_digest = match &blob.verify {
+        Verify::Uncompressed(d) => Some(d.clone()),
+        _ => blob.diff_id.clone(),
+    };
+    let tar_hash = Arc::new(Mutex::new(match &tar_digest {
+        Some(d) => match Hasher::for_digest(d) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                out.errors.push(format!("diff_id: {e}"));
+                return out;
+            }
+        },
+        None => None,
     }));
-    let tar_hash = Arc::new(Mutex::new(match &blob.verify {
-        Verify::Uncompressed(d) => Hasher::for_digest(d).ok(),
-        _ => None,
-    }));
+    let raw_hash = match &blob.verify {
+        Verify::Raw(d) => match Hasher::for_digest(d) {
+            Ok(h) => Arc::new(Mutex::new(Some(h))),
+            Err(e) => {
+                out.errors.push(format!("layer digest: {e}"));
+                return out;
+            }
+        },
+        _ => Arc::new(Mutex::new(None)),
+    };
     let compressed = Arc::new(AtomicU64::new(0));
     let counted = CountingReader {
         inner: HashingReader {
@@ -407,6 +497,7 @@ pub fn read_layer(blob: &LayerBlob, ctx: &LayerContext<'_>) -> LayerOutput {
         read: 0,
         compressed: compressed.clone(),
         limits: ctx.limits.clone(),
+        image: ctx.budget,
     };
     let mut archive = tar::Archive::new(guarded);
     let complete = walk_entries(&mut archive, ctx, &mut out);
@@ -419,20 +510,33 @@ pub fn read_layer(blob: &LayerBlob, ctx: &LayerContext<'_>) -> LayerOutput {
         }
     }
     out.bytes = guard.read;
+    let raw_digest = match &blob.verify {
+        Verify::Raw(d) => Some(d.clone()),
+        _ => None,
+    };
+    let mut verified = complete
+        && out.limit_hit.is_none()
+        && out.errors.is_empty()
+        && (raw_digest.is_some() || tar_digest.is_some() || blob.verify == Verify::Done);
     if complete && out.limit_hit.is_none() {
-        for (slot, expected) in [(&raw_hash, &blob.verify), (&tar_hash, &blob.verify)] {
+        for (slot, expected, what) in [
+            (&raw_hash, &raw_digest, "blob"),
+            (&tar_hash, &tar_digest, "uncompressed tar (diff_id)"),
+        ] {
             let h = slot.lock().ok().and_then(|mut g| g.take());
-            let (Some(h), Verify::Raw(d) | Verify::Uncompressed(d)) = (h, expected) else {
+            let (Some(h), Some(d)) = (h, expected) else {
                 continue;
             };
             let actual = h.finish();
             if &actual != d {
+                verified = false;
                 out.errors.push(format!(
-                    "digest mismatch: expected {d}, got {actual}: the layer's content was not what the image names"
+                    "digest mismatch of the {what}: expected {d}, got {actual}: the layer's content is not what the image names, so its files, packages and secrets were not used"
                 ));
             }
         }
     }
+    out.verified = verified;
     out
 }
 
@@ -461,6 +565,13 @@ fn walk_entries<R: Read>(
     for (n, entry) in entries.enumerate() {
         if n >= ctx.limits.max_entries {
             out.limit_hit = Some(format!("more than {} entries", ctx.limits.max_entries));
+            return false;
+        }
+        if !charge(&ctx.budget.entries, 1, ctx.limits.max_image_entries as u64) {
+            out.limit_hit = Some(format!(
+                "the image's layers hold more than {} entries together",
+                ctx.limits.max_image_entries
+            ));
             return false;
         }
         let mut entry = match entry {
@@ -578,7 +689,10 @@ fn read_file<R: Read>(
     ctx: &LayerContext<'_>,
     out: &mut LayerOutput,
 ) -> io::Result<()> {
-    let capture = capture_kind(path, mode, size);
+    let mut capture = capture_kind(path, mode, size);
+    if capture.is_some() && !capture_allowed(out, ctx, path, capture, size) {
+        capture = None;
+    }
     let scan_secrets = ctx.secrets.is_some()
         && size > 0
         && size <= ctx.limits.max_secret_file
@@ -657,12 +771,13 @@ fn read_file<R: Read>(
         }
         Some(Capture::Binary) => {}
         Some(Capture::Jar) => {
-            let pkgs = crate::java::packages(path, &data);
+            let found = crate::java::scan_archive(path, &data, &ctx.limits.archive);
+            out.errors.extend(found.errors);
             out.captured.push(Captured {
                 path: path.to_string(),
                 kind: Capture::Jar,
                 data: Vec::new(),
-                packages: pkgs,
+                packages: found.packages,
             });
         }
         Some(k) => out.captured.push(Captured {
@@ -674,6 +789,65 @@ fn read_file<R: Read>(
         None => {}
     }
     Ok(())
+}
+
+/// Charge a captured file to the layer's and the image's budgets. The first file over
+/// a budget is reported (naming it) and nothing more is captured from this layer.
+fn capture_allowed(
+    out: &mut LayerOutput,
+    ctx: &LayerContext<'_>,
+    path: &str,
+    capture: Option<Capture>,
+    size: u64,
+) -> bool {
+    if out.capture_stopped {
+        return false;
+    }
+    // Binaries and archives are analysed in place and keep only their packages.
+    let held = match capture {
+        Some(Capture::Binary | Capture::Jar | Capture::RpmLegacy) | None => 0,
+        Some(_) => size,
+    };
+    let l = ctx.limits;
+    out.captured_files += 1;
+    out.captured_bytes = out.captured_bytes.saturating_add(held);
+    let why = if out.captured_files > l.max_layer_captured_files {
+        Some(format!(
+            "more than {} package files in this layer",
+            l.max_layer_captured_files
+        ))
+    } else if out.captured_bytes > l.max_layer_captured_bytes {
+        Some(format!(
+            "package files in this layer over the {} byte budget",
+            l.max_layer_captured_bytes
+        ))
+    } else if !charge(
+        &ctx.budget.captured_files,
+        1,
+        l.max_image_captured_files as u64,
+    ) {
+        Some(format!(
+            "more than {} package files in the image",
+            l.max_image_captured_files
+        ))
+    } else if !charge(&ctx.budget.captured_bytes, held, l.max_image_captured_bytes) {
+        Some(format!(
+            "package files in the image over the {} byte budget",
+            l.max_image_captured_bytes
+        ))
+    } else {
+        None
+    };
+    match why {
+        None => true,
+        Some(why) => {
+            out.capture_stopped = true;
+            out.errors.push(format!(
+                "capture budget exhausted at `{path}`: {why}; package files after it in this layer were not read"
+            ));
+            false
+        }
+    }
 }
 
 #[cfg(test)]

@@ -428,6 +428,58 @@ pub fn parse_apk(text: &str, path: &str, ecosystem: &str) -> Vec<ImagePackage> {
     out
 }
 
+/// Files of apk's `installed` database: (path, package, mode from `a:uid:gid:mode`,
+/// `None` when the database records no mode for it).
+pub fn apk_files(text: &str) -> Vec<(String, String, Option<u32>)> {
+    let mut out: Vec<(String, String, Option<u32>)> = Vec::new();
+    let (mut pkg, mut dir) = (String::new(), String::new());
+    let mut last_file = false;
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            (pkg, dir, last_file) = (String::new(), String::new(), false);
+            continue;
+        }
+        let Some((k, v)) = line.split_once(':') else {
+            continue;
+        };
+        match k {
+            "P" => pkg = v.to_string(),
+            "F" => {
+                dir = v.trim_matches('/').to_string();
+                last_file = false;
+            }
+            "R" => {
+                let path = if dir.is_empty() {
+                    v.to_string()
+                } else {
+                    format!("{dir}/{v}")
+                };
+                out.push((path, pkg.clone(), None));
+                last_file = true;
+            }
+            "a" if last_file => {
+                let mode = v
+                    .rsplit(':')
+                    .next()
+                    .and_then(|m| u32::from_str_radix(m, 8).ok());
+                if let Some(last) = out.last_mut() {
+                    last.2 = mode;
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Paths in `var/lib/dpkg/statoverride` (`user group mode /path` lines).
+pub fn dpkg_statoverrides(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.split_whitespace().nth(3))
+        .map(|p| p.trim_start_matches('/').to_string())
+        .collect()
+}
+
 /// RPM header tags used.
 const TAG_NAME: i32 = 1000;
 const TAG_VERSION: i32 = 1001;
@@ -436,6 +488,12 @@ const TAG_EPOCH: i32 = 1003;
 const TAG_LICENSE: i32 = 1014;
 const TAG_ARCH: i32 = 1022;
 const TAG_SOURCERPM: i32 = 1044;
+const TAG_FILEMODES: i32 = 1030;
+const TAG_DIRINDEXES: i32 = 1116;
+const TAG_BASENAMES: i32 = 1117;
+const TAG_DIRNAMES: i32 = 1118;
+/// Most files read from one header.
+const RPM_MAX_FILES: usize = 1_000_000;
 
 /// The fields Rampart reads from an RPM header blob.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -454,10 +512,12 @@ pub struct RpmHeader {
     pub source_rpm: Option<String>,
     /// Licence.
     pub license: Option<String>,
+    /// Files (path without the leading `/`) and their modes (type and permission bits).
+    pub files: Vec<(String, u32)>,
 }
 
 fn be32(b: &[u8], at: usize) -> Option<i32> {
-    let s = b.get(at..at + 4)?;
+    let s = b.get(at..at.checked_add(4)?)?;
     Some(i32::from_be_bytes([s[0], s[1], s[2], s[3]]))
 }
 
@@ -471,6 +531,7 @@ pub fn parse_rpm_header(blob: &[u8]) -> Option<RpmHeader> {
     let data_start = 8usize.checked_add(il.checked_mul(16)?)?;
     let data = blob.get(data_start..data_start.checked_add(dl)?)?;
     let mut h = RpmHeader::default();
+    let (mut modes, mut dirindexes, mut basenames, mut dirnames) = (None, None, None, None);
     for i in 0..il {
         let e = 8 + i * 16;
         let tag = be32(blob, e)?;
@@ -489,10 +550,60 @@ pub fn parse_rpm_header(blob: &[u8]) -> Option<RpmHeader> {
             (TAG_ARCH, 6 | 9) => h.arch = string(),
             (TAG_SOURCERPM, 6 | 9) => h.source_rpm = string(),
             (TAG_LICENSE, 6 | 9) => h.license = string(),
+            (TAG_FILEMODES, 3) => modes = Some((off, be32(blob, e + 12)?)),
+            (TAG_DIRINDEXES, 4) => dirindexes = Some((off, be32(blob, e + 12)?)),
+            (TAG_BASENAMES, 8) => basenames = Some((off, be32(blob, e + 12)?)),
+            (TAG_DIRNAMES, 8) => dirnames = Some((off, be32(blob, e + 12)?)),
             _ => {}
         }
     }
+    if let (Some(m), Some(di), Some(bn), Some(dn)) = (modes, dirindexes, basenames, dirnames) {
+        h.files = rpm_files(data, m, di, bn, dn).unwrap_or_default();
+    }
     (!h.name.is_empty()).then_some(h)
+}
+
+fn rpm_count(c: i32) -> Option<usize> {
+    usize::try_from(c).ok().filter(|&c| c <= RPM_MAX_FILES)
+}
+
+fn rpm_strings(data: &[u8], (off, count): (usize, i32)) -> Option<Vec<&[u8]>> {
+    let count = rpm_count(count)?;
+    let mut out = Vec::with_capacity(count.min(4096));
+    let mut rest = data.get(off..)?;
+    for _ in 0..count {
+        let end = rest.iter().position(|&b| b == 0)?;
+        out.push(&rest[..end]);
+        rest = &rest[end + 1..];
+    }
+    Some(out)
+}
+
+/// The file list of a header: `DIRNAMES[DIRINDEXES[i]] + BASENAMES[i]`, `FILEMODES[i]`.
+fn rpm_files(
+    data: &[u8],
+    modes: (usize, i32),
+    dirindexes: (usize, i32),
+    basenames: (usize, i32),
+    dirnames: (usize, i32),
+) -> Option<Vec<(String, u32)>> {
+    let names = rpm_strings(data, basenames)?;
+    let dirs = rpm_strings(data, dirnames)?;
+    let n = names.len();
+    if rpm_count(modes.1)? != n || rpm_count(dirindexes.1)? != n {
+        return None;
+    }
+    let mut out = Vec::with_capacity(n);
+    for (i, name) in names.iter().enumerate() {
+        let mo = modes.0.checked_add(i.checked_mul(2)?)?;
+        let m = data.get(mo..mo.checked_add(2)?)?;
+        let mode = u32::from(u16::from_be_bytes([m[0], m[1]]));
+        let di = usize::try_from(be32(data, dirindexes.0.checked_add(i.checked_mul(4)?)?)?).ok()?;
+        let dir = String::from_utf8_lossy(dirs.get(di)?);
+        let full = format!("{dir}{}", String::from_utf8_lossy(name));
+        out.push((full.trim_start_matches('/').to_string(), mode));
+    }
+    Some(out)
 }
 
 /// `openssl-3.0.7-27.el9.src.rpm` → (`openssl`, `3.0.7-27.el9`).
@@ -505,35 +616,134 @@ pub fn split_source_rpm(s: &str) -> Option<(String, String)> {
     Some((name.to_string(), format!("{version}-{release}")))
 }
 
-/// Packages of an `rpmdb.sqlite` (written to a temporary file to be opened).
+/// Most rows read from an image's `Packages` table (real databases hold a few thousand).
+pub const RPMDB_MAX_ROWS: usize = 200_000;
+/// SQLite virtual-machine steps allowed for reading an image's rpm database, counted by
+/// the progress handler in units of [`RPMDB_STEP_UNIT`].
+pub const RPMDB_MAX_STEPS: u64 = 50_000;
+/// VM instructions per progress-handler call.
+const RPMDB_STEP_UNIT: i32 = 10_000;
+
+/// Open an image's `rpmdb.sqlite` as untrusted data: read-only and immutable (no
+/// journal, no locks, no WAL), the defensive flag on, triggers and views off, schema
+/// functions untrusted, and a progress handler that stops any statement past
+/// [`RPMDB_MAX_STEPS`].
+fn open_untrusted_sqlite(path: &std::path::Path) -> Result<rusqlite::Connection, String> {
+    use rusqlite::config::DbConfig;
+    let mut uri = String::from("file:");
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '?' | '#' | '%' => uri.push_str(&format!("%{:02X}", c as u32)),
+            c => uri.push(c),
+        }
+    }
+    uri.push_str("?immutable=1");
+    let conn = rusqlite::Connection::open_with_flags(
+        &uri,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+    )
+    .map_err(|e| e.to_string())?;
+    for (flag, on) in [
+        (DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true),
+        (DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false),
+        (DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, false),
+        (DbConfig::SQLITE_DBCONFIG_ENABLE_VIEW, false),
+    ] {
+        conn.set_db_config(flag, on)
+            .map_err(|e| format!("cannot harden the sqlite connection: {e}"))?;
+    }
+    conn.execute_batch("PRAGMA trusted_schema = OFF; PRAGMA query_only = ON;")
+        .map_err(|e| format!("cannot harden the sqlite connection: {e}"))?;
+    let mut steps = 0u64;
+    conn.progress_handler(
+        RPMDB_STEP_UNIT,
+        Some(move || {
+            steps += 1;
+            steps > RPMDB_MAX_STEPS
+        }),
+    );
+    Ok(conn)
+}
+
+/// Packages of an `rpmdb.sqlite` (written to a temporary file to be opened). The file
+/// comes from the image, so it is data, not a program: `Packages` must be a plain table
+/// (not a view, whose recursive CTE could run forever), and reading it is bounded in
+/// rows and SQLite steps.
 pub fn parse_rpm_sqlite(
     bytes: &[u8],
     path: &str,
     ecosystem: &str,
 ) -> Result<Vec<ImagePackage>, String> {
+    Ok(read_rpm_sqlite(bytes, path, ecosystem)?.0)
+}
+
+/// Packages of an `rpmdb.sqlite` and the files they own (path without a leading `/` →
+/// package name and mode).
+pub fn read_rpm_sqlite(
+    bytes: &[u8],
+    path: &str,
+    ecosystem: &str,
+) -> Result<(Vec<ImagePackage>, Vec<(String, String, u32)>), String> {
     let tmp = tempfile::Builder::new()
         .prefix("rampart-rpmdb-")
         .tempfile()
         .map_err(|e| format!("temporary file: {e}"))?;
     std::fs::write(tmp.path(), bytes).map_err(|e| format!("temporary file: {e}"))?;
-    let conn = rusqlite::Connection::open_with_flags(
-        tmp.path(),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| e.to_string())?;
+    let conn = open_untrusted_sqlite(tmp.path())?;
+    let interrupted = |e: rusqlite::Error| {
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) {
+            format!("{path}: reading the database took more than the step budget ({RPMDB_MAX_STEPS} x {RPMDB_STEP_UNIT} SQLite steps): a hostile database?")
+        } else {
+            format!("not an rpm sqlite database: {e}")
+        }
+    };
+    let kind: Option<String> = conn
+        .query_row(
+            "SELECT type FROM sqlite_master WHERE name = 'Packages' COLLATE NOCASE",
+            [],
+            |r| r.get(0),
+        )
+        .map_or_else(
+            |e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(interrupted(e)),
+            },
+            |k| Ok(Some(k)),
+        )?;
+    match kind.as_deref() {
+        Some("table") => {}
+        Some(other) => return Err(format!(
+            "{path}: `Packages` is a {other}, not a table: refusing to run SQL the image supplies"
+        )),
+        None => return Err(format!("{path}: no `Packages` table")),
+    }
     let mut stmt = conn
         .prepare("SELECT blob FROM Packages")
-        .map_err(|e| format!("not an rpm sqlite database: {e}"))?;
-    let rows = stmt
-        .query_map([], |r| r.get::<_, Vec<u8>>(0))
-        .map_err(|e| e.to_string())?;
+        .map_err(interrupted)?;
+    let mut rows = stmt.query([]).map_err(interrupted)?;
     let mut out = Vec::new();
-    for blob in rows.flatten() {
-        let Some(h) = parse_rpm_header(&blob) else {
+    let mut files = Vec::new();
+    let mut n = 0usize;
+    while let Some(row) = rows.next().map_err(interrupted)? {
+        n += 1;
+        if n > RPMDB_MAX_ROWS {
+            return Err(format!(
+                "{path}: more than {RPMDB_MAX_ROWS} rows in `Packages`"
+            ));
+        }
+        let Ok(blob) = row.get_ref(0).and_then(|v| Ok(v.as_blob()?)) else {
+            continue;
+        };
+        let Some(h) = parse_rpm_header(blob) else {
             continue;
         };
         if h.name == "gpg-pubkey" {
             continue;
+        }
+        for (f, mode) in &h.files {
+            files.push((f.clone(), h.name.clone(), *mode));
         }
         let version = match h.epoch {
             Some(e) if e > 0 => format!("{e}:{}-{}", h.version, h.release),
@@ -554,7 +764,7 @@ pub fn parse_rpm_sqlite(
         p.licenses.extend(h.license.clone());
         out.push(p);
     }
-    Ok(out)
+    Ok((out, files))
 }
 
 #[cfg(test)]

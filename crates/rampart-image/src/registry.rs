@@ -560,7 +560,10 @@ mod tests {
         };
         assert_eq!(total_size(&[l(1), l(2)]), Some(3));
         // Two halves of 2^64 + 2 would wrap to 2 bytes, under any pull limit.
-        assert_eq!(total_size(&[l(u64::MAX / 2 + 2), l(u64::MAX / 2 + 1)]), None);
+        assert_eq!(
+            total_size(&[l(u64::MAX / 2 + 2), l(u64::MAX / 2 + 1)]),
+            None
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use rampart_core::fingerprint::fingerprint;
 use rampart_core::{Finding, Location, RuleMeta, ScanError, Severity};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Options of an image scan.
 #[derive(Debug, Clone, Default)]
@@ -124,9 +124,11 @@ pub fn scan_opened(
     secrets: Option<&rampart_secrets::SecretScanner>,
     db: Option<&rampart_vuln::Db>,
 ) -> ImageScan {
+    let budget = layer::ImageBudget::new();
     let ctx = LayerContext {
         limits: &opts.limits,
         secrets,
+        budget: &budget,
     };
     let outputs: Vec<LayerOutput> = img
         .layers
@@ -141,24 +143,30 @@ pub fn scan_opened(
     let reference = img.reference.clone();
 
     // The final file system: whiteouts remove from lower layers, then entries add.
+    // A layer whose bytes were not all read and verified against its digests
+    // contributes nothing: neither files nor whiteouts (which could hide a lower
+    // layer's package database), packages or secrets.
     let mut index: BTreeMap<String, FileInfo> = BTreeMap::new();
+    let mut devices: Vec<(usize, &layer::HostileEntry)> = Vec::new();
     for (i, out) in outputs.iter().enumerate() {
-        for d in &out.opaque {
-            remove_children(&mut index, d);
-        }
-        for w in &out.whiteouts {
-            index.remove(w);
-            remove_children(&mut index, w);
-        }
-        for e in &out.entries {
-            index.insert(
-                e.path.clone(),
-                FileInfo {
-                    layer: i,
-                    kind: e.kind,
-                    mode: e.mode,
-                },
-            );
+        if out.verified {
+            for d in &out.opaque {
+                remove_children(&mut index, d);
+            }
+            for w in &out.whiteouts {
+                index.remove(w);
+                remove_children(&mut index, w);
+            }
+            for e in &out.entries {
+                index.insert(
+                    e.path.clone(),
+                    FileInfo {
+                        layer: i,
+                        kind: e.kind,
+                        mode: e.mode,
+                    },
+                );
+            }
         }
         stats.bytes += out.bytes;
         stats.secret_files += out.secret_files;
@@ -169,6 +177,13 @@ pub fn scan_opened(
                 path: lpath.clone(),
                 line: None,
                 message: e.clone(),
+            });
+        }
+        if !out.verified && !out.errors.iter().any(|e| e.contains("digest mismatch")) {
+            errors.push(ScanError {
+                path: lpath.clone(),
+                line: None,
+                message: "not read to the end, so its digest was not verified: its files, packages and secrets were not used".into(),
             });
         }
         let loc = |path: Option<String>| Location::Image {
@@ -195,6 +210,11 @@ pub fn scan_opened(
         }
         if let Some(m) = rules::meta_of(ids::HOSTILE_ENTRY) {
             for h in &out.hostile {
+                if h.what == Hostile::DeviceFile && out.verified {
+                    // Decided below, once the package databases say who ships what.
+                    devices.push((i, h));
+                    continue;
+                }
                 let what = match h.what {
                     Hostile::PathTraversal => "path traversal",
                     Hostile::LinkEscape => "link escaping the root",
@@ -244,7 +264,8 @@ pub fn scan_opened(
         .as_ref()
         .map(|o| (o.id.clone(), o.version_id.clone()));
 
-    // Packages.
+    // Packages, and the files they own.
+    let mut owners = Owners::default();
     let mut packages: Vec<ImagePackage> = Vec::new();
     for (i, out) in outputs.iter().enumerate() {
         for c in &out.captured {
@@ -261,10 +282,40 @@ pub fn scan_opened(
                 Capture::DpkgStatus | Capture::DpkgStatusD => {
                     os::parse_dpkg(&text(), &c.path, &eco(PackageKind::Dpkg))
                 }
-                Capture::ApkInstalled => os::parse_apk(&text(), &c.path, &eco(PackageKind::Apk)),
+                Capture::DpkgList => {
+                    let name = c.path.rsplit('/').next().unwrap_or("");
+                    let pkg = name.strip_suffix(".list").unwrap_or(name);
+                    let pkg = pkg.split(':').next().unwrap_or(pkg);
+                    for l in text().lines() {
+                        let f = l.trim().trim_start_matches('/');
+                        if !f.is_empty() && f != "." {
+                            owners
+                                .files
+                                .insert(f.to_string(), (pkg.to_string(), Expect::Layer(i)));
+                        }
+                    }
+                    Vec::new()
+                }
+                Capture::DpkgStatOverride => {
+                    owners.overridden.extend(os::dpkg_statoverrides(&text()));
+                    Vec::new()
+                }
+                Capture::ApkInstalled => {
+                    let t = text();
+                    for (f, pkg, mode) in os::apk_files(&t) {
+                        let e = mode.map_or(Expect::NoSpecialBits, Expect::Mode);
+                        owners.files.insert(f, (pkg, e));
+                    }
+                    os::parse_apk(&t, &c.path, &eco(PackageKind::Apk))
+                }
                 Capture::RpmSqlite => {
-                    match os::parse_rpm_sqlite(&c.data, &c.path, &eco(PackageKind::Rpm)) {
-                        Ok(p) => p,
+                    match os::read_rpm_sqlite(&c.data, &c.path, &eco(PackageKind::Rpm)) {
+                        Ok((p, files)) => {
+                            for (f, pkg, mode) in files {
+                                owners.files.insert(f, (pkg, Expect::Mode(mode)));
+                            }
+                            p
+                        }
                         Err(e) => {
                             errors.push(ScanError {
                                 path: c.path.clone(),
@@ -326,10 +377,14 @@ pub fn scan_opened(
                 message: e.to_string(),
             }),
         }
+        errors.extend(unchecked_ecosystems(db, &packages));
     }
 
-    // Secrets (in every layer, present or not).
+    // Secrets (in every verified layer, present or not).
     for (i, out) in outputs.iter().enumerate() {
+        if !out.verified {
+            continue;
+        }
         for s in &out.secrets {
             let state = match index.get(&s.path) {
                 Some(f) if f.layer == i => "present",
@@ -373,10 +428,42 @@ pub fn scan_opened(
     ));
     findings.extend(file_findings(
         &index,
+        &owners,
         &reference,
         &layer_digests,
         &instructions,
     ));
+    if let Some(m) = rules::meta_of(ids::HOSTILE_ENTRY) {
+        for (i, h) in devices {
+            let shipped = index
+                .get(&h.path)
+                .filter(|f| f.layer == i && f.kind == EntryKind::Device)
+                .and_then(|f| owners.expected(&h.path, f));
+            if shipped.is_some() {
+                continue;
+            }
+            let mut f = Finding::new(
+                &m,
+                format!(
+                    "device file: `{}`: {} that no package installed",
+                    h.path, h.detail
+                ),
+                Location::Image {
+                    image: reference.clone(),
+                    layer_digest: Some(layer_digests[i].clone()),
+                    path: Some(h.path.clone()),
+                },
+                fingerprint(&[ids::HOSTILE_ENTRY, &layer_digests[i], &h.path]),
+            );
+            add_layer_props(&mut f, i, &instructions);
+            // Device nodes are harmless to Rampart (never extracted); worth knowing, not
+            // alarming.
+            f.severity = Severity::Low;
+            f.properties
+                .insert("kind".into(), serde_json::json!(h.what));
+            findings.push(f);
+        }
+    }
     if let Some(o) = &os_info {
         let today = opts
             .today
@@ -439,6 +526,74 @@ pub fn scan_opened(
         errors,
         stats,
     }
+}
+
+/// What a package database says a file's mode should be.
+#[derive(Debug, Clone, Copy)]
+enum Expect {
+    /// rpm headers and apk's `a:` lines record the mode.
+    Mode(u32),
+    /// apk without an `a:` line: the default mode, no setuid/setgid/sticky bits.
+    NoSpecialBits,
+    /// dpkg records no modes: the file is as the package installed it when it comes
+    /// from the layer that wrote the package's file list (a later `chmod u+s` is in a
+    /// later layer) and no `dpkg-statoverride` names it.
+    Layer(usize),
+}
+
+/// Files owned by the image's packages (from present package databases only).
+#[derive(Debug, Default)]
+struct Owners {
+    files: HashMap<String, (String, Expect)>,
+    overridden: HashSet<String>,
+}
+
+impl Owners {
+    /// The package that ships `path` with the mode it has, if any.
+    fn expected(&self, path: &str, f: &FileInfo) -> Option<&str> {
+        let (pkg, e) = self.files.get(path)?;
+        let ok = match *e {
+            Expect::Mode(m) => m & 0o7777 == f.mode & 0o7777,
+            Expect::NoSpecialBits => f.mode & 0o7000 == 0,
+            Expect::Layer(l) => l == f.layer && !self.overridden.contains(path),
+        };
+        ok.then_some(pkg.as_str())
+    }
+}
+
+/// One error per ecosystem whose packages the database has no advisory for at all:
+/// they were not checked, which is not the same as clean.
+fn unchecked_ecosystems(db: &rampart_vuln::Db, packages: &[ImagePackage]) -> Vec<ScanError> {
+    let mut by_eco: BTreeMap<&str, Vec<&ImagePackage>> = BTreeMap::new();
+    for p in packages {
+        by_eco.entry(p.ecosystem.as_str()).or_default().push(p);
+    }
+    let mut out = Vec::new();
+    for (eco, pk) in by_eco {
+        let message = match db.has_ecosystem(eco) {
+            Ok(true) => continue,
+            Ok(false) => {
+                let examples: Vec<String> = pk
+                    .iter()
+                    .take(3)
+                    .map(|p| format!("{} {}", p.name, p.version))
+                    .collect();
+                format!(
+                    "no advisories for ecosystem `{eco}` in the database: its {} package(s) ({}{}) were not checked for vulnerabilities; import that ecosystem (`rampart db update`) or pass --skip-vulns",
+                    pk.len(),
+                    examples.join(", "),
+                    if pk.len() > 3 { ", …" } else { "" }
+                )
+            }
+            Err(e) => format!("cannot tell whether ecosystem `{eco}` is covered: {e}"),
+        };
+        out.push(ScanError {
+            path: "vulnerability database".into(),
+            line: None,
+            message,
+        });
+    }
+    out
 }
 
 fn short(d: &str) -> &str {
@@ -703,6 +858,7 @@ fn add_url(created_by: &str) -> Option<&str> {
 
 fn file_findings(
     index: &BTreeMap<String, FileInfo>,
+    owners: &Owners,
     reference: &str,
     layer_digests: &[String],
     instructions: &[Option<String>],
@@ -720,7 +876,7 @@ fn file_findings(
             layer_digest: layer_digests.get(f.layer).cloned(),
             path: Some(path.clone()),
         };
-        if f.kind == EntryKind::File && f.mode & 0o6000 != 0 {
+        if f.kind == EntryKind::File && f.mode & 0o6000 != 0 && owners.expected(path, f).is_none() {
             let name = path.rsplit('/').next().unwrap_or(path);
             let base = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
             let dangerous =

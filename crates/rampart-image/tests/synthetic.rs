@@ -398,3 +398,345 @@ fn garbage_inputs_fail_cleanly() {
     .unwrap();
     assert!(!s.errors.is_empty());
 }
+
+// ---- Hostile images (issue 13) and ecosystem coverage (issue 12) ----
+
+fn zip_bytes(files: &[(&str, &[u8], bool)]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (n, b, stored) in files {
+        let o = zip::write::SimpleFileOptions::default().compression_method(if *stored {
+            zip::CompressionMethod::Stored
+        } else {
+            zip::CompressionMethod::Deflated
+        });
+        w.start_file(*n, o).unwrap();
+        w.write_all(b).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+fn scan_dir(dir: &Path, opts: &ScanOptions) -> rampart_image::ImageScan {
+    scan(dir.to_str().unwrap(), opts, None, None).unwrap()
+}
+
+fn has_error(s: &rampart_image::ImageScan, parts: &[&str]) -> bool {
+    s.errors
+        .iter()
+        .any(|e| parts.iter().all(|p| e.to_string().contains(p)))
+}
+
+/// Item 1: a Spring-Boot-style JAR whose 64 nested JARs each inflate to 8 MiB (a 512 MiB
+/// zip bomb from a file of a few hundred KiB). Reading it must stop at the per-archive
+/// budget with an error naming the archive, not buffer every nested JAR at once.
+#[test]
+fn nested_jar_bomb_is_a_budget_error() {
+    let zeros = vec![0u8; 8 * 1024 * 1024];
+    let inner = zip_bytes(&[
+        (
+            "META-INF/maven/org.example/lib/pom.properties",
+            b"groupId=org.example\nartifactId=lib\nversion=1.0\n",
+            false,
+        ),
+        ("blob.bin", &zeros, true),
+    ]);
+    let names: Vec<String> = (0..64)
+        .map(|i| format!("BOOT-INF/lib/lib{i}.jar"))
+        .collect();
+    let files: Vec<(&str, &[u8], bool)> = names
+        .iter()
+        .map(|n| (n.as_str(), inner.as_slice(), false))
+        .collect();
+    let outer = zip_bytes(&files);
+    assert!(outer.len() < 4 * 1024 * 1024, "{}", outer.len());
+    let dir = tempfile::tempdir().unwrap();
+    layout(
+        dir.path(),
+        &[gz_layer(&[E::File("app/bomb.jar", &outer, 0o644)])],
+        serde_json::json!({}),
+    );
+    let s = scan_dir(dir.path(), &ScanOptions::default());
+    assert!(
+        has_error(&s, &["app/bomb.jar", "budget"]),
+        "the bomb must be a reported error: {:?}",
+        s.errors
+    );
+}
+
+/// Item 1: captured files (package metadata) had no total: 320 MiB of `package.json`
+/// from one small layer were all held in memory, silently.
+#[test]
+fn captured_bytes_per_layer_are_budgeted() {
+    let big = vec![b' '; 64 * 1024 * 1024];
+    let paths: Vec<String> = (0..5)
+        .map(|i| format!("app/node_modules/p{i}/package.json"))
+        .collect();
+    let entries: Vec<E> = paths
+        .iter()
+        .map(|p| E::File(p.as_str(), big.as_slice(), 0o644))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    layout(dir.path(), &[gz_layer(&entries)], serde_json::json!({}));
+    let s = scan_dir(dir.path(), &ScanOptions::default());
+    assert!(
+        has_error(&s, &["layer 0", "budget", "node_modules/p"]),
+        "{:?}",
+        s.errors
+    );
+}
+
+/// Item 2: the image's own rpmdb.sqlite with `Packages` as a VIEW over an endless
+/// recursive CTE. Querying it with SQLite's defaults never returns.
+#[test]
+fn rpmdb_view_with_recursive_cte_is_refused_quickly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("rpmdb.sqlite");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute_batch(
+        "CREATE VIEW Packages AS WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n)
+         SELECT x AS hnum, zeroblob(16) AS blob FROM n;",
+    )
+    .unwrap();
+    drop(c);
+    let bytes = std::fs::read(&db).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    layout(
+        dir.path(),
+        &[gz_layer(&[
+            E::File("etc/os-release", b"ID=rhel\nVERSION_ID=9.4\n", 0o644),
+            E::File("var/lib/rpm/rpmdb.sqlite", &bytes, 0o644),
+        ])],
+        serde_json::json!({}),
+    );
+    let path = dir.path().to_path_buf();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(scan_dir(&path, &ScanOptions::default()));
+    });
+    let s = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("scanning a hostile rpmdb.sqlite must finish (it hung)");
+    assert!(
+        has_error(&s, &["rpmdb.sqlite", "Packages", "not a table"]),
+        "{:?}",
+        s.errors
+    );
+    assert!(s.packages.is_empty());
+}
+
+/// Item 4: a layer whose bytes do not match the manifest's digest must not contribute
+/// packages, whiteouts or files: the replaced blob hides the apk database with a
+/// whiteout and adds a package of its own.
+#[test]
+fn tampered_layer_contributes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let l0 = gz_layer(&[
+        E::File("etc/os-release", OS_RELEASE, 0o644),
+        E::File("lib/apk/db/installed", APK, 0o644),
+    ]);
+    let l1 = gz_layer(&[E::File("app/readme", b"hello", 0o644)]);
+    let blob_name = sha(&l1.0)[7..].to_string();
+    layout(dir.path(), &[l0, l1], serde_json::json!({}));
+    let evil = gz_layer(&[
+        E::File("lib/apk/db/.wh.installed", b"", 0o644),
+        E::File(
+            "app/node_modules/evil/package.json",
+            br#"{"name":"evil","version":"6.6.6"}"#,
+            0o644,
+        ),
+    ]);
+    std::fs::write(dir.path().join("blobs/sha256").join(&blob_name), &evil.0).unwrap();
+    let s = scan_dir(dir.path(), &ScanOptions::default());
+    assert!(
+        has_error(&s, &["layer 1", "digest mismatch"]),
+        "{:?}",
+        s.errors
+    );
+    let names: Vec<&str> = s.packages.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        vec!["busybox", "musl"],
+        "the tampered layer neither adds packages nor whites out the apk database"
+    );
+    assert_eq!(s.image.layers.len(), 2, "the layer is still listed");
+    assert!(
+        !s.packages.iter().any(|p| p.layer == 1),
+        "nothing comes from layer 1"
+    );
+}
+
+/// Item 4: an OCI layout whose config names a diff_id the layer's uncompressed bytes
+/// do not have (the image id commits to other content).
+#[test]
+fn diff_id_mismatch_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let l0 = gz_layer(&[E::File("lib/apk/db/installed", APK, 0o644)]);
+    let wrong = tar_bytes(&[E::File("x", b"y", 0o644)]);
+    layout(dir.path(), &[(l0.0, wrong)], serde_json::json!({}));
+    let s = scan_dir(dir.path(), &ScanOptions::default());
+    assert!(
+        has_error(&s, &["layer 0", "digest mismatch"]),
+        "{:?}",
+        s.errors
+    );
+    assert!(s.packages.is_empty());
+}
+
+fn db_with_alpine_advisory() -> rampart_vuln::Db {
+    let osv = tempfile::tempdir().unwrap();
+    std::fs::write(
+        osv.path().join("ALPINE-TEST-1.json"),
+        r#"{"id":"ALPINE-TEST-1","modified":"2024-01-01T00:00:00Z","summary":"musl test",
+           "affected":[{"package":{"ecosystem":"Alpine:v3.19","name":"musl"},
+           "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1.2.5-r0"}]}]}]}"#,
+    )
+    .unwrap();
+    let mut db = rampart_vuln::Db::open_in_memory().unwrap();
+    let opts = rampart_vuln::ImportOptions {
+        validate_schema: false,
+        strict: false,
+    };
+    let r = db.import(&[osv.path().to_path_buf()], &opts).unwrap();
+    assert_eq!(r.imported, 1, "{r:?}");
+    db
+}
+
+/// Item 5: a Debian image against a database with no Debian (or npm) advisories: the
+/// packages were not checked, and the report must say so as an error.
+#[test]
+fn ecosystems_without_advisories_are_errors() {
+    let db = db_with_alpine_advisory();
+    let dir = tempfile::tempdir().unwrap();
+    layout(
+        dir.path(),
+        &[gz_layer(&[
+            E::File(
+                "etc/os-release",
+                b"ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n",
+                0o644,
+            ),
+            E::File(
+                "var/lib/dpkg/status",
+                b"Package: bash\nStatus: install ok installed\nVersion: 5.2.15-2+b2\n\n",
+                0o644,
+            ),
+            E::File(
+                "app/node_modules/left-pad/package.json",
+                br#"{"name":"left-pad","version":"1.3.0"}"#,
+                0o644,
+            ),
+        ])],
+        serde_json::json!({}),
+    );
+    let s = scan(
+        dir.path().to_str().unwrap(),
+        &ScanOptions::default(),
+        None,
+        Some(&db),
+    )
+    .unwrap();
+    assert!(
+        has_error(&s, &["Debian:12", "no advisories"]),
+        "{:?}",
+        s.errors
+    );
+    assert!(has_error(&s, &["npm", "no advisories"]), "{:?}", s.errors);
+
+    // The ecosystem the database does cover is checked, and silent.
+    let d2 = tempfile::tempdir().unwrap();
+    layout(
+        d2.path(),
+        &[gz_layer(&[
+            E::File("etc/os-release", OS_RELEASE, 0o644),
+            E::File("lib/apk/db/installed", APK, 0o644),
+        ])],
+        serde_json::json!({}),
+    );
+    let s = scan(
+        d2.path().to_str().unwrap(),
+        &ScanOptions::default(),
+        None,
+        Some(&db),
+    )
+    .unwrap();
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    assert!(
+        s.findings
+            .iter()
+            .any(|f| f.rule_id.contains("ALPINE-TEST-1")),
+        "{:?}",
+        s.findings.iter().map(|f| &f.rule_id).collect::<Vec<_>>()
+    );
+}
+
+fn findings_at<'a>(s: &'a rampart_image::ImageScan, rule: &str) -> Vec<&'a str> {
+    let mut v: Vec<&str> = s
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == rule)
+        .filter_map(|f| match &f.location {
+            rampart_core::Location::Image { path, .. } => path.as_deref(),
+            _ => None,
+        })
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// Item 6 (dpkg): setuid files and devices a package installed are expected; a setuid
+/// bit added by a later layer, or on a file no package owns, is a finding.
+#[test]
+fn package_owned_setuid_and_devices_are_not_findings_dpkg() {
+    let dir = tempfile::tempdir().unwrap();
+    let elf = b"\x7fELF\x02\x01\x01\x00not really";
+    let l0 = gz_layer(&[
+        E::File("etc/os-release", b"ID=debian\nVERSION_ID=\"12\"\n", 0o644),
+        E::File(
+            "var/lib/dpkg/status",
+            b"Package: login\nStatus: install ok installed\nVersion: 1:4.13+dfsg1-1\n\nPackage: passwd\nStatus: install ok installed\nVersion: 1:4.13+dfsg1-1\n\nPackage: makedev\nStatus: install ok installed\nVersion: 2.3.1-97\n\n",
+            0o644,
+        ),
+        E::File("var/lib/dpkg/info/login.list", b"/.\n/usr\n/usr/bin\n/usr/bin/su\n", 0o644),
+        E::File("var/lib/dpkg/info/passwd.list", b"/.\n/usr/bin/passwd\n/usr/bin/chfn\n", 0o644),
+        E::File("var/lib/dpkg/info/makedev.list", b"/dev/null\n", 0o644),
+        E::File("usr/bin/su", elf, 0o4755),
+        E::File("usr/bin/passwd", elf, 0o755),
+        E::File("usr/bin/chfn", elf, 0o4755),
+        E::File("usr/local/bin/backdoor", elf, 0o4755),
+        E::Dev("dev/null"),
+        E::Dev("dev/sneaky"),
+    ]);
+    // A later layer sets the bit on a package's file (`chmod u+s`).
+    let l1 = gz_layer(&[E::File("usr/bin/passwd", elf, 0o4755)]);
+    layout(dir.path(), &[l0, l1], serde_json::json!({}));
+    let s = scan_dir(dir.path(), &ScanOptions::default());
+    assert_eq!(
+        findings_at(&s, "image/setuid-binary"),
+        vec!["usr/bin/passwd", "usr/local/bin/backdoor"],
+        "su and chfn are installed setuid by their packages"
+    );
+    assert_eq!(
+        findings_at(&s, "image/suspicious-layer-entry"),
+        vec!["dev/sneaky"]
+    );
+}
+
+/// Item 6 (apk): modes are in the installed database (`a:uid:gid:mode`).
+#[test]
+fn package_owned_setuid_is_not_a_finding_apk() {
+    let dir = tempfile::tempdir().unwrap();
+    let apk = b"P:busybox\nV:1.36.1-r15\no:busybox\nF:bin\nR:busybox\na:0:0:755\nR:bbsuid\na:0:0:4111\n\n";
+    let elf = b"\x7fELF\x02\x01\x01\x00not really";
+    let l0 = gz_layer(&[
+        E::File("etc/os-release", OS_RELEASE, 0o644),
+        E::File("lib/apk/db/installed", apk, 0o644),
+        E::File("bin/bbsuid", elf, 0o4111),
+        E::File("bin/busybox", elf, 0o4755),
+    ]);
+    layout(dir.path(), &[l0], serde_json::json!({}));
+    let s = scan_dir(dir.path(), &ScanOptions::default());
+    assert_eq!(
+        findings_at(&s, "image/setuid-binary"),
+        vec!["bin/busybox"],
+        "bbsuid is 4111 in the apk database; busybox is 755 there"
+    );
+}

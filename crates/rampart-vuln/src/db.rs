@@ -388,6 +388,19 @@ impl Db {
         })
     }
 
+    /// Whether the database holds any advisory that packages of `ecosystem` are matched
+    /// against (`Debian:12` is matched by `Debian:12` records and by release-less `Debian`
+    /// ones, as [`Db::match_packages`] does). A package of an ecosystem without any was
+    /// not checked at all.
+    pub fn has_ecosystem(&self, ecosystem: &str) -> Result<bool, DbError> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM affected WHERE eco_base = ?1
+               AND (?2 = eco_base OR ecosystem = eco_base OR ecosystem = ?2))",
+            rusqlite::params![ecosystem::base(ecosystem), ecosystem],
+            |r| r.get::<_, bool>(0),
+        )?)
+    }
+
     /// The stored record with this id (or whose alias this is).
     pub fn get(&self, id: &str) -> Result<Option<Record>, DbError> {
         let text: Option<String> = self
