@@ -164,6 +164,9 @@ pub fn parse(text: &str) -> Dockerfile {
     }
     let esc = df.escape;
     let mut stage: Option<usize> = None;
+    // `ARG`s before the first `FROM`, collected once at that `FROM` (once per `FROM`
+    // was quadratic in a file of many `ARG`s and `FROM`s).
+    let mut globals: Option<BTreeMap<String, String>> = None;
     while i < lines.len() {
         let first = lines[i];
         let t = first.trim_start();
@@ -267,9 +270,9 @@ pub fn parse(text: &str) -> Dockerfile {
                     message: "FROM without an image".into(),
                 });
             }
-            let global_args = global_args(&df.instructions);
+            let global_args = globals.get_or_insert_with(|| global_args(&df.instructions));
             df.stages.push(Stage {
-                image: substitute(&image_raw, &global_args),
+                image: substitute(&image_raw, global_args),
                 image_raw,
                 name,
                 platform: flags

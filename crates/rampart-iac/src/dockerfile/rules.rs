@@ -4,6 +4,7 @@
 use super::parse::{key_values, shell_words, Dockerfile, Instruction};
 use crate::meta::{meta, MetaSpec};
 use rampart_core::{RuleMeta, Severity};
+use std::collections::{HashMap, HashSet};
 
 /// One rule hit: line range and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,6 +168,26 @@ pub fn metas() -> Vec<RuleMeta> {
     rules().iter().map(|r| meta(&r.spec, "docker")).collect()
 }
 
+/// Push a hit unless the previous one is the same rule on the same instruction: rules
+/// that look at every simple command of a `RUN` report it once, and the message and
+/// identity (which holds the whole instruction text) are built only for that one. A
+/// `RUN` continued over thousands of commands made one identity copy per command before
+/// (quadratic memory).
+fn push_once(
+    out: &mut Vec<Hit>,
+    slug: &'static str,
+    ins: &Instruction,
+    message: impl FnOnce() -> String,
+) {
+    if out
+        .last()
+        .is_some_and(|h| h.slug == slug && h.line == ins.line)
+    {
+        return;
+    }
+    out.push(hit(slug, ins, message()));
+}
+
 fn hit(slug: &'static str, ins: &Instruction, message: impl Into<String>) -> Hit {
     Hit {
         slug,
@@ -185,22 +206,40 @@ fn final_stage(df: &Dockerfile) -> impl Iterator<Item = &Instruction> {
         .filter(move |i| last.is_some() && i.stage == last)
 }
 
-/// Stages whose filesystem ends up in the final image: the last stage and the chain of
-/// stages it is built `FROM`.
-fn shipped_stages(df: &Dockerfile) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut cur = df.stages.len().checked_sub(1);
-    while let Some(i) = cur {
-        if out.contains(&i) {
-            break;
+/// Per stage: the latest earlier stage named like its base image (`FROM build`), if any.
+/// One pass with a name map (a scan of the earlier stages per stage was quadratic).
+fn base_stages(df: &Dockerfile) -> Vec<Option<usize>> {
+    let mut by_name: HashMap<&str, usize> = HashMap::new();
+    let mut out = Vec::with_capacity(df.stages.len());
+    for (i, s) in df.stages.iter().enumerate() {
+        let image = s.image.to_ascii_lowercase();
+        out.push(by_name.get(image.as_str()).copied());
+        if let Some(n) = &s.name {
+            by_name.insert(n.as_str(), i);
         }
-        out.push(i);
-        let image = df.stages[i].image.to_ascii_lowercase();
-        cur = df.stages[..i]
-            .iter()
-            .rposition(|s| s.name.as_deref() == Some(image.as_str()));
     }
     out
+}
+
+/// Stages whose filesystem ends up in the final image: the last stage and the chain of
+/// stages it is built `FROM`, as a mask indexed by stage.
+fn shipped_stages(df: &Dockerfile) -> Vec<bool> {
+    let base = base_stages(df);
+    let mut shipped = vec![false; df.stages.len()];
+    let mut cur = df.stages.len().checked_sub(1);
+    while let Some(i) = cur {
+        if shipped[i] {
+            break;
+        }
+        shipped[i] = true;
+        cur = base[i];
+    }
+    shipped
+}
+
+/// Whether stage `s` (of an instruction) is shipped.
+fn is_shipped(shipped: &[bool], s: Option<usize>) -> bool {
+    s.and_then(|s| shipped.get(s).copied()).unwrap_or(false)
 }
 
 fn runs(df: &Dockerfile) -> impl Iterator<Item = &Instruction> {
@@ -311,14 +350,13 @@ fn check_missing_user(df: &Dockerfile, out: &mut Vec<Hit>) {
         return;
     }
     // A stage built FROM an earlier stage inherits its USER.
-    for s in shipped_stages(df) {
-        if df
-            .instructions
-            .iter()
-            .any(|i| i.stage == Some(s) && i.keyword == "USER")
-        {
-            return;
-        }
+    let shipped = shipped_stages(df);
+    if df
+        .instructions
+        .iter()
+        .any(|i| i.keyword == "USER" && is_shipped(&shipped, i.stage))
+    {
+        return;
     }
     out.push(Hit {
         slug: "missing-user",
@@ -366,16 +404,14 @@ fn split_image(image: &str) -> (&str, Option<&str>, Option<&str>) {
 /// unresolved variable).
 fn external_bases(df: &Dockerfile) -> Vec<(usize, &super::parse::Stage)> {
     let mut out = Vec::new();
+    let base = base_stages(df);
     for (i, s) in df.stages.iter().enumerate() {
         let img = s.image.to_ascii_lowercase();
         if img.is_empty() || img == "scratch" || s.image_raw.starts_with('$') && s.image.is_empty()
         {
             continue;
         }
-        if df.stages[..i]
-            .iter()
-            .any(|p| p.name.as_deref() == Some(img.as_str()))
-        {
+        if base[i].is_some() {
             continue;
         }
         if s.image.contains('$') {
@@ -515,11 +551,9 @@ fn check_curl_pipe_shell(df: &Dockerfile, out: &mut Vec<Hit>) {
                     )
                 });
                 if fetch && shell {
-                    out.push(hit(
-                        "curl-pipe-shell",
-                        ins,
-                        format!("pipes a download into a shell: `{}`", seg.trim()),
-                    ));
+                    push_once(out, "curl-pipe-shell", ins, || {
+                        format!("pipes a download into a shell: `{}`", seg.trim())
+                    });
                     break;
                 }
             }
@@ -637,11 +671,9 @@ fn check_apt_no_recommends(df: &Dockerfile, out: &mut Vec<Hit>) {
                     w.contains("Install-Recommends=false") || w.contains("Install-Recommends=0")
                 });
             if !ok {
-                out.push(hit(
-                    "apt-no-install-recommends",
-                    ins,
-                    "apt-get install without --no-install-recommends",
-                ));
+                push_once(out, "apt-no-install-recommends", ins, || {
+                    "apt-get install without --no-install-recommends".into()
+                });
             }
         }
     }
@@ -651,7 +683,7 @@ fn check_apt_no_recommends(df: &Dockerfile, out: &mut Vec<Hit>) {
 fn check_apt_lists(df: &Dockerfile, out: &mut Vec<Hit>) {
     let shipped = shipped_stages(df);
     for ins in runs(df) {
-        if !ins.stage.is_some_and(|s| shipped.contains(&s)) {
+        if !is_shipped(&shipped, ins.stage) {
             continue;
         }
         let cmds = commands(&ins.shell_text());
@@ -692,7 +724,9 @@ fn check_apt_upgrade(df: &Dockerfile, out: &mut Vec<Hit>) {
         )
         .is_some()
         {
-            out.push(hit("apt-upgrade", ins, "apt-get upgrade in a Dockerfile"));
+            push_once(out, "apt-upgrade", ins, || {
+                "apt-get upgrade in a Dockerfile".into()
+            });
         }
     }
     out.dedup_by(|a, b| a.slug == b.slug && a.line == b.line);
@@ -705,7 +739,9 @@ fn check_apt_yes(df: &Dockerfile, out: &mut Vec<Hit>) {
                 && (has_flag(rest, &["-y", "--yes", "--assume-yes"])
                     || rest.iter().any(|w| w == "-qq" || w.starts_with("-q=2")));
             if !yes {
-                out.push(hit("apt-missing-yes", ins, "apt-get install without -y"));
+                push_once(out, "apt-missing-yes", ins, || {
+                    "apt-get install without -y".into()
+                });
             }
         }
     }
@@ -716,7 +752,9 @@ fn check_apt(df: &Dockerfile, out: &mut Vec<Hit>) {
     for (ins, c) in each_command(df) {
         let c2 = strip_wrappers(&c);
         if prog(c2) == "apt" && c2.len() > 1 {
-            out.push(hit("apt-not-apt-get", ins, "uses `apt`; use `apt-get`"));
+            push_once(out, "apt-not-apt-get", ins, || {
+                "uses `apt`; use `apt-get`".into()
+            });
         }
     }
     out.dedup_by(|a, b| a.slug == b.slug && a.line == b.line);
@@ -731,7 +769,7 @@ fn check_sudo(df: &Dockerfile, out: &mut Vec<Hit>) {
             ) || (w.contains('=') && !w.starts_with('-')))
         });
         if first.is_some_and(|i| prog(&c[i..]) == "sudo") {
-            out.push(hit("sudo", ins, "RUN uses sudo"));
+            push_once(out, "sudo", ins, || "RUN uses sudo".into());
         }
     }
     out.dedup_by(|a, b| a.slug == b.slug && a.line == b.line);
@@ -762,7 +800,7 @@ fn check_missing_healthcheck(df: &Dockerfile, out: &mut Vec<Hit>) {
     if df
         .instructions
         .iter()
-        .any(|i| i.keyword == "HEALTHCHECK" && i.stage.is_some_and(|s| shipped.contains(&s)))
+        .any(|i| i.keyword == "HEALTHCHECK" && is_shipped(&shipped, i.stage))
     {
         return;
     }
@@ -778,7 +816,7 @@ fn check_missing_healthcheck(df: &Dockerfile, out: &mut Vec<Hit>) {
 fn check_cd(df: &Dockerfile, out: &mut Vec<Hit>) {
     for (ins, c) in each_command(df) {
         if prog(strip_wrappers(&c)) == "cd" {
-            out.push(hit("cd-in-run", ins, "RUN uses cd; use WORKDIR"));
+            push_once(out, "cd-in-run", ins, || "RUN uses cd; use WORKDIR".into());
         }
     }
     out.dedup_by(|a, b| a.slug == b.slug && a.line == b.line);
@@ -889,11 +927,9 @@ fn check_apt_pin(df: &Dockerfile, out: &mut Vec<Hit>) {
                 .filter(|p| !p.contains('=') && !p.ends_with(".deb") && !p.contains('/'))
                 .collect();
             if !unpinned.is_empty() {
-                out.push(hit(
-                    "apt-unpinned",
-                    ins,
-                    format!("unpinned: {}", unpinned.join(", ")),
-                ));
+                push_once(out, "apt-unpinned", ins, || {
+                    format!("unpinned: {}", unpinned.join(", "))
+                });
             }
         }
     }
@@ -946,11 +982,9 @@ fn check_pip_pin(df: &Dockerfile, out: &mut Vec<Hit>) {
             })
             .collect();
             if !unpinned.is_empty() {
-                out.push(hit(
-                    "pip-unpinned",
-                    ins,
-                    format!("unpinned: {}", unpinned.join(", ")),
-                ));
+                push_once(out, "pip-unpinned", ins, || {
+                    format!("unpinned: {}", unpinned.join(", "))
+                });
             }
         }
     }
@@ -977,11 +1011,9 @@ fn check_apk_pin(df: &Dockerfile, out: &mut Vec<Hit>) {
             .filter(|p| !p.contains('=') && !p.ends_with(".apk"))
             .collect();
             if !unpinned.is_empty() {
-                out.push(hit(
-                    "apk-unpinned",
-                    ins,
-                    format!("unpinned: {}", unpinned.join(", ")),
-                ));
+                push_once(out, "apk-unpinned", ins, || {
+                    format!("unpinned: {}", unpinned.join(", "))
+                });
             }
         }
     }
@@ -989,23 +1021,24 @@ fn check_apk_pin(df: &Dockerfile, out: &mut Vec<Hit>) {
 }
 
 fn multiple(df: &Dockerfile, out: &mut Vec<Hit>, keyword: &str, slug: &'static str) {
-    for s in 0..df.stages.len() {
-        let v: Vec<&Instruction> = df
-            .instructions
-            .iter()
-            .filter(|i| i.stage == Some(s) && i.keyword == keyword)
-            .collect();
-        for extra in v.iter().skip(1) {
-            out.push(hit(
+    // Line of the first such instruction, per stage (one pass over the instructions).
+    let mut first: Vec<Option<usize>> = vec![None; df.stages.len()];
+    let mut hits: Vec<Hit> = Vec::new();
+    for ins in df.instructions.iter().filter(|i| i.keyword == keyword) {
+        let Some(slot) = ins.stage.and_then(|s| first.get_mut(s)) else {
+            continue;
+        };
+        match slot {
+            None => *slot = Some(ins.line),
+            Some(line) => hits.push(hit(
                 slug,
-                extra,
-                format!(
-                    "another {keyword} in the same stage (line {} already has one)",
-                    v[0].line
-                ),
-            ));
+                ins,
+                format!("another {keyword} in the same stage (line {line} already has one)"),
+            )),
         }
     }
+    // Instructions come in stage order, so the hits are stage by stage as before.
+    out.extend(hits);
 }
 
 fn check_multiple_cmd(df: &Dockerfile, out: &mut Vec<Hit>) {
@@ -1056,9 +1089,10 @@ fn check_cmd_shell_form(df: &Dockerfile, out: &mut Vec<Hit>) {
 }
 
 fn check_duplicate_stage(df: &Dockerfile, out: &mut Vec<Hit>) {
-    for (i, s) in df.stages.iter().enumerate() {
+    let mut seen: HashSet<&str> = HashSet::new();
+    for s in &df.stages {
         if let Some(n) = &s.name {
-            if df.stages[..i].iter().any(|p| p.name.as_ref() == Some(n)) {
+            if !seen.insert(n.as_str()) {
                 out.push(stage_hit(
                     "duplicate-stage-name",
                     df,
