@@ -1,5 +1,11 @@
 //! `rampart.yaml`: found in the scanned root or given with `--config`. CLI flags win.
 //! Unknown keys are errors (with line and column), so typos never silently do nothing.
+//!
+//! A file found in the scanned root is repository content, and what a scanned tree says
+//! is data, never authority: [`Config::restrict_to_repository`] keeps only the
+//! repository-policy keys ([`REPOSITORY_KEYS`]) and refuses the runner settings
+//! ([`RUNNER_ONLY_KEYS`]: where reports go, the gate, secrets in logs, rule files …), and
+//! refuses paths that leave the scanned root.
 
 use crate::severity::{FailOn, Severity};
 use crate::{Error, Result};
@@ -38,6 +44,8 @@ pub struct Config {
     pub show_secrets: Option<bool>,
     /// Worker threads (0 = one per core).
     pub threads: Option<usize>,
+    /// Report scan errors (content not checked) as warnings instead of exiting 2.
+    pub allow_errors: Option<bool>,
     /// Severity overrides by rule id.
     #[serde(default)]
     pub severity: BTreeMap<String, Severity>,
@@ -133,21 +141,367 @@ impl Config {
 
     /// Load an explicit config file.
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = read_limited(path)?;
         Config::parse(&text, path)
     }
 
-    /// Load `rampart.yaml` from `root` (a directory) if it exists.
-    pub fn discover(root: &Path) -> Result<Option<(PathBuf, Config)>> {
+    /// Load `rampart.yaml` from `root` (a directory) if it exists, as a repository
+    /// configuration ([`Config::restrict_to_repository`]). A `rampart.yaml` that is a
+    /// symlink is refused (it could read a file outside the tree).
+    pub fn discover(root: &Path) -> Result<Option<(PathBuf, Config, Restriction)>> {
         if !root.is_dir() {
             return Ok(None);
         }
         let path = root.join(CONFIG_FILE_NAME);
-        if !path.is_file() {
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
             return Ok(None);
+        };
+        if !meta.is_file() {
+            return Err(Error::Invalid {
+                what: path.display().to_string(),
+                message: "a repository configuration must be a regular file (not a symlink \
+                          or directory); use --config FILE or --no-config"
+                    .into(),
+            });
         }
-        Config::load(&path).map(|c| Some((path, c)))
+        let text = read_limited(&path)?;
+        let mut cfg = Config::parse(&text, &path)?;
+        let restriction = cfg.restrict_to_repository(&text, &path, root);
+        Ok(Some((path, cfg, restriction)))
     }
+}
+
+/// The largest configuration file read (a configuration is a few hundred bytes; a
+/// repository could plant a huge one).
+pub const MAX_CONFIG_SIZE: u64 = 1024 * 1024;
+
+fn read_limited(path: &Path) -> Result<String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut text = String::new();
+    file.take(MAX_CONFIG_SIZE + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| Error::io(path, e))?;
+    if text.len() as u64 > MAX_CONFIG_SIZE {
+        return Err(Error::Invalid {
+            what: path.display().to_string(),
+            message: format!("over the {MAX_CONFIG_SIZE} byte limit of a configuration file"),
+        });
+    }
+    Ok(text)
+}
+
+/// Keys a `rampart.yaml` found in the scanned tree may set: repository policy. Every
+/// one is listed in the report's `summary.config.applied`.
+pub const REPOSITORY_KEYS: &[&str] = &[
+    "exclude",
+    "severity",
+    "ignore_file",
+    "baseline",
+    "secrets.disable",
+    "license",
+    "k8s",
+];
+
+/// Keys only whoever runs Rampart may set (flags, `--config FILE`, `RAMPART_CONFIG`),
+/// with the reason given when a repository's `rampart.yaml` sets one.
+pub const RUNNER_ONLY_KEYS: &[(&str, &str)] = &[
+    ("fail_on", "the gate is the runner's"),
+    ("fail_on_stale_ignores", "the gate is the runner's"),
+    ("allow_errors", "the gate is the runner's"),
+    ("format", "the report format is the runner's"),
+    ("output", "where reports are written is the runner's"),
+    (
+        "show_secrets",
+        "printing secrets in full is the runner's choice",
+    ),
+    ("threads", "resources are the runner's"),
+    ("max_file_size", "what is scanned is the runner's"),
+    ("no_ignore", "what is scanned is the runner's"),
+    ("secrets.rules", "rule files replace the built-in rules"),
+    (
+        "secrets.no_builtin",
+        "dropping the built-in rules is the runner's",
+    ),
+    (
+        "admission",
+        "the admission webhook is configured by its operator",
+    ),
+];
+
+/// A setting of a repository configuration that was not applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The key (`output`, `baseline`, `k8s.policies` …).
+    pub key: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// What [`Config::restrict_to_repository`] kept and refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Restriction {
+    /// The repository-policy settings kept, as `key: value`.
+    pub applied: Vec<String>,
+    /// The settings refused.
+    pub refused: Vec<Refusal>,
+}
+
+impl Config {
+    /// Make this configuration, read from `path` inside the scanned tree `root`, a
+    /// repository policy: every runner-only key is reset (and listed as refused when the
+    /// file set it), and every path is resolved against the file's directory and kept
+    /// only when it stays inside `root` after following symlinks (refused otherwise).
+    /// Kept paths are returned absolute.
+    pub fn restrict_to_repository(&mut self, text: &str, path: &Path, root: &Path) -> Restriction {
+        let mut out = Restriction::default();
+        let present = present_keys(text);
+        for (key, reason) in RUNNER_ONLY_KEYS {
+            if present.iter().any(|k| k == key) {
+                out.refused.push(Refusal {
+                    key: (*key).to_string(),
+                    reason: format!("runner-only setting: {reason}"),
+                });
+            }
+        }
+        // Reset whatever the file said, present or not (the reset is the guarantee; the
+        // key list above only names what is refused).
+        self.fail_on = None;
+        self.fail_on_stale_ignores = None;
+        self.allow_errors = None;
+        self.format = None;
+        self.output = Vec::new();
+        self.show_secrets = None;
+        self.threads = None;
+        self.max_file_size = None;
+        self.no_ignore = None;
+        self.secrets.rules = Vec::new();
+        self.secrets.no_builtin = false;
+        self.admission = AdmissionConfig::default();
+
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let root_real = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+        let keep = |key: &str, p: &Path, refused: &mut Vec<Refusal>| -> Option<PathBuf> {
+            match inside_root(&root_real, dir, p) {
+                Ok(abs) => Some(abs),
+                Err(why) => {
+                    refused.push(Refusal {
+                        key: format!("{key}: {}", p.display()),
+                        reason: why,
+                    });
+                    None
+                }
+            }
+        };
+        self.ignore_file = self
+            .ignore_file
+            .take()
+            .and_then(|p| keep("ignore_file", &p, &mut out.refused));
+        self.baseline = self
+            .baseline
+            .take()
+            .and_then(|p| keep("baseline", &p, &mut out.refused));
+        self.k8s.policies = std::mem::take(&mut self.k8s.policies)
+            .into_iter()
+            .filter_map(|p| keep("k8s.policies", &p, &mut out.refused))
+            .collect();
+        self.k8s.helm_values = std::mem::take(&mut self.k8s.helm_values)
+            .into_iter()
+            .filter_map(|p| keep("k8s.helm_values", &p, &mut out.refused))
+            .collect();
+
+        let a = &mut out.applied;
+        for g in &self.exclude {
+            a.push(format!("exclude: {g}"));
+        }
+        for (rule, sev) in &self.severity {
+            a.push(format!("severity.{rule}: {sev}"));
+        }
+        if let Some(p) = &self.ignore_file {
+            a.push(format!("ignore_file: {}", p.display()));
+        }
+        if let Some(p) = &self.baseline {
+            a.push(format!("baseline: {}", p.display()));
+        }
+        for d in &self.secrets.disable {
+            a.push(format!("secrets.disable: {d}"));
+        }
+        if present.iter().any(|k| k == "license") {
+            a.push("license: (licence policy)".to_string());
+        }
+        let k = &self.k8s;
+        for (key, v) in [
+            ("k8s.pss", &k.pss),
+            ("k8s.pss_version", &k.pss_version),
+            ("k8s.helm_namespace", &k.helm_namespace),
+        ] {
+            if let Some(v) = v {
+                a.push(format!("{key}: {v}"));
+            }
+        }
+        for d in &k.disable {
+            a.push(format!("k8s.disable: {d}"));
+        }
+        for p in &k.policies {
+            a.push(format!("k8s.policies: {}", p.display()));
+        }
+        for p in &k.helm_values {
+            a.push(format!("k8s.helm_values: {}", p.display()));
+        }
+        out
+    }
+
+    /// Resolve the relative paths of a runner's configuration file (`--config`,
+    /// `RAMPART_CONFIG`) against the file's directory; a runner's paths may point
+    /// anywhere.
+    pub fn resolve_paths(&mut self, path: &Path) {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let abs = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = dir.join(&*p);
+            }
+        };
+        if let Some(p) = self.ignore_file.as_mut() {
+            abs(p);
+        }
+        if let Some(p) = self.baseline.as_mut() {
+            abs(p);
+        }
+        self.secrets.rules.iter_mut().for_each(abs);
+        self.k8s.policies.iter_mut().for_each(abs);
+        self.k8s.helm_values.iter_mut().for_each(abs);
+        for dirs in self.admission.policy_sets.values_mut() {
+            dirs.iter_mut().for_each(abs);
+        }
+    }
+}
+
+/// What a list of `exclude` globs hides under a root.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExcludeCounts {
+    /// Regular files under the root (as the walker sees them: `.git` left out,
+    /// gitignore honoured when asked, symlinks not followed).
+    pub total: u64,
+    /// Files matched by at least one glob.
+    pub any: u64,
+    /// Files matched by each glob, in order.
+    pub per_pattern: Vec<u64>,
+}
+
+/// Count the files under `root` that `patterns` (gitignore-syntax `exclude` globs) hide,
+/// without reading any file.
+pub fn count_excluded(
+    root: &Path,
+    patterns: &[String],
+    respect_gitignore: bool,
+) -> Result<ExcludeCounts> {
+    let matchers = patterns
+        .iter()
+        .map(|p| crate::walk::ExcludeMatcher::new(root, std::slice::from_ref(p)))
+        .collect::<Result<Vec<_>>>()?;
+    let mut counts = ExcludeCounts {
+        per_pattern: vec![0; patterns.len()],
+        ..ExcludeCounts::default()
+    };
+    let walker = ignore::WalkBuilder::new(root)
+        .hidden(false)
+        .follow_links(false)
+        .git_ignore(respect_gitignore)
+        .git_global(respect_gitignore)
+        .git_exclude(respect_gitignore)
+        .ignore(respect_gitignore)
+        .parents(respect_gitignore)
+        .require_git(false)
+        .filter_entry(|e| e.file_name() != ".git")
+        .build();
+    for entry in walker.flatten() {
+        if !entry.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let Ok(rel) = entry.path().strip_prefix(root) else {
+            continue;
+        };
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        counts.total += 1;
+        let mut hit = false;
+        for (n, m) in counts.per_pattern.iter_mut().zip(&matchers) {
+            if m.is_excluded(&rel) {
+                *n += 1;
+                hit = true;
+            }
+        }
+        counts.any += u64::from(hit);
+    }
+    Ok(counts)
+}
+
+/// The keys a YAML configuration text sets: top-level keys, and `section.key` for the
+/// keys of the `secrets` section. Text that does not parse yields nothing (the typed
+/// parse reports it).
+fn present_keys(text: &str) -> Vec<String> {
+    let Ok(serde_yaml::Value::Mapping(top)) = serde_yaml::from_str::<serde_yaml::Value>(text)
+    else {
+        return Vec::new();
+    };
+    let mut keys = Vec::new();
+    for (k, v) in &top {
+        let Some(k) = k.as_str() else { continue };
+        keys.push(k.to_string());
+        if let (true, serde_yaml::Value::Mapping(sub)) = (k == "secrets", v) {
+            keys.extend(
+                sub.keys()
+                    .filter_map(|s| s.as_str())
+                    .map(|s| format!("{k}.{s}")),
+            );
+        }
+    }
+    keys
+}
+
+/// `p` (relative to `dir`) as an absolute path inside `root_real` (a canonical path), or
+/// why not: absolute paths, `..` that climbs out, and symlinks leading out are refused.
+fn inside_root(root_real: &Path, dir: &Path, p: &Path) -> std::result::Result<PathBuf, String> {
+    use std::path::Component;
+    if p.is_absolute() || p.has_root() {
+        return Err("absolute path in a repository configuration".into());
+    }
+    let dir_real = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mut joined = dir_real.clone();
+    for c in p.components() {
+        match c {
+            Component::ParentDir => {
+                if !joined.pop() || !joined.starts_with(root_real) {
+                    return Err("path leaves the scanned root".into());
+                }
+            }
+            Component::Normal(n) => joined.push(n),
+            Component::CurDir => {}
+            Component::RootDir | Component::Prefix(_) => {
+                return Err("absolute path in a repository configuration".into())
+            }
+        }
+    }
+    if !joined.starts_with(root_real) {
+        return Err("path leaves the scanned root".into());
+    }
+    // Follow symlinks: the deepest existing ancestor must stay inside too.
+    let mut probe = joined.as_path();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(probe) {
+            if !real.starts_with(root_real) {
+                return Err(format!(
+                    "path leaves the scanned root through a symlink ({})",
+                    real.display()
+                ));
+            }
+            break;
+        }
+        match probe.parent() {
+            Some(parent) => probe = parent,
+            None => break,
+        }
+    }
+    Ok(joined)
 }
 
 /// Report formats known to the CLI.
@@ -305,5 +659,93 @@ mod tests {
         assert!(err.contains("rampart.yaml:2"), "{err}");
         assert!(err.contains("fial_on"), "{err}");
         assert!(Config::parse("format: pdf\n", Path::new("r.yaml")).is_err());
+    }
+
+    #[test]
+    fn a_repository_config_keeps_policy_and_refuses_runner_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::write(root.join("sub/base.json"), "{}").unwrap();
+        let text = "fail_on: none\noutput: [json=/tmp/x.json]\nshow_secrets: true\n\
+                    exclude: [vendor/**]\nseverity: {secret/jwt: low}\n\
+                    baseline: sub/base.json\nignore_file: ../../etc/passwd\n\
+                    secrets: {rules: [r.toml], disable: [secret/x]}\n\
+                    k8s: {policies: [/abs], helm_values: [sub/../sub/v.yaml]}\n";
+        let path = root.join(CONFIG_FILE_NAME);
+        let mut cfg = Config::parse(text, &path).unwrap();
+        let r = cfg.restrict_to_repository(text, &path, root);
+        let refused: Vec<&str> = r.refused.iter().map(|x| x.key.as_str()).collect();
+        for k in ["fail_on", "output", "show_secrets", "secrets.rules"] {
+            assert!(refused.contains(&k), "{k} not refused: {refused:?}");
+        }
+        assert!(
+            refused.iter().any(|k| k.starts_with("ignore_file")),
+            "{refused:?}"
+        );
+        assert!(
+            refused.iter().any(|k| k.starts_with("k8s.policies")),
+            "{refused:?}"
+        );
+        assert_eq!(cfg.fail_on, None);
+        assert!(cfg.output.is_empty() && cfg.secrets.rules.is_empty());
+        assert_eq!(cfg.show_secrets, None);
+        assert_eq!(cfg.ignore_file, None);
+        assert!(cfg.k8s.policies.is_empty());
+        let real = std::fs::canonicalize(root).unwrap();
+        assert_eq!(cfg.baseline, Some(real.join("sub/base.json")));
+        assert_eq!(cfg.k8s.helm_values, vec![real.join("sub/v.yaml")]);
+        assert_eq!(cfg.exclude, vec!["vendor/**"]);
+        assert!(
+            r.applied.contains(&"severity.secret/jwt: low".to_string()),
+            "{:?}",
+            r.applied
+        );
+        assert!(r.applied.contains(&"secrets.disable: secret/x".to_string()));
+    }
+
+    #[test]
+    fn excludes_are_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["a/x.txt", "a/y.txt", "b/z.txt", "c.txt"] {
+            let p = dir.path().join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "x").unwrap();
+        }
+        let pats = vec![
+            "a/**".to_string(),
+            "*.txt".to_string(),
+            "nothing".to_string(),
+        ];
+        let c = count_excluded(dir.path(), &pats, true).unwrap();
+        assert_eq!(
+            c,
+            ExcludeCounts {
+                total: 4,
+                any: 4,
+                per_pattern: vec![2, 4, 0]
+            }
+        );
+        let c = count_excluded(dir.path(), &["**".to_string()], true).unwrap();
+        assert_eq!((c.total, c.any), (4, 4));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_out_of_the_root_is_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("base.json"), "{}").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::os::unix::fs::symlink(outside.path(), root.join("link")).unwrap();
+        let real = std::fs::canonicalize(root).unwrap();
+        let err = inside_root(&real, root, Path::new("link/base.json")).unwrap_err();
+        assert!(err.contains("symlink"), "{err}");
+        assert!(inside_root(&real, root, Path::new("link/missing/x")).is_err());
+        assert!(inside_root(&real, root, Path::new("a/../../x")).is_err());
+        assert_eq!(
+            inside_root(&real, root, Path::new("./a/../b")).unwrap(),
+            real.join("b")
+        );
     }
 }

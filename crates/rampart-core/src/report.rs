@@ -68,6 +68,60 @@ pub struct Summary {
     pub gate_failed: bool,
     /// The gate used.
     pub fail_on: FailOn,
+    /// With `--allow-errors`: the run's `errors` were accepted as warnings, so the exit
+    /// code follows the gate alone. Without it a run with errors exits 2.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub errors_allowed: bool,
+    /// The configuration file read, where it came from, and what it changed or was
+    /// refused (absent when no configuration file was read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<ConfigSummary>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// Which configuration file a run read and what it did: a `rampart.yaml` found in the
+/// scanned tree is repository content, so it may only set repository policy; the keys
+/// it was refused are listed so that a reviewer sees the attempt.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigSummary {
+    /// The file.
+    pub path: String,
+    /// `repository` (found in the scanned root: policy keys only) or `runner`
+    /// (`--config FILE` or `RAMPART_CONFIG`: every key).
+    pub source: String,
+    /// Settings taken from the file (`key: value`, one per setting).
+    #[serde(default)]
+    pub applied: Vec<String>,
+    /// Settings of a repository file that were not applied, and why.
+    #[serde(default)]
+    pub refused: Vec<RefusedSetting>,
+    /// The file's `exclude` globs and how many files each hid from every scanner.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excludes: Vec<ExcludeEffect>,
+}
+
+/// A configuration setting that was not applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedSetting {
+    /// The key (`output`, `secrets.rules`, `baseline` …).
+    pub key: String,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+/// One `exclude` glob of a configuration file and its effect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExcludeEffect {
+    /// The glob.
+    pub pattern: String,
+    /// Files under the root it matched (and so were not scanned when it applied).
+    pub files: u64,
+    /// Whether it applied (a repository's excludes that together would hide every file
+    /// are refused).
+    pub applied: bool,
 }
 
 fn is_zero(n: &u64) -> bool {

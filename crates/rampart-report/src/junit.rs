@@ -69,13 +69,28 @@ fn write(w: &mut Writer<Vec<u8>>, report: &Report) -> io::Result<()> {
     } else {
         "passed"
     };
-    let props = [
+    let gate = if !report.errors.is_empty() && !report.summary.errors_allowed {
+        "incomplete"
+    } else {
+        gate
+    };
+    let mut props = vec![
         ("target", report.target.clone()),
         ("scanners", report.scanners.join(",")),
         ("tool_version", report.tool.version.clone()),
         ("fail_on", String::from(report.summary.fail_on)),
         ("gate", gate.to_string()),
     ];
+    if let Some(c) = &report.summary.config {
+        props.push(("config", format!("{} ({})", c.path, c.source)));
+        props.push(("config_applied", c.applied.join("; ")));
+        let refused: Vec<String> = c
+            .refused
+            .iter()
+            .map(|r| format!("{}: {}", r.key, r.reason))
+            .collect();
+        props.push(("config_refused", refused.join("; ")));
+    }
     for (name, value) in &props {
         let mut p = BytesStart::new("property");
         p.push_attribute(("name", *name));

@@ -36,6 +36,8 @@ pub mod table;
 
 mod text;
 
+pub use text::visible;
+
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {

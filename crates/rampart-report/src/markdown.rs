@@ -18,7 +18,13 @@ pub fn render(report: &Report) -> String {
 fn write_report(out: &mut String, report: &Report) -> std::fmt::Result {
     let s = &report.summary;
     writeln!(out, "# Rampart report\n")?;
-    let gate = if s.gate_failed {
+    let gate = if !report.errors.is_empty() && !s.errors_allowed {
+        if s.gate_failed {
+            "❌ **incomplete** (scan errors; findings alone: failed)"
+        } else {
+            "❌ **incomplete** (scan errors; findings alone: passed)"
+        }
+    } else if s.gate_failed {
         "❌ **failed**"
     } else {
         "✅ **passed**"
@@ -110,8 +116,43 @@ fn write_report(out: &mut String, report: &Report) -> std::fmt::Result {
         }
     }
 
+    if let Some(c) = &s.config {
+        writeln!(
+            out,
+            "\n## Configuration\n\n{} ({}): {} applied, {} refused\n",
+            code(&c.path),
+            cell(&c.source),
+            c.applied.len(),
+            c.refused.len()
+        )?;
+        for a in &c.applied {
+            writeln!(out, "- applied: {}", code(a))?;
+        }
+        for e in &c.excludes {
+            let state = if e.applied {
+                "hid"
+            } else {
+                "would hide (refused)"
+            };
+            writeln!(
+                out,
+                "- exclude {}: {state} {} file(s)",
+                code(&e.pattern),
+                e.files
+            )?;
+        }
+        for r in &c.refused {
+            writeln!(out, "- **refused**: {}: {}", code(&r.key), cell(&r.reason))?;
+        }
+    }
+
     if !report.errors.is_empty() {
-        writeln!(out, "\n## Errors\n")?;
+        let allowed = if s.errors_allowed {
+            " (allowed with --allow-errors)"
+        } else {
+            " (not checked: the run exits 2)"
+        };
+        writeln!(out, "\n## Errors{allowed}\n")?;
         for e in &report.errors {
             let at = match e.line {
                 Some(l) => format!("{}:{l}", e.path),

@@ -13,7 +13,10 @@
 //! - `partialFingerprints["rampart/v1"]` is the finding's fingerprint (never line-based).
 //! - suppressed findings carry `suppressions[]` (`inSource` for inline comments,
 //!   `external` for ignore files and baselines).
-//! - scan errors become `invocations[0].toolExecutionNotifications`.
+//! - scan errors become `invocations[0].toolExecutionNotifications`; run `properties`
+//!   carry `rampart/config` (the configuration file and what it set or was refused),
+//!   `rampart/incomplete` (errors not allowed: the run exits 2) and
+//!   `rampart/errorsAllowed`.
 //!
 //! Columns are Rampart's 1-based byte columns; SARIF's default unit is UTF-16 code units,
 //! so columns after non-ASCII text on the same line can be off.
@@ -61,6 +64,10 @@ pub struct Run {
     pub invocations: Vec<Invocation>,
     /// The findings.
     pub results: Vec<SarifResult>,
+    /// `rampart/config`: the configuration file, its source, what it set and what it was
+    /// refused; `rampart/errorsAllowed` when scan errors were accepted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, serde_json::Value>,
 }
 
 /// `tool`.
@@ -385,8 +392,25 @@ pub fn to_sarif(report: &Report) -> SarifLog {
                 tool_execution_notifications: notifications,
             }],
             results,
+            properties: run_properties(report),
         }],
     }
+}
+
+fn run_properties(report: &Report) -> BTreeMap<String, serde_json::Value> {
+    let mut props = BTreeMap::new();
+    if let Some(c) = &report.summary.config {
+        if let Ok(v) = serde_json::to_value(c) {
+            props.insert("rampart/config".to_string(), v);
+        }
+    }
+    if report.summary.errors_allowed {
+        props.insert("rampart/errorsAllowed".to_string(), true.into());
+    }
+    if !report.errors.is_empty() && !report.summary.errors_allowed {
+        props.insert("rampart/incomplete".to_string(), true.into());
+    }
+    props
 }
 
 fn descriptor(meta: &RuleMeta) -> ReportingDescriptor {

@@ -282,13 +282,64 @@ fn summary(out: &mut String, report: &Report, p: &Painter) -> std::fmt::Result {
             writeln!(out, "    {}", visible(&e.to_string()))?;
         }
     }
+    if let Some(c) = &s.config {
+        config_lines(out, c)?;
+    }
     let fail_on = String::from(s.fail_on);
     let verdict = if s.gate_failed {
         p.paint("failed", Style::new().red().bold())
     } else {
         p.paint("passed", Style::new().green().bold())
     };
+    if !report.errors.is_empty() && !s.errors_allowed {
+        let n = report.errors.len();
+        return writeln!(
+            out,
+            "gate: {} ({n} error(s): not everything was checked; findings alone: {verdict}, fail-on {fail_on})",
+            p.paint("incomplete", Style::new().red().bold())
+        );
+    }
+    if s.errors_allowed {
+        return writeln!(
+            out,
+            "gate: {verdict} (fail-on {fail_on}; {} error(s) allowed)",
+            report.errors.len()
+        );
+    }
     writeln!(out, "gate: {verdict} (fail-on {fail_on})")
+}
+
+/// The configuration file, what it set and what it was refused.
+fn config_lines(out: &mut String, c: &rampart_core::report::ConfigSummary) -> std::fmt::Result {
+    writeln!(
+        out,
+        "  config:         {} ({}): {} applied, {} refused",
+        visible(&c.path),
+        visible(&c.source),
+        c.applied.len(),
+        c.refused.len()
+    )?;
+    for a in &c.applied {
+        writeln!(out, "    applied  {}", visible(a))?;
+    }
+    for e in &c.excludes {
+        let state = if e.applied { "hid" } else { "would hide" };
+        writeln!(
+            out,
+            "    exclude  {}  {state} {} file(s)",
+            visible(&e.pattern),
+            e.files
+        )?;
+    }
+    for r in &c.refused {
+        writeln!(
+            out,
+            "    refused  {}: {}",
+            visible(&r.key),
+            visible(&r.reason)
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -334,5 +385,38 @@ mod tests {
         let out = render(&report, &RenderOptions::default());
         assert!(out.starts_with("No findings."), "{out}");
         assert!(out.ends_with("gate: passed (fail-on high)\n"), "{out}");
+    }
+
+    #[test]
+    fn config_and_incomplete_runs_are_shown() {
+        use rampart_core::report::{ConfigSummary, ExcludeEffect, RefusedSetting};
+        let mut report = fixture::report();
+        assert!(!report.errors.is_empty());
+        report.summary.config = Some(ConfigSummary {
+            path: "repo/rampart.yaml".into(),
+            source: "repository".into(),
+            applied: vec!["exclude: vendor/**".into()],
+            refused: vec![RefusedSetting {
+                key: "output".into(),
+                reason: "runner-only \x1b]0;x\x07".into(),
+            }],
+            excludes: vec![ExcludeEffect {
+                pattern: "vendor/**".into(),
+                files: 3,
+                applied: true,
+            }],
+        });
+        let out = render(&report, &RenderOptions::default());
+        assert!(
+            out.contains("config:         repo/rampart.yaml (repository): 1 applied, 1 refused"),
+            "{out}"
+        );
+        assert!(out.contains("exclude  vendor/**  hid 3 file(s)"), "{out}");
+        assert!(out.contains("refused  output: runner-only"), "{out}");
+        assert!(!out.contains('\x1b'), "{out}");
+        assert!(out.contains("gate: incomplete ("), "{out}");
+        report.summary.errors_allowed = true;
+        let out = render(&report, &RenderOptions::default());
+        assert!(out.contains("error(s) allowed)"), "{out}");
     }
 }

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 /// Replace control characters (C0, DEL, C1) by a visible `\u{..}` escape so that scanned
 /// content can never move the cursor or recolour a terminal, and can never break a
 /// line-oriented format. Tabs become a space and line feeds `↵`.
-pub(crate) fn visible(s: &str) -> Cow<'_, str> {
+pub fn visible(s: &str) -> Cow<'_, str> {
     // Fast path: no byte that could start a control character (C0, DEL, or C1, which
     // UTF-8 encodes as 0xC2 0x80..=0x9F), so nothing to escape.
     if s.bytes().all(|b| b >= 0x20 && b != 0x7f && b != 0xc2) {
