@@ -209,10 +209,9 @@ fn serve(dir: &std::path::Path, threads: usize) {
         .enable_all()
         .build()
         .unwrap();
-    let tls =
-        server::tls_config(&dir.join("tls.crt"), &dir.join("tls.key"), metrics.clone()).unwrap();
     let mut opts = ServerOptions::new("127.0.0.1:0".parse().unwrap());
-    opts.tls = Some(tls);
+    let files = server::ServerTlsFiles::new(dir.join("tls.crt"), dir.join("tls.key"));
+    opts.tls = Some(server::tls_config(&files, opts.net_metrics.clone()).unwrap());
     rt.block_on(async move {
         let bound = server::bind(opts).await.unwrap();
         println!("{}", bound.local_addr().unwrap());
@@ -293,7 +292,7 @@ fn drive(addr: std::net::SocketAddr, ca: &std::path::Path) {
         .unwrap();
     let pem = std::fs::read(ca).unwrap();
     let mut roots = rustls::RootCertStore::empty();
-    for c in rustls_pemfile::certs(&mut pem.as_slice()).flatten() {
+    for c in rampart_net::pem::certs_from_pem(&pem).unwrap() {
         roots.add(c).unwrap();
     }
     let cfg = Arc::new(

@@ -60,24 +60,7 @@ impl std::fmt::Debug for KubeClient {
 }
 
 fn tls_with_ca(ca: &Path) -> Result<Arc<rustls::ClientConfig>, KubeError> {
-    let pem = std::fs::read(ca).map_err(|e| KubeError::Config(format!("{}: {e}", ca.display())))?;
-    let mut roots = rustls::RootCertStore::empty();
-    for c in rustls_pemfile::certs(&mut pem.as_slice()).flatten() {
-        let _ = roots.add(c);
-    }
-    if roots.is_empty() {
-        return Err(KubeError::Config(format!(
-            "{}: no certificate",
-            ca.display()
-        )));
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let cfg = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| KubeError::Config(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(cfg))
+    rampart_net::tls::client_config(Some(ca)).map_err(|e| KubeError::Config(e.to_string()))
 }
 
 impl KubeClient {

@@ -79,8 +79,6 @@ pub struct Metrics {
     pub deadline_exceeded: AtomicU64,
     /// Mutations applied (requests answered with a patch).
     pub patches: AtomicU64,
-    /// Certificate reloads.
-    pub cert_reloads: AtomicU64,
 }
 
 fn esc(s: &str) -> String {
@@ -199,11 +197,6 @@ impl Metrics {
                 "rampart_admission_patches_total",
                 "Mutate answers that carried a JSON Patch.",
                 &self.patches,
-            ),
-            (
-                "rampart_admission_cert_reloads_total",
-                "Serving certificate reloads.",
-                &self.cert_reloads,
             ),
         ] {
             let _ = writeln!(

@@ -23,13 +23,6 @@ const MAX_BODY: usize = 4 << 20;
 const TTL: Duration = Duration::from_secs(300);
 const MAX_CACHE: usize = 4096;
 
-/// PEM files where distributions keep their CA bundle.
-const CA_BUNDLES: &[&str] = &[
-    "/etc/ssl/certs/ca-certificates.crt",
-    "/etc/pki/tls/certs/ca-bundle.crt",
-    "/etc/ssl/cert.pem",
-];
-
 #[derive(Clone)]
 enum Cached {
     Digest(String),
@@ -55,36 +48,7 @@ impl std::fmt::Debug for Registry {
 }
 
 fn client_tls(ca_file: Option<&Path>) -> Option<Arc<rustls::ClientConfig>> {
-    let mut roots = rustls::RootCertStore::empty();
-    let mut candidates: Vec<std::path::PathBuf> = Vec::new();
-    match ca_file {
-        Some(p) => candidates.push(p.to_path_buf()),
-        None => {
-            if let Some(p) = std::env::var_os("SSL_CERT_FILE") {
-                candidates.push(p.into());
-            }
-            candidates.extend(CA_BUNDLES.iter().map(std::path::PathBuf::from));
-        }
-    }
-    for p in candidates {
-        let Ok(pem) = std::fs::read(&p) else { continue };
-        for c in rustls_pemfile::certs(&mut pem.as_slice()).flatten() {
-            let _ = roots.add(c);
-        }
-        if !roots.is_empty() {
-            break;
-        }
-    }
-    if roots.is_empty() {
-        return None;
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let cfg = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .ok()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Some(Arc::new(cfg))
+    rampart_net::tls::client_config(ca_file).ok()
 }
 
 struct Url {
@@ -158,6 +122,11 @@ impl Registry {
             tokens: Mutex::new(HashMap::new()),
             timeout: Duration::from_secs(3),
         }
+    }
+
+    /// Connect only where `egress` permits (TEMPORARY: not enforced yet).
+    pub fn with_egress(self, _egress: rampart_net::egress::EgressPolicy) -> Registry {
+        self
     }
 
     /// Verify HTTPS registries against this CA file instead of the system bundle.

@@ -1,4 +1,6 @@
-//! The HTTPS server: `/validate`, `/mutate`, `/healthz`, `/readyz`, `/metrics`.
+//! The HTTPS server: `/validate`, `/mutate`, `/healthz`, `/readyz`, `/metrics`, on the
+//! one server scaffold of [`rampart_net::server`] (accept backoff, connection cap,
+//! certificate reload, optional mutual TLS, timeouts, graceful shutdown).
 //!
 //! What each kind of bad request gets (the API server applies the webhook's
 //! `failurePolicy` to any answer that is not HTTP 200 with a valid AdmissionReview):
@@ -11,6 +13,7 @@
 //! | `apiVersion` other than `admission.k8s.io/v1` | 400: a v1 answer to a v1beta1 request is itself invalid |
 //! | unknown kind, object without a pod spec, `DELETE`/`CONNECT`, other subresources | 200, allowed |
 //! | a rule panics, or evaluation passes the deadline | 200, `allowed` per `on_error` (deny by default), `status.code` 500 |
+//! | with a client CA: no client certificate, or one from another CA | TLS handshake refused |
 
 use crate::engine::{AuditSink, Engine, Outcome};
 use crate::metrics::{Endpoint, Metrics};
@@ -23,154 +26,35 @@ use axum::http::{header, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::get;
 use axum::Router;
-use http_body_util::BodyExt;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
+pub use rampart_net::server::{shutdown_signal, ServerMetrics};
+use rampart_net::server::{BlockingError, BodyError, Lifecycle};
+pub use rampart_net::tls::ServerTlsFiles;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
-use tokio::net::TcpListener;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio_rustls::rustls;
-use tokio_rustls::rustls::server::{ClientHello, ResolvesServerCert};
-use tokio_rustls::rustls::sign::CertifiedKey;
 
 /// Server errors.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServerError {
-    /// Certificate or key.
-    #[error("{path}: {message}")]
-    Tls {
-        /// File.
-        path: String,
-        /// What went wrong.
-        message: String,
-    },
-    /// Binding.
+    /// TLS files, binding, the runtime.
+    #[error(transparent)]
+    Net(#[from] rampart_net::NetError),
+    /// I/O.
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
 
-fn tls_err(p: &Path, m: impl std::fmt::Display) -> ServerError {
-    ServerError::Tls {
-        path: p.display().to_string(),
-        message: m.to_string(),
-    }
-}
-
-fn load_certified_key(cert: &Path, key: &Path) -> Result<CertifiedKey, ServerError> {
-    let cert_pem = std::fs::read(cert).map_err(|e| tls_err(cert, e))?;
-    let key_pem = std::fs::read(key).map_err(|e| tls_err(key, e))?;
-    let certs = rustls_pemfile::certs(&mut cert_pem.as_slice())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| tls_err(cert, e))?;
-    if certs.is_empty() {
-        return Err(tls_err(cert, "no PEM certificate found"));
-    }
-    let key_der = rustls_pemfile::private_key(&mut key_pem.as_slice())
-        .map_err(|e| tls_err(key, e))?
-        .ok_or_else(|| tls_err(key, "no PEM private key found"))?;
-    let provider = rustls::crypto::ring::default_provider();
-    let signing = provider
-        .key_provider
-        .load_private_key(key_der)
-        .map_err(|e| tls_err(key, e))?;
-    let ck = CertifiedKey::new(certs, signing);
-    ck.keys_match().map_err(|e| tls_err(key, e))?;
-    Ok(ck)
-}
-
-fn mtime(p: &Path) -> Option<SystemTime> {
-    std::fs::metadata(p).and_then(|m| m.modified()).ok()
-}
-
-struct CertState {
-    key: Arc<CertifiedKey>,
-    stamps: (Option<SystemTime>, Option<SystemTime>),
-    checked: Instant,
-}
-
-/// Serves the certificate in `cert`/`key`, re-reading both when either file's
-/// modification time changes (checked at most once a second, on a handshake). A
-/// failed reload (half-written files) keeps the previous certificate.
-pub struct ReloadingCert {
-    cert: PathBuf,
-    key: PathBuf,
-    state: Mutex<CertState>,
-    metrics: Arc<Metrics>,
-}
-
-impl std::fmt::Debug for ReloadingCert {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReloadingCert")
-            .field("cert", &self.cert)
-            .field("key", &self.key)
-            .finish()
-    }
-}
-
-impl ReloadingCert {
-    /// Load the files now (errors if they are unusable).
-    pub fn new(
-        cert: &Path,
-        key: &Path,
-        metrics: Arc<Metrics>,
-    ) -> Result<ReloadingCert, ServerError> {
-        let ck = load_certified_key(cert, key)?;
-        Ok(ReloadingCert {
-            cert: cert.to_path_buf(),
-            key: key.to_path_buf(),
-            state: Mutex::new(CertState {
-                key: Arc::new(ck),
-                stamps: (mtime(cert), mtime(key)),
-                checked: Instant::now(),
-            }),
-            metrics,
-        })
-    }
-
-    /// The current certificate, reloading it first if the files changed.
-    pub fn current(&self) -> Option<Arc<CertifiedKey>> {
-        let mut st = self.state.lock().ok()?;
-        if st.checked.elapsed() >= Duration::from_secs(1) {
-            st.checked = Instant::now();
-            let stamps = (mtime(&self.cert), mtime(&self.key));
-            if stamps != st.stamps {
-                if let Ok(ck) = load_certified_key(&self.cert, &self.key) {
-                    st.key = Arc::new(ck);
-                    st.stamps = stamps;
-                    self.metrics.cert_reloads.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }
-        Some(st.key.clone())
-    }
-}
-
-impl ResolvesServerCert for ReloadingCert {
-    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        self.current()
-    }
-}
-
-/// A TLS configuration (TLS 1.2 and 1.3, HTTP/1.1) serving a reloading certificate.
+/// A TLS configuration (TLS 1.2 and 1.3, HTTP/1.1) serving a certificate reloaded when
+/// its files change, requiring client certificates when `files.client_ca` is set. Give
+/// it the server's [`ServerOptions::net_metrics`] so reloads are counted on `/metrics`.
 pub fn tls_config(
-    cert: &Path,
-    key: &Path,
-    metrics: Arc<Metrics>,
+    files: &ServerTlsFiles,
+    net_metrics: Arc<ServerMetrics>,
 ) -> Result<Arc<rustls::ServerConfig>, ServerError> {
-    let resolver = ReloadingCert::new(cert, key, metrics)?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| tls_err(cert, e))?
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(resolver));
-    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(cfg))
+    Ok(rampart_net::tls::server_config(files, net_metrics)?)
 }
 
 /// Server options.
@@ -183,6 +67,8 @@ pub struct ServerOptions {
     /// Largest request body (the API server's object limit is 3 MiB, and a review of an
     /// UPDATE carries two objects).
     pub max_body_bytes: usize,
+    /// Connections served at once.
+    pub max_connections: usize,
     /// Time allowed for the TLS handshake, request headers and body.
     pub read_timeout: Duration,
     /// Time allowed at shutdown for in-flight requests.
@@ -190,19 +76,34 @@ pub struct ServerOptions {
     /// After the shutdown signal, keep serving (with `/readyz` failing) this long so
     /// that Service endpoints drop the pod before it stops accepting connections.
     pub shutdown_delay: Duration,
+    /// The scaffold's counters (certificate reloads, accept errors, TLS failures), also
+    /// on `/metrics`.
+    pub net_metrics: Arc<ServerMetrics>,
 }
 
 impl ServerOptions {
-    /// Defaults: 8 MiB bodies, 10 s reads, 20 s grace.
+    /// Defaults: 8 MiB bodies, 1,024 connections, 10 s reads, 20 s grace.
     pub fn new(addr: SocketAddr) -> ServerOptions {
         ServerOptions {
             addr,
             tls: None,
             max_body_bytes: 8 << 20,
+            max_connections: 1024,
             read_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(20),
             shutdown_delay: Duration::ZERO,
+            net_metrics: Arc::new(ServerMetrics::default()),
         }
+    }
+
+    fn net(&self) -> rampart_net::server::ServerOptions {
+        let mut o = rampart_net::server::ServerOptions::new(self.addr, self.net_metrics.clone());
+        o.tls = self.tls.clone();
+        o.max_connections = self.max_connections;
+        o.read_timeout = self.read_timeout;
+        o.shutdown_grace = self.shutdown_grace;
+        o.shutdown_delay = self.shutdown_delay;
+        o
     }
 }
 
@@ -210,16 +111,17 @@ impl ServerOptions {
 struct AppState {
     engine: Arc<Engine>,
     metrics: Arc<Metrics>,
+    net_metrics: Arc<ServerMetrics>,
     audit: Arc<dyn AuditSink>,
     registry: Option<Arc<Registry>>,
-    stopping: Arc<AtomicBool>,
+    life: Lifecycle,
     max_body: usize,
     read_timeout: Duration,
 }
 
 /// A bound, not yet running server.
 pub struct Bound {
-    listener: TcpListener,
+    inner: rampart_net::server::Bound,
     opts: ServerOptions,
 }
 
@@ -228,7 +130,7 @@ pub struct Bound {
 pub struct Services {
     /// The decision engine.
     pub engine: Arc<Engine>,
-    /// Metrics (shared with the TLS resolver).
+    /// Metrics.
     pub metrics: Arc<Metrics>,
     /// Audit sink.
     pub audit: Arc<dyn AuditSink>,
@@ -238,14 +140,14 @@ pub struct Services {
 
 /// Bind the listening socket.
 pub async fn bind(opts: ServerOptions) -> Result<Bound, ServerError> {
-    let listener = TcpListener::bind(opts.addr).await?;
-    Ok(Bound { listener, opts })
+    let inner = rampart_net::server::bind(opts.net()).await?;
+    Ok(Bound { inner, opts })
 }
 
 impl Bound {
     /// The address actually bound.
     pub fn local_addr(&self) -> Result<SocketAddr, ServerError> {
-        Ok(self.listener.local_addr()?)
+        Ok(self.inner.local_addr()?)
     }
 
     /// Serve until `shutdown` resolves; then `/readyz` fails, connections are still
@@ -256,13 +158,14 @@ impl Bound {
         services: Services,
         shutdown: impl std::future::Future<Output = ()> + Send,
     ) -> Result<(), ServerError> {
-        let stopping = Arc::new(AtomicBool::new(false));
+        let life = Lifecycle::new();
         let state = AppState {
             engine: services.engine,
             metrics: services.metrics,
+            net_metrics: self.opts.net_metrics.clone(),
             audit: services.audit,
             registry: services.registry,
-            stopping: stopping.clone(),
+            life: life.clone(),
             max_body: self.opts.max_body_bytes,
             read_timeout: self.opts.read_timeout,
         };
@@ -273,57 +176,7 @@ impl Bound {
             .route("/validate", axum::routing::any(validate))
             .route("/mutate", axum::routing::any(mutate))
             .with_state(state);
-        let graceful = GracefulShutdown::new();
-        let acceptor = self.opts.tls.clone().map(tokio_rustls::TlsAcceptor::from);
-        let delay = self.opts.shutdown_delay;
-        let flag = stopping.clone();
-        let shutdown = async move {
-            shutdown.await;
-            flag.store(true, Ordering::Release);
-            tokio::time::sleep(delay).await;
-        };
-        tokio::pin!(shutdown);
-        loop {
-            let (tcp, _peer) = tokio::select! {
-                r = self.listener.accept() => match r {
-                    Ok(c) => c,
-                    Err(_) => {
-                        // Out of file descriptors and the like: back off briefly.
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                        continue;
-                    }
-                },
-                () = &mut shutdown => break,
-            };
-            let _ = tcp.set_nodelay(true);
-            let svc = TowerToHyperService::new(app.clone());
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(self.opts.read_timeout);
-            let watcher = graceful.watcher();
-            let acceptor = acceptor.clone();
-            let timeout = self.opts.read_timeout;
-            tokio::spawn(async move {
-                match acceptor {
-                    Some(acc) => {
-                        let Ok(Ok(tls)) = tokio::time::timeout(timeout, acc.accept(tcp)).await
-                        else {
-                            return;
-                        };
-                        let conn = builder.serve_connection(TokioIo::new(tls), svc);
-                        let _ = watcher.watch(conn).await;
-                    }
-                    None => {
-                        let conn = builder.serve_connection(TokioIo::new(tcp), svc);
-                        let _ = watcher.watch(conn).await;
-                    }
-                }
-            });
-        }
-        stopping.store(true, Ordering::Release);
-        drop(self.listener);
-        let _ = tokio::time::timeout(self.opts.shutdown_grace, graceful.shutdown()).await;
+        self.inner.serve(app, life, shutdown).await?;
         Ok(())
     }
 }
@@ -334,47 +187,20 @@ pub fn run_until_signal(
     services: Services,
     on_bound: impl FnOnce(SocketAddr),
 ) -> Result<(), ServerError> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
+    rampart_net::server::runtime()?.block_on(async move {
         let bound = bind(opts).await?;
         on_bound(bound.local_addr()?);
         bound.run(services, shutdown_signal()).await
     })
 }
 
-/// Resolves on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    {
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            () = ctrl_c => {},
-            () = term => {},
-        }
-    }
-    #[cfg(not(unix))]
-    ctrl_c.await;
-}
-
 async fn ready(State(st): State<AppState>) -> impl IntoResponse {
-    if st.stopping.load(Ordering::Acquire) {
+    if st.life.stopping() {
         (StatusCode::SERVICE_UNAVAILABLE, "shutting down")
     } else if !st.engine.namespaces().ready() {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            "namespace cache not synced",
+            "namespace cache not synced or stale",
         )
     } else {
         (StatusCode::OK, "ready")
@@ -382,10 +208,9 @@ async fn ready(State(st): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics_handler(State(st): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        st.metrics.render(),
-    )
+    let mut text = st.metrics.render();
+    text.push_str(&st.net_metrics.render("rampart_admission"));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
 fn plain(code: StatusCode, msg: &str) -> HttpResponse {
@@ -404,61 +229,16 @@ async fn read_body(st: &AppState, req: Request<Body>) -> Result<axum::body::Byte
             "POST an admission.k8s.io/v1 AdmissionReview",
         ));
     }
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    let too_large = || {
-        plain(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("AdmissionReview larger than {} bytes", st.max_body),
-        )
-    };
-    if let Some(n) = declared.filter(|n| *n > st.max_body) {
-        // A moderately oversized body is read and discarded first (bounded in size and
-        // time), so the client finishes sending and gets the 413 instead of a connection
-        // reset mid-write; a far larger one is refused at once.
-        if n <= st.max_body.saturating_mul(4) {
-            let mut body = req.into_body();
-            let _ = tokio::time::timeout(st.read_timeout, async {
-                while let Some(frame) = body.frame().await {
-                    if frame.is_err() {
-                        break;
-                    }
-                }
-            })
-            .await;
-        }
-        return Err(too_large());
-    }
-    let limited = http_body_util::Limited::new(req.into_body(), st.max_body);
-    match tokio::time::timeout(st.read_timeout, limited.collect()).await {
-        Err(_) => Err(plain(
-            StatusCode::REQUEST_TIMEOUT,
-            "timed out reading the body",
-        )),
-        Ok(Err(e)) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                Err(too_large())
-            } else {
-                Err(plain(StatusCode::BAD_REQUEST, "could not read the body"))
-            }
-        }
-        Ok(Ok(c)) => Ok(c.to_bytes()),
-    }
-}
-
-fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "panic".to_string()
-    }
+    rampart_net::server::read_body(req, st.max_body, st.read_timeout)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge(n) => plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("AdmissionReview larger than {n} bytes"),
+            ),
+            BodyError::Timeout => plain(StatusCode::REQUEST_TIMEOUT, "timed out reading the body"),
+            _ => plain(StatusCode::BAD_REQUEST, "could not read the body"),
+        })
 }
 
 /// Run `f` on the blocking pool, catching panics, bounded by `deadline`.
@@ -467,26 +247,23 @@ async fn isolated(
     deadline: Duration,
     f: impl FnOnce() -> Outcome + Send + 'static,
 ) -> Result<Outcome, String> {
-    let task = tokio::task::spawn_blocking(move || {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-    });
-    match tokio::time::timeout(deadline, task).await {
-        Err(_) => {
+    match rampart_net::server::blocking(Some(deadline), f).await {
+        Ok(o) => Ok(o),
+        Err(BlockingError::Deadline(d)) => {
             st.metrics.deadline_exceeded.fetch_add(1, Ordering::Relaxed);
             Err(format!(
                 "evaluation exceeded the {} ms deadline",
-                deadline.as_millis()
+                d.as_millis()
             ))
         }
-        Ok(Err(join)) => {
+        Err(BlockingError::Panicked(p)) => {
             st.metrics.panics.fetch_add(1, Ordering::Relaxed);
-            Err(format!("evaluation failed: {join}"))
+            Err(format!("a rule panicked: {p}"))
         }
-        Ok(Ok(Err(p))) => {
+        Err(e) => {
             st.metrics.panics.fetch_add(1, Ordering::Relaxed);
-            Err(format!("a rule panicked: {}", panic_message(&*p)))
+            Err(format!("evaluation failed: {e}"))
         }
-        Ok(Ok(Ok(o))) => Ok(o),
     }
 }
 
@@ -593,7 +370,7 @@ pub struct ServeSetup {
     pub audit_log: Box<dyn std::io::Write + Send>,
     /// Registry client for `/mutate` lookups.
     pub registry: Option<Registry>,
-    /// Metrics (give the same to [`tls_config`] to count certificate reloads).
+    /// Metrics.
     pub metrics: Arc<Metrics>,
 }
 
@@ -602,10 +379,7 @@ pub fn serve_until_signal(
     setup: ServeSetup,
     on_bound: impl FnOnce(SocketAddr),
 ) -> Result<(), ServerError> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
+    rampart_net::server::runtime()?.block_on(async move {
         let mut engine = setup.engine;
         let metrics = setup.metrics;
         let mut audit = crate::kube::JsonAuditSink::new(setup.audit_log);

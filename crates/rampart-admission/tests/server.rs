@@ -14,6 +14,7 @@ use rampart_admission::settings::{Mutations, Settings};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_rustls::rustls;
 
 fn pod(name: &str, spec: Value) -> Value {
     json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec})
@@ -467,10 +468,44 @@ async fn certificate_files_are_reloaded_when_they_change() {
     assert!(connect_with(s.addr, client_config(&s.ca_pem))
         .await
         .is_err());
-    assert!(s
-        .metrics
-        .render()
-        .contains("rampart_admission_cert_reloads_total 1"));
+    let mut c = connect_with(s.addr, new_ca).await.unwrap();
+    let (_, metrics) = send(&mut c, "GET", "/metrics", Vec::new()).await;
+    assert!(
+        metrics.contains("rampart_admission_cert_reloads_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("rampart_admission_cert_reload_failures_total 0"),
+        "{metrics}"
+    );
+}
+
+/// A half-written certificate is not served: the previous one stays, and the failed
+/// reload is counted on `/metrics` (once per change of the files).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_certificate_reload_keeps_the_old_one_and_is_counted() {
+    let s = start(Engine::new(Settings::default())).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    std::fs::write(
+        s.cert_dir().join("tls.crt"),
+        "-----BEGIN CERTIFICATE-----\nMIIB\n",
+    )
+    .unwrap();
+    let ca = client_config(&s.ca_pem);
+    for _ in 0..3 {
+        assert!(connect_with(s.addr, ca.clone()).await.is_ok());
+        tokio::time::sleep(Duration::from_millis(600)).await;
+    }
+    let mut c = connect_with(s.addr, ca).await.unwrap();
+    let (_, metrics) = send(&mut c, "GET", "/metrics", Vec::new()).await;
+    assert!(
+        metrics.contains("rampart_admission_cert_reload_failures_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("rampart_admission_cert_reloads_total 0"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -525,4 +560,121 @@ async fn exception_annotations_only_when_the_cluster_allows_them() {
     .await;
     let (_, text) = post(&s, "/validate", &create("x2", "default", p)).await;
     assert_eq!(response(&text)["allowed"], true, "{text}");
+}
+
+/// A CA and a client certificate (clientAuth) it signed: (CA PEM, client chain, key).
+fn client_pki() -> (
+    String,
+    Vec<rustls::pki_types::CertificateDer<'static>>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    };
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "test client CA");
+    let ca_key = KeyPair::generate().unwrap();
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let mut params = CertificateParams::new(vec!["kube-apiserver".to_string()]).unwrap();
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+    (
+        ca.pem(),
+        vec![cert.der().clone()],
+        rustls::pki_types::PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+    )
+}
+
+/// GET /healthz over a fresh TLS connection; any TLS or HTTP failure is an `Err`.
+async fn healthz_with(
+    addr: std::net::SocketAddr,
+    cfg: Arc<rustls::ClientConfig>,
+) -> Result<u16, String> {
+    use http_body_util::{BodyExt, Full};
+    let mut c = connect_with(addr, cfg).await?;
+    c.ready().await.map_err(|e| e.to_string())?;
+    let req = hyper::Request::get("/healthz")
+        .header("host", "localhost")
+        .body(Full::new(axum::body::Bytes::new()))
+        .unwrap();
+    let resp = c.send_request(req).await.map_err(|e| e.to_string())?;
+    let code = resp.status().as_u16();
+    resp.into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(code)
+}
+
+fn client_with_cert(
+    server_ca_pem: &str,
+    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rampart_net::pem::certs_from_pem(server_ca_pem.as_bytes()).unwrap() {
+        roots.add(c).unwrap();
+    }
+    Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+        .unwrap(),
+    )
+}
+
+/// Issue 13: with a client CA, the webhook only talks to clients presenting a
+/// certificate from it (the API server's `--admission-control-config-file` kubeconfig
+/// client certificate): no certificate and a certificate from another CA are refused in
+/// the handshake; the right one gets 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_certificates_are_required_with_a_client_ca() {
+    let (client_ca, chain, key) = client_pki();
+    let (_other_ca, wrong_chain, wrong_key) = client_pki();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("client-ca.crt"), &client_ca).unwrap();
+    let serving = rampart_admission::certs::generate(&["localhost".into()], 2).unwrap();
+    rampart_admission::certs::write(dir.path(), &serving).unwrap();
+    let files = rampart_admission::server::ServerTlsFiles::new(
+        dir.path().join("tls.crt"),
+        dir.path().join("tls.key"),
+    )
+    .with_client_ca(dir.path().join("client-ca.crt"));
+    let s = start_with(Engine::new(Settings::default()), None, |o| {
+        o.tls = Some(rampart_admission::server::tls_config(&files, o.net_metrics.clone()).unwrap());
+    })
+    .await;
+
+    let no_cert = healthz_with(s.addr, client_config(&serving.ca_crt)).await;
+    assert!(
+        no_cert.is_err(),
+        "a client without a certificate was served: {no_cert:?}"
+    );
+    let wrong = healthz_with(
+        s.addr,
+        client_with_cert(&serving.ca_crt, wrong_chain, wrong_key),
+    )
+    .await;
+    assert!(
+        wrong.is_err(),
+        "a certificate from another CA was accepted: {wrong:?}"
+    );
+    let right = client_with_cert(&serving.ca_crt, chain, key);
+    assert_eq!(healthz_with(s.addr, right.clone()).await, Ok(200));
+
+    // Both refusals are counted as failed handshakes.
+    let mut c = connect_with(s.addr, right).await.unwrap();
+    let (_, metrics) = send(&mut c, "GET", "/metrics", Vec::new()).await;
+    assert!(
+        metrics.contains("rampart_admission_tls_handshake_failures_total 2"),
+        "{metrics}"
+    );
 }

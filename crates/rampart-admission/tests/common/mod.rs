@@ -67,14 +67,9 @@ pub async fn start_with(
     let g = certs::generate(&["localhost".into(), "127.0.0.1".into()], 2).unwrap();
     certs::write(dir.path(), &g).unwrap();
     let metrics = Arc::new(Metrics::default());
-    let tls = server::tls_config(
-        &dir.path().join("tls.crt"),
-        &dir.path().join("tls.key"),
-        metrics.clone(),
-    )
-    .unwrap();
     let mut opts = ServerOptions::new("127.0.0.1:0".parse().unwrap());
-    opts.tls = Some(tls);
+    let files = server::ServerTlsFiles::new(dir.path().join("tls.crt"), dir.path().join("tls.key"));
+    opts.tls = Some(server::tls_config(&files, opts.net_metrics.clone()).unwrap());
     tweak(&mut opts);
     let bound = server::bind(opts).await.unwrap();
     let addr = bound.local_addr().unwrap();
@@ -109,7 +104,7 @@ pub type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
 pub fn client_config(ca_pem: &str) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
-    for c in rustls_pemfile::certs(&mut ca_pem.as_bytes()).flatten() {
+    for c in rampart_net::pem::certs_from_pem(ca_pem.as_bytes()).unwrap() {
         roots.add(c).unwrap();
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
