@@ -191,50 +191,9 @@ pub fn parent_path(p: &str) -> &str {
     }
 }
 
-/// Append a map key to a field path (`spec` + `containers` → `spec.containers`; keys
-/// that are not plain identifiers are quoted: `metadata.annotations["a/b"]`).
-pub fn join_key(base: &str, key: &str) -> String {
-    let plain = !key.is_empty()
-        && key
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-');
-    match (base.is_empty(), plain) {
-        (true, true) => key.to_string(),
-        (false, true) => {
-            // Built by hand: this runs for every map entry the loader reads.
-            let mut s = String::with_capacity(base.len() + 1 + key.len());
-            s.push_str(base);
-            s.push('.');
-            s.push_str(key);
-            s
-        }
-        (_, false) => format!("{base}[{}]", serde_json::Value::from(key)),
-    }
-}
-
-/// Append a list index to a field path.
-pub fn join_index(base: &str, i: usize) -> String {
-    let mut digits = [0u8; 20];
-    let mut n = i;
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        // `n % 10` is below 10, so the cast cannot truncate.
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let mut s = String::with_capacity(base.len() + 2 + digits.len() - at);
-    s.push_str(base);
-    s.push('[');
-    for d in &digits[at..] {
-        s.push(char::from(*d));
-    }
-    s.push(']');
-    s
-}
+/// Field-path syntax: [`join_key`] appends a map key, [`join_index`] a list index (the
+/// YAML loader's paths).
+pub use rampart_yaml::{join_index, join_key};
 
 #[cfg(test)]
 mod tests {

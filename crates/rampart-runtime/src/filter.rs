@@ -27,6 +27,9 @@ pub enum Expr {
     /// A constant (folded at load time: `jevt.rawtime exists` is always true and
     /// `jevt.rawtime = 0` never, since every event has a time).
     Const(bool),
+    /// A macro's condition: compiled once and shared by every use (a DAG, not a copy
+    /// per use, so macros that use other macros several times stay small).
+    Macro(Arc<Expr>),
 }
 
 /// One compiled field check.
@@ -95,6 +98,8 @@ pub struct Defs {
     /// Lists: name → items (which may name other lists).
     pub lists: HashMap<String, Vec<String>>,
     interned: RefCell<HashMap<String, (u32, Arc<Check>)>>,
+    /// Macros compiled so far: the shared expression and its size fully expanded.
+    compiled_macros: RefCell<HashMap<String, (Expr, u64)>>,
 }
 
 /// A compile error (unknown field, undefined macro, bad value).
@@ -119,36 +124,67 @@ impl std::fmt::Display for CompileError {
 
 const MAX_EXPANSION: usize = 64;
 
+/// Most nodes a condition may have with every macro use expanded: evaluating walks the
+/// expanded tree, so this bounds the work per event. Falco's own rules stay under a
+/// few hundred; macros that each use the previous one twice double it per level.
+pub const MAX_EXPANDED_NODES: u64 = 100_000;
+
+/// Most strings a list reference may expand to (lists naming lists).
+pub const MAX_LIST_ITEMS: usize = 100_000;
+
 impl Defs {
-    /// Compile a parsed condition.
+    /// Compile a parsed condition. Each macro is compiled once, on first use, and shared
+    /// by every later use (change [`Defs::macros`] before the first compile, not after).
     pub fn compile(&self, ast: &Ast) -> Result<Expr, CompileError> {
         let mut stack = Vec::new();
-        self.compile_in(ast, &mut stack)
+        let (e, size) = self.compile_in(ast, &mut stack)?;
+        if size > MAX_EXPANDED_NODES {
+            return Err(CompileError {
+                offset: 0,
+                in_macro: None,
+                message: format!(
+                    "condition expands to more than {MAX_EXPANDED_NODES} nodes with its macros expanded"
+                ),
+            });
+        }
+        Ok(e)
     }
 
-    fn compile_in(&self, ast: &Ast, stack: &mut Vec<String>) -> Result<Expr, CompileError> {
+    /// The compiled expression and its size with every macro expanded.
+    fn compile_in(&self, ast: &Ast, stack: &mut Vec<String>) -> Result<(Expr, u64), CompileError> {
         let err = |offset: usize, message: String, stack: &Vec<String>| CompileError {
             offset,
             in_macro: stack.last().cloned(),
             message,
         };
+        let all =
+            |items: &[Ast], stack: &mut Vec<String>| -> Result<(Vec<Expr>, u64), CompileError> {
+                let mut out = Vec::with_capacity(items.len());
+                let mut size = 1u64;
+                for a in items {
+                    let (e, n) = self.compile_in(a, stack)?;
+                    size = size.saturating_add(n);
+                    out.push(e);
+                }
+                Ok((out, size))
+            };
         Ok(match ast {
-            Ast::And(items) => fold_and(
-                items
-                    .iter()
-                    .map(|a| self.compile_in(a, stack))
-                    .collect::<Result<_, _>>()?,
-            ),
-            Ast::Or(items) => fold_or(
-                items
-                    .iter()
-                    .map(|a| self.compile_in(a, stack))
-                    .collect::<Result<_, _>>()?,
-            ),
-            Ast::Not(a) => match self.compile_in(a, stack)? {
-                Expr::Const(b) => Expr::Const(!b),
-                e => Expr::Not(Box::new(e)),
-            },
+            Ast::And(items) => {
+                let (v, n) = all(items, stack)?;
+                (fold_and(v), n)
+            }
+            Ast::Or(items) => {
+                let (v, n) = all(items, stack)?;
+                (fold_or(v), n)
+            }
+            Ast::Not(a) => {
+                let (e, n) = self.compile_in(a, stack)?;
+                let e = match e {
+                    Expr::Const(b) => Expr::Const(!b),
+                    e => Expr::Not(Box::new(e)),
+                };
+                (e, n.saturating_add(1))
+            }
             Ast::Macro(name, off) => {
                 let Some(m) = self.macros.get(name) else {
                     return Err(err(*off, format!("undefined macro '{name}'"), stack));
@@ -156,20 +192,42 @@ impl Defs {
                 if stack.iter().any(|s| s == name) || stack.len() > MAX_EXPANSION {
                     return Err(err(*off, format!("macro '{name}' refers to itself"), stack));
                 }
+                if let Some(done) = self.compiled_macros.borrow().get(name) {
+                    return Ok(done.clone());
+                }
                 stack.push(name.clone());
                 let r = self.compile_in(m, stack);
                 stack.pop();
-                r?
+                let (e, size) = r?;
+                if size > MAX_EXPANDED_NODES {
+                    return Err(err(
+                        *off,
+                        format!(
+                            "macro '{name}' expands to more than {MAX_EXPANDED_NODES} nodes \
+                             with the macros it uses expanded (macros using other macros \
+                             several times grow exponentially)"
+                        ),
+                        stack,
+                    ));
+                }
+                let shared = match e {
+                    e @ (Expr::Const(_) | Expr::Check(..) | Expr::Macro(_)) => e,
+                    e => Expr::Macro(Arc::new(e)),
+                };
+                self.compiled_macros
+                    .borrow_mut()
+                    .insert(name.clone(), (shared.clone(), size));
+                (shared, size)
             }
             Ast::Check { field, op, rhs } => {
                 let key = format!("{field}\u{1f}{op:?}\u{1f}{rhs:?}");
                 if let Some((slot, c)) = self.interned.borrow().get(&key) {
-                    return Ok(Expr::Check(*slot, c.clone()));
+                    return Ok((Expr::Check(*slot, c.clone()), 1));
                 }
                 let c = self
                     .compile_check(field, *op, rhs)
                     .map_err(|m| err(field.offset, m, stack))?;
-                match constant(&c) {
+                let e = match constant(&c) {
                     Some(b) => Expr::Const(b),
                     None => {
                         let mut interned = self.interned.borrow_mut();
@@ -178,7 +236,8 @@ impl Defs {
                         interned.insert(key, (slot, c.clone()));
                         Expr::Check(slot, c)
                     }
-                }
+                };
+                (e, 1)
             }
         })
     }
@@ -188,28 +247,35 @@ impl Defs {
         self.interned.borrow().len()
     }
 
-    /// Expand list references among `items` (unquoted items naming a list).
-    pub fn expand_list(&self, items: &[Literal]) -> Vec<String> {
+    /// Expand list references among `items` (unquoted items naming a list); an error
+    /// past [`MAX_LIST_ITEMS`] strings (lists that each name the previous one twice).
+    pub fn expand_list(&self, items: &[Literal]) -> Result<Vec<String>, String> {
         let mut out = Vec::new();
         for it in items {
             if it.quoted {
                 out.push(it.text.clone());
             } else {
-                self.expand_item(&it.text, &mut out, 0);
+                self.expand_item(&it.text, &mut out, 0)?;
             }
         }
-        out
+        Ok(out)
     }
 
-    fn expand_item(&self, item: &str, out: &mut Vec<String>, depth: usize) {
+    fn expand_item(&self, item: &str, out: &mut Vec<String>, depth: usize) -> Result<(), String> {
         match self.lists.get(item) {
             Some(items) if depth < MAX_EXPANSION => {
                 for i in items {
-                    self.expand_item(i, out, depth + 1);
+                    self.expand_item(i, out, depth + 1)?;
                 }
             }
             _ => out.push(strip_quotes(item).to_string()),
         }
+        if out.len() > MAX_LIST_ITEMS {
+            return Err(format!(
+                "list '{item}' expands to more than {MAX_LIST_ITEMS} items (lists naming lists)"
+            ));
+        }
+        Ok(())
     }
 
     fn compile_check(&self, field: &FieldRef, op: Op, rhs: &Rhs) -> Result<Check, String> {
@@ -230,8 +296,8 @@ impl Defs {
             (_, Rhs::None) => return Err(format!("operator '{}' needs a value", op.as_str())),
             (Op::In | Op::Intersects | Op::PMatch, rhs) => {
                 let items = match rhs {
-                    Rhs::List(items) => self.expand_list(items),
-                    Rhs::Value(v) => self.expand_list(std::slice::from_ref(v)),
+                    Rhs::List(items) => self.expand_list(items)?,
+                    Rhs::Value(v) => self.expand_list(std::slice::from_ref(v))?,
                     Rhs::Field(_) => {
                         return Err(format!(
                             "operator '{}' does not take a field value",
@@ -408,6 +474,7 @@ impl Expr {
             Expr::Not(e) => !e.eval(ctx),
             Expr::Check(_, c) => c.eval(ctx),
             Expr::Const(b) => *b,
+            Expr::Macro(e) => e.eval(ctx),
         }
     }
 
@@ -428,6 +495,7 @@ impl Expr {
                 None => c.eval(ctx),
             },
             Expr::Const(b) => *b,
+            Expr::Macro(e) => e.eval_memo(ctx, memo),
         }
     }
 
@@ -442,6 +510,7 @@ impl Expr {
             Expr::Not(e) => e.checks_in(f, !negated),
             Expr::Check(_, c) => f(c, negated),
             Expr::Const(_) => {}
+            Expr::Macro(e) => e.checks_in(f, negated),
         }
     }
 

@@ -1,10 +1,11 @@
 //! A small YAML document model that keeps the line and column of every node, so rule
-//! file errors can point at `file:line:column`.
+//! file errors can point at `file:line:column`. Built from the one YAML loader
+//! ([`rampart_yaml`]), with its limits: an alias bomb or a 100,000-deep nesting is an
+//! error with a line, not gigabytes.
 
-use std::collections::HashMap;
-
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
+use rampart_core::Span;
+use rampart_yaml::{join_index, join_key, Document, Options, Scalars};
+use serde_json::Value;
 
 /// A position in a source file (1-based line and column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -16,10 +17,10 @@ pub struct Pos {
 }
 
 impl Pos {
-    fn from_marker(m: Marker) -> Pos {
+    fn start_of(s: &Span) -> Pos {
         Pos {
-            line: m.line(),
-            column: m.col() + 1,
+            line: s.start_line,
+            column: s.start_column,
         }
     }
 }
@@ -126,118 +127,7 @@ pub struct YamlError {
     pub message: String,
 }
 
-enum Frame {
-    Seq(Pos, usize, Vec<Node>),
-    Map(Pos, usize, Vec<(Node, Node)>, Option<Node>),
-}
-
-#[derive(Default)]
-struct Builder {
-    stack: Vec<Frame>,
-    docs: Vec<Node>,
-    anchors: HashMap<usize, Node>,
-    error: Option<YamlError>,
-    overflow: usize,
-}
-
-const MAX_DEPTH: usize = 256;
-
-impl Builder {
-    fn push_value(&mut self, node: Node) {
-        match self.stack.last_mut() {
-            None => self.docs.push(node),
-            Some(Frame::Seq(_, _, items)) => items.push(node),
-            Some(Frame::Map(_, _, entries, key)) => match key.take() {
-                None => *key = Some(node),
-                Some(k) => entries.push((k, node)),
-            },
-        }
-    }
-}
-
-impl MarkedEventReceiver for Builder {
-    fn on_event(&mut self, ev: Event, mark: Marker) {
-        let pos = Pos::from_marker(mark);
-        match ev {
-            Event::Scalar(value, style, anchor, _tag) => {
-                let node = Node {
-                    pos,
-                    kind: NodeKind::Scalar {
-                        value,
-                        plain: style == TScalarStyle::Plain,
-                    },
-                };
-                if anchor > 0 {
-                    self.anchors.insert(anchor, node.clone());
-                }
-                self.push_value(node);
-            }
-            Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
-                if self.error.is_none() {
-                    self.error = Some(YamlError {
-                        pos,
-                        message: format!("nested deeper than {MAX_DEPTH} levels"),
-                    });
-                }
-                self.overflow += 1;
-            }
-            Event::SequenceEnd | Event::MappingEnd if self.overflow > 0 => self.overflow -= 1,
-            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq(pos, anchor, Vec::new())),
-            Event::MappingStart(anchor, _) => {
-                self.stack.push(Frame::Map(pos, anchor, Vec::new(), None))
-            }
-            Event::SequenceEnd | Event::MappingEnd => {
-                let node = match self.stack.pop() {
-                    Some(Frame::Seq(p, anchor, items)) => {
-                        let n = Node {
-                            pos: p,
-                            kind: NodeKind::Seq(items),
-                        };
-                        if anchor > 0 {
-                            self.anchors.insert(anchor, n.clone());
-                        }
-                        n
-                    }
-                    Some(Frame::Map(p, anchor, entries, _)) => {
-                        // Block mappings are reported where their first key starts.
-                        let p = entries.first().map_or(p, |(k, _)| k.pos);
-                        let n = Node {
-                            pos: p,
-                            kind: NodeKind::Map(entries),
-                        };
-                        if anchor > 0 {
-                            self.anchors.insert(anchor, n.clone());
-                        }
-                        n
-                    }
-                    None => return,
-                };
-                self.push_value(node);
-            }
-            Event::Alias(id) => match self.anchors.get(&id).cloned() {
-                Some(n) => self.push_value(n),
-                None => {
-                    if self.error.is_none() {
-                        self.error = Some(YamlError {
-                            pos,
-                            message: "unknown alias".into(),
-                        });
-                    }
-                    self.push_value(Node {
-                        pos,
-                        kind: NodeKind::Scalar {
-                            value: String::new(),
-                            plain: true,
-                        },
-                    });
-                }
-            },
-            _ => {}
-        }
-    }
-}
-
-/// Parse every document of a YAML stream.
+/// Parse every document of a YAML stream (scalars as text, as yaml-cpp reads them).
 ///
 /// Like yaml-cpp (which Falco uses), this accepts a flow collection whose closing line is
 /// indented no deeper than its key (`items: [` … `]` at the key's column): such lines are
@@ -279,16 +169,93 @@ fn reindent_line(text: &str, line: usize) -> Option<String> {
 }
 
 fn parse_strict(text: &str) -> Result<Vec<Node>, YamlError> {
-    let mut builder = Builder::default();
-    let mut parser = Parser::new_from_str(text);
-    parser.load(&mut builder, true).map_err(|e| YamlError {
-        pos: Pos::from_marker(*e.marker()),
-        message: e.info().to_string(),
-    })?;
-    if let Some(e) = builder.error {
-        return Err(e);
+    let opts = Options {
+        scalars: Scalars::Text,
+        value_spans: true,
+        ..Options::default()
+    };
+    let mut docs = Vec::new();
+    for doc in rampart_yaml::load_str(text, &opts) {
+        let doc = doc.map_err(|e| YamlError {
+            pos: Pos {
+                line: e.line.unwrap_or(0),
+                column: e.column.unwrap_or(0),
+            },
+            message: e
+                .message
+                .strip_prefix("invalid YAML: ")
+                .unwrap_or(&e.message)
+                .to_string(),
+        })?;
+        let pos = doc.spans.get("").map(Pos::start_of).unwrap_or_default();
+        let Document {
+            value,
+            spans,
+            value_spans,
+        } = doc;
+        docs.push(to_node(value, "", pos, &spans, &value_spans));
     }
-    Ok(builder.docs)
+    Ok(docs)
+}
+
+/// The node of `value` (at field path `path`, starting at `pos`), its children placed by
+/// the loader's spans (in source order; an alias's inner nodes without spans of their
+/// own are placed at the alias).
+fn to_node(
+    value: Value,
+    path: &str,
+    pos: Pos,
+    spans: &std::collections::BTreeMap<String, Span>,
+    value_spans: &std::collections::BTreeMap<String, Span>,
+) -> Node {
+    let scalar = |value: String, plain: bool| Node {
+        pos,
+        kind: NodeKind::Scalar { value, plain },
+    };
+    match value {
+        Value::Null => scalar(String::new(), true),
+        Value::Bool(b) => scalar(b.to_string(), true),
+        Value::Number(n) => scalar(n.to_string(), true),
+        Value::String(s) => scalar(s, false),
+        Value::Array(items) => {
+            let items = items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let p = join_index(path, i);
+                    let at = spans.get(&p).map_or(pos, Pos::start_of);
+                    to_node(v, &p, at, spans, value_spans)
+                })
+                .collect();
+            Node {
+                pos,
+                kind: NodeKind::Seq(items),
+            }
+        }
+        Value::Object(map) => {
+            let mut entries: Vec<(Node, Node)> = map
+                .into_iter()
+                .map(|(k, v)| {
+                    let p = join_key(path, &k);
+                    let key_pos = spans.get(&p).map_or(pos, Pos::start_of);
+                    let value_pos = value_spans.get(&p).map_or(key_pos, Pos::start_of);
+                    let key = Node {
+                        pos: key_pos,
+                        kind: NodeKind::Scalar {
+                            value: k,
+                            plain: false,
+                        },
+                    };
+                    (key, to_node(v, &p, value_pos, spans, value_spans))
+                })
+                .collect();
+            entries.sort_by_key(|(k, _)| (k.pos.line, k.pos.column));
+            Node {
+                pos,
+                kind: NodeKind::Map(entries),
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -324,6 +291,41 @@ mod tests {
     fn deep_nesting_is_an_error() {
         let text = "[".repeat(100_000) + &"]".repeat(100_000);
         assert!(parse(&text).is_err());
+    }
+
+    #[test]
+    fn alias_bomb_is_an_error_not_gigabytes() {
+        let mut text =
+            String::from("- list: l0\n  items: &a0 [lol,lol,lol,lol,lol,lol,lol,lol,lol]\n");
+        for i in 1..9 {
+            let refs = vec![format!("*a{}", i - 1); 9].join(",");
+            text.push_str(&format!("- list: l{i}\n  items: &a{i} [{refs}]\n"));
+        }
+        let e = parse(&text).unwrap_err();
+        assert!(e.message.contains("alias bomb"), "{e:?}");
+        assert!(e.pos.line >= 2, "{e:?}");
+    }
+
+    #[test]
+    fn map_entries_keep_source_order_and_value_positions() {
+        let docs = parse("- rule: r\n  desc: d\n  condition: >\n    a and b\n").unwrap();
+        let r = &docs[0].as_seq().unwrap()[0];
+        let keys: Vec<_> = r
+            .as_map()
+            .unwrap()
+            .iter()
+            .map(|(k, _)| k.as_str().unwrap())
+            .collect();
+        assert_eq!(keys, ["rule", "desc", "condition"]);
+        let c = r.get("condition").unwrap();
+        assert_eq!(
+            c.pos,
+            Pos {
+                line: 3,
+                column: 14
+            }
+        );
+        assert_eq!(r.get("desc").unwrap().pos, Pos { line: 2, column: 9 });
     }
 
     #[test]

@@ -120,6 +120,10 @@ pub struct CertsArgs {
     /// Validity in days.
     #[arg(long, value_name = "DAYS", default_value_t = 365)]
     pub days: i64,
+    /// Replace existing files (atomically; links at the paths are replaced, not
+    /// followed). Without it, existing files are an error and nothing is written.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `rampart admission review`.
@@ -263,7 +267,11 @@ fn serve(a: ServeArgs) -> Result<u8> {
 
 fn certs(a: &CertsArgs) -> Result<u8> {
     let g = rampart_admission::certs::generate(&a.dns, a.days)?;
-    rampart_admission::certs::write(&a.out, &g)?;
+    if a.force {
+        rampart_admission::certs::replace(&a.out, &g)?;
+    } else {
+        rampart_admission::certs::write(&a.out, &g)?;
+    }
     eprintln!(
         "wrote {0}/ca.crt, {0}/tls.crt, {0}/tls.key; caBundle:",
         a.out.display()

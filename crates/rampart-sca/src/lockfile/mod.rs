@@ -2,7 +2,7 @@
 //! [`Package`]s with the line of every package's entry.
 //!
 //! Parsers never panic on malformed input: they return a [`ParseError`] with the line
-//! when the underlying parser (serde_json, toml, serde_yaml, quick-xml) gives one.
+//! when the underlying parser (serde_json, toml, rampart-yaml, quick-xml) gives one.
 //! Files a lockfile refers to (a `package.json` next to `yarn.lock`, `-r` includes of a
 //! requirements file, `go.sum` next to `go.mod`) are read through a [`Sibling`] reader,
 //! so parsers stay free of file-system access and are easy to fuzz.
@@ -194,9 +194,28 @@ impl ParseError {
         ParseError::new(line, format!("invalid TOML: {}", e.message()))
     }
 
-    pub(crate) fn yaml(e: &serde_yaml::Error) -> ParseError {
-        ParseError::new(e.location().map(|l| l.line()), format!("invalid YAML: {e}"))
+    pub(crate) fn yaml(e: &rampart_yaml::YamlError) -> ParseError {
+        let message = e
+            .message
+            .strip_prefix("invalid YAML: ")
+            .unwrap_or(&e.message);
+        ParseError::new(e.line, format!("invalid YAML: {message}"))
     }
+}
+
+/// Load a one-document YAML lockfile with the one YAML loader (its size, depth and
+/// alias limits; scalars as written, so `1.10` stays a version, not a float).
+pub(crate) fn load_yaml(text: &str) -> Result<serde_json::Value, ParseError> {
+    // A large lockfile has many nodes without any alias: the node bound grows with the
+    // input (an alias bomb is small text that expands), never below the default.
+    let mut opts = rampart_yaml::Options {
+        scalars: rampart_yaml::Scalars::Text,
+        ..rampart_yaml::Options::default()
+    };
+    opts.limits.max_nodes = opts.limits.max_nodes.max(text.len() / 8);
+    rampart_yaml::load_one(text, &opts)
+        .map(|d| d.value)
+        .map_err(|e| ParseError::yaml(&e))
 }
 
 /// Reads a file next to the lockfile (path relative to the lockfile's directory, may

@@ -2,7 +2,7 @@
 //! the graph under `snapshots`).
 
 use super::{pkg, sri_hashes, yaml_keys, Out, ParseError};
-use serde_yaml::{Mapping, Value};
+use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 
 fn s(v: &Value) -> Option<String> {
@@ -13,8 +13,10 @@ fn s(v: &Value) -> Option<String> {
     }
 }
 
+type Mapping = Map<String, Value>;
+
 fn get<'a>(m: &'a Mapping, k: &str) -> Option<&'a Value> {
-    m.get(Value::String(k.to_string()))
+    m.get(k)
 }
 
 /// Strip the peer-dependency suffix: `1.0.0(react@18.0.0)` / `1.0.0_react@18.0.0`.
@@ -60,8 +62,8 @@ fn dep_key(name: &str, version: &str, v5: bool) -> Option<String> {
 }
 
 pub(crate) fn parse(text: &str) -> Result<Out, ParseError> {
-    let doc: Value = serde_yaml::from_str(text).map_err(|e| ParseError::yaml(&e))?;
-    let Some(root) = doc.as_mapping() else {
+    let doc = super::load_yaml(text)?;
+    let Some(root) = doc.as_object() else {
         return Ok((None, Vec::new()));
     };
     let lv = get(root, "lockfileVersion").and_then(s).unwrap_or_default();
@@ -76,8 +78,8 @@ pub(crate) fn parse(text: &str) -> Result<Out, ParseError> {
     // Direct dependencies from the importers (or the top level for one project).
     let mut direct: HashMap<String, bool> = HashMap::new();
     let mut importers: Vec<&Mapping> = Vec::new();
-    if let Some(imp) = get(root, "importers").and_then(Value::as_mapping) {
-        importers.extend(imp.values().filter_map(Value::as_mapping));
+    if let Some(imp) = get(root, "importers").and_then(Value::as_object) {
+        importers.extend(imp.values().filter_map(Value::as_object));
     } else {
         importers.push(root);
     }
@@ -87,13 +89,13 @@ pub(crate) fn parse(text: &str) -> Result<Out, ParseError> {
             ("optionalDependencies", false),
             ("devDependencies", true),
         ] {
-            let Some(deps) = get(im, field).and_then(Value::as_mapping) else {
+            let Some(deps) = get(im, field).and_then(Value::as_object) else {
                 continue;
             };
             for (k, v) in deps {
-                let Some(name) = s(k) else { continue };
+                let name = k.clone();
                 let ver = match v {
-                    Value::Mapping(m) => get(m, "version").and_then(s),
+                    Value::Object(m) => get(m, "version").and_then(s),
                     other => s(other),
                 };
                 if let Some(key) = ver.and_then(|v| dep_key(&name, &v, v5)) {
@@ -112,10 +114,10 @@ pub(crate) fn parse(text: &str) -> Result<Out, ParseError> {
         };
         let deps = graph.entry(format!("{n}@{v}")).or_default();
         for field in ["dependencies", "optionalDependencies"] {
-            if let Some(ds) = get(m, field).and_then(Value::as_mapping) {
+            if let Some(ds) = get(m, field).and_then(Value::as_object) {
                 for (dk, dv) in ds {
-                    if let (Some(dn), Some(dver)) = (s(dk), s(dv)) {
-                        if let Some(k) = dep_key(&dn, &dver, v5) {
+                    if let (dn, Some(dver)) = (dk.as_str(), s(dv)) {
+                        if let Some(k) = dep_key(dn, &dver, v5) {
                             if !deps.contains(&k) {
                                 deps.push(k);
                             }
@@ -125,20 +127,21 @@ pub(crate) fn parse(text: &str) -> Result<Out, ParseError> {
             }
         }
     };
-    if let Some(snaps) = get(root, "snapshots").and_then(Value::as_mapping) {
+    if let Some(snaps) = get(root, "snapshots").and_then(Value::as_object) {
         for (k, v) in snaps {
-            if let (Some(k), Some(m)) = (s(k), v.as_mapping()) {
-                add_deps(&k, m);
+            if let Some(m) = v.as_object() {
+                add_deps(k, m);
             }
         }
     }
     let mut out = Vec::new();
     let mut seen = HashSet::new();
-    if let Some(pkgs) = get(root, "packages").and_then(Value::as_mapping) {
+    if let Some(pkgs) = get(root, "packages").and_then(Value::as_object) {
         for (k, v) in pkgs {
-            let (Some(key), Some(m)) = (s(k), v.as_mapping()) else {
+            let Some(m) = v.as_object() else {
                 continue;
             };
+            let key = k.clone();
             if major < 9 {
                 add_deps(&key, m);
             }
@@ -155,13 +158,13 @@ pub(crate) fn parse(text: &str) -> Result<Out, ParseError> {
             if !seen.insert(p.key()) {
                 continue;
             }
-            if let Some(res) = get(m, "resolution").and_then(Value::as_mapping) {
+            if let Some(res) = get(m, "resolution").and_then(Value::as_object) {
                 if let Some(i) = get(res, "integrity").and_then(s) {
                     p.hashes = sri_hashes(&i);
                 }
                 p.resolved = get(res, "tarball").and_then(s);
             }
-            p.dev = get(m, "dev").and_then(Value::as_bool) == Some(true);
+            p.dev = get(m, "dev").and_then(Value::as_str) == Some("true");
             if !direct.is_empty() {
                 p.direct = Some(direct.contains_key(&p.key()));
             }

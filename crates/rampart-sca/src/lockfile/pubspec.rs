@@ -2,17 +2,17 @@
 //! dev | transitive`, `source: hosted | git | sdk | path`, `version`.
 
 use super::{pkg, yaml_keys, Out, ParseError};
-use serde_yaml::Value;
+use serde_json::Value;
 
 pub(crate) fn parse(text: &str) -> Result<Out, ParseError> {
-    let doc: Value = serde_yaml::from_str(text).map_err(|e| ParseError::yaml(&e))?;
+    let doc = super::load_yaml(text)?;
     let lines = yaml_keys(text, "packages", 2);
     let mut out = Vec::new();
-    let Some(pkgs) = doc.get("packages").and_then(Value::as_mapping) else {
+    let Some(pkgs) = doc.get("packages").and_then(Value::as_object) else {
         return Ok((None, out));
     };
     for (k, v) in pkgs {
-        let Some(key) = k.as_str() else { continue };
+        let key = k.as_str();
         let source = v.get("source").and_then(Value::as_str).unwrap_or("");
         if matches!(source, "sdk" | "path") {
             continue;
