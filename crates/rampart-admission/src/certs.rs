@@ -23,6 +23,12 @@ pub enum CertError {
         /// Cause.
         source: std::io::Error,
     },
+    /// A file to write exists already.
+    #[error("{path} exists; not overwriting it (use --force to replace it)")]
+    Exists {
+        /// The file.
+        path: String,
+    },
     /// No DNS name.
     #[error("at least one --dns name is needed (e.g. rampart-admission.rampart.svc)")]
     NoNames,
@@ -97,25 +103,82 @@ pub fn generate(names: &[String], days: i64) -> Result<Generated, CertError> {
     })
 }
 
-/// Write `ca.crt`, `tls.crt` and `tls.key` (mode 0600) into `dir` (created if missing).
+/// The files [`write`] creates: name, text, mode (the key is private from creation on).
+fn files(g: &Generated) -> [(&'static str, &str, u32); 3] {
+    [
+        ("ca.crt", g.ca_crt.as_str(), 0o644),
+        ("tls.crt", g.tls_crt.as_str(), 0o644),
+        ("tls.key", g.tls_key.as_str(), 0o600),
+    ]
+}
+
+/// Write `ca.crt`, `tls.crt` and `tls.key` into `dir` (created if missing), refusing to
+/// touch any file, link or FIFO already there ([`CertError::Exists`], nothing written).
+///
+/// Each file is written to a new temporary file in `dir`, created exclusively with mode
+/// 0600 (so the key is never readable by others, not even for a moment), given its final
+/// mode (0644 for the certificates), synced, and linked into place without replacing
+/// anything; a link planted at the path is never followed.
 pub fn write(dir: &Path, g: &Generated) -> Result<(), CertError> {
+    put(dir, g, false)
+}
+
+/// Like [`write`], but atomically replaces existing files (`--force`, certificate
+/// rotation): each path is renamed over, so a link there is replaced, never followed,
+/// and a server reloading the files never reads a half-written one.
+pub fn replace(dir: &Path, g: &Generated) -> Result<(), CertError> {
+    put(dir, g, true)
+}
+
+fn put(dir: &Path, g: &Generated, overwrite: bool) -> Result<(), CertError> {
     let io = |p: &Path, e: std::io::Error| CertError::Io {
         path: p.display().to_string(),
         source: e,
     };
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    for (name, text) in [
-        ("ca.crt", &g.ca_crt),
-        ("tls.crt", &g.tls_crt),
-        ("tls.key", &g.tls_key),
-    ] {
+    if !overwrite {
+        for (name, _, _) in files(g) {
+            let p = dir.join(name);
+            if std::fs::symlink_metadata(&p).is_ok() {
+                return Err(CertError::Exists {
+                    path: p.display().to_string(),
+                });
+            }
+        }
+    }
+    for (name, text, mode) in files(g) {
         let p = dir.join(name);
-        std::fs::write(&p, text).map_err(|e| io(&p, e))?;
-        #[cfg(unix)]
-        if name == "tls.key" {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
-                .map_err(|e| io(&p, e))?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".rampart-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| io(dir, e))?;
+        {
+            use std::io::Write as _;
+            let f = tmp.as_file_mut();
+            f.write_all(text.as_bytes()).map_err(|e| io(&p, e))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                f.set_permissions(std::fs::Permissions::from_mode(mode))
+                    .map_err(|e| io(&p, e))?;
+            }
+            #[cfg(not(unix))]
+            let _ = mode;
+            f.sync_all().map_err(|e| io(&p, e))?;
+        }
+        if overwrite {
+            tmp.persist(&p).map_err(|e| io(&p, e.error))?;
+        } else {
+            tmp.persist_noclobber(&p).map_err(|e| {
+                if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                    CertError::Exists {
+                        path: p.display().to_string(),
+                    }
+                } else {
+                    io(&p, e.error)
+                }
+            })?;
         }
     }
     Ok(())

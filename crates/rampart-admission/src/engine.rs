@@ -11,8 +11,9 @@ use rampart_core::Location;
 use rampart_k8s::pss::evaluate_pss;
 use rampart_k8s::Object;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Where audit-mode decisions go (a JSON log, PolicyReports …). Implementations must
 /// not block for long: they are called on the request path.
@@ -59,8 +60,68 @@ pub struct AuditEvent {
 pub struct Counted {
     /// Mode.
     pub mode: Mode,
-    /// Rule id.
+    /// Rule id: one of the registry's (Pod Security Standards, image policy), a loaded
+    /// policy set's entry rule (`policy/<package>/<rule>`), or [`OTHER_POLICY_RULE`] for
+    /// ids a policy message chose (they can come from the request): never a value the
+    /// request can multiply.
     pub rule_id: String,
+}
+
+/// The metric rule label of policy findings whose id is not known in advance.
+pub const OTHER_POLICY_RULE: &str = "policy/other";
+
+/// Rule id of a policy set named by a label or setting but not loaded.
+pub const RULE_POLICY_SET_MISSING: &str = "admission/policy-set-missing";
+
+/// What one mode's check of one object found.
+#[derive(Debug, Default)]
+struct Found {
+    /// Violations: they deny in enforce mode.
+    violations: Vec<Violation>,
+    /// Findings of a policy set's `warn` rules: warnings in any mode, never denials.
+    warnings: Vec<Violation>,
+    /// The check could not run to the end (a policy error or time limit): why.
+    failure: Option<String>,
+}
+
+/// Annotation keys a check reads (Pod Security Standards: seccomp and AppArmor): a
+/// change to one of them is a change to what is checked, not "metadata only".
+fn checked_annotation(key: &str) -> bool {
+    key.contains("seccomp") || key.contains("apparmor")
+}
+
+/// The part of an object an UPDATE must leave unchanged to keep its existing
+/// violations: everything but `status` and the metadata, except the annotations checks
+/// read. This is Pod Security Admission's rule (only metadata-only updates of a pod are
+/// exempt from a full evaluation), applied to every kind with a pod template too.
+fn checked_content(obj: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    if let Some(m) = obj.as_object() {
+        for (k, v) in m {
+            if k == "metadata" || k == "status" {
+                continue;
+            }
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    let checked: serde_json::Map<String, Value> = obj
+        .get("metadata")
+        .and_then(|m| m.get("annotations"))
+        .and_then(Value::as_object)
+        .map(|a| {
+            a.iter()
+                .filter(|(k, _)| checked_annotation(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.insert("metadata".into(), Value::Object(checked));
+    Value::Object(out)
+}
+
+/// True when an UPDATE changes only metadata no check reads.
+pub fn metadata_only_update(old: &Value, new: &Value) -> bool {
+    old.is_object() && new.is_object() && checked_content(old) == checked_content(new)
 }
 
 /// A decision with what metrics and logs need.
@@ -79,6 +140,8 @@ pub struct Engine {
     /// Settings.
     pub settings: Settings,
     policy_sets: HashMap<String, rampart_policy::PolicySet>,
+    /// Rule ids that may appear as metric labels.
+    known_rules: HashSet<String>,
     verifier: Arc<dyn SignatureVerifier>,
     namespaces: Arc<dyn NamespaceSource>,
 }
@@ -96,9 +159,16 @@ impl Engine {
     /// An engine with these settings, no policy sets, no signature verification and
     /// no namespace labels (cluster defaults everywhere).
     pub fn new(settings: Settings) -> Engine {
+        let known_rules = rampart_k8s::pss::metas()
+            .into_iter()
+            .chain(crate::metas())
+            .map(|m| m.id)
+            .chain([RULE_POLICY_SET_MISSING.to_string()])
+            .collect();
         Engine {
             settings,
             policy_sets: HashMap::new(),
+            known_rules,
             verifier: Arc::new(NoVerification),
             namespaces: Arc::new(StaticNamespaces::new()),
         }
@@ -121,8 +191,25 @@ impl Engine {
         if !self.settings.policy_set_names.iter().any(|n| n == name) {
             self.settings.policy_set_names.push(name.to_string());
         }
+        self.known_rules
+            .extend(set.entries().iter().map(|e| e.rule_id()));
         self.policy_sets.insert(name.to_string(), set);
         self
+    }
+
+    /// The time policy sets get within one request: three quarters of the webhook
+    /// deadline, so a slow policy ends (and frees its thread) with time left to answer.
+    pub fn policy_budget(&self) -> Duration {
+        self.settings.timeout * 3 / 4
+    }
+
+    /// The metric label of a rule id (see [`Counted::rule_id`]).
+    fn metric_rule(&self, id: &str) -> String {
+        if self.known_rules.contains(id) {
+            id.to_string()
+        } else {
+            OTHER_POLICY_RULE.to_string()
+        }
     }
 
     /// The namespace source (for readiness).
@@ -154,8 +241,29 @@ impl Engine {
         None
     }
 
-    /// The violations of one mode's setting for an object.
+    /// The violations of one mode's setting for an object: with a policy set, its
+    /// `warn` findings and any evaluation error are included (as
+    /// `admission/policy-error`); [`Engine::validate`] keeps them apart.
     pub fn violations(&self, obj: &Value, setting: &ModeSetting) -> Vec<Violation> {
+        let found = self.check(obj, setting, Instant::now() + self.policy_budget());
+        let mut all = found.violations;
+        all.extend(found.warnings);
+        if let Some(why) = found.failure {
+            all.push(Violation {
+                rule_id: "admission/policy-error".into(),
+                field: String::new(),
+                message: why,
+            });
+        }
+        all
+    }
+
+    /// One mode's check of one object, policy sets bounded by `deadline`.
+    fn check(&self, obj: &Value, setting: &ModeSetting, deadline: Instant) -> Found {
+        let mut found = Found::default();
+        if setting.is_privileged() {
+            return found;
+        }
         match &setting.target {
             Target::Level(level) => {
                 let o = Object::from_value(obj.clone());
@@ -169,27 +277,33 @@ impl Engine {
                     );
                     fs.retain(|f| f.suppression.is_none());
                 }
-                fs.iter().map(Violation::from_finding).collect()
+                found.violations = fs.iter().map(Violation::from_finding).collect();
             }
             Target::PolicySet(name) => match self.policy_sets.get(name) {
-                None => vec![Violation {
-                    rule_id: "admission/policy-set-missing".into(),
+                None => found.violations.push(Violation {
+                    rule_id: RULE_POLICY_SET_MISSING.into(),
                     field: String::new(),
                     message: format!("policy set {name:?} is not loaded"),
-                }],
+                }),
                 Some(set) => {
                     let o = Object::from_value(obj.clone());
-                    match set.evaluate(obj, &o.location("")) {
-                        Ok(fs) => fs.iter().map(Violation::from_finding).collect(),
-                        Err(e) => vec![Violation {
-                            rule_id: "admission/policy-error".into(),
-                            field: String::new(),
-                            message: format!("policy set {name:?}: {e}"),
-                        }],
+                    match set.evaluate_until(obj, &o.location(""), Some(deadline)) {
+                        Ok(fs) => {
+                            for f in fs {
+                                let v = Violation::from_finding(&f.finding);
+                                if f.kind.denies() {
+                                    found.violations.push(v);
+                                } else {
+                                    found.warnings.push(v);
+                                }
+                            }
+                        }
+                        Err(e) => found.failure = Some(format!("policy set {name:?}: {e}")),
                     }
                 }
             },
         }
+        found
     }
 
     fn ns_labels(&self, req: &Request) -> (Labels, Vec<String>) {
@@ -248,52 +362,51 @@ impl Engine {
         let images_mode = self.settings.images.mode.unwrap_or(Mode::Enforce);
         let image_violations =
             images::violations(&req.object, &self.settings.images, &*self.verifier);
+        let deadline = Instant::now() + self.policy_budget();
 
-        let mut by_mode: BTreeMap<Mode, Vec<Violation>> = BTreeMap::new();
+        let mut by_mode: BTreeMap<Mode, Found> = BTreeMap::new();
         for mode in Mode::ALL {
-            let setting = modes.get(mode);
-            let mut v = if setting.is_privileged() {
-                Vec::new()
-            } else {
-                self.violations(&req.object, setting)
-            };
+            let mut found = self.check(&req.object, modes.get(mode), deadline);
             if mode == images_mode {
-                v.extend(image_violations.iter().cloned());
+                found.violations.extend(image_violations.iter().cloned());
             }
-            by_mode.insert(mode, v);
+            by_mode.insert(mode, found);
         }
 
-        // An UPDATE that does not add a violation is not blocked.
-        let mut enforce = by_mode.remove(&Mode::Enforce).unwrap_or_default();
-        // Conftest-style `warn` rules of a policy set never deny: they are warnings.
-        let (policy_warnings, kept): (Vec<Violation>, Vec<Violation>) =
-            enforce.into_iter().partition(is_policy_warning);
-        enforce = kept;
-        by_mode
-            .entry(Mode::Warn)
-            .or_default()
-            .extend(policy_warnings);
-        if req.operation == "UPDATE" && !enforce.is_empty() && req.old_object.is_object() {
-            let mut old = if modes.enforce.is_privileged() {
-                Vec::new()
-            } else {
-                self.violations(&req.old_object, &modes.enforce)
-            };
+        let enforce_found = by_mode.remove(&Mode::Enforce).unwrap_or_default();
+        if let Some(why) = enforce_found.failure {
+            // The enforced check did not finish: the configured failure answer, as when
+            // the whole evaluation fails (on_error), never a silent pass.
+            return self.failure_outcome(&why);
+        }
+        for mode in [Mode::Warn, Mode::Audit] {
+            if let Some(why) = by_mode.get_mut(&mode).and_then(|f| f.failure.take()) {
+                notes.push(format!("{} check incomplete: {why}", mode.as_str()));
+            }
+        }
+        let mut enforce = enforce_found.violations;
+        // Conftest-style `warn` rules of the enforced policy set never deny: warnings.
+        let mut warn = enforce_found.warnings;
+        if let Some(f) = by_mode.remove(&Mode::Warn) {
+            warn.extend(f.violations);
+            warn.extend(f.warnings);
+        }
+        if req.operation == "UPDATE"
+            && !enforce.is_empty()
+            && metadata_only_update(&req.old_object, &req.object)
+        {
+            // Like Pod Security Admission: an update that leaves everything checked
+            // unchanged keeps the violations the object already had, as long as it adds
+            // none (a policy may read the metadata), compared by rule, field and message.
+            let mut old = self.check(&req.old_object, &modes.enforce, deadline);
             if images_mode == Mode::Enforce {
-                old.extend(images::violations(
+                old.violations.extend(images::violations(
                     &req.old_object,
                     &self.settings.images,
                     &*self.verifier,
                 ));
             }
-            let old_keys: BTreeSet<(String, String)> = old
-                .iter()
-                .map(|v| (v.rule_id.clone(), v.field.clone()))
-                .collect();
-            if enforce
-                .iter()
-                .all(|v| old_keys.contains(&(v.rule_id.clone(), v.field.clone())))
-            {
+            if old.failure.is_none() && enforce.iter().all(|v| old.violations.contains(v)) {
                 let list: Vec<String> = enforce.iter().map(Violation::short).collect();
                 notes.push(format!(
                     "update allowed: it does not worsen violations the existing object already has ({}); fix them",
@@ -302,7 +415,7 @@ impl Engine {
                 for v in &enforce {
                     out.counted.push(Counted {
                         mode: Mode::Warn,
-                        rule_id: v.rule_id.clone(),
+                        rule_id: self.metric_rule(&v.rule_id),
                     });
                 }
                 enforce.clear();
@@ -323,7 +436,6 @@ impl Engine {
             );
         }
         // Warn about what enforce has not already refused.
-        let mut warn = by_mode.remove(&Mode::Warn).unwrap_or_default();
         warn.retain(|w| {
             !enforce
                 .iter()
@@ -342,7 +454,14 @@ impl Engine {
                     .push(format!("… and {} more", warn.len() - MAX_WARNINGS));
             }
         }
-        let audit = by_mode.remove(&Mode::Audit).unwrap_or_default();
+        let audit = by_mode
+            .remove(&Mode::Audit)
+            .map(|f| {
+                let mut all = f.violations;
+                all.extend(f.warnings);
+                all
+            })
+            .unwrap_or_default();
         if !audit.is_empty() {
             let items: Vec<String> = audit.iter().map(Violation::short).collect();
             out.response.warnings.push(format!(
@@ -372,11 +491,9 @@ impl Engine {
             (Mode::Warn, &warn),
             (Mode::Audit, &audit),
         ] {
-            let ids: BTreeSet<&str> = list.iter().map(|v| v.rule_id.as_str()).collect();
-            out.counted.extend(ids.into_iter().map(|r| Counted {
-                mode,
-                rule_id: r.to_string(),
-            }));
+            let ids: BTreeSet<String> = list.iter().map(|v| self.metric_rule(&v.rule_id)).collect();
+            out.counted
+                .extend(ids.into_iter().map(|rule_id| Counted { mode, rule_id }));
         }
         if !enforce.is_empty() {
             out.response.audit_annotations.insert(
@@ -390,8 +507,35 @@ impl Engine {
         out
     }
 
+    /// The answer when the enforced check could not finish: `allowed` per `on_error`
+    /// (deny by default), status code 500, and why.
+    fn failure_outcome(&self, why: &str) -> Outcome {
+        let allow = self.settings.allow_on_error;
+        Outcome {
+            response: Response {
+                allowed: allow,
+                code: 500,
+                message: format!("rampart: {why}"),
+                warnings: if allow {
+                    vec![format!(
+                        "rampart: {why}; admitted without that check (on_error: allow)"
+                    )]
+                } else {
+                    Vec::new()
+                },
+                ..Response::default()
+            },
+            counted: vec![Counted {
+                mode: Mode::Enforce,
+                rule_id: "admission/policy-error".into(),
+            }],
+            audit: None,
+        }
+    }
+
     /// The images whose user (for `runAsNonRoot`) or digest (for pinning) `/mutate`
-    /// needs to look up.
+    /// needs to look up: only images the image policy allows (a valid reference from an
+    /// allowed registry), so a pod cannot make the webhook contact a host of its choosing.
     pub fn lookups_needed(&self, req: &Request) -> (Vec<String>, Vec<String>) {
         let (mut users, mut digests) = (Vec::new(), Vec::new());
         if !self.mutates(req) {
@@ -404,6 +548,9 @@ impl Engine {
             let Some(img) = c.value.get("image").and_then(Value::as_str) else {
                 continue;
             };
+            if !images::lookup_allowed(img, &self.settings.images) {
+                continue;
+            }
             if self.settings.mutations.run_as_non_root && !users.iter().any(|u| u == img) {
                 users.push(img.to_string());
             }
@@ -449,15 +596,6 @@ impl Engine {
             .collect();
         out
     }
-}
-
-/// A finding of a policy set's `warn` entry rule (`policy/<package>/warn…`).
-fn is_policy_warning(v: &Violation) -> bool {
-    v.rule_id.starts_with("policy/")
-        && v.rule_id
-            .rsplit('/')
-            .next()
-            .is_some_and(|last| last.starts_with("warn"))
 }
 
 /// Warnings listed one by one before being summarised.

@@ -171,6 +171,21 @@ pub const RULE_SIGNATURE: &str = "admission/image-signature";
 /// Unparseable reference.
 pub const RULE_INVALID: &str = "admission/image-invalid";
 
+/// Whether `/mutate` may look `image` up in its registry (tag → digest, image user): only
+/// a valid reference from an allowed registry (any registry when no allow-list is set).
+/// An image the policy denies is never resolved: the pod would make the webhook contact a
+/// host of its choosing, for an image that is refused anyway.
+pub fn lookup_allowed(image: &str, policy: &ImagePolicy) -> bool {
+    let Some(r) = ImageRef::parse(image) else {
+        return false;
+    };
+    policy.allowed_registries.is_empty()
+        || policy
+            .allowed_registries
+            .iter()
+            .any(|p| pattern_matches(p, &r.name()))
+}
+
 /// The image-policy violations of every container of `obj`.
 pub fn violations(
     obj: &Value,

@@ -1,4 +1,10 @@
-//! Prometheus metrics: requests, a latency histogram, decisions by rule and namespace.
+//! Prometheus metrics: requests, a latency histogram, violations by mode and rule.
+//!
+//! Every label takes values from a bounded set, whatever requests say (any pod that can
+//! reach the webhook can send forged reviews): rule ids are the registry's, a loaded
+//! policy set's entry rules, or `policy/other` (see [`crate::engine::Counted`]), capped at
+//! [`MAX_RULE_LABELS`] all the same; namespaces are not a label at all (like Pod Security
+//! Admission's own metrics): per-namespace detail is in the audit log and PolicyReports.
 
 use crate::settings::Mode;
 use std::collections::BTreeMap;
@@ -42,6 +48,9 @@ impl Histogram {
     }
 }
 
+/// Most distinct rule labels; further rules are counted under `other`.
+pub const MAX_RULE_LABELS: usize = 512;
+
 /// Endpoints with their own series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Endpoint {
@@ -67,8 +76,8 @@ pub struct Metrics {
     pub requests: Mutex<BTreeMap<(Endpoint, u16), u64>>,
     /// Admission answers by (endpoint, allowed).
     pub answers: Mutex<BTreeMap<(Endpoint, bool), u64>>,
-    /// Violations by (mode, rule, namespace).
-    pub decisions: Mutex<BTreeMap<(Mode, String, String), u64>>,
+    /// Violations by (mode, rule).
+    pub decisions: Mutex<BTreeMap<(Mode, String), u64>>,
     /// Latency of `/validate`.
     pub validate_latency: Histogram,
     /// Latency of `/mutate`.
@@ -99,12 +108,13 @@ impl Metrics {
         }
     }
 
-    /// Count one admission answer and its violations.
+    /// Count one admission answer and its violations. `_namespace` is not a label (it
+    /// comes from the request: see the module documentation).
     pub fn answer(
         &self,
         ep: Endpoint,
         allowed: bool,
-        namespace: &str,
+        _namespace: &str,
         counted: &[crate::engine::Counted],
     ) {
         if let Ok(mut m) = self.answers.lock() {
@@ -115,8 +125,18 @@ impl Metrics {
         }
         if let Ok(mut m) = self.decisions.lock() {
             for c in counted {
-                *m.entry((c.mode, c.rule_id.clone(), namespace.to_string()))
-                    .or_insert(0) += 1;
+                let key = (c.mode, c.rule_id.clone());
+                if let Some(n) = m.get_mut(&key) {
+                    *n += 1;
+                    continue;
+                }
+                // Modes × rules: a new rule label only while under the cap.
+                let key = if m.len() < MAX_RULE_LABELS * Mode::ALL.len() {
+                    key
+                } else {
+                    (c.mode, "other".to_string())
+                };
+                *m.entry(key).or_insert(0) += 1;
             }
         }
     }
@@ -144,15 +164,14 @@ impl Metrics {
                 );
             }
         }
-        let _ = writeln!(s, "# HELP rampart_admission_violations_total Violations by mode, rule and namespace.\n# TYPE rampart_admission_violations_total counter");
+        let _ = writeln!(s, "# HELP rampart_admission_violations_total Violations by mode and rule.\n# TYPE rampart_admission_violations_total counter");
         if let Ok(m) = self.decisions.lock() {
-            for ((mode, rule, ns), n) in m.iter() {
+            for ((mode, rule), n) in m.iter() {
                 let _ = writeln!(
                     s,
-                    "rampart_admission_violations_total{{mode=\"{}\",rule=\"{}\",namespace=\"{}\"}} {n}",
+                    "rampart_admission_violations_total{{mode=\"{}\",rule=\"{}\"}} {n}",
                     mode.as_str(),
                     esc(rule),
-                    esc(ns)
                 );
             }
         }
@@ -233,9 +252,35 @@ mod tests {
         );
         assert!(t.contains("rampart_admission_request_duration_seconds_bucket{endpoint=\"validate\",le=\"0.0005\"} 0"));
         assert!(t.contains("rampart_admission_request_duration_seconds_bucket{endpoint=\"validate\",le=\"0.001\"} 1"));
-        assert!(t.contains("rampart_admission_violations_total{mode=\"enforce\",rule=\"k8s/pss-privileged\",namespace=\"team \\\"a\\\"\"} 1"));
+        assert!(t.contains(
+            "rampart_admission_violations_total{mode=\"enforce\",rule=\"k8s/pss-privileged\"} 1"
+        ));
+        assert!(!t.contains("team"), "{t}");
         assert!(t.contains(
             "rampart_admission_responses_total{endpoint=\"validate\",allowed=\"false\"} 1"
         ));
+    }
+
+    #[test]
+    fn rule_labels_are_capped() {
+        let m = Metrics::default();
+        for i in 0..(MAX_RULE_LABELS * 4) {
+            m.answer(
+                Endpoint::Validate,
+                false,
+                &format!("ns-{i}"),
+                &[Counted {
+                    mode: Mode::Enforce,
+                    rule_id: format!("r{i}"),
+                }],
+            );
+        }
+        let t = m.render();
+        let series = t
+            .lines()
+            .filter(|l| l.starts_with("rampart_admission_violations_total{"))
+            .count();
+        assert!(series <= MAX_RULE_LABELS * 3 + 3, "{series}");
+        assert!(t.contains("rule=\"other\""), "{t}");
     }
 }
