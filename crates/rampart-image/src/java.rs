@@ -234,6 +234,48 @@ mod tests {
     }
 
     #[test]
+    fn nesting_and_budgets_are_errors() {
+        let pom = b"groupId=g\nartifactId=a\nversion=1\n".as_slice();
+        let mut j = jar(&[("META-INF/maven/g/a/pom.properties", pom)]);
+        for i in 0..4 {
+            let name = format!("lib/level{i}.jar");
+            j = jar(&[(name.as_str(), &j)]);
+        }
+        let s = scan_archive("x.ear", &j, &ArchiveLimits::default());
+        assert!(s.packages.is_empty());
+        assert_eq!(s.errors.len(), 1, "{:?}", s.errors);
+        assert!(
+            s.errors[0].contains("nested more than 3 levels")
+                && s.errors[0].starts_with(
+                    "`x.ear!/lib/level3.jar!/lib/level2.jar!/lib/level1.jar!/lib/level0.jar`"
+                ),
+            "{:?}",
+            s.errors
+        );
+        let deep = ArchiveLimits {
+            max_depth: 4,
+            ..ArchiveLimits::default()
+        };
+        let s = scan_archive("x.ear", &j, &deep);
+        assert!(s.errors.is_empty(), "{:?}", s.errors);
+        assert_eq!(s.packages.len(), 1);
+        let few = ArchiveLimits {
+            max_entries: 2,
+            max_depth: 4,
+            ..ArchiveLimits::default()
+        };
+        let s = scan_archive("x.ear", &j, &few);
+        assert!(s.errors[0].contains("zip entries"), "{:?}", s.errors);
+        let small = ArchiveLimits {
+            max_bytes: 100,
+            max_depth: 4,
+            ..ArchiveLimits::default()
+        };
+        let s = scan_archive("x.ear", &j, &small);
+        assert!(s.errors[0].contains("budget"), "{:?}", s.errors);
+    }
+
+    #[test]
     fn pom_manifest_nested() {
         let inner = jar(&[(
             "META-INF/maven/org.apache.logging.log4j/log4j-core/pom.properties",

@@ -679,13 +679,15 @@ pub fn parse_rpm_sqlite(
     Ok(read_rpm_sqlite(bytes, path, ecosystem)?.0)
 }
 
-/// Packages of an `rpmdb.sqlite` and the files they own (path without a leading `/` →
-/// package name and mode).
+/// A file a package owns: path without the leading `/`, package name, mode.
+pub type OwnedFile = (String, String, u32);
+
+/// Packages of an `rpmdb.sqlite` and the files they own.
 pub fn read_rpm_sqlite(
     bytes: &[u8],
     path: &str,
     ecosystem: &str,
-) -> Result<(Vec<ImagePackage>, Vec<(String, String, u32)>), String> {
+) -> Result<(Vec<ImagePackage>, Vec<OwnedFile>), String> {
     let tmp = tempfile::Builder::new()
         .prefix("rampart-rpmdb-")
         .tempfile()
@@ -713,10 +715,36 @@ pub fn read_rpm_sqlite(
             |k| Ok(Some(k)),
         )?;
     match kind.as_deref() {
-        Some("table") => {}
-        Some(other) => return Err(format!(
+        Some("table") => {
+            // `blob` must be stored data, not an expression evaluated per row.
+            let hidden: Option<i64> = conn
+                .query_row(
+                    "SELECT hidden FROM pragma_table_xinfo('Packages') WHERE name = 'blob' COLLATE NOCASE",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_or_else(
+                    |e| match e {
+                        rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                        e => Err(interrupted(e)),
+                    },
+                    |h| Ok(Some(h)),
+                )?;
+            match hidden {
+                Some(0) => {}
+                Some(_) => {
+                    return Err(format!(
+                        "{path}: `Packages.blob` is a generated (computed) column, not stored data: refusing to evaluate SQL the image supplies"
+                    ))
+                }
+                None => return Err(format!("{path}: `Packages` has no `blob` column")),
+            }
+        }
+        Some(other) => {
+            return Err(format!(
             "{path}: `Packages` is a {other}, not a table: refusing to run SQL the image supplies"
-        )),
+        ))
+        }
         None => return Err(format!("{path}: no `Packages` table")),
     }
     let mut stmt = conn
@@ -852,6 +880,47 @@ mod tests {
             Some(("openssl".into(), "3.0.7-27.el9".into()))
         );
         assert!(parse_rpm_header(&blob[..10]).is_none());
+        assert!(h.files.is_empty());
+
+        // File lists: DIRNAMES[DIRINDEXES[i]] + BASENAMES[i], FILEMODES[i].
+        let mut data = Vec::new();
+        let mut index: Vec<(i32, i32, i32, i32)> = Vec::new();
+        index.push((TAG_NAME, 6, 0, 1));
+        data.extend_from_slice(b"util-linux\0");
+        index.push((TAG_BASENAMES, 8, data.len() as i32, 2));
+        data.extend_from_slice(b"su\0mount\0");
+        index.push((TAG_DIRNAMES, 8, data.len() as i32, 1));
+        data.extend_from_slice(b"/usr/bin/\0");
+        while data.len() % 4 != 0 {
+            data.push(0);
+        }
+        index.push((TAG_DIRINDEXES, 4, data.len() as i32, 2));
+        data.extend_from_slice(&0i32.to_be_bytes());
+        data.extend_from_slice(&0i32.to_be_bytes());
+        index.push((TAG_FILEMODES, 3, data.len() as i32, 2));
+        data.extend_from_slice(&0o104755u16.to_be_bytes());
+        data.extend_from_slice(&0o100755u16.to_be_bytes());
+        let mut fb = Vec::new();
+        fb.extend_from_slice(&(index.len() as i32).to_be_bytes());
+        fb.extend_from_slice(&(data.len() as i32).to_be_bytes());
+        for (tag, ty, off, count) in &index {
+            for v in [*tag, *ty, *off, *count] {
+                fb.extend_from_slice(&v.to_be_bytes());
+            }
+        }
+        fb.extend_from_slice(&data);
+        let fh = parse_rpm_header(&fb).unwrap();
+        assert_eq!(
+            fh.files,
+            vec![
+                ("usr/bin/su".to_string(), 0o104755),
+                ("usr/bin/mount".to_string(), 0o100755)
+            ]
+        );
+        // A count past the data is no file list, not a panic.
+        let mut bad = fb.clone();
+        bad[8 + 16 + 12..8 + 16 + 16].copy_from_slice(&i32::MAX.to_be_bytes());
+        assert!(parse_rpm_header(&bad).unwrap().files.is_empty());
         assert!(parse_rpm_header(&[0xff; 32]).is_none());
 
         // And through a real sqlite file.

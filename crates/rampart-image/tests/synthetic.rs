@@ -740,3 +740,100 @@ fn package_owned_setuid_is_not_a_finding_apk() {
         "bbsuid is 4111 in the apk database; busybox is 755 there"
     );
 }
+
+/// Item 2: a `Packages` table whose `blob` is a generated column (`zeroblob(900 MB)` per
+/// row): plain data only, so it is refused before any row is read.
+#[test]
+fn rpmdb_generated_blob_column_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("rpmdb.sqlite");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute_batch(
+        "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY,
+             blob BLOB GENERATED ALWAYS AS (zeroblob(900000000)) VIRTUAL);
+         INSERT INTO Packages (hnum) VALUES (1), (2), (3);",
+    )
+    .unwrap();
+    drop(c);
+    let bytes = std::fs::read(&db).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    layout(
+        dir.path(),
+        &[gz_layer(&[E::File(
+            "var/lib/rpm/rpmdb.sqlite",
+            &bytes,
+            0o644,
+        )])],
+        serde_json::json!({}),
+    );
+    let s = scan_dir(dir.path(), &ScanOptions::default());
+    assert!(
+        has_error(&s, &["rpmdb.sqlite", "generated"]),
+        "{:?}",
+        s.errors
+    );
+}
+
+/// Item 1: the image-wide budgets hold across layers read in parallel.
+#[test]
+fn image_wide_budgets_are_errors() {
+    let meta = vec![b' '; 600 * 1024];
+    let dir = tempfile::tempdir().unwrap();
+    let layers: Vec<(Vec<u8>, Vec<u8>)> = (0..3)
+        .map(|i| {
+            let p = format!("app/node_modules/p{i}/package.json");
+            gz_layer(&[E::File(p.as_str(), meta.as_slice(), 0o644)])
+        })
+        .collect();
+    layout(dir.path(), &layers, serde_json::json!({}));
+    let mut opts = ScanOptions::default();
+    opts.limits.max_image_captured_bytes = 1024 * 1024;
+    let s = scan_dir(dir.path(), &opts);
+    assert!(
+        has_error(
+            &s,
+            &[
+                "capture budget",
+                "in the image over the 1048576 byte budget"
+            ]
+        ),
+        "{:?}",
+        s.errors
+    );
+    let mut opts = ScanOptions::default();
+    opts.limits.max_layer_captured_files = 1;
+    let two = gz_layer(&[
+        E::File("app/node_modules/a/package.json", b"{}", 0o644),
+        E::File("app/node_modules/b/package.json", b"{}", 0o644),
+    ]);
+    let d2 = tempfile::tempdir().unwrap();
+    layout(d2.path(), &[two], serde_json::json!({}));
+    let s = scan_dir(d2.path(), &opts);
+    assert!(
+        has_error(
+            &s,
+            &[
+                "layer 0",
+                "node_modules/b/package.json",
+                "more than 1 package files"
+            ]
+        ),
+        "{:?}",
+        s.errors
+    );
+    let mut opts = ScanOptions::default();
+    opts.limits.max_image_entries = 2;
+    let s = scan_dir(dir.path(), &opts);
+    assert!(
+        has_error(&s, &["more than 2 entries together"]),
+        "{:?}",
+        s.errors
+    );
+    assert!(
+        s.findings
+            .iter()
+            .any(|f| f.rule_id == "image/layer-limit-exceeded"),
+        "{:?}",
+        s.findings
+    );
+}
