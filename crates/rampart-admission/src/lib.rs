@@ -3,7 +3,7 @@
 //!
 //! - [`review`]: AdmissionReview `admission.k8s.io/v1` in and out.
 //! - [`engine`]: the decision (namespace modes like Pod Security Admission, exemptions,
-//!   UPDATEs that do not worsen an existing violation, image policy, policy sets).
+//!   metadata-only UPDATEs of objects that already violate, image policy, policy sets).
 //! - [`mutate`]: opt-in mutations as RFC 6902 JSON Patch.
 //! - [`images`]: image policy and the [`images::SignatureVerifier`] hook.
 //! - [`registry`]: tag → digest and image user lookups over the OCI distribution API.
@@ -11,6 +11,8 @@
 //!   `/metrics`), with certificate reloading, body limits, deadlines, panic isolation
 //!   and graceful shutdown.
 //! - [`kube`]: the Namespace watch cache and PolicyReport writer over the API server.
+//! - [`reports`]: the PolicyReport model: one report per resource, updated in place,
+//!   coalesced and bounded.
 //! - [`certs`]: a CA and serving certificate for the webhook.
 //!
 //! ```
@@ -36,6 +38,7 @@ pub mod metrics;
 pub mod mutate;
 pub mod namespaces;
 pub mod registry;
+pub mod reports;
 pub mod review;
 pub mod server;
 pub mod settings;
