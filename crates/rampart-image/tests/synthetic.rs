@@ -837,3 +837,95 @@ fn image_wide_budgets_are_errors() {
         s.findings
     );
 }
+
+/// An RPM header blob (as stored in `rpmdb.sqlite`) with a file list.
+fn rpm_header(name: &str, files: &[(&str, &str, u16)]) -> Vec<u8> {
+    let mut data: Vec<u8> = Vec::new();
+    let mut index: Vec<[i32; 4]> = Vec::new();
+    for (tag, v) in [(1000, name), (1001, "1.0"), (1002, "1.el9")] {
+        index.push([tag, 6, data.len() as i32, 1]);
+        data.extend_from_slice(v.as_bytes());
+        data.push(0);
+    }
+    let mut dirs: Vec<&str> = Vec::new();
+    for (d, _, _) in files {
+        if !dirs.contains(d) {
+            dirs.push(d);
+        }
+    }
+    index.push([1117, 8, data.len() as i32, files.len() as i32]);
+    for (_, b, _) in files {
+        data.extend_from_slice(b.as_bytes());
+        data.push(0);
+    }
+    index.push([1118, 8, data.len() as i32, dirs.len() as i32]);
+    for d in &dirs {
+        data.extend_from_slice(d.as_bytes());
+        data.push(0);
+    }
+    while data.len() % 4 != 0 {
+        data.push(0);
+    }
+    index.push([1116, 4, data.len() as i32, files.len() as i32]);
+    for (d, _, _) in files {
+        let i = dirs.iter().position(|x| x == d).unwrap() as i32;
+        data.extend_from_slice(&i.to_be_bytes());
+    }
+    index.push([1030, 3, data.len() as i32, files.len() as i32]);
+    for (_, _, m) in files {
+        data.extend_from_slice(&m.to_be_bytes());
+    }
+    let mut blob = Vec::new();
+    blob.extend_from_slice(&(index.len() as i32).to_be_bytes());
+    blob.extend_from_slice(&(data.len() as i32).to_be_bytes());
+    for e in &index {
+        for v in e {
+            blob.extend_from_slice(&v.to_be_bytes());
+        }
+    }
+    blob.extend_from_slice(&data);
+    blob
+}
+
+/// Item 6 (rpm): file modes are in the package headers (`FILEMODES`).
+#[test]
+fn package_owned_setuid_is_not_a_finding_rpm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("rpmdb.sqlite");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute_batch(
+        "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);",
+    )
+    .unwrap();
+    let h = rpm_header(
+        "util-linux",
+        &[
+            ("/usr/bin/", "su", 0o104755),
+            ("/usr/bin/", "mount", 0o100755),
+        ],
+    );
+    c.execute("INSERT INTO Packages (blob) VALUES (?1)", [&h])
+        .unwrap();
+    drop(c);
+    let bytes = std::fs::read(&db).unwrap();
+    let elf = b"\x7fELF\x02\x01\x01\x00not really";
+    let dir = tempfile::tempdir().unwrap();
+    layout(
+        dir.path(),
+        &[gz_layer(&[
+            E::File("etc/os-release", b"ID=rhel\nVERSION_ID=9.4\n", 0o644),
+            E::File("var/lib/rpm/rpmdb.sqlite", &bytes, 0o644),
+            E::File("usr/bin/su", elf, 0o4755),
+            E::File("usr/bin/mount", elf, 0o4755),
+        ])],
+        serde_json::json!({}),
+    );
+    let s = scan_dir(dir.path(), &ScanOptions::default());
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    assert_eq!(s.packages.len(), 1);
+    assert_eq!(
+        findings_at(&s, "image/setuid-binary"),
+        vec!["usr/bin/mount"],
+        "su is 4755 in util-linux's header; mount is 755 there"
+    );
+}
