@@ -1,7 +1,10 @@
 //! Stable fingerprints: SHA-256 over the rule id and the identity of the thing.
 //!
-//! Fingerprints never include line numbers (so baselines survive edits) and never
-//! include a raw secret: secrets enter only through [`secret_digest`].
+//! Fingerprints never include line numbers (so baselines survive edits) and nothing
+//! derived from a secret: reports (SARIF especially) are often public, and an unkeyed
+//! hash of a password is a guessing oracle. A secret finding is identified by its rule,
+//! path, the text of its line around the secret with every secret masked, and an
+//! occurrence index (see `rampart_secrets::scan`).
 
 use sha2::{Digest, Sha256};
 
@@ -41,7 +44,8 @@ fn lower_hex(bytes: &[u8]) -> String {
     out
 }
 
-/// A one-way digest of a secret value, used as a fingerprint part.
+/// A digest of a secret value, for identities that never leave the process (history
+/// deduplication). Never put it, or a fingerprint built from it, in a report.
 pub fn secret_digest(secret: &[u8]) -> String {
     let mut h = Sha256::new();
     h.update(b"rampart-secret\0");

@@ -50,6 +50,54 @@ impl Span {
 }
 
 /// 1-based line and column of byte offset `pos`.
+/// The start offset of every line of a text, built once (one pass) so that many spans in
+/// one file cost a binary search each instead of a scan from the top of the file.
+#[derive(Debug, Clone, Default)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Index the lines of `text`.
+    pub fn new(text: &[u8]) -> LineIndex {
+        let mut starts = Vec::with_capacity(text.len() / 40 + 1);
+        starts.push(0);
+        starts.extend(memchr::memchr_iter(b'\n', text).map(|i| i + 1));
+        LineIndex { starts }
+    }
+
+    /// The 1-based line holding byte `off`, and the offset where that line starts.
+    pub fn line_of(&self, off: usize) -> (usize, usize) {
+        let i = self.starts.partition_point(|&s| s <= off).max(1);
+        (i, self.starts[i - 1])
+    }
+
+    /// The byte range of 1-based `line`, without its newline (`None` past the end).
+    pub fn line_range(&self, text: &[u8], line: usize) -> Option<(usize, usize)> {
+        let start = *self.starts.get(line.checked_sub(1)?)?;
+        let end = self
+            .starts
+            .get(line)
+            .map_or(text.len(), |next| next.saturating_sub(1));
+        let start = start.min(text.len());
+        Some((start, end.clamp(start, text.len())))
+    }
+
+    /// As [`Span::from_offsets`], in logarithmic time.
+    pub fn span(&self, text: &[u8], start: usize, end: usize) -> Span {
+        let start = start.min(text.len());
+        let end = end.clamp(start, text.len());
+        let (start_line, s0) = self.line_of(start);
+        let (end_line, e0) = self.line_of(end);
+        Span {
+            start_line,
+            start_column: start - s0 + 1,
+            end_line,
+            end_column: end - e0 + 1,
+        }
+    }
+}
+
 fn line_col(text: &[u8], pos: usize, base_line: usize, base_off: usize) -> (usize, usize) {
     let slice = &text[base_off..pos];
     let line = base_line + memchr::memchr_iter(b'\n', slice).count();
@@ -282,6 +330,25 @@ pub fn relative_path(root: &Path, path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_index_spans_match_from_offsets() {
+        let text = b"one\ntwo key\n\nthree\n";
+        let idx = LineIndex::new(text);
+        for start in 0..=text.len() {
+            for end in start..=text.len() {
+                assert_eq!(
+                    idx.span(text, start, end),
+                    Span::from_offsets(text, start, end),
+                    "{start}..{end}"
+                );
+            }
+        }
+        assert_eq!(idx.line_range(text, 2), Some((4, 11)));
+        assert_eq!(idx.line_range(text, 5), Some((19, 19)));
+        assert_eq!(idx.line_range(text, 6), None);
+        assert_eq!(idx.line_range(text, 0), None);
+    }
 
     #[test]
     fn span_from_offsets() {

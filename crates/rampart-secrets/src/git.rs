@@ -7,7 +7,7 @@
 //!
 //! - [`scan_staged`]: HEAD (or the empty tree on an unborn branch) against the index.
 //! - [`scan_history`]: every commit reachable from HEAD against its first parent, findings
-//!   deduplicated by fingerprint and reported at the oldest commit that introduced them.
+//!   deduplicated by rule, path and secret (a private key, never reported) and reported at the oldest commit that introduced them.
 //! - [`install_hook`]: a POSIX `sh` pre-commit hook running `rampart secrets --staged`.
 
 use crate::error::SecretsError;
@@ -90,7 +90,7 @@ pub fn scan_staged(scanner: &SecretScanner, repo: &Path) -> Result<ScanOutput, S
 /// against its first parent (the empty tree for a root commit), findings on added lines
 /// only, with the commit attached.
 ///
-/// A fingerprint met in several commits is reported once, at the oldest commit (in
+/// A secret (same rule and path) met in several commits is reported once, at the oldest commit (in
 /// topological order) that added it, with property `occurrences` = the number of commits
 /// that added it. If the oldest occurrence is suppressed inline but a later one is not,
 /// the oldest unsuppressed one is reported instead. Stale inline ignores are not
@@ -329,6 +329,8 @@ fn find_options() -> DiffFindOptions {
 #[derive(Default)]
 struct Acc {
     findings: Vec<Finding>,
+    /// Private identity of each finding (rule, path, secret digest), for dedup only.
+    keys: Vec<String>,
     errors: Vec<ScanError>,
     files: u64,
     bytes: u64,
@@ -503,13 +505,18 @@ fn scan_diff(
         let content = blob.content();
         acc.files += 1;
         acc.bytes += content.len() as u64;
-        let mut findings = scanner.findings_in(&path, content, commit);
-        if let Some(added) = &added {
-            findings.retain(|f| match f.location.span() {
-                Some(s) => touches(added, s.start_line, s.end_line.max(s.start_line)),
-                None => false,
-            });
-        }
+        let (findings, keys) = scanner.findings_keyed(&path, content, commit);
+        let (mut findings, mut keys): (Vec<Finding>, Vec<String>) = findings
+            .into_iter()
+            .zip(keys)
+            .filter(|(f, _)| match (&added, f.location.span()) {
+                (None, _) => true,
+                (Some(added), Some(s)) => {
+                    touches(added, s.start_line, s.end_line.max(s.start_line))
+                }
+                (Some(_), None) => false,
+            })
+            .unzip();
         if let Some(c) = commit {
             // Only file locations carry a commit; keep it for the others (Kubernetes
             // objects) as a property.
@@ -524,7 +531,8 @@ fn scan_diff(
         if !findings.is_empty() {
             // Stale ignores are not reported: the rest of the file was not scanned.
             let _stale = inline::apply(content, &path, &mut findings);
-            acc.findings.extend(findings);
+            acc.findings.append(&mut findings);
+            acc.keys.append(&mut keys);
         }
     }
 }
@@ -560,8 +568,9 @@ fn empty_blob() -> Option<Oid> {
     Oid::hash_object(git2::ObjectType::Blob, b"").ok()
 }
 
-/// Keep each fingerprint only in the oldest commit that added it (the oldest unsuppressed
-/// one when there is one), with property `occurrences`. `results` is oldest first.
+/// Keep each finding (by its private key: rule, path and secret) only in the oldest
+/// commit that added it (the oldest unsuppressed one when there is one), with property
+/// `occurrences`. `results` is oldest first.
 fn dedup(results: &mut [Acc]) {
     struct Seen {
         commits: u64,
@@ -571,12 +580,12 @@ fn dedup(results: &mut [Acc]) {
     }
     let mut seen: HashMap<String, Seen> = HashMap::new();
     for (i, acc) in results.iter().enumerate() {
-        for f in &acc.findings {
+        for (f, key) in acc.findings.iter().zip(&acc.keys) {
             let active = !f.is_suppressed();
-            match seen.get_mut(&f.fingerprint) {
+            match seen.get_mut(key) {
                 None => {
                     seen.insert(
-                        f.fingerprint.clone(),
+                        key.clone(),
                         Seen {
                             commits: 1,
                             last: i,
@@ -599,14 +608,15 @@ fn dedup(results: &mut [Acc]) {
         }
     }
     for (i, acc) in results.iter_mut().enumerate() {
-        acc.findings.retain_mut(|f| match seen.get(&f.fingerprint) {
-            Some(s) if s.chosen == i => {
+        let findings = std::mem::take(&mut acc.findings);
+        let keys = std::mem::take(&mut acc.keys);
+        for (mut f, key) in findings.into_iter().zip(keys) {
+            if let Some(s) = seen.get(&key).filter(|s| s.chosen == i) {
                 f.properties
                     .insert("occurrences".into(), serde_json::json!(s.commits));
-                true
+                acc.findings.push(f);
             }
-            _ => false,
-        });
+        }
     }
 }
 

@@ -5,7 +5,8 @@
 use crate::scan::SecretScanner;
 use base64::Engine as _;
 use rampart_core::fingerprint::{fingerprint, secret_digest};
-use rampart_core::{CommitInfo, Finding, K8sObjectRef, Location, RuleMeta, Severity, Span};
+use rampart_core::location::LineIndex;
+use rampart_core::{CommitInfo, Finding, K8sObjectRef, Location, RuleMeta, Severity};
 use serde_yaml::Value;
 
 /// Id of the code-defined rule for committed Secret manifests.
@@ -126,16 +127,20 @@ pub(crate) fn enrich(
     content: &[u8],
     commit: Option<&CommitInfo>,
     findings: &mut Vec<Finding>,
+    keys: &mut Vec<String>,
 ) {
     let docs = documents(content);
     if docs.is_empty() {
         return;
     }
+    let lines = LineIndex::new(content);
     for f in findings.iter_mut() {
         let Some(span) = f.location.span() else {
             continue;
         };
-        let off = line_offset(content, span.start_line);
+        let off = lines
+            .line_range(content, span.start_line)
+            .map_or(content.len(), |(s, _)| s);
         if let Some(doc) = docs
             .iter()
             .find(|d| d.start <= off && off < d.end.max(d.start + 1))
@@ -178,13 +183,16 @@ pub(crate) fn enrich(
                     continue; // stringData is plain text, already scanned in place.
                 }
                 let off = key_offset(content, doc, section, key).unwrap_or(doc.start);
-                let span = Span::from_offsets(content, off, off + key.len());
+                let span = lines.span(content, off, off + key.len());
                 let inner = format!("{rel}#{section}.{key}");
-                for m in scanner
-                    .engine()
-                    .scan(&inner, &decoded, commit.map(|c| c.commit.as_str()))
-                {
-                    let mut f = scanner.finding(&inner, &decoded, &m, commit);
+                let matches =
+                    scanner
+                        .engine()
+                        .scan(&inner, &decoded, commit.map(|c| c.commit.as_str()));
+                let (decoded_findings, decoded_keys) =
+                    scanner.build(&inner, &inner, &decoded, matches, commit);
+                keys.extend(decoded_keys);
+                for mut f in decoded_findings {
                     f.message = format!("{} (base64-decoded from data.{key})", f.message);
                     f.location = Location::K8sObject {
                         object: doc.object.clone(),
@@ -200,9 +208,9 @@ pub(crate) fn enrich(
         }
         if let Some((section, key, value)) = literal_keys.first() {
             let off = key_offset(content, doc, section, key).unwrap_or(doc.start);
-            let span = Span::from_offsets(content, off, off + key.len());
+            let span = lines.span(content, off, off + key.len());
             let meta = manifest_rule_meta();
-            let keys: Vec<String> = literal_keys
+            let key_names: Vec<String> = literal_keys
                 .iter()
                 .map(|(s, k, _)| format!("{s}.{k}"))
                 .collect();
@@ -215,7 +223,7 @@ pub(crate) fn enrich(
                         Some(ns) => format!("{ns}/{}", doc.object.name),
                         None => doc.object.name.clone(),
                     },
-                    keys.join(", ")
+                    key_names.join(", ")
                 ),
                 Location::K8sObject {
                     object: doc.object.clone(),
@@ -223,19 +231,22 @@ pub(crate) fn enrich(
                     path: Some(rel.to_string()),
                     span: Some(span),
                 },
-                fingerprint(&[MANIFEST_RULE_ID, rel, &doc.object.display(), &digest]),
+                // The object and the first literal key identify it; the value stays out.
+                fingerprint(&[
+                    MANIFEST_RULE_ID,
+                    rel,
+                    &doc.object.display(),
+                    &format!("{section}.{key}"),
+                ]),
             );
             f.evidence = Some(scanner.show(&String::from_utf8_lossy(value)));
+            keys.push(fingerprint(&[
+                MANIFEST_RULE_ID,
+                rel,
+                &doc.object.display(),
+                &digest,
+            ]));
             findings.push(f);
         }
     }
-}
-
-fn line_offset(content: &[u8], line: usize) -> usize {
-    if line <= 1 {
-        return 0;
-    }
-    memchr::memchr_iter(b'\n', content)
-        .nth(line - 2)
-        .map_or(content.len(), |i| i + 1)
 }

@@ -7,11 +7,12 @@ use crate::k8s;
 use crate::redact::redact;
 use crate::rules::{CompiledRule, RuleSet};
 use rampart_core::fingerprint::{fingerprint, secret_digest};
+use rampart_core::location::LineIndex;
 use rampart_core::report::StaleIgnore;
 use rampart_core::suppress::inline;
 use rampart_core::walk::{walk, WalkOptions};
-use rampart_core::{CommitInfo, Finding, Location, Report, RuleMeta, ScanError, Span};
-use std::collections::BTreeMap;
+use rampart_core::{CommitInfo, Finding, Location, Report, RuleMeta, ScanError};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// Scanner options.
@@ -131,44 +132,94 @@ impl SecretScanner {
         content: &[u8],
         commit: Option<&CommitInfo>,
     ) -> Vec<Finding> {
-        let matches = self
-            .engine
-            .scan(rel, content, commit.map(|c| c.commit.as_str()));
-        let matches = drop_generic_duplicates(self.engine.rules(), matches);
-        let mut findings: Vec<Finding> = matches
-            .iter()
-            .map(|m| self.finding(rel, content, m, commit))
-            .collect();
-        if k8s::looks_like_manifest(rel, content) {
-            k8s::enrich(self, rel, content, commit, &mut findings);
-        }
-        findings
+        self.findings_keyed(rel, content, commit).0
     }
 
-    /// Build a finding for a match in `content`.
-    pub(crate) fn finding(
+    /// As [`Self::findings_in`], with one private identity per finding (rule, path and a
+    /// digest of the secret) for deduplicating across commits. The keys never leave the
+    /// process: fingerprints do not depend on the secret, so two different secrets
+    /// written on the same line text in two commits share a fingerprint, and the history
+    /// scan must still report both (and one secret whose line was reworded only once).
+    pub(crate) fn findings_keyed(
         &self,
         rel: &str,
         content: &[u8],
+        commit: Option<&CommitInfo>,
+    ) -> (Vec<Finding>, Vec<String>) {
+        let matches = self
+            .engine
+            .scan(rel, content, commit.map(|c| c.commit.as_str()));
+        let (mut findings, mut keys) = self.build(rel, rel, content, matches, commit);
+        if k8s::looks_like_manifest(rel, content) {
+            k8s::enrich(self, rel, content, commit, &mut findings, &mut keys);
+        }
+        (findings, keys)
+    }
+
+    /// Findings for the matches of one buffer: generic duplicates dropped, fingerprints
+    /// from the masked context of each secret. `fp_path` names the buffer in fingerprints
+    /// (`rel`, or `rel#data.key` for a decoded Secret value).
+    pub(crate) fn build(
+        &self,
+        rel: &str,
+        fp_path: &str,
+        content: &[u8],
+        matches: Vec<RawMatch>,
+        commit: Option<&CommitInfo>,
+    ) -> (Vec<Finding>, Vec<String>) {
+        if matches.is_empty() {
+            return (Vec::new(), Vec::new());
+        }
+        // Every secret any rule saw is masked in every context, so one finding's
+        // fingerprint never carries another's secret.
+        let masks = merged_spans(matches.iter().map(|m| (m.start, m.end)));
+        let matches = drop_generic_duplicates(self.engine.rules(), matches);
+        let lines = LineIndex::new(content);
+        let mut occurrences: HashMap<(usize, Vec<u8>), usize> = HashMap::new();
+        let mut findings = Vec::with_capacity(matches.len());
+        let mut keys = Vec::with_capacity(matches.len());
+        for m in &matches {
+            let rule = &self.engine.rules()[m.rule];
+            let fp = if m.start == m.end {
+                fingerprint(&[&rule.meta.id, fp_path])
+            } else {
+                let ctx = masked_context(content, &lines, &masks, m.start, m.end);
+                let n = occurrences.entry((m.rule, ctx.clone())).or_insert(0);
+                let occ = n.to_string();
+                *n += 1;
+                fingerprint(&[&rule.meta.id, fp_path, &String::from_utf8_lossy(&ctx), &occ])
+            };
+            keys.push(fingerprint(&[
+                &rule.meta.id,
+                fp_path,
+                &secret_digest(&content[m.start..m.end]),
+            ]));
+            findings.push(self.finding(rel, content, &lines, m, commit, fp));
+        }
+        (findings, keys)
+    }
+
+    /// Build a finding for a match in `content`.
+    fn finding(
+        &self,
+        rel: &str,
+        content: &[u8],
+        lines: &LineIndex,
         m: &RawMatch,
         commit: Option<&CommitInfo>,
+        fp: String,
     ) -> Finding {
         let rule = &self.engine.rules()[m.rule];
         let secret = String::from_utf8_lossy(&content[m.start..m.end]);
-        let span = Span::from_offsets(content, m.start, m.end);
-        let (fp, message, evidence) = if secret.is_empty() {
+        let span = lines.span(content, m.start, m.end);
+        let (message, evidence) = if secret.is_empty() {
             (
-                fingerprint(&[&rule.meta.id, rel]),
                 format!("{}: file matches the rule's path pattern", rule.meta.title),
                 None,
             )
         } else {
             let shown = self.show(&secret);
-            (
-                fingerprint(&[&rule.meta.id, rel, &secret_digest(secret.as_bytes())]),
-                format!("{} found: {shown}", rule.meta.title),
-                Some(shown),
-            )
+            (format!("{} found: {shown}", rule.meta.title), Some(shown))
         };
         let mut f = Finding::new(
             &rule.meta,
@@ -181,10 +232,13 @@ impl SecretScanner {
             fp,
         );
         f.evidence = evidence;
-        f.properties.insert(
-            "entropy".into(),
-            serde_json::json!((m.entropy * 100.0).round() / 100.0),
-        );
+        if self.opts.show_secrets {
+            // The entropy is a function of the secret: published only with the secret.
+            f.properties.insert(
+                "entropy".into(),
+                serde_json::json!((m.entropy * 100.0).round() / 100.0),
+            );
+        }
         f
     }
 
@@ -198,16 +252,71 @@ impl SecretScanner {
     }
 }
 
+/// Bytes of the line kept on each side of a secret in its fingerprint's context.
+const CONTEXT: usize = 64;
+
+/// Sorted, disjoint, non-empty spans covering the given ones.
+fn merged_spans(spans: impl Iterator<Item = (usize, usize)>) -> Vec<(usize, usize)> {
+    let mut v: Vec<(usize, usize)> = spans.filter(|(s, e)| s < e).collect();
+    v.sort_unstable();
+    let mut out: Vec<(usize, usize)> = Vec::with_capacity(v.len());
+    for (s, e) in v {
+        match out.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
+}
+
+/// What identifies a secret's place without the secret: up to [`CONTEXT`] bytes of its
+/// line on each side, every secret in that window replaced by a NUL byte, surrounding
+/// white space trimmed (re-indenting keeps the fingerprint).
+fn masked_context(
+    content: &[u8],
+    lines: &LineIndex,
+    masks: &[(usize, usize)],
+    start: usize,
+    end: usize,
+) -> Vec<u8> {
+    let (line, _) = lines.line_of(start);
+    let (ls, le) = lines.line_range(content, line).unwrap_or((start, start));
+    let from = start.saturating_sub(CONTEXT).max(ls);
+    let to = end.saturating_add(CONTEXT).min(le).max(from);
+    let mut out = Vec::with_capacity(to - from + 4);
+    let mut pos = from;
+    let first = masks.partition_point(|&(_, e)| e <= from);
+    for &(s, e) in masks[first..].iter().take_while(|&&(s, _)| s < to) {
+        if s > pos {
+            out.extend_from_slice(&content[pos..s]);
+        }
+        out.push(0);
+        pos = pos.max(e);
+    }
+    if pos < to {
+        out.extend_from_slice(&content[pos..to]);
+    }
+    out.trim_ascii().to_vec()
+}
+
 /// When a generic rule and a specific rule report the same secret, keep the specific one.
 fn drop_generic_duplicates(rules: &[CompiledRule], matches: Vec<RawMatch>) -> Vec<RawMatch> {
     let is_generic = |m: &RawMatch| rules[m.rule].meta.id.contains("generic");
-    let specific: Vec<(usize, usize)> = matches
-        .iter()
-        .filter(|m| !is_generic(m))
-        .map(|m| (m.start, m.end))
-        .collect();
+    // Merged and sorted, so each generic match costs one binary search.
+    let specific = merged_spans(
+        matches
+            .iter()
+            .filter(|m| !is_generic(m))
+            .map(|m| (m.start, m.end)),
+    );
     matches
         .into_iter()
-        .filter(|m| !is_generic(m) || !specific.iter().any(|&(s, e)| s < m.end && m.start < e))
+        .filter(|m| {
+            if !is_generic(m) {
+                return true;
+            }
+            let i = specific.partition_point(|&(_, e)| e <= m.start);
+            !specific.get(i).is_some_and(|&(s, _)| s < m.end)
+        })
         .collect()
 }
