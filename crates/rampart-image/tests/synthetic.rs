@@ -863,7 +863,7 @@ fn rpm_header(name: &str, files: &[(&str, &str, u16)]) -> Vec<u8> {
         data.extend_from_slice(d.as_bytes());
         data.push(0);
     }
-    while data.len() % 4 != 0 {
+    while !data.len().is_multiple_of(4) {
         data.push(0);
     }
     index.push([1116, 4, data.len() as i32, files.len() as i32]);
