@@ -1046,6 +1046,7 @@ fn resolve_scalar(s: String, style: TScalarStyle, tag: Option<&Tag>) -> Value {
 
 /// Resolve a plain scalar's text as Kubernetes' YAML reader does (YAML 1.1 booleans,
 /// octal, hex, floats; everything else a string).
+#[inline]
 pub fn resolve_plain(s: String) -> Value {
     match s.as_str() {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
