@@ -16,7 +16,9 @@ use axum::body::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
-use rampart_runtime::server::{bind, load_tls, AlertFormat, Metrics, ServerOptions, Sink};
+use rampart_runtime::server::{
+    bind, tls_config, AlertFormat, Metrics, ServerMetrics, ServerOptions, ServerTlsFiles, Sink,
+};
 use rampart_runtime::{Engine, EngineOptions, Monitor, MonitorOptions, Ruleset};
 use tokio_rustls::rustls;
 
@@ -53,7 +55,11 @@ fn main() {
     let (c, k) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
     std::fs::write(&c, ck.cert.pem()).unwrap();
     std::fs::write(&k, ck.key_pair.serialize_pem()).unwrap();
-    let server_tls = load_tls(&c, &k).unwrap();
+    let server_tls = tls_config(
+        &ServerTlsFiles::new(&c, &k),
+        Arc::new(ServerMetrics::default()),
+    )
+    .unwrap();
     let mut roots = rustls::RootCertStore::empty();
     roots.add(ck.cert.der().clone()).unwrap();
     let client_tls = Arc::new(

@@ -3,6 +3,12 @@
 //! `/metrics` (Prometheus), `/healthz`, `/readyz`, and graceful shutdown that flushes the
 //! queued alerts.
 //!
+//! It runs on the one server scaffold of [`rampart_net::server`] (accept backoff,
+//! connection cap, certificate reload, optional mutual TLS, timeouts). A batch is decoded
+//! and evaluated on Tokio's blocking pool, never on an async worker, and at most
+//! [`ServerOptions::max_inflight_batches`] batches are read and evaluated at once, so
+//! memory stays below that many times [`ServerOptions::max_body_bytes`].
+//!
 //! Alerts go through a bounded queue to the sinks, so a slow sink never blocks
 //! ingestion: when the queue is full, alerts are dropped and counted.
 
@@ -15,18 +21,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use http_body_util::BodyExt;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use rampart_net::http::{HttpClient, Url};
+pub use rampart_net::server::{shutdown_signal, ServerMetrics};
+use rampart_net::server::{BodyError, Lifecycle};
+pub use rampart_net::tls::ServerTlsFiles;
+use tokio::sync::{mpsc, Semaphore};
 use tokio_rustls::rustls;
 
 use crate::alert::Alert;
@@ -36,14 +41,9 @@ use crate::monitor::Monitor;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServerError {
-    /// Reading certificate or key files.
-    #[error("{path}: {message}")]
-    Tls {
-        /// File.
-        path: String,
-        /// What went wrong.
-        message: String,
-    },
+    /// TLS files, binding, the runtime.
+    #[error(transparent)]
+    Net(#[from] rampart_net::NetError),
     /// Binding or accepting.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -168,15 +168,12 @@ impl std::fmt::Debug for Sink {
 }
 
 /// An HTTP POST sink: `http://` (e.g. Falcosidekick in the cluster) or `https://`
-/// (verified against the system CA bundle, or a CA file).
+/// (verified against the system CA bundle, or a CA file), over the one HTTP client of
+/// [`rampart_net::http`]. The URL is the operator's, so private addresses are allowed.
 #[derive(Clone)]
 pub struct HttpSink {
-    url: String,
-    host: String,
-    port: u16,
-    path: String,
-    https: bool,
-    tls: Option<Arc<rustls::ClientConfig>>,
+    url: Url,
+    client: HttpClient,
     /// Retries after the first attempt.
     pub retries: u32,
     /// First backoff; doubled each retry, capped at 10 s.
@@ -188,78 +185,9 @@ pub struct HttpSink {
 impl std::fmt::Debug for HttpSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpSink")
-            .field("url", &self.url)
+            .field("url", &self.url.to_string())
             .field("retries", &self.retries)
             .finish()
-    }
-}
-
-/// PEM files where distributions keep their CA bundle (`SSL_CERT_FILE` first).
-const CA_BUNDLES: &[&str] = &[
-    "/etc/ssl/certs/ca-certificates.crt",
-    "/etc/pki/tls/certs/ca-bundle.crt",
-    "/etc/ssl/cert.pem",
-    "/etc/ssl/ca-bundle.pem",
-];
-
-fn client_tls(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, ServerError> {
-    let mut candidates: Vec<std::path::PathBuf> = Vec::new();
-    match ca_file {
-        Some(p) => candidates.push(p.to_path_buf()),
-        None => {
-            if let Some(p) = std::env::var_os("SSL_CERT_FILE") {
-                candidates.push(p.into());
-            }
-            candidates.extend(CA_BUNDLES.iter().map(std::path::PathBuf::from));
-        }
-    }
-    let mut roots = rustls::RootCertStore::empty();
-    for p in &candidates {
-        let Ok(pem) = std::fs::read(p) else { continue };
-        for cert in rustls_pemfile::certs(&mut pem.as_slice()).flatten() {
-            let _ = roots.add(cert);
-        }
-        if !roots.is_empty() {
-            break;
-        }
-    }
-    if roots.is_empty() {
-        return Err(ServerError::Sink(format!(
-            "no CA certificates found (looked in {})",
-            candidates
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let cfg = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ServerError::Sink(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(cfg))
-}
-
-async fn post_over<I>(
-    io: I,
-    req: Request<http_body_util::Full<axum::body::Bytes>>,
-) -> Result<(), String>
-where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
-        .await
-        .map_err(|e| e.to_string())?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
-    if resp.status().is_success() {
-        Ok(())
-    } else {
-        Err(format!("HTTP {}", resp.status()))
     }
 }
 
@@ -267,41 +195,15 @@ impl HttpSink {
     /// Parse `http://host[:port][/path]` or `https://…` (verified against the system CA
     /// bundle; see [`HttpSink::with_ca_file`]).
     pub fn new(url: &str) -> Result<HttpSink, ServerError> {
-        let (rest, https) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
-            (Some(r), _) => (r, false),
-            (_, Some(r)) => (r, true),
-            _ => {
-                return Err(ServerError::Sink(format!(
-                    "{url}: expected an http:// or https:// URL"
-                )))
-            }
-        };
-        let (hostport, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
-        };
-        let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (
-                h,
-                p.parse::<u16>()
-                    .map_err(|_| ServerError::Sink(format!("{url}: bad port")))?,
-            ),
-            _ => (hostport, if https { 443 } else { 80 }),
-        };
-        if host.is_empty() {
-            return Err(ServerError::Sink(format!("{url}: no host")));
-        }
+        let url = Url::parse(url).map_err(|e| ServerError::Sink(e.to_string()))?;
+        // Without a system CA bundle an https sink needs `with_ca_file` (the error is
+        // reported on the first post).
+        let tls = rampart_net::tls::client_config(None);
+        let mut client = HttpClient::new(tls, rampart_net::egress::EgressPolicy::unrestricted());
+        client.user_agent = "rampart-monitor".into();
         Ok(HttpSink {
-            // Without a system CA bundle an https sink needs `with_ca_file`.
-            tls: if https { client_tls(None).ok() } else { None },
-            https,
-            url: url.to_string(),
-            host: host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_string(),
-            port,
-            path: path.to_string(),
+            url,
+            client,
             retries: 5,
             backoff: Duration::from_millis(200),
             timeout: Duration::from_secs(10),
@@ -310,37 +212,32 @@ impl HttpSink {
 
     /// Verify an `https://` sink against this CA file (PEM) instead of the system bundle.
     pub fn with_ca_file(mut self, ca: &Path) -> Result<HttpSink, ServerError> {
-        if self.https {
-            self.tls = Some(client_tls(Some(ca))?);
-        }
+        let tls = rampart_net::tls::client_config(Some(ca))?;
+        self.client = HttpClient::new(Ok(tls), rampart_net::egress::EgressPolicy::unrestricted());
+        self.client.user_agent = "rampart-monitor".into();
         Ok(self)
     }
 
     async fn post_once(&self, body: &str) -> Result<(), String> {
-        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+        let mut client = self.client.clone();
+        client.timeout = self.timeout;
+        client.max_body = 64 << 10;
+        let reply = client
+            .fetch(
+                Method::POST,
+                &self.url,
+                &[(
+                    header::CONTENT_TYPE,
+                    header::HeaderValue::from_static("application/json"),
+                )],
+                Bytes::from(body.to_string()),
+            )
             .await
             .map_err(|e| e.to_string())?;
-        let req = Request::post(&self.path)
-            .header(header::HOST, format!("{}:{}", self.host, self.port))
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(http_body_util::Full::new(axum::body::Bytes::from(
-                body.to_string(),
-            )))
-            .map_err(|e| e.to_string())?;
-        match &self.tls {
-            None if self.https => {
-                Err("no CA certificates to verify the server (use a CA file)".into())
-            }
-            None => post_over(TokioIo::new(tcp), req).await,
-            Some(cfg) => {
-                let name = rustls::pki_types::ServerName::try_from(self.host.clone())
-                    .map_err(|e| e.to_string())?;
-                let tls = tokio_rustls::TlsConnector::from(cfg.clone())
-                    .connect(name, tcp)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                post_over(TokioIo::new(tls), req).await
-            }
+        if (200..300).contains(&reply.status) {
+            Ok(())
+        } else {
+            Err(format!("HTTP {}", reply.status))
         }
     }
 
@@ -349,10 +246,9 @@ impl HttpSink {
         let mut delay = self.backoff;
         let mut last = String::new();
         for attempt in 0..=self.retries {
-            match tokio::time::timeout(self.timeout, self.post_once(body)).await {
-                Ok(Ok(())) => return Ok(()),
-                Ok(Err(e)) => last = e,
-                Err(_) => last = "timed out".into(),
+            match self.post_once(body).await {
+                Ok(()) => return Ok(()),
+                Err(e) => last = e,
             }
             if attempt < self.retries {
                 tokio::time::sleep(delay).await;
@@ -368,58 +264,62 @@ impl HttpSink {
 pub struct ServerOptions {
     /// Address to listen on.
     pub addr: SocketAddr,
-    /// TLS configuration; `None` serves plain HTTP (behind a TLS-terminating proxy, or
-    /// tests).
+    /// TLS configuration ([`tls_config`]); `None` serves plain HTTP (behind a
+    /// TLS-terminating proxy, or tests).
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Largest accepted request body (larger batches get 413).
     pub max_body_bytes: usize,
+    /// Batches read and evaluated at once (others wait): bounds memory to about this
+    /// many times `max_body_bytes`.
+    pub max_inflight_batches: usize,
+    /// Connections served at once.
+    pub max_connections: usize,
     /// Alerts queued for the sinks before new ones are dropped.
     pub queue_capacity: usize,
     /// Time allowed for the TLS handshake, the request headers and the body.
     pub read_timeout: Duration,
     /// Time allowed at shutdown for in-flight requests and queued alerts.
     pub shutdown_grace: Duration,
+    /// The scaffold's counters (certificate reloads, accept errors, TLS failures), also
+    /// on `/metrics`.
+    pub net_metrics: Arc<ServerMetrics>,
 }
 
 impl ServerOptions {
-    /// Defaults for `addr`: 32 MiB bodies, 10,000 queued alerts, 30 s reads, 30 s grace.
+    /// Defaults for `addr`: 32 MiB bodies, 4 batches at once, 1,024 connections, 10,000
+    /// queued alerts, 30 s reads, 30 s grace.
     pub fn new(addr: SocketAddr) -> ServerOptions {
         ServerOptions {
             addr,
             tls: None,
             max_body_bytes: 32 << 20,
+            max_inflight_batches: 4,
+            max_connections: 1024,
             queue_capacity: 10_000,
             read_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(30),
+            net_metrics: Arc::new(ServerMetrics::default()),
         }
+    }
+
+    fn net(&self) -> rampart_net::server::ServerOptions {
+        let mut o = rampart_net::server::ServerOptions::new(self.addr, self.net_metrics.clone());
+        o.tls = self.tls.clone();
+        o.max_connections = self.max_connections;
+        o.read_timeout = self.read_timeout;
+        o.shutdown_grace = self.shutdown_grace;
+        o
     }
 }
 
-/// Load a PEM certificate chain and private key.
-pub fn load_tls(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, ServerError> {
-    let err = |p: &Path, m: String| ServerError::Tls {
-        path: p.display().to_string(),
-        message: m,
-    };
-    let cert_pem = std::fs::read(cert).map_err(|e| err(cert, e.to_string()))?;
-    let key_pem = std::fs::read(key).map_err(|e| err(key, e.to_string()))?;
-    let certs = rustls_pemfile::certs(&mut cert_pem.as_slice())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| err(cert, e.to_string()))?;
-    if certs.is_empty() {
-        return Err(err(cert, "no PEM certificate found".into()));
-    }
-    let key_der = rustls_pemfile::private_key(&mut key_pem.as_slice())
-        .map_err(|e| err(key, e.to_string()))?
-        .ok_or_else(|| err(key, "no PEM private key found".into()))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let cfg = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| err(cert, e.to_string()))?
-        .with_no_client_auth()
-        .with_single_cert(certs, key_der)
-        .map_err(|e| err(cert, e.to_string()))?;
-    Ok(Arc::new(cfg))
+/// A TLS configuration serving the certificate in `files` (re-read when the files
+/// change), requiring client certificates when `files.client_ca` is set. Give it the
+/// server's [`ServerOptions::net_metrics`] so reloads are counted on `/metrics`.
+pub fn tls_config(
+    files: &ServerTlsFiles,
+    net_metrics: Arc<ServerMetrics>,
+) -> Result<Arc<rustls::ServerConfig>, ServerError> {
+    Ok(rampart_net::tls::server_config(files, net_metrics)?)
 }
 
 /// What a server run did.
@@ -441,21 +341,24 @@ pub struct ServerSummary {
 struct AppState {
     monitor: Arc<Mutex<Monitor>>,
     metrics: Arc<Metrics>,
+    net_metrics: Arc<ServerMetrics>,
     tx: Arc<Mutex<Option<mpsc::Sender<Alert>>>>,
+    batches: Arc<Semaphore>,
+    life: Lifecycle,
     max_body: usize,
     read_timeout: Duration,
 }
 
 /// A bound, not yet running server.
 pub struct Bound {
-    listener: TcpListener,
+    inner: rampart_net::server::Bound,
     opts: ServerOptions,
 }
 
 impl Bound {
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> Result<SocketAddr, ServerError> {
-        Ok(self.listener.local_addr()?)
+        Ok(self.inner.local_addr()?)
     }
 
     /// Serve until `shutdown` resolves, then stop accepting, let in-flight requests
@@ -469,10 +372,14 @@ impl Bound {
     ) -> Result<ServerSummary, ServerError> {
         let (tx, rx) = mpsc::channel::<Alert>(self.opts.queue_capacity.max(1));
         let monitor = Arc::new(Mutex::new(monitor));
+        let life = Lifecycle::new();
         let state = AppState {
             monitor: monitor.clone(),
             metrics: metrics.clone(),
+            net_metrics: self.opts.net_metrics.clone(),
             tx: Arc::new(Mutex::new(Some(tx))),
+            batches: Arc::new(Semaphore::new(self.opts.max_inflight_batches.max(1))),
+            life: life.clone(),
             max_body: self.opts.max_body_bytes,
             read_timeout: self.opts.read_timeout,
         };
@@ -483,50 +390,12 @@ impl Bound {
             .route("/metrics", get(metrics_handler))
             .fallback(ingest)
             .with_state(state.clone());
-        let graceful = GracefulShutdown::new();
-        let acceptor = self.opts.tls.clone().map(tokio_rustls::TlsAcceptor::from);
-        tokio::pin!(shutdown);
-        loop {
-            let (tcp, _peer) = tokio::select! {
-                r = self.listener.accept() => match r {
-                    Ok(c) => c,
-                    Err(_) => continue,
-                },
-                () = &mut shutdown => break,
-            };
-            let svc = TowerToHyperService::new(app.clone());
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(self.opts.read_timeout);
-            let watcher = graceful.watcher();
-            let acceptor = acceptor.clone();
-            let timeout = self.opts.read_timeout;
-            tokio::spawn(async move {
-                match acceptor {
-                    Some(acc) => {
-                        let Ok(Ok(tls)) = tokio::time::timeout(timeout, acc.accept(tcp)).await
-                        else {
-                            return;
-                        };
-                        let conn = builder.serve_connection(TokioIo::new(tls), svc);
-                        let _ = watcher.watch(conn).await;
-                    }
-                    None => {
-                        let conn = builder.serve_connection(TokioIo::new(tcp), svc);
-                        let _ = watcher.watch(conn).await;
-                    }
-                }
-            });
-        }
-        drop(self.listener);
         let grace = self.opts.shutdown_grace;
-        let _ = tokio::time::timeout(grace, graceful.shutdown()).await;
+        self.inner.serve(app, life, shutdown).await?;
         // Close the queue: the sink task drains what is left and ends.
         if let Ok(mut t) = state.tx.lock() {
             t.take();
         }
-        drop(app);
         drop(state);
         let _ = tokio::time::timeout(grace, sink_task).await;
         let (events, notes) = match monitor.lock() {
@@ -550,8 +419,8 @@ impl Bound {
 
 /// Bind the listening socket.
 pub async fn bind(opts: ServerOptions) -> Result<Bound, ServerError> {
-    let listener = TcpListener::bind(opts.addr).await?;
-    Ok(Bound { listener, opts })
+    let inner = rampart_net::server::bind(opts.net()).await?;
+    Ok(Bound { inner, opts })
 }
 
 /// Run a server on a new Tokio runtime until SIGINT or SIGTERM; `on_bound` is told the
@@ -563,43 +432,16 @@ pub fn run_until_signal(
     metrics: Arc<Metrics>,
     on_bound: impl FnOnce(SocketAddr),
 ) -> Result<ServerSummary, ServerError> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
+    rampart_net::server::runtime()?.block_on(async move {
         let bound = bind(opts).await?;
         on_bound(bound.local_addr()?);
         bound.run(monitor, sinks, metrics, shutdown_signal()).await
     })
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    {
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            () = ctrl_c => {},
-            () = term => {},
-        }
-    }
-    #[cfg(not(unix))]
-    ctrl_c.await;
-}
-
 async fn ready(State(st): State<AppState>) -> impl IntoResponse {
     let open = st.tx.lock().map(|t| t.is_some()).unwrap_or(false);
-    if open {
+    if open && !st.life.stopping() {
         (StatusCode::OK, "ready")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "shutting down")
@@ -607,10 +449,9 @@ async fn ready(State(st): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics_handler(State(st): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        st.metrics.render(),
-    )
+    let mut text = st.metrics.render();
+    text.push_str(&st.net_metrics.render("rampart_runtime"));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
 fn status(code: StatusCode, msg: &str) -> Response {
@@ -622,6 +463,40 @@ fn status(code: StatusCode, msg: &str) -> Response {
         .into_response()
 }
 
+/// What evaluating one batch produced.
+struct Evaluated {
+    ok: u64,
+    bad: u64,
+    alerts: Vec<Alert>,
+    blank: bool,
+}
+
+/// Decode and evaluate a batch (CPU-bound: runs on the blocking pool).
+fn evaluate(monitor: &Mutex<Monitor>, bytes: &[u8]) -> Option<Evaluated> {
+    let text = String::from_utf8_lossy(bytes);
+    let results = crate::event::decode_events(&text);
+    let mut out = Evaluated {
+        ok: 0,
+        bad: 0,
+        alerts: Vec::new(),
+        blank: bytes.iter().all(u8::is_ascii_whitespace),
+    };
+    let mut mon = monitor.lock().ok()?;
+    for r in results {
+        match r {
+            Ok(ev) => {
+                out.ok += 1;
+                mon.process_event(&ev, &mut out.alerts);
+            }
+            Err(e) => {
+                out.bad += 1;
+                mon.record_error(&e);
+            }
+        }
+    }
+    Some(out)
+}
+
 async fn ingest(State(st): State<AppState>, req: Request<Body>) -> Response {
     if req.method() != Method::POST {
         return status(
@@ -629,61 +504,43 @@ async fn ingest(State(st): State<AppState>, req: Request<Body>) -> Response {
             "POST audit.k8s.io/v1 EventList batches here",
         );
     }
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > st.max_body) {
-        st.metrics
-            .rejected_too_large
-            .fetch_add(1, Ordering::Relaxed);
-        return status(StatusCode::PAYLOAD_TOO_LARGE, "batch too large");
-    }
-    let limited = http_body_util::Limited::new(req.into_body(), st.max_body);
-    let bytes = match tokio::time::timeout(st.read_timeout, limited.collect()).await {
-        Err(_) => return status(StatusCode::REQUEST_TIMEOUT, "timed out reading the body"),
-        Ok(Err(e)) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                st.metrics
-                    .rejected_too_large
-                    .fetch_add(1, Ordering::Relaxed);
-                return status(StatusCode::PAYLOAD_TOO_LARGE, "batch too large");
-            }
-            return status(StatusCode::BAD_REQUEST, "could not read the body");
+    let Ok(_slot) = st.batches.clone().acquire_owned().await else {
+        return status(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+    };
+    let bytes = match rampart_net::server::read_body(req, st.max_body, st.read_timeout).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge(_)) => {
+            st.metrics
+                .rejected_too_large
+                .fetch_add(1, Ordering::Relaxed);
+            return status(StatusCode::PAYLOAD_TOO_LARGE, "batch too large");
         }
-        Ok(Ok(c)) => c.to_bytes(),
+        Err(BodyError::Timeout) => {
+            return status(StatusCode::REQUEST_TIMEOUT, "timed out reading the body")
+        }
+        Err(_) => return status(StatusCode::BAD_REQUEST, "could not read the body"),
     };
     let Some(tx) = st.tx.lock().ok().and_then(|t| t.clone()) else {
         return status(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
     };
-    let text = String::from_utf8_lossy(&bytes);
-    let results = crate::event::decode_events(&text);
-    let mut alerts = Vec::new();
-    let (mut ok, mut bad) = (0u64, 0u64);
-    {
-        let Ok(mut mon) = st.monitor.lock() else {
-            return status(StatusCode::INTERNAL_SERVER_ERROR, "monitor unavailable");
-        };
-        for r in results {
-            match r {
-                Ok(ev) => {
-                    ok += 1;
-                    mon.process_event(&ev, &mut alerts);
-                }
-                Err(e) => {
-                    bad += 1;
-                    mon.record_error(&e);
-                }
+    let monitor = st.monitor.clone();
+    let evaluated =
+        match rampart_net::server::blocking(None, move || evaluate(&monitor, &bytes)).await {
+            Ok(Some(e)) => e,
+            Ok(None) | Err(_) => {
+                return status(StatusCode::INTERNAL_SERVER_ERROR, "monitor unavailable")
             }
-        }
-    }
+        };
+    let Evaluated {
+        ok,
+        bad,
+        alerts,
+        blank,
+    } = evaluated;
     let m = &st.metrics;
     m.events.fetch_add(ok, Ordering::Relaxed);
     m.parse_errors.fetch_add(bad, Ordering::Relaxed);
-    if ok == 0 && (bad > 0 || bytes.iter().all(u8::is_ascii_whitespace)) {
+    if ok == 0 && (bad > 0 || blank) {
         m.rejected_invalid.fetch_add(1, Ordering::Relaxed);
         return status(
             StatusCode::BAD_REQUEST,
@@ -746,11 +603,15 @@ mod tests {
     fn sink_urls() {
         let s = HttpSink::new("http://sidekick.falco:2801/").unwrap();
         assert_eq!(
-            (s.host.as_str(), s.port, s.path.as_str()),
+            (
+                s.url.host.as_str(),
+                s.url.port,
+                s.url.path_and_query.as_str()
+            ),
             ("sidekick.falco", 2801, "/")
         );
         let s = HttpSink::new("http://127.0.0.1").unwrap();
-        assert_eq!((s.port, s.path.as_str()), (80, "/"));
+        assert_eq!((s.url.port, s.url.path_and_query.as_str()), (80, "/"));
         assert!(HttpSink::new("ftp://x").is_err());
         assert!(HttpSink::new("http://:80/").is_err());
     }

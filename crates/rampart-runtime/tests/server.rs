@@ -21,7 +21,8 @@ use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 use rampart_runtime::server::{
-    bind, load_tls, AlertFormat, HttpSink, Metrics, ServerOptions, Sink,
+    bind, tls_config, AlertFormat, HttpSink, Metrics, ServerMetrics, ServerOptions, ServerTlsFiles,
+    Sink,
 };
 use rampart_runtime::{Engine, EngineOptions, Monitor, MonitorOptions, Ruleset};
 use tokio_rustls::rustls;
@@ -70,7 +71,11 @@ fn tls() -> Tls {
     let (c, k) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
     std::fs::write(&c, ck.cert.pem()).unwrap();
     std::fs::write(&k, ck.key_pair.serialize_pem()).unwrap();
-    let server = load_tls(&c, &k).unwrap();
+    let server = tls_config(
+        &ServerTlsFiles::new(&c, &k),
+        Arc::new(ServerMetrics::default()),
+    )
+    .unwrap();
     let mut roots = rustls::RootCertStore::empty();
     roots.add(ck.cert.der().clone()).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -296,7 +301,13 @@ async fn https_sink_with_ca_file() {
     let (c, k) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
     std::fs::write(&c, ck.cert.pem()).unwrap();
     std::fs::write(&k, ck.key_pair.serialize_pem()).unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(load_tls(&c, &k).unwrap());
+    let acceptor = tokio_rustls::TlsAcceptor::from(
+        tls_config(
+            &ServerTlsFiles::new(&c, &k),
+            Arc::new(ServerMetrics::default()),
+        )
+        .unwrap(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let got = Arc::new(Mutex::new(Vec::<String>::new()));
@@ -341,4 +352,283 @@ async fn https_sink_with_ca_file() {
     std::fs::write(&other_ca, other.cert.pem()).unwrap();
     let untrusted = untrusted.with_ca_file(&other_ca).unwrap();
     assert!(untrusted.post("{}").await.is_err());
+}
+
+/// A CA and a client certificate (clientAuth) it signed: (CA PEM, client chain, key).
+fn client_pki() -> (
+    String,
+    Vec<rustls::pki_types::CertificateDer<'static>>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    };
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "audit client CA");
+    let ca_key = KeyPair::generate().unwrap();
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let mut params = CertificateParams::new(vec!["kube-apiserver".to_string()]).unwrap();
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+    (
+        ca.pem(),
+        vec![cert.der().clone()],
+        rustls::pki_types::PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+    )
+}
+
+/// Serving certificate files in a temporary directory and a client trusting them.
+struct Served {
+    dir: tempfile::TempDir,
+    roots: rustls::RootCertStore,
+}
+
+fn served() -> Served {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tls.crt"), ck.cert.pem()).unwrap();
+    std::fs::write(dir.path().join("tls.key"), ck.key_pair.serialize_pem()).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ck.cert.der().clone()).unwrap();
+    Served { dir, roots }
+}
+
+fn client(
+    roots: rustls::RootCertStore,
+    cert: Option<(
+        Vec<rustls::pki_types::CertificateDer<'static>>,
+        rustls::pki_types::PrivateKeyDer<'static>,
+    )>,
+) -> Arc<rustls::ClientConfig> {
+    let b = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots);
+    Arc::new(match cert {
+        Some((chain, key)) => b.with_client_auth_cert(chain, key).unwrap(),
+        None => b.with_no_client_auth(),
+    })
+}
+
+/// POST one batch over a fresh TLS connection; any TLS or HTTP failure is an `Err`.
+async fn post_batch(
+    addr: SocketAddr,
+    cfg: Arc<rustls::ClientConfig>,
+    path: &str,
+    body: String,
+) -> Result<(u16, String), String> {
+    let tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let stream = tokio_rustls::TlsConnector::from(cfg)
+        .connect(
+            rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut sender, c) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(async move {
+        let _ = c.await;
+    });
+    let method = if body.is_empty() { "GET" } else { "POST" };
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "localhost")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap();
+    let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
+    let code = resp.status().as_u16();
+    let b = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok((code, String::from_utf8_lossy(&b).into_owned()))
+}
+
+async fn start_monitor(
+    opts: ServerOptions,
+) -> (
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<
+        Result<rampart_runtime::server::ServerSummary, rampart_runtime::server::ServerError>,
+    >,
+) {
+    let bound = bind(opts).await.unwrap();
+    let addr = bound.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(bound.run(
+        monitor(),
+        vec![Sink::Writer(Box::new(Buf::default()), AlertFormat::Json)],
+        Arc::new(Metrics::default()),
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    (addr, stop_tx, server)
+}
+
+/// Issue 13: with `--client-ca`, the audit endpoint only accepts the API server's client
+/// certificate: anyone else who can reach the port could otherwise inject forged audit
+/// events (or flood alerts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_endpoint_requires_client_certificates_with_a_client_ca() {
+    let s = served();
+    let (client_ca, chain, key) = client_pki();
+    let (_, wrong_chain, wrong_key) = client_pki();
+    std::fs::write(s.dir.path().join("client-ca.crt"), client_ca).unwrap();
+    let mut opts = ServerOptions::new("127.0.0.1:0".parse().unwrap());
+    let files = ServerTlsFiles::new(s.dir.path().join("tls.crt"), s.dir.path().join("tls.key"))
+        .with_client_ca(s.dir.path().join("client-ca.crt"));
+    opts.tls = Some(tls_config(&files, opts.net_metrics.clone()).unwrap());
+    let (addr, stop, server) = start_monitor(opts).await;
+
+    let anonymous = post_batch(addr, client(s.roots.clone(), None), "/", batch(1)).await;
+    assert!(
+        anonymous.is_err(),
+        "a forged batch without a certificate was accepted: {anonymous:?}"
+    );
+    let wrong = post_batch(
+        addr,
+        client(s.roots.clone(), Some((wrong_chain, wrong_key))),
+        "/",
+        batch(1),
+    )
+    .await;
+    assert!(
+        wrong.is_err(),
+        "a certificate from another CA was accepted: {wrong:?}"
+    );
+    let right = client(s.roots.clone(), Some((chain, key)));
+    assert_eq!(
+        post_batch(addr, right.clone(), "/", batch(2))
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+    let (_, m) = post_batch(addr, right, "/metrics", String::new())
+        .await
+        .unwrap();
+    assert!(m.contains("rampart_runtime_events_total 2"), "{m}");
+    assert!(
+        m.contains("rampart_runtime_tls_handshake_failures_total 2"),
+        "{m}"
+    );
+    stop.send(()).unwrap();
+    assert_eq!(server.await.unwrap().unwrap().events, 2);
+}
+
+/// The monitor reloads its serving certificate when the files change (cert-manager
+/// renewals), like the webhook; before, it served the first certificate until restarted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitor_reloads_its_certificate() {
+    let s = served();
+    let mut opts = ServerOptions::new("127.0.0.1:0".parse().unwrap());
+    let files = ServerTlsFiles::new(s.dir.path().join("tls.crt"), s.dir.path().join("tls.key"));
+    opts.tls = Some(tls_config(&files, opts.net_metrics.clone()).unwrap());
+    let (addr, stop, server) = start_monitor(opts).await;
+    assert_eq!(
+        post_batch(
+            addr,
+            client(s.roots.clone(), None),
+            "/healthz",
+            String::new()
+        )
+        .await
+        .unwrap()
+        .0,
+        200
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let renewed = served();
+    for f in ["tls.crt", "tls.key"] {
+        std::fs::copy(renewed.dir.path().join(f), s.dir.path().join(f)).unwrap();
+    }
+    let mut ok = false;
+    for _ in 0..30 {
+        if post_batch(
+            addr,
+            client(renewed.roots.clone(), None),
+            "/healthz",
+            String::new(),
+        )
+        .await
+        .is_ok()
+        {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ok, "the renewed certificate was never served");
+    let (_, m) = post_batch(addr, client(renewed.roots, None), "/metrics", String::new())
+        .await
+        .unwrap();
+    assert!(m.contains("rampart_runtime_cert_reloads_total 1"), "{m}");
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
+
+/// A large batch is decoded and evaluated on the blocking pool: with a single async
+/// worker, `/healthz` still answers while it runs (before, the worker was busy for the
+/// whole evaluation and liveness probes timed out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_large_batch_does_not_stall_the_async_worker() {
+    let mut opts = ServerOptions::new("127.0.0.1:0".parse().unwrap());
+    opts.max_body_bytes = 64 << 20;
+    let (addr, stop, server) = start_monitor(opts).await;
+    let big = batch(60_000);
+    let plain = |path: &'static str, body: String| async move {
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut sender, c) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+            .await
+            .unwrap();
+        tokio::spawn(async move {
+            let _ = c.await;
+        });
+        let req = Request::post(path)
+            .header("host", "x")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        let started = std::time::Instant::now();
+        let code = sender.send_request(req).await.unwrap().status().as_u16();
+        (code, started.elapsed())
+    };
+    let batch_task = tokio::spawn(plain("/", big));
+    // Probe while the batch is being evaluated.
+    let mut worst = Duration::ZERO;
+    let mut probes = 0;
+    while !batch_task.is_finished() {
+        let (code, took) = plain("/healthz", String::new()).await;
+        assert!(code == 200 || code == 405, "{code}");
+        worst = worst.max(took);
+        probes += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (code, batch_took) = batch_task.await.unwrap();
+    assert_eq!(code, 200);
+    eprintln!("batch {batch_took:?}, {probes} probes, worst probe {worst:?}");
+    assert!(
+        worst < batch_took / 3,
+        "a probe waited {worst:?} during a {batch_took:?} batch"
+    );
+    assert!(
+        probes >= 3,
+        "the batch took {batch_took:?}: too fast to probe"
+    );
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
 }
