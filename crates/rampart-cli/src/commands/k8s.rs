@@ -47,6 +47,10 @@ pub struct K8sCmd {
     /// Scan Kustomize directories' raw files instead of building them.
     #[arg(long)]
     pub no_kustomize: bool,
+    /// Let `kubectl kustomize` fetch remote resources (https/git URLs). Without it a
+    /// kustomization naming one is not built (an error names the resource).
+    #[arg(long)]
+    pub allow_remote: bool,
     /// Report options.
     #[command(flatten)]
     pub common: CommonArgs,
@@ -236,6 +240,9 @@ fn run_scan(
     opts.helm_namespace = cmd
         .and_then(|c| c.helm_namespace.clone())
         .or(kcfg.helm_namespace.clone());
+    // Network access is the runner's: the flag, or `k8s.allow_remote` in --config
+    // (refused in a repository's rampart.yaml).
+    opts.allow_remote = cmd.is_some_and(|c| c.allow_remote) || kcfg.allow_remote.unwrap_or(false);
     // No built-in rule reads a CRD's schema; custom policies may.
     opts.limits.skim_crd_bodies = policy_dirs.is_empty();
     let (objects, mut errors, files) = load_paths(paths, &opts)?;
