@@ -69,6 +69,10 @@ pub struct ServeArgs {
     /// PEM private key (re-read when the file changes).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Require client certificates chaining to this PEM CA (mutual TLS: the API server
+    /// authenticates with the client certificate of its admission kubeconfig).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub client_ca: Option<PathBuf>,
     /// Serve plain HTTP (only behind a TLS-terminating proxy; the API server needs TLS).
     #[arg(long, conflicts_with = "tls_cert")]
     pub insecure_http: bool,
@@ -201,7 +205,11 @@ fn serve(a: ServeArgs) -> Result<u8> {
     opts.max_body_bytes = a.max_body_bytes;
     opts.shutdown_delay = std::time::Duration::from_secs(a.shutdown_delay);
     opts.tls = match (&a.tls_cert, &a.tls_key) {
-        (Some(c), Some(k)) => Some(server::tls_config(c, k, metrics.clone())?),
+        (Some(c), Some(k)) => {
+            let mut files = server::ServerTlsFiles::new(c, k);
+            files.client_ca = a.client_ca.clone();
+            Some(server::tls_config(&files, opts.net_metrics.clone())?)
+        }
         _ if a.insecure_http => None,
         _ => bail!("serve needs --tls-cert and --tls-key (or --insecure-http behind a TLS proxy)"),
     };

@@ -92,6 +92,10 @@ pub struct MonitorArgs {
     /// PEM private key for --listen.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Require client certificates chaining to this PEM CA on --listen (mutual TLS: the
+    /// API server's audit webhook kubeconfig carries the client certificate).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub client_ca: Option<PathBuf>,
     /// Serve plain HTTP (behind a TLS-terminating proxy); --listen otherwise needs TLS.
     #[arg(long)]
     pub insecure_http: bool,
@@ -159,7 +163,11 @@ fn serve(a: &MonitorArgs, listen: &str, out: Out, min_priority: Priority) -> Res
     opts.max_body_bytes = a.max_body_bytes;
     opts.queue_capacity = a.queue_size;
     opts.tls = match (&a.tls_cert, &a.tls_key) {
-        (Some(c), Some(k)) => Some(server::load_tls(c, k)?),
+        (Some(c), Some(k)) => {
+            let mut files = server::ServerTlsFiles::new(c, k);
+            files.client_ca = a.client_ca.clone();
+            Some(server::tls_config(&files, opts.net_metrics.clone())?)
+        }
         _ if a.insecure_http => None,
         _ => {
             bail!("--listen needs --tls-cert and --tls-key (or --insecure-http behind a TLS proxy)")
