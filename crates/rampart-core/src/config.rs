@@ -227,6 +227,10 @@ pub const RUNNER_ONLY_KEYS: &[(&str, &str)] = &[
         "admission",
         "the admission webhook is configured by its operator",
     ),
+    (
+        "k8s.allow_remote",
+        "network access (remote Kustomize resources) is the runner's",
+    ),
 ];
 
 /// A setting of a repository configuration that was not applied.
@@ -278,6 +282,7 @@ impl Config {
         self.secrets.rules = Vec::new();
         self.secrets.no_builtin = false;
         self.admission = AdmissionConfig::default();
+        self.k8s.allow_remote = None;
 
         let dir = path.parent().unwrap_or(Path::new("."));
         let root_real = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
@@ -447,7 +452,7 @@ fn present_keys(text: &str) -> Vec<String> {
     for (k, v) in &top {
         let Some(k) = k.as_str() else { continue };
         keys.push(k.to_string());
-        if let (true, serde_yaml::Value::Mapping(sub)) = (k == "secrets", v) {
+        if let (true, serde_yaml::Value::Mapping(sub)) = (k == "secrets" || k == "k8s", v) {
             keys.extend(
                 sub.keys()
                     .filter_map(|s| s.as_str())
@@ -638,6 +643,9 @@ pub struct K8sConfig {
     /// `--helm-namespace`: the release namespace for `helm template`.
     #[serde(default)]
     pub helm_namespace: Option<String>,
+    /// `--allow-remote`: let `kubectl kustomize` fetch remote resources (runner-only).
+    #[serde(default)]
+    pub allow_remote: Option<bool>,
 }
 
 #[cfg(test)]

@@ -15,6 +15,19 @@
 //!   file, and fields at template lines where the match is unambiguous.
 //! - Other `.yaml`/`.yml`/`.json` files that hold no Kubernetes object are skipped
 //!   silently.
+//!
+//! What the tree says is data, never authority:
+//! - `helm` and `kubectl` are looked up in the absolute entries of `PATH` only (an empty
+//!   entry or `.` would resolve a program from the working directory, i.e. possibly from
+//!   the scanned repository), and a program found inside the scanned tree is never run.
+//!   Directories are passed as canonical absolute paths (never taken for an option).
+//! - A kustomization (or one it refers to) naming a resource that is not a local file or
+//!   directory (an `https://` or git URL, which `kubectl kustomize` would fetch) is not
+//!   built unless [`TreeOptions::allow_remote`]; a local one outside the scanned root is
+//!   never built. The error names the entry; the raw files are scanned instead.
+//! - The `# Source:` path that `helm template` prints is read (to map fields to template
+//!   lines) only when it names a file inside the chart after resolving symlinks; else the
+//!   objects point at the chart directory and an error names the refused path.
 
 mod template_lines;
 
@@ -45,6 +58,8 @@ pub struct TreeOptions {
     pub walk: WalkOptions,
     /// Loader limits.
     pub limits: Limits,
+    /// Let `kubectl kustomize` fetch remote resources (URLs, git repositories).
+    pub allow_remote: bool,
 }
 
 impl Default for TreeOptions {
@@ -57,6 +72,7 @@ impl Default for TreeOptions {
             timeout: Duration::from_secs(60),
             walk: WalkOptions::default(),
             limits: Limits::default(),
+            allow_remote: false,
         }
     }
 }
@@ -100,12 +116,31 @@ fn is_candidate(name: &str) -> bool {
         || is_kustomization(name)
 }
 
-/// Whether `prog` can be found on PATH.
+/// `prog` in the absolute entries of `PATH` (empty and relative entries, which resolve
+/// against the working directory, are skipped): an executable regular file.
 pub fn on_path(prog: &str) -> Option<PathBuf> {
+    find_tool(prog, None)
+}
+
+/// As [`on_path`], skipping any candidate that resolves (symlinks followed) inside
+/// `not_under` (the scanned tree, whose files must never be run).
+pub fn find_tool(prog: &str, not_under: Option<&Path>) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
     let path = std::env::var_os("PATH")?;
+    let banned = not_under.and_then(|r| r.canonicalize().ok());
     std::env::split_paths(&path)
+        .filter(|d| d.is_absolute())
         .map(|d| d.join(prog))
-        .find(|p| p.is_file())
+        .find(|p| {
+            let Ok(real) = p.canonicalize() else {
+                return false;
+            };
+            if banned.as_deref().is_some_and(|b| real.starts_with(b)) {
+                return false;
+            }
+            std::fs::metadata(&real)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
 }
 
 /// Run a program (no shell) with a time limit; stdout on success.
@@ -284,21 +319,29 @@ pub fn load_tree(root: &Path, opts: &TreeOptions) -> Result<LoadedSet, rampart_c
         raw.insert(rel, loaded.objects);
     }
 
-    let helm = if opts.helm { on_path("helm") } else { None };
+    let root_real = root_dir.canonicalize().ok();
+    let helm = if opts.helm {
+        find_tool("helm", Some(&root_dir))
+    } else {
+        None
+    };
     for (dir, rel) in &charts {
         match &helm {
             None => set.errors.push(ScanError {
                 path: rel.clone(),
                 line: None,
                 message:
-                    "Helm chart skipped: `helm` is not on PATH (install helm to render and scan it)"
+                    "Helm chart skipped: `helm` is not on PATH (install helm to render and scan it; \
+                     relative PATH entries and programs inside the scanned tree are not used)"
                         .into(),
             }),
             Some(h) => {
+                // Canonical and absolute: never taken for an option.
+                let chart = dir.canonicalize().unwrap_or_else(|_| dir.clone());
                 let mut args = vec![
                     "template".to_string(),
                     "rampart".to_string(),
-                    dir.display().to_string(),
+                    chart.display().to_string(),
                 ];
                 for v in &opts.helm_values {
                     args.push("--values".into());
@@ -311,7 +354,19 @@ pub fn load_tree(root: &Path, opts: &TreeOptions) -> Result<LoadedSet, rampart_c
                 match run_bounded(h, &args, opts.timeout) {
                     Ok(text) => {
                         set.charts += 1;
-                        set.objects.extend(helm_objects(&text, dir, rel, &limits));
+                        let (objects, refused) = helm_objects(&text, &chart, rel, &limits);
+                        set.objects.extend(objects);
+                        for r in refused {
+                            set.errors.push(ScanError {
+                                path: rel.clone(),
+                                line: None,
+                                message: format!(
+                                    "helm output names the template `# Source: {}`, which is \
+                                     outside the chart: not read; its objects point at the chart",
+                                    r.escape_debug()
+                                ),
+                            });
+                        }
                     }
                     Err(e) => set.errors.push(ScanError {
                         path: rel.clone(),
@@ -325,7 +380,7 @@ pub fn load_tree(root: &Path, opts: &TreeOptions) -> Result<LoadedSet, rampart_c
 
     // Kustomizations: build the roots (those no other kustomization refers to).
     let kubectl = if opts.kustomize {
-        on_path("kubectl")
+        find_tool("kubectl", Some(&root_dir))
     } else {
         None
     };
@@ -364,15 +419,33 @@ pub fn load_tree(root: &Path, opts: &TreeOptions) -> Result<LoadedSet, rampart_c
         if referenced.contains(&canon) {
             continue;
         }
+        let refused = refused_resources(dir, root_real.as_deref(), opts.allow_remote);
+        if !refused.is_empty() {
+            for r in refused {
+                set.errors.push(ScanError {
+                    path: rel.clone(),
+                    line: None,
+                    message: format!(
+                        "kustomization not built: {r}; its raw files were scanned instead"
+                    ),
+                });
+            }
+            continue;
+        }
         let Some(k) = &kubectl else {
             set.errors.push(ScanError {
                 path: rel.clone(),
                 line: None,
-                message: "kustomization not built: kubectl is not on PATH; its raw files were scanned instead of the build".into(),
+                message: "kustomization not built: kubectl is not on PATH (relative PATH entries and programs inside the scanned tree are not used); its raw files were scanned instead of the build".into(),
             });
             continue;
         };
-        let args = vec!["kustomize".to_string(), dir.display().to_string()];
+        let kdir = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+        let args = vec![
+            "kustomize".to_string(),
+            "--".to_string(),
+            kdir.display().to_string(),
+        ];
         match run_bounded(k, &args, opts.timeout) {
             Ok(text) => {
                 set.kustomizations += 1;
@@ -479,21 +552,41 @@ fn map_back(obj: &mut Object, sources: &[(String, Vec<Object>)], kustomization: 
 /// Objects of `helm template` output, each pointing at its template file
 /// (`# Source: chart/templates/x.yaml`), with the template lines of the fields that can
 /// be matched unambiguously (see [`template_lines`]).
-fn helm_objects(text: &str, chart_dir: &Path, chart_rel: &str, limits: &Limits) -> Vec<Object> {
+fn helm_objects(
+    text: &str,
+    chart_dir: &Path,
+    chart_rel: &str,
+    limits: &Limits,
+) -> (Vec<Object>, Vec<String>) {
     let mut out = Vec::new();
+    let mut refused: Vec<String> = Vec::new();
     let mut templates: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let chart_real = chart_dir.canonicalize().ok();
     for doc in text.split("\n---") {
         let tail = doc
             .lines()
             .find_map(|l| l.trim().strip_prefix("# Source: "))
             .map(|s| s.split_once('/').map_or(s, |(_, t)| t).to_string());
-        let source = tail.as_ref().map(|tail| {
-            if chart_rel == "." {
-                tail.clone()
-            } else {
-                format!("{chart_rel}/{tail}")
+        // The path comes from the rendered output (a template can print any comment):
+        // only a file inside the chart is read or named.
+        let mut outside = false;
+        let tail = tail.filter(|t| {
+            let ok = template_inside(chart_real.as_deref(), chart_dir, t);
+            if !ok {
+                outside = true;
+                let t: String = t.chars().take(200).collect();
+                if !refused.contains(&t) && refused.len() < 16 {
+                    refused.push(t);
+                }
             }
+            ok
         });
+        let source = match &tail {
+            Some(tail) if chart_rel == "." => Some(tail.clone()),
+            Some(tail) => Some(format!("{chart_rel}/{tail}")),
+            None if outside => Some(chart_rel.to_string()),
+            None => None,
+        };
         let loaded = load_str_with(doc, source.as_deref(), limits);
         for mut o in loaded.objects {
             if !is_k8s_value(&o.value) {
@@ -515,6 +608,105 @@ fn helm_objects(text: &str, chart_dir: &Path, chart_rel: &str, limits: &Limits) 
                 None => o.clear_spans(),
             }
             out.push(o);
+        }
+    }
+    (out, refused)
+}
+
+/// Whether `tail` (a `# Source:` path without the chart name) is a relative path with
+/// no `..` that, when it exists (a subchart packed as `.tgz` has no file), resolves
+/// inside the chart after symlinks are followed.
+fn template_inside(chart_real: Option<&Path>, chart_dir: &Path, tail: &str) -> bool {
+    use std::path::Component;
+    let Some(chart_real) = chart_real else {
+        return false;
+    };
+    let p = Path::new(tail);
+    if !p.components().all(|c| matches!(c, Component::Normal(_))) {
+        return false;
+    }
+    let joined = chart_dir.join(p);
+    match joined.canonicalize() {
+        Ok(real) => real.starts_with(chart_real),
+        // Missing: fine as a name, nothing is read (unless a dangling symlink).
+        Err(_) => joined.symlink_metadata().is_err(),
+    }
+}
+
+/// Keys of a kustomization whose entries are files or directories kustomize loads.
+const KUSTOMIZE_REF_KEYS: &[&str] = &[
+    "resources",
+    "bases",
+    "components",
+    "crds",
+    "configurations",
+    "generators",
+    "transformers",
+    "validators",
+];
+
+/// Why the kustomization in `dir` must not be built: each entry (of it or of the
+/// kustomizations it refers to, transitively) that is not a local file or directory
+/// (remote: refused unless `allow_remote`) or that resolves outside `root_real`.
+fn refused_resources(dir: &Path, root_real: Option<&Path>, allow_remote: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(root_real) = root_real else {
+        out.push("the scanned root cannot be resolved".to_string());
+        return out;
+    };
+    let mut queue: Vec<PathBuf> = vec![dir.to_path_buf()];
+    let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
+    while let Some(d) = queue.pop() {
+        if seen.len() >= 256 || !seen.insert(d.clone()) {
+            continue;
+        }
+        let Some(file) = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+            .iter()
+            .map(|n| d.join(n))
+            .find(|p| p.is_file())
+        else {
+            continue;
+        };
+        let Some(text) = read_text_limited(&file, 4 * 1024 * 1024) else {
+            continue;
+        };
+        let Ok(v) = serde_yaml::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        let shown = |e: &str| {
+            e.chars()
+                .take(200)
+                .collect::<String>()
+                .escape_debug()
+                .to_string()
+        };
+        for key in KUSTOMIZE_REF_KEYS {
+            for e in v
+                .get(key)
+                .and_then(|x| x.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.as_str())
+            {
+                match d.join(e).canonicalize() {
+                    Ok(real) if real.starts_with(root_real) => {
+                        if real.is_dir() {
+                            queue.push(real);
+                        }
+                    }
+                    Ok(_) => out.push(format!(
+                        "{key} entry `{}` is outside the scanned root (not read)",
+                        shown(e)
+                    )),
+                    Err(_) if allow_remote => {}
+                    Err(_) => out.push(format!(
+                        "{key} entry `{}` is not a local file or directory, so kubectl would fetch it \
+                         from the network; remote resources are refused (allow them with \
+                         --allow-remote or k8s.allow_remote in the runner's --config)",
+                        shown(e)
+                    )),
+                }
+            }
         }
     }
     out

@@ -3,13 +3,22 @@
 //! `node_modules`, `vendor` and `.git` directories; each file is parsed on the walker's
 //! threads. A file that cannot be parsed becomes a [`ScanError`] with its line and the
 //! rest continues.
+//!
+//! Side files a lockfile names (`package.json` beside it, `-r`/`-c` includes of a
+//! requirements file …) are read only inside the scanned root: the name is resolved
+//! with every symlink followed (`canonicalize`) and the result must lie under the
+//! canonical root, so an absolute path, a `..` that climbs out, or a symlink whose
+//! target is outside the root is refused. A refusal is an error of the lockfile in the
+//! inventory (its packages from that file were not checked); the refused file is never
+//! opened, so nothing of it can reach the log.
 
 use crate::inventory::{Inventory, Lockfile};
 use crate::lockfile::{self, Kind};
 use rampart_core::walk::{walk_filtered, WalkOptions};
 use rampart_core::ScanError;
+use std::cell::RefCell;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Directories never searched for lockfiles (installed copies, not the project's).
 pub const SKIPPED_DIRS: [&str; 3] = ["node_modules", "vendor", ".git"];
@@ -52,7 +61,7 @@ pub fn scan_dir_detailed(root: &Path, opts: &WalkOptions) -> Result<ScanOutput, 
         |f| {
             let name = f.path.file_name().map(|n| n.to_string_lossy().into_owned());
             let kind = name.as_deref().and_then(lockfile::detect)?;
-            Some(parse_file(kind, f.path, f.rel, f.content))
+            Some(parse_file_confined(kind, f.path, f.rel, f.content))
         },
     )?;
     let mut inv = Inventory {
@@ -61,8 +70,9 @@ pub fn scan_dir_detailed(root: &Path, opts: &WalkOptions) -> Result<ScanOutput, 
     };
     let mut notes = Vec::new();
     let mut files = 0;
-    for r in out.results.into_iter().flatten() {
+    for (r, refused) in out.results.into_iter().flatten() {
         files += 1;
+        inv.errors.extend(refused);
         match r {
             Ok(p) => {
                 inv.lockfiles.push(p.lockfile);
@@ -82,32 +92,147 @@ pub fn scan_dir_detailed(root: &Path, opts: &WalkOptions) -> Result<ScanOutput, 
     })
 }
 
-/// Parse one lockfile already read; siblings are read from its directory.
+/// Parse one lockfile already read; siblings are read from its directory, inside the
+/// scan root only (the root is `path` without the components of `rel`). A refused side
+/// read is dropped here; [`scan_dir_detailed`] reports it as an error.
 pub fn parse_file(
     kind: Kind,
     path: &Path,
     rel: &str,
     content: &[u8],
 ) -> Result<lockfile::Parsed, ScanError> {
+    parse_file_confined(kind, path, rel, content).0
+}
+
+/// As [`parse_file`], with the side reads refused as outside the scan root.
+fn parse_file_confined(
+    kind: Kind,
+    path: &Path,
+    rel: &str,
+    content: &[u8],
+) -> (Result<lockfile::Parsed, ScanError>, Vec<ScanError>) {
     let err = |line: Option<usize>, message: String| ScanError {
         path: rel.to_string(),
         line,
         message,
     };
-    let text =
-        std::str::from_utf8(content).map_err(|e| err(None, format!("not UTF-8 text: {e}")))?;
+    let text = match std::str::from_utf8(content) {
+        Ok(t) => t,
+        Err(e) => return (Err(err(None, format!("not UTF-8 text: {e}"))), Vec::new()),
+    };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let sibling = move |name: &str| -> Option<String> { read_bounded(&dir.join(name)) };
-    lockfile::parse(kind, rel, text, &sibling).map_err(|e| {
+    let reader = SideReader::new(path, rel);
+    let sibling = |name: &str| -> Option<String> { reader.read(name) };
+    let parsed = lockfile::parse(kind, rel, text, &sibling).map_err(|e| {
         err(
             e.line,
             format!("cannot parse {} ({}): {}", rel, kind.name(), e.message),
         )
-    })
+    });
+    let refused = reader
+        .refused
+        .into_inner()
+        .into_iter()
+        .map(|name| {
+            err(
+                None,
+                format!(
+                    "refused to read `{}`: it is outside the scanned root (absolute, `..` \
+                     or a symlink leading out); what it lists was not checked",
+                    name.escape_debug()
+                ),
+            )
+        })
+        .collect();
+    (parsed, refused)
+}
+
+/// Reads the side files of one lockfile: relative to its directory, confined to the
+/// scan root (symlinks are followed only when the target stays inside it).
+struct SideReader {
+    /// The lockfile's directory.
+    dir: PathBuf,
+    /// The canonical scan root; `None` when it cannot be resolved (every read refused).
+    root: Option<PathBuf>,
+    /// Names refused as outside the root, in order.
+    refused: RefCell<Vec<String>>,
+}
+
+impl SideReader {
+    fn new(path: &Path, rel: &str) -> SideReader {
+        let depth = rel.split('/').filter(|c| !c.is_empty()).count();
+        let root = path
+            .ancestors()
+            .nth(depth.max(1))
+            .map(|r| {
+                if r.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    r
+                }
+            })
+            .and_then(|r| r.canonicalize().ok());
+        SideReader {
+            dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            root,
+            refused: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn read(&self, name: &str) -> Option<String> {
+        let inside = |p: &Path| self.root.as_deref().is_some_and(|r| p.starts_with(r));
+        let candidate = self.dir.join(name);
+        match candidate.canonicalize() {
+            Ok(real) if inside(&real) => read_bounded(&real),
+            Ok(_) => {
+                self.refuse(name);
+                None
+            }
+            // Missing: refuse (and say so) when the name itself points out of the root.
+            Err(_) => {
+                if Path::new(name).is_absolute() || !lexically_inside(&self.dir, name, &self.root) {
+                    self.refuse(name);
+                }
+                None
+            }
+        }
+    }
+
+    fn refuse(&self, name: &str) {
+        let mut r = self.refused.borrow_mut();
+        if !r.iter().any(|n| n == name) {
+            r.push(name.to_string());
+        }
+    }
+}
+
+/// Whether `dir/name`, with `.` and `..` resolved by name, stays under `root`.
+fn lexically_inside(dir: &Path, name: &str, root: &Option<PathBuf>) -> bool {
+    let Some(root) = root else { return false };
+    let Ok(dir) = dir.canonicalize() else {
+        return false;
+    };
+    let mut p = dir;
+    for c in Path::new(name).components() {
+        match c {
+            std::path::Component::ParentDir => {
+                if !p.pop() {
+                    return false;
+                }
+            }
+            std::path::Component::Normal(s) => p.push(s),
+            std::path::Component::CurDir => {}
+            _ => return false,
+        }
+    }
+    p.starts_with(root)
 }
 
 fn read_bounded(p: &Path) -> Option<String> {
+    // Checked before opening: opening a FIFO for reading would block.
+    if !std::fs::metadata(p).ok()?.is_file() {
+        return None;
+    }
     let f = std::fs::File::open(p).ok()?;
     if !f.metadata().ok()?.is_file() {
         return None;

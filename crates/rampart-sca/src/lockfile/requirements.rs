@@ -3,6 +3,10 @@
 //! the including file, cycles and depth bounded) and pip-compile's `# via` comments
 //! (which tell direct from transitive). Unpinned lines are not packages; they become
 //! notes.
+//!
+//! Includes are read through the sibling reader, which only reads inside the scanned
+//! root (see `scan.rs`). Notes never echo a line: they quote at most a short excerpt
+//! with control characters escaped ([`excerpt`]).
 
 use super::{pkg, prefixed_hash, Out, ParseError, Sibling};
 use crate::inventory::Package;
@@ -10,6 +14,24 @@ use rampart_core::ScanError;
 use std::collections::HashSet;
 
 const MAX_DEPTH: usize = 16;
+
+/// Longest excerpt of a line quoted in a note (characters).
+const EXCERPT: usize = 40;
+
+/// A short, escaped excerpt of scanned text for a message: at most [`EXCERPT`]
+/// characters, control characters and quotes escaped, `…` when cut.
+pub(crate) fn excerpt(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .take(EXCERPT)
+        .collect::<String>()
+        .escape_debug()
+        .to_string();
+    if s.chars().nth(EXCERPT).is_some() {
+        out.push('…');
+    }
+    out
+}
 
 /// Join `base_dir` and `rel` and normalise `.` / `..` (`/`-separated).
 pub(crate) fn join_norm(base_dir: &str, rel: &str) -> String {
@@ -204,7 +226,7 @@ fn option(ctx: &mut Ctx<'_>, rel: &str, t: &str, line: usize, depth: usize) {
                 ctx.notes.push(ScanError {
                     path: rel.to_string(),
                     line: Some(line),
-                    message: format!("`{t}`: only local include files are read"),
+                    message: format!("`{}`: only local include files are read", excerpt(t)),
                 });
                 return;
             }
@@ -213,7 +235,11 @@ fn option(ctx: &mut Ctx<'_>, rel: &str, t: &str, line: usize, depth: usize) {
                 ctx.notes.push(ScanError {
                     path: rel.to_string(),
                     line: Some(line),
-                    message: format!("`{t}`: {target} already included (cycle), skipped"),
+                    message: format!(
+                        "`{}`: {} already included (cycle), skipped",
+                        excerpt(t),
+                        excerpt(&target)
+                    ),
                 });
                 return;
             }
@@ -224,14 +250,22 @@ fn option(ctx: &mut Ctx<'_>, rel: &str, t: &str, line: usize, depth: usize) {
                 None => ctx.notes.push(ScanError {
                     path: rel.to_string(),
                     line: Some(line),
-                    message: format!("`{t}`: cannot read {target}"),
+                    message: format!(
+                        "`{}`: {} not read (missing, not a regular file, too large, or \
+                         outside the scanned root)",
+                        excerpt(t),
+                        excerpt(&target)
+                    ),
                 }),
             }
         }
         "-e" | "--editable" => ctx.notes.push(ScanError {
             path: rel.to_string(),
             line: Some(line),
-            message: format!("editable requirement `{arg}` is not a pinned package"),
+            message: format!(
+                "editable requirement `{}` is not a pinned package",
+                excerpt(arg)
+            ),
         }),
         _ => {}
     }
@@ -275,7 +309,7 @@ fn requirement(t: &str) -> Result<(String, String, Vec<crate::inventory::Hash>),
         .unwrap_or(spec.len());
     let name = &spec[..name_end];
     if name.is_empty() {
-        return Err(format!("`{t}`: not a requirement"));
+        return Err(format!("`{}`: not a requirement", excerpt(t)));
     }
     let mut rest = spec[name_end..].trim_start();
     if rest.starts_with('[') {
@@ -283,7 +317,8 @@ fn requirement(t: &str) -> Result<(String, String, Vec<crate::inventory::Hash>),
     }
     if rest.starts_with('@') {
         return Err(format!(
-            "{name}: a direct URL reference, not a pinned version"
+            "{}: a direct URL reference, not a pinned version",
+            excerpt(name)
         ));
     }
     let pinned = rest
@@ -294,8 +329,15 @@ fn requirement(t: &str) -> Result<(String, String, Vec<crate::inventory::Hash>),
         Some(v) if !v.is_empty() && !v.contains([',', '*', '<', '>', '!', '~', ' ']) => {
             Ok((name.to_string(), v.to_string(), hashes))
         }
-        _ if rest.is_empty() => Err(format!("{name}: not pinned (no version), not checked")),
-        _ => Err(format!("{name}: not pinned (`{rest}`), not checked")),
+        _ if rest.is_empty() => Err(format!(
+            "{}: not pinned (no version), not checked",
+            excerpt(name)
+        )),
+        _ => Err(format!(
+            "{}: not pinned (`{}`), not checked",
+            excerpt(name),
+            excerpt(rest)
+        )),
     }
 }
 
@@ -310,6 +352,17 @@ mod tests {
         assert_eq!(join_norm("", "../y.txt"), "../y.txt");
         assert_eq!(relative_to("a", "a/b/c.txt"), "b/c.txt");
         assert_eq!(relative_to("a/b", "c.txt"), "../../c.txt");
+    }
+
+    #[test]
+    fn excerpts_are_short_and_escaped() {
+        assert_eq!(excerpt("flask>=2"), "flask>=2");
+        let long = format!("SECRET=\u{1b}[31m{}", "x".repeat(100));
+        let e = excerpt(&long);
+        assert!(e.starts_with("SECRET=\\u{1b}[31m"), "{e}");
+        assert!(e.ends_with('…') && e.chars().count() < 60, "{e}");
+        let err = requirement(&format!("HOME=/root\0PATH=/bin\0{}", "A".repeat(500))).unwrap_err();
+        assert!(err.len() < 120 && !err.contains('\0'), "{err}");
     }
 
     #[test]
