@@ -105,9 +105,18 @@ pub struct CommonArgs {
     /// (critical|high|medium|low|info|none; default high).
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<String>,
-    /// Configuration file (default: rampart.yaml in the scanned root).
-    #[arg(long, value_name = "FILE")]
+    /// Configuration file, trusted with every key (default: `RAMPART_CONFIG`, else
+    /// rampart.yaml in the scanned root, which may set repository policy only).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
     pub config: Option<PathBuf>,
+    /// Read no configuration file (neither rampart.yaml in the scanned root nor
+    /// RAMPART_CONFIG).
+    #[arg(long)]
+    pub no_config: bool,
+    /// Report scan errors (content that could not be checked) as warnings: the exit code
+    /// then follows the gate. Default: a run with errors exits 2.
+    #[arg(long)]
+    pub allow_errors: bool,
     /// Ignore file (default: .rampartignore.yaml in the scanned root).
     #[arg(long, value_name = "FILE")]
     pub ignore_file: Option<PathBuf>,
@@ -143,10 +152,14 @@ pub struct CommonArgs {
 /// Secret-scanner options.
 #[derive(Debug, Args, Clone, Default)]
 pub struct SecretArgs {
-    /// Rule file to use instead of the built-in rules: gitleaks TOML or Rampart YAML.
-    /// Repeatable. A gitleaks file with `[extend] useDefault = true` adds the built-ins.
+    /// Extra rule file, added to the built-in rules: gitleaks TOML or Rampart YAML.
+    /// Repeatable. A rule with a built-in rule's id overrides it.
     #[arg(long, value_name = "FILE")]
     pub rules: Vec<PathBuf>,
+    /// Do not load the built-in secret rules: only the --rules files (or the config's
+    /// `secrets.rules`).
+    #[arg(long)]
+    pub no_builtin_rules: bool,
     /// Print secrets in full (default: first 4 characters and `…`).
     #[arg(long)]
     pub show_secrets: bool,

@@ -3,6 +3,24 @@
 
 #![allow(clippy::print_stderr)]
 
+/// `eprintln!` for anything that may hold scanned content (file names, messages quoting
+/// a file, rule names from a repository): every control character is escaped by the
+/// report crate's [`rampart_report::visible`], line by line, so a file cannot retitle or
+/// clear the terminal of whoever reads the log.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::stderr_lines(&format!($($arg)*))
+    };
+}
+pub(crate) use say;
+
+/// Print `text` on standard error, one escaped line per line.
+pub(crate) fn stderr_lines(text: &str) {
+    for line in text.split('\n') {
+        eprintln!("{}", rampart_report::visible(line));
+    }
+}
+
 pub mod args;
 pub mod commands;
 pub mod exit;
@@ -51,7 +69,7 @@ where
             if is_broken_pipe(&e) {
                 return exit::code(exit::CLEAN);
             }
-            eprintln!("error: {e:#}");
+            say!("error: {e:#}");
             exit::code(exit::ERROR)
         }
     }
@@ -64,11 +82,12 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// Write text to standard output (a broken pipe surfaces as an error the caller maps to 0).
+/// Write text to standard output (a broken pipe surfaces as an error the caller maps to 0),
+/// control characters escaped line by line (text here may quote scanned content).
 pub(crate) fn stdout(text: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    if !text.ends_with('\n') {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for line in text.strip_suffix('\n').unwrap_or(text).split('\n') {
+        out.write_all(rampart_report::visible(line).as_bytes())?;
         out.write_all(b"\n")?;
     }
     out.flush()?;

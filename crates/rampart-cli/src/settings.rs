@@ -1,8 +1,11 @@
-//! Effective settings: `rampart.yaml` merged with command-line flags (flags win).
+//! Effective settings: the configuration file merged with command-line flags (flags win).
+//! A `rampart.yaml` found in the scanned tree is repository content: it may set
+//! repository policy only (docs/config.md has the table of keys).
 
 use crate::args::{ColorChoice, CommonArgs, SecretArgs};
 use anyhow::{bail, Context, Result};
 use rampart_core::config::Config;
+use rampart_core::report::{ConfigSummary, ExcludeEffect, RefusedSetting};
 use rampart_core::severity::{FailOn, Severity};
 use rampart_core::suppress::ignore_file::IGNORE_FILE_NAME;
 use rampart_core::walk::WalkOptions;
@@ -46,6 +49,13 @@ pub struct Settings {
     pub color: bool,
     /// The config file used, if any.
     pub config_path: Option<PathBuf>,
+    /// Which config file was read, how far it was trusted, what it changed and what it
+    /// was refused (copied into the report's summary).
+    pub config_summary: Option<ConfigSummary>,
+    /// Report errors as warnings; the exit code follows the gate alone.
+    pub allow_errors: bool,
+    /// `k8s:` section, paths resolved (and, for a repository config, kept inside the root).
+    pub k8s: rampart_core::config::K8sConfig,
     /// Licence policy (`license:` in rampart.yaml), for `rampart_sca::license`.
     pub license: rampart_core::config::LicenseConfig,
 }
@@ -76,8 +86,122 @@ pub fn parse_output(spec: &str, default: Format) -> Result<(Format, PathBuf)> {
     Ok((fmt, p))
 }
 
+/// The environment variable naming a runner's configuration file (as `--config`).
+pub const CONFIG_ENV: &str = "RAMPART_CONFIG";
+
+/// Which configuration file to read and how far to trust it.
+fn load_config(
+    common: &CommonArgs,
+    config_root: &Path,
+) -> Result<(Option<PathBuf>, Config, Option<ConfigSummary>)> {
+    if common.no_config {
+        return Ok((None, Config::default(), None));
+    }
+    let runner = common.config.clone().or_else(|| {
+        std::env::var_os(CONFIG_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    });
+    if let Some(p) = runner {
+        let mut cfg = Config::load(&p).with_context(|| "cannot load configuration")?;
+        cfg.resolve_paths(&p);
+        let summary = ConfigSummary {
+            path: p.display().to_string(),
+            source: "runner".into(),
+            ..ConfigSummary::default()
+        };
+        return Ok((Some(p), cfg, Some(summary)));
+    }
+    let Some((p, cfg, restriction)) =
+        Config::discover(config_root).with_context(|| "cannot load configuration")?
+    else {
+        return Ok((None, Config::default(), None));
+    };
+    let summary = ConfigSummary {
+        path: p.display().to_string(),
+        source: "repository".into(),
+        applied: restriction.applied,
+        refused: restriction
+            .refused
+            .into_iter()
+            .map(|r| RefusedSetting {
+                key: r.key,
+                reason: r.reason,
+            })
+            .collect(),
+        excludes: Vec::new(),
+    };
+    Ok((Some(p), cfg, Some(summary)))
+}
+
+/// Count what a repository configuration's `exclude` globs hide; when together they hide
+/// every file, refuse them all (the tree is scanned whole): a pull request must not be
+/// able to switch the gate off by excluding everything.
+fn weigh_repository_excludes(
+    cfg: &mut Config,
+    summary: &mut ConfigSummary,
+    root: &Path,
+    respect_gitignore: bool,
+) -> Result<()> {
+    if cfg.exclude.is_empty() || !root.is_dir() {
+        return Ok(());
+    }
+    let counts = rampart_core::config::count_excluded(root, &cfg.exclude, respect_gitignore)
+        .with_context(|| format!("{}: exclude", summary.path))?;
+    let hides_all = counts.total > 0 && counts.any == counts.total;
+    summary.excludes = cfg
+        .exclude
+        .iter()
+        .zip(&counts.per_pattern)
+        .map(|(g, n)| ExcludeEffect {
+            pattern: g.clone(),
+            files: *n,
+            applied: !hides_all,
+        })
+        .collect();
+    if hides_all {
+        summary.applied.retain(|a| !a.starts_with("exclude: "));
+        for g in std::mem::take(&mut cfg.exclude) {
+            summary.refused.push(RefusedSetting {
+                key: format!("exclude: {g}"),
+                reason: format!(
+                    "the repository's excludes together hide every file ({} of {}); \
+                     refused, the whole tree is scanned",
+                    counts.any, counts.total
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Tell the runner, on standard error, what a repository configuration was refused and
+/// what its excludes hid.
+fn announce(summary: &ConfigSummary) {
+    for r in &summary.refused {
+        crate::say!(
+            "warning: {} (repository config): `{}` ignored: {} (pass --config FILE to trust a file)",
+            summary.path,
+            r.key,
+            r.reason
+        );
+    }
+    for e in summary.excludes.iter().filter(|e| e.applied && e.files > 0) {
+        crate::say!(
+            "note: {} (repository config): exclude `{}` hides {} file(s) from every scanner",
+            summary.path,
+            e.pattern,
+            e.files
+        );
+    }
+}
+
 impl Settings {
     /// Resolve settings for a scan rooted at `root` (a directory, a file, or `-`).
+    ///
+    /// The configuration is `--config FILE` or `RAMPART_CONFIG` (the runner's: every key
+    /// applies), else `rampart.yaml` in the scanned root (the repository's: policy keys
+    /// only, see [`rampart_core::config::REPOSITORY_KEYS`]), else none (`--no-config`).
     pub fn resolve(common: &CommonArgs, secrets: &SecretArgs, root: &Path) -> Result<Settings> {
         let config_root = if root.as_os_str() == "-" {
             PathBuf::from(".")
@@ -86,29 +210,14 @@ impl Settings {
         } else {
             root.parent().map(Path::to_path_buf).unwrap_or_default()
         };
-        let (config_path, cfg) = match &common.config {
-            Some(p) => (
-                Some(p.clone()),
-                Config::load(p).with_context(|| "cannot load configuration")?,
-            ),
-            None => match Config::discover(&config_root)? {
-                Some((p, c)) => (Some(p), c),
-                None => (None, Config::default()),
-            },
-        };
-        // Relative paths in the config file are relative to the file.
-        let cfg_dir = config_path
-            .as_deref()
-            .and_then(Path::parent)
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| config_root.clone());
-        let rel = |p: &PathBuf| {
-            if p.is_absolute() {
-                p.clone()
-            } else {
-                cfg_dir.join(p)
+        let (config_path, mut cfg, mut config_summary) = load_config(common, &config_root)?;
+        let respect_gitignore = !(common.no_ignore || cfg.no_ignore.unwrap_or(false));
+        if let Some(summary) = config_summary.as_mut() {
+            if summary.source == "repository" {
+                weigh_repository_excludes(&mut cfg, summary, &config_root, respect_gitignore)?;
+                announce(summary);
             }
-        };
+        }
 
         let fail_on = match &common.fail_on {
             Some(s) => s
@@ -134,7 +243,7 @@ impl Settings {
             outputs.push(parse_output(spec, format)?);
         }
         let mut walk = WalkOptions {
-            respect_gitignore: !(common.no_ignore || cfg.no_ignore.unwrap_or(false)),
+            respect_gitignore,
             max_file_size: common
                 .max_file_size
                 .or(cfg.max_file_size)
@@ -145,11 +254,11 @@ impl Settings {
         walk.exclude.extend(common.exclude.iter().cloned());
         let (ignore_file, ignore_file_explicit) = match (&common.ignore_file, &cfg.ignore_file) {
             (Some(p), _) => (Some(p.clone()), true),
-            (None, Some(p)) => (Some(rel(p)), true),
+            (None, Some(p)) => (Some(p.clone()), true),
             (None, None) => (Some(config_root.join(IGNORE_FILE_NAME)), false),
         };
         let rules = if secrets.rules.is_empty() {
-            cfg.secrets.rules.iter().map(rel).collect()
+            cfg.secrets.rules.clone()
         } else {
             secrets.rules.clone()
         };
@@ -167,10 +276,11 @@ impl Settings {
             walk,
             ignore_file,
             ignore_file_explicit,
-            baseline: common.baseline.clone().or(cfg.baseline.as_ref().map(rel)),
+            baseline: common.baseline.clone().or(cfg.baseline.clone()),
             fail_on_stale_ignores: common.fail_on_stale_ignores
                 || cfg.fail_on_stale_ignores.unwrap_or(false),
             show_secrets: secrets.show_secrets || cfg.show_secrets.unwrap_or(false),
+            allow_errors: common.allow_errors || cfg.allow_errors.unwrap_or(false),
             severity: cfg.severity.clone(),
             rules,
             disable: cfg.secrets.disable.clone(),
@@ -178,7 +288,9 @@ impl Settings {
             show_suppressed: common.show_suppressed,
             color,
             config_path,
+            config_summary,
             license: cfg.license.clone(),
+            k8s: cfg.k8s,
         })
     }
 }

@@ -479,8 +479,12 @@ fn bad_input_is_reported_and_the_scan_goes_on() {
         std::os::unix::fs::symlink(root, root.join("loop")).unwrap();
         std::os::unix::fs::symlink("/nonexistent/target", root.join("dangling")).unwrap();
     }
+    // The 1 GiB file was not checked: an error, so exit 2 (fail closed); the rest of the
+    // tree is still scanned and reported.
     let o = run(&["secrets", ".", "--format", "json"], root);
-    assert_eq!(code(&o), 1);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let allowed = run(&["secrets", ".", "--allow-errors"], root);
+    assert_eq!(code(&allowed), 1, "{}", stderr(&allowed));
     let r = json(&o);
     let paths: Vec<&str> = r["findings"]
         .as_array()
@@ -553,11 +557,29 @@ fn rules_list_explain_check() {
 #[test]
 fn example_repository_findings() {
     let example = workspace_root().join("examples/demo-app");
+    // Without a vulnerability database the demo's packages are not checked: exit 2.
     let o = run(
         &["scan", example.to_str().unwrap(), "--format", "json"],
         &workspace_root(),
     );
-    assert_eq!(code(&o), 1, "the demo has planted secrets");
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("dependency vulnerabilities not checked"));
+    // With the bundled OSV records (as examples/demo.sh does), everything is checked.
+    let db = tempfile::tempdir().unwrap();
+    let db_path = db.path().join("vuln.db");
+    let with_db = |args: &[&str]| {
+        rampart()
+            .env("RAMPART_DB", &db_path)
+            .args(args)
+            .current_dir(workspace_root())
+            .output()
+            .unwrap()
+    };
+    let imported = with_db(&["db", "import", "examples/osv"]);
+    assert_eq!(code(&imported), 0, "{}", stderr(&imported));
+    let o = with_db(&["scan", example.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code(&o), 1, "the demo has planted secrets: {}", stderr(&o));
+    assert!(json(&o)["errors"].as_array().unwrap().is_empty(), "{}", stderr(&o));
     let r = json(&o);
     let ids = rule_ids(&r, true);
     for want in ["secret/aws-access-key", "secret/kubernetes-secret-manifest"] {

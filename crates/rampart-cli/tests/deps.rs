@@ -391,7 +391,15 @@ fn malformed_lockfile_is_reported_and_the_rest_continues() {
         r#"{"lockfileVersion": 3, "packages": {"node_modules/a": {"version": "1.0.0"}}}"#,
     )
     .unwrap();
+    // The inventory is incomplete: exit 2 (fail closed), 0 with --allow-errors.
     let out = rampart(&["deps", dir.path().to_str().unwrap(), "--list"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = rampart(&[
+        "deps",
+        dir.path().to_str().unwrap(),
+        "--list",
+        "--allow-errors",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

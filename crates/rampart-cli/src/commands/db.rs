@@ -176,7 +176,7 @@ fn update(opts: &UpdateOptions, path: &Path, format: &str) -> Result<u8> {
     let text = format == "text";
     let report = db.update(opts, &mut |e| {
         if text {
-            eprintln!("{}", describe(e));
+            crate::say!("{}", describe(e));
             if let Some(r) = &e.import {
                 print_problems(r, false);
             }
@@ -240,14 +240,14 @@ fn describe(e: &EcosystemUpdate) -> String {
 
 fn print_problems(report: &ImportReport, with_warnings: bool) {
     for p in &report.rejected {
-        eprintln!("rejected: {}", problem_line(p));
+        crate::say!("rejected: {}", problem_line(p));
     }
     if with_warnings {
         for p in &report.warnings {
-            eprintln!("warning: {}", problem_line(p));
+            crate::say!("warning: {}", problem_line(p));
         }
     } else if !report.warnings.is_empty() {
-        eprintln!(
+        crate::say!(
             "  ({} records imported with warnings or skipped; `rampart db import` lists them)",
             report.warnings.len()
         );
@@ -294,7 +294,7 @@ fn import(
     }
     print_problems(&report, true);
     if nothing {
-        eprintln!(
+        crate::say!(
             "error: no OSV record imported from {}",
             paths
                 .iter()
@@ -303,7 +303,7 @@ fn import(
                 .join(", ")
         );
     } else if strict && !report.rejected.is_empty() {
-        eprintln!(
+        crate::say!(
             "error: {} records rejected (--strict)",
             report.rejected.len()
         );

@@ -84,7 +84,7 @@ pub fn run(cmd: DepsCmd) -> Result<u8> {
     };
     if !settings.quiet {
         for n in &out.notes {
-            eprintln!("note: {n}");
+            crate::say!("note: {n}");
         }
     }
     if cmd.list {
@@ -93,7 +93,7 @@ pub fn run(cmd: DepsCmd) -> Result<u8> {
     let vex = load_vex(&cmd.vex)?;
     let db_path = cmd.db.resolve();
     if !db_path.exists() {
-        eprintln!("error: {}", no_db_message(&db_path));
+        crate::say!("error: {}", no_db_message(&db_path));
         return Ok(exit::ERROR);
     }
     let db = rampart_vuln::Db::open_existing(&db_path)
@@ -134,7 +134,7 @@ fn load_vex(files: &[PathBuf]) -> Result<Vec<rampart_sca::vex::Statement>> {
 
 fn list(out: &ScanOutput, common: &CommonArgs) -> Result<u8> {
     for e in &out.inventory.errors {
-        eprintln!("warning: {e}");
+        crate::say!("warning: {e}");
     }
     match common.format.as_deref() {
         Some("json") => {
@@ -192,18 +192,41 @@ fn list(out: &ScanOutput, common: &CommonArgs) -> Result<u8> {
         }
         Some(other) => bail!("--list: format `{other}` is not supported (table or json)"),
     }
+    if !out.inventory.errors.is_empty() && !common.allow_errors {
+        crate::say!(
+            "error: {} lockfile problem(s): the inventory is incomplete; exiting 2 \
+             (--allow-errors to accept)",
+            out.inventory.errors.len()
+        );
+        return Ok(exit::ERROR);
+    }
     Ok(exit::CLEAN)
 }
 
 /// What `rampart scan` gets from dependency scanning. Without a vulnerability database
 /// the packages are still parsed (lockfile errors are reported) and one entry in
-/// `errors` says that vulnerability matching was skipped and how to create a database;
-/// the scan does not fail because of it.
+/// `errors` says that vulnerability matching was skipped and how to create a database
+/// (so the run exits 2 unless `--allow-errors`: the packages were not checked). A tree
+/// without packages needs no database.
 pub fn scan_part(root: &Path, settings: &Settings) -> Result<ScanPart> {
     let out = scan(root, settings, false)?;
     let mut errors = out.inventory.errors.clone();
     let licences = license_findings(&out.inventory, Some(root), settings)?;
     let db_path = DbPath::default().resolve();
+    let has_packages = out
+        .inventory
+        .lockfiles
+        .iter()
+        .any(|l| !l.packages.is_empty());
+    if !has_packages {
+        // Nothing to match: no database needed, nothing left unchecked.
+        return Ok(ScanPart {
+            scanner: "deps",
+            findings: licences,
+            errors,
+            metas: rampart_sca::license::metas(),
+        });
+    }
     if !db_path.exists() {
         errors.push(ScanError {
             path: db_path.display().to_string(),

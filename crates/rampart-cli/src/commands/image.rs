@@ -67,7 +67,11 @@ pub fn run(cmd: ImageCmd) -> Result<u8> {
     let scanner = if cmd.skip_secrets || cmd.list_packages {
         None
     } else {
-        let set = crate::commands::scan::load_rules(&settings.rules, &settings.disable)?;
+        let set = crate::commands::scan::load_rules(
+            &settings.rules,
+            &settings.disable,
+            !cmd.secrets.no_builtin_rules,
+        )?;
         Some(SecretScanner::new(
             set,
             SecretOptions {
@@ -96,7 +100,15 @@ pub fn run(cmd: ImageCmd) -> Result<u8> {
         };
         crate::stdout(&text)?;
         for e in &scan.errors {
-            eprintln!("warning: {e}");
+            crate::say!("warning: {e}");
+        }
+        if !scan.errors.is_empty() && !settings.allow_errors {
+            crate::say!(
+                "error: {} problem(s): the package list is incomplete; exiting 2 \
+                 (--allow-errors to accept)",
+                scan.errors.len()
+            );
+            return Ok(crate::exit::ERROR);
         }
         return Ok(crate::exit::CLEAN);
     }

@@ -6,7 +6,7 @@ use crate::commands::part::ScanPart;
 use crate::settings::Settings;
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
-use rampart_core::config::{Config, K8sConfig};
+use rampart_core::config::K8sConfig;
 use rampart_core::{Finding, Report, RuleMeta, ScanError, Severity};
 use rampart_k8s::pss::{level_met, Level, PssVersion};
 use rampart_k8s::render::{load_tree, LoadedSet, TreeOptions};
@@ -74,10 +74,7 @@ fn level_meta() -> RuleMeta {
 }
 
 fn k8s_config(settings: &Settings) -> Result<K8sConfig> {
-    Ok(match &settings.config_path {
-        Some(p) => Config::load(p).context("cannot load configuration")?.k8s,
-        None => K8sConfig::default(),
-    })
+    Ok(settings.k8s.clone())
 }
 
 fn disabled(id: &str, disable: &[String]) -> bool {

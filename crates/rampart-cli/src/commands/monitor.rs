@@ -192,10 +192,10 @@ fn serve(a: &MonitorArgs, listen: &str, out: Out, min_priority: Priority) -> Res
     let engine = load_engine(&a.rules)?;
     if !a.quiet {
         for w in &engine.warnings {
-            eprintln!("warning: {w}");
+            crate::say!("warning: {w}");
         }
         if let Some(s) = engine.skipped_summary() {
-            eprintln!("note: {s}");
+            crate::say!("note: {s}");
         }
     }
     let rate_limit = (a.rate_limit > 0.0).then_some((a.rate_limit, a.rate_burst));
@@ -210,16 +210,16 @@ fn serve(a: &MonitorArgs, listen: &str, out: Out, min_priority: Priority) -> Res
     let quiet = a.quiet;
     let summary = server::run_until_signal(opts, mon, sinks, metrics, |bound| {
         if !quiet {
-            eprintln!("rampart monitor: listening on {scheme}://{bound}");
+            crate::say!("rampart monitor: listening on {scheme}://{bound}");
         }
     })?;
     if !quiet {
-        eprintln!(
+        crate::say!(
             "rampart monitor: {} event(s), {} alert(s), {} delivered, {} dropped (queue full)",
             summary.events, summary.alerts, summary.delivered, summary.dropped
         );
         for n in &summary.notes {
-            eprintln!("{n}");
+            crate::say!("{n}");
         }
     }
     Ok(exit::CLEAN)
@@ -276,7 +276,7 @@ pub fn run(cmd: MonitorCmd) -> Result<u8> {
         Some(MonitorSub::Check(r)) => {
             let engine = load_engine(&r)?;
             for w in &engine.warnings {
-                eprintln!("warning: {w}");
+                crate::say!("warning: {w}");
             }
             let enabled = engine.enabled_rules().count();
             let mut line = format!(
@@ -307,7 +307,33 @@ fn load_engine(r: &RuleArgs) -> Result<Engine> {
         opts.hostname = h.clone();
     }
     opts.cluster = r.cluster_name.clone();
-    Engine::compile(&rs, opts).map_err(|e| anyhow::anyhow!("rules failed to compile:\n{e}"))
+    let engine =
+        Engine::compile(&rs, opts).map_err(|e| anyhow::anyhow!("rules failed to compile:\n{e}"))?;
+    // An empty rule set watches nothing: that is a configuration error, not a quiet run.
+    if engine.rules().is_empty() {
+        bail!(
+            "no k8s_audit rule compiled from {}: a monitor without rules detects nothing \
+             (check the files' `source: k8s_audit` and conditions, or drop -r to use the \
+             built-in rules)",
+            describe_rule_sources(r)
+        );
+    }
+    if engine.enabled_rules().count() == 0 {
+        bail!(
+            "every k8s_audit rule loaded from {} is disabled: a monitor without enabled \
+             rules detects nothing",
+            describe_rule_sources(r)
+        );
+    }
+    Ok(engine)
+}
+
+fn describe_rule_sources(r: &RuleArgs) -> String {
+    let mut parts: Vec<String> = r.rules.iter().map(|p| p.display().to_string()).collect();
+    if r.rules.is_empty() || r.builtin {
+        parts.insert(0, "the built-in rules".into());
+    }
+    parts.join(", ")
 }
 
 fn monitor(a: MonitorArgs) -> Result<u8> {
@@ -351,10 +377,10 @@ fn monitor(a: MonitorArgs) -> Result<u8> {
     let engine = load_engine(&a.rules)?;
     if !a.quiet {
         for w in &engine.warnings {
-            eprintln!("warning: {w}");
+            crate::say!("warning: {w}");
         }
         if let Some(s) = engine.skipped_summary() {
-            eprintln!("note: {s}");
+            crate::say!("note: {s}");
         }
     }
     let rate_limit = (a.rate_limit > 0.0).then_some((a.rate_limit, a.rate_burst));
@@ -391,7 +417,7 @@ fn monitor(a: MonitorArgs) -> Result<u8> {
             let s = mon.stats();
             if !quiet && s.parse_errors > before && s.parse_errors <= 5 {
                 if let Some(sample) = s.error_samples.last() {
-                    eprintln!("warning: skipped a record that is not an audit event: {sample}");
+                    crate::say!("warning: skipped a record that is not an audit event: {sample}");
                 }
             }
             sink.emit(&mut batch);
@@ -457,7 +483,7 @@ fn monitor(a: MonitorArgs) -> Result<u8> {
     drop(writer);
     if !a.quiet {
         let s = mon.stats();
-        eprintln!(
+        crate::say!(
             "rampart monitor: {} event(s), {} alert(s) from {} rule(s), {} input error(s)",
             s.events,
             s.alerts(),
@@ -465,7 +491,7 @@ fn monitor(a: MonitorArgs) -> Result<u8> {
             s.parse_errors
         );
         for line in mon.summary() {
-            eprintln!("{line}");
+            crate::say!("{line}");
         }
     }
     Ok(code)

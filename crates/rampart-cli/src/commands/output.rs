@@ -14,7 +14,7 @@ use rampart_report::{render_to, RenderOptions};
 use std::io::Write as _;
 
 /// Apply the ignore file, baseline and severity overrides, write every `--output`,
-/// print warnings and the report, and return the exit code.
+/// print warnings and the report, and return the exit code ([`exit_code`]).
 ///
 /// `full_scan`: whether the whole tree was scanned (only then are unused ignores stale).
 /// `meta`: the rule metadata for an id (for severity overrides and SARIF rules).
@@ -43,6 +43,8 @@ pub fn finish(
         report_stale: full_scan,
     };
     sink.finish(&mut report, meta);
+    report.summary.errors_allowed = settings.allow_errors && !report.errors.is_empty();
+    report.summary.config = settings.config_summary.clone();
 
     let opts = RenderOptions {
         color: settings.color,
@@ -66,12 +68,14 @@ pub fn finish(
         write().with_context(|| format!("cannot write report {}", path.display()))?;
     }
     for e in &report.errors {
-        eprintln!("warning: {e}");
+        crate::say!("warning: {e}");
     }
-    for s in &report.stale_ignores {
-        eprintln!(
+    for st in &report.stale_ignores {
+        crate::say!(
             "warning: stale ignore {} ({}): {}",
-            s.source, s.rule, s.message
+            st.source,
+            st.rule,
+            st.message
         );
     }
     if !settings.quiet {
@@ -79,10 +83,26 @@ pub fn finish(
         render_to(&report, settings.format, &opts, &mut out)?;
         out.flush()?;
     }
+    Ok(exit_code(&report, settings))
+}
+
+/// The exit code of a finished run: 2 when something was not checked (the report's
+/// `errors`) unless `--allow-errors`, else 1 when the gate (or stale ignores with
+/// `--fail-on-stale-ignores`) failed, else 0. Errors outrank the gate: a run that could
+/// not look at everything has no verdict to give.
+pub fn exit_code(report: &Report, settings: &Settings) -> u8 {
+    if !report.errors.is_empty() && !settings.allow_errors {
+        crate::say!(
+            "error: {} problem(s) left content unchecked (listed above and in the report); \
+             exiting 2 (--allow-errors reports them as warnings and lets the gate decide)",
+            report.errors.len()
+        );
+        return exit::ERROR;
+    }
     let stale_gate = settings.fail_on_stale_ignores && !report.stale_ignores.is_empty();
-    Ok(if report.summary.gate_failed || stale_gate {
+    if report.summary.gate_failed || stale_gate {
         exit::GATE_FAILED
     } else {
         exit::CLEAN
-    })
+    }
 }

@@ -115,7 +115,7 @@ pub fn run(cmd: SbomCmd) -> Result<u8> {
     };
     if !cmd.quiet {
         for e in &inv.errors {
-            eprintln!("warning: {e}");
+            crate::say!("warning: {e}");
         }
     }
     let name = cmd.name.clone().unwrap_or_else(|| default_name(&cmd.path));
@@ -138,7 +138,7 @@ pub fn run(cmd: SbomCmd) -> Result<u8> {
     }
     if !cmd.quiet {
         let n: usize = inv.lockfiles.iter().map(|l| l.packages.len()).sum();
-        eprintln!(
+        crate::say!(
             "rampart sbom: {} packages from {} lockfiles/metadata sources{}",
             n,
             inv.lockfiles.len(),
