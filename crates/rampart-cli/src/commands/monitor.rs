@@ -216,7 +216,10 @@ fn serve(a: &MonitorArgs, listen: &str, out: Out, min_priority: Priority) -> Res
     if !quiet {
         crate::say!(
             "rampart monitor: {} event(s), {} alert(s), {} delivered, {} dropped (queue full)",
-            summary.events, summary.alerts, summary.delivered, summary.dropped
+            summary.events,
+            summary.alerts,
+            summary.delivered,
+            summary.dropped
         );
         for n in &summary.notes {
             crate::say!("{n}");
