@@ -27,7 +27,8 @@
 //! assert_eq!(doc.spans["b"].start_line, 2);
 //! ```
 
-use rampart_core::Span;
+mod span;
+pub use span::Span;
 use serde_json::{Map, Number, Value};
 use std::collections::{BTreeMap, HashMap};
 use yaml_rust2::parser::{Event, Parser, Tag};
@@ -148,6 +149,70 @@ pub fn load_one(text: &str, opts: &Options) -> Result<Document, YamlError> {
         });
     }
     Ok(first)
+}
+
+/// Load one YAML document into a typed value, as `serde_yaml::from_str` did but with
+/// the loader's limits: YAML 1.2 core scalars ([`Scalars::Core`]), default [`Limits`].
+/// A value of the wrong type is reported at its field's line (`line 7: spec.replicas:
+/// invalid type: …`).
+///
+/// ```
+/// #[derive(Debug, serde::Deserialize)]
+/// struct Config { name: String, port: u16 }
+/// let c: Config = rampart_yaml::from_str("name: web\nport: 8080\n").unwrap();
+/// assert_eq!(c.port, 8080);
+/// let e = rampart_yaml::from_str::<Config>("name: web\nport: high\n").unwrap_err();
+/// assert_eq!(e.line, Some(2));
+/// ```
+pub fn from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, YamlError> {
+    from_str_with(
+        text,
+        &Options {
+            scalars: Scalars::Core,
+            ..Options::default()
+        },
+    )
+}
+
+/// [`from_str`] with explicit options.
+pub fn from_str_with<T: serde::de::DeserializeOwned>(
+    text: &str,
+    opts: &Options,
+) -> Result<T, YamlError> {
+    let doc = load_one(text, opts)?;
+    let Document { value, spans, .. } = doc;
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let mut path = String::new();
+        for seg in e.path().iter() {
+            path = match seg {
+                serde_path_to_error::Segment::Seq { index } => join_index(&path, *index),
+                serde_path_to_error::Segment::Map { key } => join_key(&path, key),
+                serde_path_to_error::Segment::Enum { variant } => join_key(&path, variant),
+                serde_path_to_error::Segment::Unknown => path,
+            };
+        }
+        // The field's own span, or the nearest enclosing one that has a span.
+        let mut at = path.as_str();
+        let span = loop {
+            if let Some(s) = spans.get(at) {
+                break Some(*s);
+            }
+            if at.is_empty() {
+                break None;
+            }
+            at = at.rfind(['.', '[']).and_then(|i| at.get(..i)).unwrap_or("");
+        };
+        let inner = e.into_inner();
+        YamlError {
+            line: span.map(|s| s.start_line),
+            column: span.map(|s| s.start_column),
+            message: if path.is_empty() {
+                inner.to_string()
+            } else {
+                format!("{path}: {inner}")
+            },
+        }
+    })
 }
 
 /// Append a map key to a field path: `a.b` for plain keys, `a["x.y"]` otherwise.

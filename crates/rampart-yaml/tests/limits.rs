@@ -146,3 +146,27 @@ fn core_schema_scalars() {
     assert_eq!(d.value["s"], "12");
     assert_eq!(d.value["v"], "1.2.3");
 }
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Cfg {
+    name: String,
+    #[serde(default)]
+    ports: Vec<u16>,
+}
+
+#[test]
+fn typed_loads_point_at_the_bad_field() {
+    let c: Cfg = rampart_yaml::from_str("name: web\nports: [80, 0x1bb]\n").unwrap();
+    assert_eq!(c.ports, [80, 443]);
+    let e = rampart_yaml::from_str::<Cfg>("name: web\nports:\n  - 80\n  - high\n").unwrap_err();
+    assert_eq!(e.line, Some(4), "{e}");
+    assert!(e.message.starts_with("ports[1]: invalid type"), "{e}");
+    let e = rampart_yaml::from_str::<Cfg>("name: web\nnmae: x\n").unwrap_err();
+    assert!(e.message.contains("unknown field `nmae`"), "{e}");
+    // The typed loader has the same limits.
+    let deep = format!("name: {}{}\n", "[".repeat(50_000), "]".repeat(50_000));
+    let e = rampart_yaml::from_str::<Cfg>(&deep).unwrap_err();
+    assert!(e.message.contains("nesting"), "{e}");
+}
