@@ -211,6 +211,8 @@ pub struct LayerOutput {
     /// Whether every byte was read and matched the digests the image names for it.
     /// Entries, packages and secrets of an unverified layer are not used.
     pub verified: bool,
+    /// Whether reading the layer's bytes failed (an I/O or format error).
+    pub read_failed: bool,
     /// Whether a capture budget ran out (reported once in `errors`).
     pub capture_stopped: bool,
     /// Bytes of captured files held.
@@ -514,9 +516,11 @@ pub fn read_layer(blob: &LayerBlob, ctx: &LayerContext<'_>) -> LayerOutput {
         Verify::Raw(d) => Some(d.clone()),
         _ => None,
     };
+    // Budget errors about package files (JAR bombs, capture budgets) do not make the
+    // bytes untrustworthy; read failures and limits do (the digest was not computed).
     let mut verified = complete
         && out.limit_hit.is_none()
-        && out.errors.is_empty()
+        && !out.read_failed
         && (raw_digest.is_some() || tar_digest.is_some() || blob.verify == Verify::Done);
     if complete && out.limit_hit.is_none() {
         for (slot, expected, what) in [
@@ -545,6 +549,7 @@ fn note_read_error(e: &io::Error, out: &mut LayerOutput) {
     if let Some(i) = msg.find(LIMIT_MARK) {
         out.limit_hit = Some(msg[i + LIMIT_MARK.len()..].trim().to_string());
     } else {
+        out.read_failed = true;
         out.errors.push(format!("layer read failed: {msg}"));
     }
 }

@@ -451,7 +451,10 @@ fn nested_jar_bomb_is_a_budget_error() {
     let dir = tempfile::tempdir().unwrap();
     layout(
         dir.path(),
-        &[gz_layer(&[E::File("app/bomb.jar", &outer, 0o644)])],
+        &[gz_layer(&[
+            E::File("lib/apk/db/installed", APK, 0o644),
+            E::File("app/bomb.jar", &outer, 0o644),
+        ])],
         serde_json::json!({}),
     );
     let s = scan_dir(dir.path(), &ScanOptions::default());
@@ -459,6 +462,15 @@ fn nested_jar_bomb_is_a_budget_error() {
         has_error(&s, &["app/bomb.jar", "budget"]),
         "the bomb must be a reported error: {:?}",
         s.errors
+    );
+    assert!(
+        !has_error(&s, &["not verified"]),
+        "a bomb is not a digest problem: {:?}",
+        s.errors
+    );
+    assert!(
+        s.packages.iter().any(|p| p.name == "musl"),
+        "the layer's other packages are still read"
     );
 }
 
