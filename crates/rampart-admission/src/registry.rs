@@ -2,26 +2,44 @@
 //! /v2/<repo>/manifests/<tag>`) and read an image's configured user (manifest → config
 //! blob). Anonymous bearer tokens (`WWW-Authenticate: Bearer realm=…`) are fetched when a
 //! registry asks; credentials are not supported yet. Results are cached for 5 minutes.
+//!
+//! The registry a lookup goes to is named by the admission request (the pod's image), so
+//! every destination is treated as attacker-chosen (server-side request forgery):
+//!
+//! - every connection, to the registry, a redirect target or a token realm, passes the
+//!   [`EgressPolicy`] (no loopback, private, link-local or metadata addresses unless
+//!   allow-listed; checked on the resolved address that is connected to);
+//! - plain HTTP only to registries listed as insecure, and never after a redirect from
+//!   https (no downgrade);
+//! - the bearer token is sent only to the registry's own origin over https, never to a
+//!   redirect target on another host;
+//! - the token realm must be https (and pass the egress policy);
+//! - at most [`MAX_HOPS`] requests (redirects and the token round) per lookup.
+//!
+//! The HTTP itself is [`rampart_net::http`]'s one client.
 
 use crate::images::ImageRef;
 use crate::mutate::{ImageUser, Lookups};
 use axum::body::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper::header::HeaderMap;
-use hyper::Request;
-use hyper_util::rt::TokioIo;
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::Method;
+pub use rampart_net::egress::EgressPolicy;
+use rampart_net::http::{HttpClient, Reply, Url};
 use serde_json::Value;
 use sha2::Digest as _;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio_rustls::rustls;
 
 const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 const MAX_BODY: usize = 4 << 20;
 const TTL: Duration = Duration::from_secs(300);
 const MAX_CACHE: usize = 4096;
+/// Requests per lookup (redirects plus the token round).
+pub const MAX_HOPS: usize = 5;
+/// Longest bearer token accepted from a realm.
+const MAX_TOKEN: usize = 16 << 10;
 
 #[derive(Clone)]
 enum Cached {
@@ -32,7 +50,7 @@ enum Cached {
 /// The registry client.
 pub struct Registry {
     insecure: Vec<String>,
-    tls: Option<Arc<rustls::ClientConfig>>,
+    client: HttpClient,
     cache: Mutex<HashMap<String, (Cached, Instant)>>,
     tokens: Mutex<HashMap<String, String>>,
     /// Per-HTTP-request timeout.
@@ -43,49 +61,9 @@ impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Registry")
             .field("insecure", &self.insecure)
+            .field("egress", self.client.egress())
             .finish()
     }
-}
-
-fn client_tls(ca_file: Option<&Path>) -> Option<Arc<rustls::ClientConfig>> {
-    rampart_net::tls::client_config(ca_file).ok()
-}
-
-struct Url {
-    https: bool,
-    host: String,
-    port: u16,
-    path: String,
-}
-
-fn parse_url(u: &str) -> Result<Url, String> {
-    let (https, rest) = if let Some(r) = u.strip_prefix("https://") {
-        (true, r)
-    } else if let Some(r) = u.strip_prefix("http://") {
-        (false, r)
-    } else {
-        return Err(format!("{u}: not an http(s) URL"));
-    };
-    let (hostport, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let (host, port) = match hostport.rsplit_once(':') {
-        Some((h, p)) => (h, p.parse().map_err(|_| format!("{u}: bad port"))?),
-        None => (hostport, if https { 443 } else { 80 }),
-    };
-    Ok(Url {
-        https,
-        host: host.to_string(),
-        port,
-        path: path.to_string(),
-    })
-}
-
-struct Reply {
-    status: u16,
-    headers: HeaderMap,
-    body: Bytes,
 }
 
 /// `key="value"` pairs of a `WWW-Authenticate: Bearer …` challenge.
@@ -113,25 +91,36 @@ fn urlencode(s: &str) -> String {
 }
 
 impl Registry {
-    /// A client; `insecure` registries (`host:port`) are reached over plain HTTP.
+    /// A client; `insecure` registries (`host:port`) are reached over plain HTTP. Only
+    /// public addresses are reached until [`Registry::with_egress`] allow-lists others.
     pub fn new(insecure: Vec<String>) -> Registry {
+        let mut client = HttpClient::new(
+            rampart_net::tls::client_config(None),
+            EgressPolicy::public_only(),
+        );
+        client.max_body = MAX_BODY;
+        client.user_agent = "rampart-admission".into();
         Registry {
             insecure,
-            tls: client_tls(None),
+            client,
             cache: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
             timeout: Duration::from_secs(3),
         }
     }
 
-    /// Connect only where `egress` permits (TEMPORARY: not enforced yet).
-    pub fn with_egress(self, _egress: rampart_net::egress::EgressPolicy) -> Registry {
+    /// Connect only where `egress` permits (e.g. an in-cluster registry on a private
+    /// address, allow-listed by the operator).
+    pub fn with_egress(mut self, egress: EgressPolicy) -> Registry {
+        self.client = self.client.with_egress(egress);
         self
     }
 
     /// Verify HTTPS registries against this CA file instead of the system bundle.
     pub fn with_ca_file(mut self, ca: &Path) -> Registry {
-        self.tls = client_tls(Some(ca));
+        self.client = self
+            .client
+            .with_tls(rampart_net::tls::client_config(Some(ca)));
         self
     }
 
@@ -149,48 +138,91 @@ impl Registry {
         format!("{scheme}://{host}/v2/{}", r.repository)
     }
 
-    async fn send(
-        &self,
-        method: &str,
-        url: &str,
-        headers: &[(&str, String)],
-    ) -> Result<Reply, String> {
-        let u = parse_url(url)?;
-        let tcp = tokio::net::TcpStream::connect((u.host.as_str(), u.port))
-            .await
-            .map_err(|e| format!("{}:{}: {e}", u.host, u.port))?;
-        let host_header = if (u.https && u.port == 443) || (!u.https && u.port == 80) {
-            u.host.clone()
-        } else {
-            format!("{}:{}", u.host, u.port)
-        };
-        let mut b = Request::builder()
-            .method(method)
-            .uri(&u.path)
-            .header(hyper::header::HOST, host_header)
-            .header(hyper::header::USER_AGENT, "rampart-admission");
-        for (k, v) in headers {
-            b = b.header(*k, v.as_str());
-        }
-        let req = b.body(Empty::<Bytes>::new()).map_err(|e| e.to_string())?;
-        if u.https {
-            let cfg = self
-                .tls
-                .clone()
-                .ok_or("no CA certificates to verify the registry")?;
-            let name = rustls::pki_types::ServerName::try_from(u.host.clone())
-                .map_err(|e| e.to_string())?;
-            let tls = tokio_rustls::TlsConnector::from(cfg)
-                .connect(name, tcp)
-                .await
-                .map_err(|e| e.to_string())?;
-            exchange(TokioIo::new(tls), req).await
-        } else {
-            exchange(TokioIo::new(tcp), req).await
-        }
+    fn is_insecure(&self, url: &Url) -> bool {
+        let origin = url.host_header();
+        self.insecure
+            .iter()
+            .any(|i| i.eq_ignore_ascii_case(&origin))
     }
 
-    /// GET/HEAD with anonymous bearer-token auth and up to 3 redirects.
+    /// May a redirect go from `from` to `to`?
+    fn check_redirect(&self, from: &Url, to: &Url) -> Result<(), String> {
+        if from.https && !to.https {
+            return Err(format!(
+                "{from}: redirect to {to} refused (a downgrade from https to http://)"
+            ));
+        }
+        if !to.https && !self.is_insecure(to) {
+            return Err(format!(
+                "{from}: redirect to {to} refused (plain http:// to a registry not listed as insecure)"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Fetch an anonymous token from the realm of a 401's challenge.
+    async fn fetch_token(
+        &self,
+        client: &HttpClient,
+        url: &Url,
+        headers: &HeaderMap,
+        scope_key: &str,
+    ) -> Result<(), String> {
+        let ch = headers
+            .get(header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(challenge)
+            .ok_or_else(|| format!("{url}: 401 without a bearer challenge"))?;
+        let realm = ch
+            .get("realm")
+            .ok_or_else(|| format!("{url}: bearer challenge without realm"))?;
+        let mut turl = Url::parse(realm).map_err(|e| format!("{url}: token realm: {e}"))?;
+        if !turl.https {
+            return Err(format!(
+                "{url}: token realm {realm} refused: it must be https"
+            ));
+        }
+        let mut query: Vec<String> = Vec::new();
+        if let Some(s) = ch.get("service") {
+            query.push(format!("service={}", urlencode(s)));
+        }
+        if let Some(s) = ch.get("scope") {
+            query.push(format!("scope={}", urlencode(s)));
+        }
+        if !query.is_empty() {
+            let sep = if turl.path_and_query.contains('?') {
+                '&'
+            } else {
+                '?'
+            };
+            turl.path_and_query = format!("{}{sep}{}", turl.path_and_query, query.join("&"));
+        }
+        let tr = client
+            .fetch(Method::GET, &turl, &[], Bytes::new())
+            .await
+            .map_err(|e| format!("{url}: token realm: {e}"))?;
+        if tr.status != 200 {
+            return Err(format!("{url}: token realm {turl}: HTTP {}", tr.status));
+        }
+        let v: Value = serde_json::from_slice(&tr.body)
+            .map_err(|e| format!("{url}: token realm {turl}: {e}"))?;
+        let t = v
+            .get("token")
+            .or_else(|| v.get("access_token"))
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty() && t.len() <= MAX_TOKEN)
+            .ok_or_else(|| format!("{url}: token response without a usable token"))?;
+        if let Ok(mut m) = self.tokens.lock() {
+            if m.len() > MAX_CACHE {
+                m.clear();
+            }
+            m.insert(scope_key.to_string(), t.to_string());
+        }
+        Ok(())
+    }
+
+    /// GET/HEAD with anonymous bearer-token auth and redirects, within the policy of the
+    /// module documentation.
     async fn fetch(
         &self,
         method: &str,
@@ -198,78 +230,64 @@ impl Registry {
         scope_key: &str,
         accept: Option<&str>,
     ) -> Result<Reply, String> {
-        let mut url = url.to_string();
-        for _ in 0..4 {
-            let mut headers: Vec<(&str, String)> = Vec::new();
+        let origin = Url::parse(url).map_err(|e| e.to_string())?;
+        let method = Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+        let mut client = self.client.clone();
+        client.timeout = self.timeout;
+        let mut url = origin.clone();
+        let mut asked_token = false;
+        for _ in 0..MAX_HOPS {
+            let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
             if let Some(a) = accept {
-                headers.push(("accept", a.to_string()));
+                let v = HeaderValue::from_str(a).map_err(|e| e.to_string())?;
+                headers.push((header::ACCEPT, v));
             }
-            let token = self
-                .tokens
-                .lock()
-                .ok()
-                .and_then(|t| t.get(scope_key).cloned());
+            // Credentials only to the registry's own origin, and only over https.
+            let token = if url.https && url.same_origin(&origin) {
+                self.tokens
+                    .lock()
+                    .ok()
+                    .and_then(|t| t.get(scope_key).cloned())
+            } else {
+                None
+            };
             if let Some(t) = &token {
-                headers.push(("authorization", format!("Bearer {t}")));
+                let v = HeaderValue::from_str(&format!("Bearer {t}"))
+                    .map_err(|_| format!("{url}: unusable token"))?;
+                headers.push((header::AUTHORIZATION, v));
             }
-            let r = tokio::time::timeout(self.timeout, self.send(method, &url, &headers))
+            let r = client
+                .fetch(method.clone(), &url, &headers, Bytes::new())
                 .await
-                .map_err(|_| format!("{url}: timed out"))??;
+                .map_err(|e| e.to_string())?;
             match r.status {
-                401 if token.is_none() => {
-                    let ch = r
-                        .headers
-                        .get("www-authenticate")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(challenge)
-                        .ok_or_else(|| format!("{url}: 401 without a bearer challenge"))?;
-                    let realm = ch.get("realm").ok_or("bearer challenge without realm")?;
-                    let mut turl = format!("{realm}?");
-                    if let Some(s) = ch.get("service") {
-                        turl.push_str(&format!("service={}&", urlencode(s)));
+                401 if token.is_none() && !asked_token && url.same_origin(&origin) => {
+                    if !url.https {
+                        return Err(format!(
+                            "{url}: the registry asks for a token over plain HTTP (tokens are only sent over https)"
+                        ));
                     }
-                    if let Some(s) = ch.get("scope") {
-                        turl.push_str(&format!("scope={}", urlencode(s)));
-                    }
-                    let tr = tokio::time::timeout(self.timeout, self.send("GET", &turl, &[]))
-                        .await
-                        .map_err(|_| "token request timed out".to_string())??;
-                    let v: Value = serde_json::from_slice(&tr.body).map_err(|e| e.to_string())?;
-                    let t = v
-                        .get("token")
-                        .or_else(|| v.get("access_token"))
-                        .and_then(Value::as_str)
-                        .ok_or("token response without a token")?;
-                    if let Ok(mut m) = self.tokens.lock() {
-                        if m.len() > MAX_CACHE {
-                            m.clear();
-                        }
-                        m.insert(scope_key.to_string(), t.to_string());
-                    }
+                    asked_token = true;
+                    self.fetch_token(&client, &url, &r.headers, scope_key)
+                        .await?;
                 }
                 301 | 302 | 303 | 307 | 308 => {
                     let loc = r
                         .headers
-                        .get("location")
+                        .get(header::LOCATION)
                         .and_then(|v| v.to_str().ok())
-                        .ok_or("redirect without location")?;
-                    url = if loc.starts_with("http") {
-                        loc.to_string()
-                    } else {
-                        let u = parse_url(&url)?;
-                        format!(
-                            "{}://{}:{}{loc}",
-                            if u.https { "https" } else { "http" },
-                            u.host,
-                            u.port
-                        )
-                    };
+                        .ok_or_else(|| format!("{url}: redirect without location"))?;
+                    let next = url.join(loc).map_err(|e| format!("{url}: {e}"))?;
+                    self.check_redirect(&url, &next)?;
+                    url = next;
                 }
                 200..=299 => return Ok(r),
                 s => return Err(format!("{url}: HTTP {s}")),
             }
         }
-        Err(format!("{url}: too many redirects or auth rounds"))
+        Err(format!(
+            "{origin}: more than {MAX_HOPS} redirects or auth rounds"
+        ))
     }
 
     fn cached(&self, key: &str) -> Option<Cached> {
@@ -423,31 +441,6 @@ impl Registry {
     }
 }
 
-async fn exchange<I>(io: I, req: Request<Empty<Bytes>>) -> Result<Reply, String>
-where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
-        .await
-        .map_err(|e| e.to_string())?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let body = http_body_util::Limited::new(resp.into_body(), MAX_BODY)
-        .collect()
-        .await
-        .map_err(|e| e.to_string())?
-        .to_bytes();
-    Ok(Reply {
-        status,
-        headers,
-        body,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -457,11 +450,6 @@ mod tests {
         let c = challenge(r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/nginx:pull""#).unwrap();
         assert_eq!(c["realm"], "https://auth.docker.io/token");
         assert_eq!(c["scope"], "repository:library/nginx:pull");
-        let u = parse_url("http://127.0.0.1:5000/v2/x/manifests/1").unwrap();
-        assert_eq!(
-            (u.host.as_str(), u.port, u.https),
-            ("127.0.0.1", 5000, false)
-        );
         assert_eq!(
             urlencode("repository:a/b:pull"),
             "repository%3Aa%2Fb%3Apull"

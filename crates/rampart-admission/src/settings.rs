@@ -179,6 +179,9 @@ pub struct ImagePolicy {
     pub resolve_digests: bool,
     /// Registries reached over plain HTTP.
     pub insecure_registries: Vec<String>,
+    /// Non-public destinations the registry client may reach (validated
+    /// [`rampart_net::egress::EgressPolicy`] entries).
+    pub private_registries: Vec<String>,
 }
 
 impl ImagePolicy {
@@ -316,7 +319,11 @@ impl Settings {
             },
             resolve_digests: i.resolve_digests,
             insecure_registries: i.insecure_registries.clone(),
+            private_registries: i.private_registries.clone(),
         };
+        if let Err(e) = rampart_net::egress::EgressPolicy::with_allowed(&i.private_registries) {
+            return Err(inv("images.private_registries", e.to_string()));
+        }
         let m = &c.mutations;
         s.mutations = Mutations {
             seccomp_runtime_default: m.seccomp_runtime_default,

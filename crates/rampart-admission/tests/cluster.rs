@@ -251,7 +251,7 @@ async fn fake_registry(req: Request<Body>) -> Response {
 async fn registry_lookups_pin_digests_and_set_run_as_non_root() {
     let addr = serve(Router::new().fallback(fake_registry)).await;
     let host = addr.to_string();
-    let reg = Arc::new(Registry::new(vec![host.clone()]));
+    let reg = Arc::new(Registry::new(vec![host.clone()]).with_egress(allow(&[&host])));
     let app = format!("{host}/team/app:1");
     let d = reg.digest(&app).await.unwrap();
     assert!(d.starts_with("sha256:") && d.len() == 71);
@@ -307,9 +307,250 @@ async fn real_registry_digest_when_available() {
         eprintln!("skipping: no registry on 127.0.0.1:5000");
         return;
     }
-    let reg = Registry::new(vec!["127.0.0.1:5000".into()]);
+    let reg = Registry::new(vec!["127.0.0.1:5000".into()]).with_egress(allow(&["127.0.0.1:5000"]));
     match reg.digest("127.0.0.1:5000/debian:bookworm").await {
         Ok(d) => assert!(d.starts_with("sha256:")),
         Err(e) => eprintln!("skipping: 127.0.0.1:5000 has no debian:bookworm ({e})"),
     }
+}
+
+// ---- Issue 13: /mutate's registry client is not a server-side request forgery vector.
+
+/// What a fake server saw: (path, Authorization header).
+type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
+fn record(seen: &Seen, req: &Request<Body>) {
+    seen.lock().unwrap().push((
+        req.uri().to_string(),
+        req.headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    ));
+}
+
+/// Serving certificates for localhost/127.0.0.1 and their CA file.
+struct Pki {
+    dir: tempfile::TempDir,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let dir = tempfile::tempdir().unwrap();
+        let g = rampart_admission::certs::generate(&["localhost".into(), "127.0.0.1".into()], 2)
+            .unwrap();
+        rampart_admission::certs::write(dir.path(), &g).unwrap();
+        Pki { dir }
+    }
+    fn ca(&self) -> std::path::PathBuf {
+        self.dir.path().join("ca.crt")
+    }
+}
+
+/// An HTTPS server on 127.0.0.1 (rampart-net's scaffold) serving `app`.
+async fn serve_tls(pki: &Pki, app: Router) -> SocketAddr {
+    use rampart_net::server::{self, Lifecycle, ServerMetrics, ServerOptions};
+    let metrics = Arc::new(ServerMetrics::default());
+    let mut opts = ServerOptions::new("127.0.0.1:0".parse().unwrap(), metrics.clone());
+    opts.tls = Some(
+        rampart_net::tls::server_config(
+            &rampart_net::tls::ServerTlsFiles::new(
+                pki.dir.path().join("tls.crt"),
+                pki.dir.path().join("tls.key"),
+            ),
+            metrics,
+        )
+        .unwrap(),
+    );
+    let bound = server::bind(opts).await.unwrap();
+    let addr = bound.local_addr().unwrap();
+    tokio::spawn(bound.serve(app, Lifecycle::new(), std::future::pending()));
+    addr
+}
+
+/// A recording server answering 200 with a manifest digest to everything.
+fn recorder(seen: Seen) -> Router {
+    Router::new().fallback(move |req: Request<Body>| {
+        let seen = seen.clone();
+        async move {
+            record(&seen, &req);
+            (
+                StatusCode::OK,
+                [(
+                    "docker-content-digest",
+                    format!("sha256:{}", "a".repeat(64)),
+                )],
+                "{}",
+            )
+                .into_response()
+        }
+    })
+}
+
+/// A registry that asks for a bearer token from `realm` (`{self}` stands for its own
+/// `host:port`), hands out `secret-token`, and answers manifest requests carrying it with
+/// a redirect to `location`.
+fn redirecting_registry(seen: Seen, realm: &str, location: &str) -> Router {
+    let (realm, location) = (realm.to_string(), location.to_string());
+    Router::new().fallback(move |req: Request<Body>| {
+        let (seen, realm, location) = (seen.clone(), realm.clone(), location.clone());
+        async move {
+            record(&seen, &req);
+            if req.uri().path() == "/token" {
+                return (StatusCode::OK, json!({"token": "secret-token"}).to_string())
+                    .into_response();
+            }
+            let host = req
+                .headers()
+                .get("host")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok());
+            if auth != Some("Bearer secret-token") {
+                let realm = realm.replace("{self}", &host);
+                return (
+                    StatusCode::UNAUTHORIZED,
+                    [(
+                        "www-authenticate",
+                        format!(r#"Bearer realm="{realm}",service="fake",scope="repository:team/app:pull""#),
+                    )],
+                    "",
+                )
+                    .into_response();
+            }
+            (StatusCode::TEMPORARY_REDIRECT, [("location", location)], "").into_response()
+        }
+    })
+}
+
+fn allow(entries: &[&str]) -> rampart_net::egress::EgressPolicy {
+    rampart_net::egress::EgressPolicy::with_allowed(entries).unwrap()
+}
+
+fn saw_token(seen: &Seen) -> bool {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .any(|(_, a)| a.as_deref() == Some("Bearer secret-token"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_redirect_to_plain_http_is_refused() {
+    let pki = Pki::new();
+    let plain_seen = Seen::default();
+    let plain = serve(recorder(plain_seen.clone())).await;
+    let seen = Seen::default();
+    let registry = serve_tls(
+        &pki,
+        redirecting_registry(
+            seen.clone(),
+            "https://{self}/token",
+            &format!("http://{plain}/v2/team/app/manifests/1"),
+        ),
+    )
+    .await;
+    // Both are allow-listed: only the scheme rule can stop the downgrade.
+    let reg = Registry::new(Vec::new())
+        .with_egress(allow(&["127.0.0.0/8"]))
+        .with_ca_file(&pki.ca());
+    let err = reg
+        .digest(&format!("{registry}/team/app:1"))
+        .await
+        .unwrap_err();
+    let plain_got = plain_seen.lock().unwrap().clone();
+    assert!(
+        plain_got.is_empty(),
+        "followed https -> http: {plain_got:?}"
+    );
+    assert!(err.contains("http://"), "{err}");
+    assert!(saw_token(&seen), "the registry never got its token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_token_is_not_sent_to_another_host() {
+    let pki = Pki::new();
+    let other_seen = Seen::default();
+    let other = serve_tls(&pki, recorder(other_seen.clone())).await;
+    let seen = Seen::default();
+    let registry = serve_tls(
+        &pki,
+        redirecting_registry(
+            seen.clone(),
+            "https://{self}/token",
+            // Another origin (host name and port): a blob CDN, or an attacker.
+            &format!("https://localhost:{}/v2/team/app/manifests/1", other.port()),
+        ),
+    )
+    .await;
+    let reg = Registry::new(Vec::new())
+        .with_egress(allow(&["127.0.0.0/8", "::1"]))
+        .with_ca_file(&pki.ca());
+    let d = reg.digest(&format!("{registry}/team/app:1")).await;
+    let got = other_seen.lock().unwrap().clone();
+    assert!(!got.is_empty(), "the redirect was not followed: {d:?}");
+    assert!(
+        got.iter().all(|(_, auth)| auth.is_none()),
+        "the registry's token went to another host: {got:?}"
+    );
+    assert!(saw_token(&seen));
+    assert_eq!(d.unwrap(), format!("sha256:{}", "a".repeat(64)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_token_realm_must_be_https_and_pass_the_egress_policy() {
+    let pki = Pki::new();
+    let elsewhere_seen = Seen::default();
+    let elsewhere = serve_tls(&pki, recorder(elsewhere_seen.clone())).await;
+    for realm in [
+        "https://169.254.169.254/latest/meta-data/iam/security-credentials/".to_string(),
+        format!("https://127.0.0.1:{}/token", elsewhere.port()),
+        "http://{self}/token".to_string(),
+    ] {
+        let seen = Seen::default();
+        let registry = serve_tls(&pki, redirecting_registry(seen.clone(), &realm, "/")).await;
+        // Only the registry itself is allow-listed.
+        let reg = Registry::new(Vec::new())
+            .with_egress(allow(&[&registry.to_string()]))
+            .with_ca_file(&pki.ca());
+        let started = std::time::Instant::now();
+        let err = reg
+            .digest(&format!("{registry}/team/app:1"))
+            .await
+            .unwrap_err();
+        assert!(
+            err.contains("egress policy") || err.contains("must be https"),
+            "realm {realm}: {err}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "realm {realm}: a connection was attempted ({err})"
+        );
+        assert_eq!(seen.lock().unwrap().len(), 1, "realm {realm}");
+    }
+    let got = elsewhere_seen.lock().unwrap().clone();
+    assert!(
+        got.is_empty(),
+        "a realm on a non-allow-listed port was fetched: {got:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registries_on_private_addresses_need_an_allow_list_entry() {
+    let seen = Seen::default();
+    let addr = serve(recorder(seen.clone())).await;
+    let host = addr.to_string();
+    // Named as an insecure (plain-HTTP) registry, but not allow-listed: refused.
+    let reg = Registry::new(vec![host.clone()]);
+    let err = reg.digest(&format!("{host}/team/app:1")).await.unwrap_err();
+    assert!(err.contains("egress policy"), "{err}");
+    assert!(seen.lock().unwrap().is_empty());
+    let started = std::time::Instant::now();
+    let err = reg.digest("169.254.169.254/team/app:1").await.unwrap_err();
+    assert!(err.contains("egress policy"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // Allow-listed: reached.
+    let reg = Registry::new(vec![host.clone()]).with_egress(allow(&[&host]));
+    assert!(reg.digest(&format!("{host}/team/app:1")).await.is_ok());
+    assert_eq!(seen.lock().unwrap().len(), 1);
 }

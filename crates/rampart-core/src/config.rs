@@ -593,6 +593,11 @@ pub struct AdmissionImages {
     /// Registries reached over plain HTTP (`127.0.0.1:5000`).
     #[serde(default)]
     pub insecure_registries: Vec<String>,
+    /// Non-public destinations the registry client may reach (`HOST`, `HOST:PORT` or a
+    /// CIDR such as `10.0.0.0/8`): in-cluster registries. Everything else on loopback,
+    /// private, link-local or metadata addresses is refused.
+    #[serde(default)]
+    pub private_registries: Vec<String>,
 }
 
 /// `admission.mutations`: each one is off unless enabled.

@@ -168,6 +168,18 @@ impl HttpClient {
         }
     }
 
+    /// The same client with another egress policy.
+    pub fn with_egress(mut self, egress: EgressPolicy) -> HttpClient {
+        self.egress = egress;
+        self
+    }
+
+    /// The same client verifying HTTPS with another configuration.
+    pub fn with_tls(mut self, tls: Result<Arc<rustls::ClientConfig>, NetError>) -> HttpClient {
+        self.tls = tls.map_err(|e| e.to_string());
+        self
+    }
+
     /// The egress policy.
     pub fn egress(&self) -> &EgressPolicy {
         &self.egress

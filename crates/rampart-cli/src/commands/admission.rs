@@ -106,6 +106,11 @@ pub struct ServeArgs {
     /// CA file to verify HTTPS registries (tag → digest and image-user lookups).
     #[arg(long, value_name = "FILE")]
     pub registry_ca_file: Option<PathBuf>,
+    /// A non-public destination registry lookups may reach: `HOST`, `HOST:PORT` or a
+    /// CIDR (in-cluster registries; loopback, private, link-local and metadata addresses
+    /// are refused otherwise). Repeatable; adds to `admission.images.private_registries`.
+    #[arg(long, value_name = "HOST[:PORT]|CIDR")]
+    pub registry_allow: Vec<String>,
     /// No startup line on standard error (audit lines are still written).
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -238,8 +243,13 @@ fn serve(a: ServeArgs) -> Result<u8> {
     }
     let needs_registry =
         engine.settings.images.resolve_digests || engine.settings.mutations.run_as_non_root;
+    let mut private = engine.settings.images.private_registries.clone();
+    private.extend(a.registry_allow.iter().cloned());
+    let egress = rampart_admission::registry::EgressPolicy::with_allowed(&private)
+        .context("--registry-allow")?;
     let registry = needs_registry.then(|| {
-        let r = Registry::new(engine.settings.images.insecure_registries.clone());
+        let r =
+            Registry::new(engine.settings.images.insecure_registries.clone()).with_egress(egress);
         match &a.registry_ca_file {
             Some(ca) => r.with_ca_file(ca),
             None => r,
