@@ -90,38 +90,33 @@ fn checked_annotation(key: &str) -> bool {
     key.contains("seccomp") || key.contains("apparmor")
 }
 
-/// The part of an object an UPDATE must leave unchanged to keep its existing
-/// violations: everything but `status` and the metadata, except the annotations checks
-/// read. This is Pod Security Admission's rule (only metadata-only updates of a pod are
-/// exempt from a full evaluation), applied to every kind with a pod template too.
-fn checked_content(obj: &Value) -> Value {
-    let mut out = serde_json::Map::new();
-    if let Some(m) = obj.as_object() {
-        for (k, v) in m {
-            if k == "metadata" || k == "status" {
-                continue;
-            }
-            out.insert(k.clone(), v.clone());
-        }
-    }
-    let checked: serde_json::Map<String, Value> = obj
-        .get("metadata")
+/// The annotations of an object that checks read.
+fn checked_annotations(obj: &Value) -> BTreeMap<&str, &Value> {
+    obj.get("metadata")
         .and_then(|m| m.get("annotations"))
         .and_then(Value::as_object)
         .map(|a| {
             a.iter()
                 .filter(|(k, _)| checked_annotation(k))
-                .map(|(k, v)| (k.clone(), v.clone()))
+                .map(|(k, v)| (k.as_str(), v))
                 .collect()
         })
-        .unwrap_or_default();
-    out.insert("metadata".into(), Value::Object(checked));
-    Value::Object(out)
+        .unwrap_or_default()
 }
 
-/// True when an UPDATE changes only metadata no check reads.
+/// True when an UPDATE changes only metadata no check reads: everything but `status`
+/// and the metadata is equal, and so are the annotations checks read. This is Pod
+/// Security Admission's rule (only metadata-only updates of a pod are exempt from a full
+/// evaluation), applied to every kind with a pod template too.
 pub fn metadata_only_update(old: &Value, new: &Value) -> bool {
-    old.is_object() && new.is_object() && checked_content(old) == checked_content(new)
+    let (Some(o), Some(n)) = (old.as_object(), new.as_object()) else {
+        return false;
+    };
+    o.keys()
+        .chain(n.keys())
+        .filter(|k| *k != "metadata" && *k != "status")
+        .all(|k| o.get(k) == n.get(k))
+        && checked_annotations(old) == checked_annotations(new)
 }
 
 /// A decision with what metrics and logs need.

@@ -244,6 +244,7 @@ deny contains {"msg": "x", "id": input.metadata.labels.rule} if input.metadata.l
         .all(|(_, t)| response(t)["allowed"] == json!(false)));
     let text = s.metrics.render();
     let lines = text.lines().count();
+    eprintln!("exposition: {before} lines before, {lines} after 10,000 forged reviews");
     assert!(
         lines < before + 400,
         "exposition grew from {before} to {lines} lines"
@@ -291,6 +292,7 @@ async fn a_slow_policy_ends_before_the_deadline_with_the_failure_answer() {
         let t = Instant::now();
         let (code, text) = post(&s, "/validate", &create("slow", "t", image_pod("nginx:1"))).await;
         let took = t.elapsed();
+        eprintln!("slow policy answered in {took:?} (on_error allow: {allow})");
         assert_eq!(code, 200);
         let r = response(&text);
         assert!(
