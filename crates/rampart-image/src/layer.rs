@@ -720,6 +720,14 @@ fn read_file<R: Read>(
         if capture.is_some() {
             out.too_large += 1;
         }
+        if let Some(k) = capture.filter(|k| !matches!(k, Capture::Binary | Capture::RpmLegacy)) {
+            // A package database or archive that is not read leaves its packages
+            // unchecked: say so (a binary over the limit may not even be an ELF file).
+            out.errors.push(format!(
+                "`{path}` ({size} bytes) is over the {cap_limit} byte limit for {}: not read, its packages were not checked",
+                if k == Capture::Jar { "Java archives" } else { "package files" }
+            ));
+        }
         if capture == Some(Capture::RpmLegacy) {
             out.captured.push(Captured {
                 path: path.to_string(),

@@ -941,3 +941,46 @@ fn package_owned_setuid_is_not_a_finding_rpm() {
         "su is 4755 in util-linux's header; mount is 755 there"
     );
 }
+
+/// A package database or Java archive too large to analyse was counted as "skipped" and
+/// nothing else: its packages silently went unchecked. Now it is an error naming it.
+#[test]
+fn package_files_over_the_analysis_limit_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let jar = zip_bytes(&[("META-INF/MANIFEST.MF", &[b'x'; 4096], true)]);
+    let big_status = "Package: bash\nStatus: install ok installed\nVersion: 5\n\n".repeat(100);
+    layout(
+        dir.path(),
+        &[gz_layer(&[
+            E::File("app/big.jar", &jar, 0o644),
+            E::File("var/lib/dpkg/status", big_status.as_bytes(), 0o644),
+        ])],
+        serde_json::json!({}),
+    );
+    let mut opts = ScanOptions::default();
+    opts.limits.max_analysis_file = 1024;
+    opts.limits.max_secret_file = 1024;
+    let s = scan_dir(dir.path(), &opts);
+    assert!(
+        has_error(&s, &["app/big.jar", "not read"]),
+        "{:?}",
+        s.errors
+    );
+    let d2 = tempfile::tempdir().unwrap();
+    let huge = "Package: bash\nStatus: install ok installed\nVersion: 5\n\n".repeat(1_300_000);
+    layout(
+        d2.path(),
+        &[gz_layer(&[E::File(
+            "var/lib/dpkg/status",
+            huge.as_bytes(),
+            0o644,
+        )])],
+        serde_json::json!({}),
+    );
+    let s = scan_dir(d2.path(), &ScanOptions::default());
+    assert!(
+        has_error(&s, &["var/lib/dpkg/status", "not read"]),
+        "{:?}",
+        s.errors
+    );
+}
