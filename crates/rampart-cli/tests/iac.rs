@@ -144,8 +144,14 @@ fn bad_files_are_reported_and_the_rest_is_scanned() {
         "resource \"x\" \"y\" {\n  a = [\n",
     )
     .unwrap();
+    // broken.tf was not checked: exit 2 even with the gate off; --allow-errors: 0.
     let o = run(&["iac", ".", "-f", "json", "--fail-on", "none"], t.path());
-    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(o.status.code(), Some(2));
+    let allowed = run(
+        &["iac", ".", "--fail-on", "none", "--allow-errors"],
+        t.path(),
+    );
+    assert_eq!(allowed.status.code(), Some(0));
     let r = json(&o);
     let errors = r["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 1, "{errors:#?}");

@@ -60,7 +60,22 @@ fn pss_findings_spans_levels_and_exceptions() {
         "apiVersion: v1\nkind: Pod\nmetadata: [x\n",
     )
     .unwrap();
-    let (code, r, _) = rampart(&["k8s", ".", "--pss", "baseline", "-f", "json"], d.path());
+    // bad.yaml was not checked: exit 2 (fail closed); with --allow-errors the gate
+    // decides, and privileged is high.
+    let (code, _, _) = rampart(&["k8s", ".", "--pss", "baseline", "-f", "json"], d.path());
+    assert_eq!(code, 2, "bad.yaml was not checked");
+    let (code, r, _) = rampart(
+        &[
+            "k8s",
+            ".",
+            "--pss",
+            "baseline",
+            "-f",
+            "json",
+            "--allow-errors",
+        ],
+        d.path(),
+    );
     assert_eq!(code, 1, "privileged is high: gate fails");
     let p = findings(&r, "k8s/pss-privileged");
     assert_eq!(p.len(), 1);

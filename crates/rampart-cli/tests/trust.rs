@@ -533,6 +533,38 @@ fn broken_lockfiles_exit_2_after_writing_the_report() {
 }
 
 #[test]
+fn an_incomplete_sbom_exits_2_after_writing_it() {
+    let t = Tree::new(&[
+        ("Cargo.lock", BROKEN_CARGO),
+        (
+            "web/package-lock.json",
+            r#"{"lockfileVersion": 3, "packages": {"node_modules/a": {"version": "1.0.0"}}}"#,
+        ),
+    ]);
+    let bom = t.outside().join("bom.json");
+    let o = run(
+        &t.root(),
+        &["sbom", ".", "--no-installed", "-o", bom.to_str().unwrap()],
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("Cargo.lock"), "{}", stderr(&o));
+    let doc: Value = serde_json::from_slice(&std::fs::read(&bom).unwrap()).unwrap();
+    assert!(doc.to_string().contains("pkg:npm/a@1.0.0"), "{doc:#}");
+    let o = run(
+        &t.root(),
+        &[
+            "sbom",
+            ".",
+            "--no-installed",
+            "--allow-errors",
+            "-o",
+            bom.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
+
+#[test]
 fn allow_errors_reports_them_and_lets_the_gate_decide() {
     let t = Tree::new(&[
         ("Cargo.lock", BROKEN_CARGO),

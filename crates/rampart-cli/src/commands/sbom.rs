@@ -48,6 +48,10 @@ pub struct SbomCmd {
     /// Print nothing on standard error.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Exit 0 even when some lockfile or image part could not be read (the SBOM is then
+    /// incomplete; the problems are printed as warnings). Default: exit 2 after writing.
+    #[arg(long)]
+    pub allow_errors: bool,
 }
 
 /// The inventory of `root` for an SBOM: lockfiles, then licences (and packages no
@@ -147,6 +151,14 @@ pub fn run(cmd: SbomCmd) -> Result<u8> {
                 .map(|p| format!(" → {}", p.display()))
                 .unwrap_or_default()
         );
+    }
+    if !inv.errors.is_empty() && !cmd.allow_errors {
+        crate::say!(
+            "error: {} problem(s): the SBOM is incomplete (written anyway); exiting 2 \
+             (--allow-errors to accept)",
+            inv.errors.len()
+        );
+        return Ok(crate::exit::ERROR);
     }
     Ok(0)
 }
