@@ -129,24 +129,122 @@ pub struct YamlError {
 
 /// Parse every document of a YAML stream (scalars as text, as yaml-cpp reads them).
 ///
-/// Like yaml-cpp (which Falco uses), this accepts a flow collection whose closing line is
-/// indented no deeper than its key (`items: [` … `]` at the key's column): such lines are
-/// re-indented and the parse retried. Line numbers are unaffected.
+/// Like yaml-cpp (which Falco uses), this accepts a flow collection whose continuation or
+/// closing lines are indented no deeper than its key (`items: [` … `]` at the key's
+/// column): such lines are re-indented in one pass over the text and the parse retried
+/// (then at most [`MAX_REINDENT_RETRIES`] more times, one line each). Line numbers are
+/// unaffected.
 pub fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
-    let mut owned: Option<String> = None;
-    for _ in 0..10_000 {
-        let cur = owned.as_deref().unwrap_or(text);
-        match parse_strict(cur) {
+    let first = match parse_strict(text) {
+        Err(e) if e.message.contains("indentation") => e,
+        other => return other,
+    };
+    let mut cur = match reindent_flow_lines(text) {
+        Some(fixed) => fixed,
+        None => reindent_line(text, first.pos.line).ok_or(first)?,
+    };
+    for _ in 0..MAX_REINDENT_RETRIES {
+        match parse_strict(&cur) {
             Err(e) if e.message.contains("indentation") => {
-                let Some(fixed) = reindent_line(cur, e.pos.line) else {
+                let Some(fixed) = reindent_line(&cur, e.pos.line) else {
                     return Err(e);
                 };
-                owned = Some(fixed);
+                cur = fixed;
             }
             other => return other,
         }
     }
-    parse_strict(owned.as_deref().unwrap_or(text))
+    parse_strict(&cur)
+}
+
+/// Whole-file re-parses allowed after the one-pass re-indentation (each is linear in the
+/// file, so this bounds the work to a small multiple of one parse).
+pub const MAX_REINDENT_RETRIES: usize = 16;
+
+/// One pass over `text`: every line that continues a flow collection opened as a value on
+/// an earlier line (`items: [`, `- {`) but is indented no deeper than that value's key is
+/// indented two columns past the key. `None` when no line changes.
+fn reindent_flow_lines(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut changed = false;
+    // The open flow collection: (column of its key, bracket depth), and a quoted scalar
+    // left open at the end of the previous line.
+    let mut flow: Option<(usize, usize)> = None;
+    let mut quote: Option<char> = None;
+    for line in text.split_inclusive('\n') {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let body = line.get(indent..).unwrap_or_default();
+        let content = !(body.trim().is_empty() || body.starts_with('#'));
+        let (key_col, scan_from) = match flow {
+            Some((key_col, _)) => {
+                if content && quote.is_none() && indent <= key_col {
+                    out.extend(std::iter::repeat_n(' ', key_col + 2 - indent));
+                    changed = true;
+                }
+                (key_col, 0)
+            }
+            None => match flow_value_start(body) {
+                Some((key, at)) => (indent + key, at),
+                None => {
+                    out.push_str(line);
+                    continue;
+                }
+            },
+        };
+        out.push_str(line);
+        let mut depth = flow.map_or(0, |f| f.1);
+        let (mut prev, mut escaped) = (' ', false);
+        for c in body.get(scan_from..).unwrap_or_default().chars() {
+            if let Some(q) = quote {
+                if escaped {
+                    escaped = false;
+                } else if q == '"' && c == '\\' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+                prev = c;
+                continue;
+            }
+            match c {
+                '"' | '\'' if matches!(prev, ' ' | '[' | '{' | ',' | ':') => quote = Some(c),
+                '#' if prev == ' ' => break,
+                '[' | '{' => depth += 1,
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            prev = c;
+        }
+        if depth == 0 {
+            quote = None;
+        }
+        flow = (depth > 0).then_some((key_col, depth));
+    }
+    changed.then_some(out)
+}
+
+/// For a block-context line (without its indentation) whose value starts a flow
+/// collection: (column of the key or `-` entry the value belongs to, byte index of the
+/// `[` / `{`), both relative to the line's first non-space character.
+fn flow_value_start(body: &str) -> Option<(usize, usize)> {
+    let mut key = 0;
+    while body.get(key..).is_some_and(|r| r.starts_with("- ")) {
+        key += 2;
+        while body.as_bytes().get(key) == Some(&b' ') {
+            key += 1;
+        }
+    }
+    let rest = body.get(key..)?;
+    let value = if rest.starts_with(['[', '{']) {
+        0
+    } else {
+        let colon = rest.find(": ")?;
+        let after = rest.get(colon + 1..)?;
+        colon + 1 + (after.len() - after.trim_start_matches(' ').len())
+    };
+    rest.get(value..)?
+        .starts_with(['[', '{'])
+        .then_some((key, key + value))
 }
 
 /// Indent line `line` (1-based) by two more spaces if it continues a flow collection
@@ -285,6 +383,38 @@ mod tests {
         let seq = docs[0].as_seq().unwrap();
         assert_eq!(seq[0].get("items").unwrap().as_seq().unwrap().len(), 2);
         assert_eq!(seq[1].pos.line, 6);
+    }
+
+    #[test]
+    fn lenient_flow_indentation_in_one_pass() {
+        // Continuation lines left of the key, nested collections, quotes holding
+        // brackets and comments: all fixed without a per-line retry.
+        let text =
+            "- list: a\n  items: [\n  \"x]\",\n [y, {z: 1}],  # c ]\n]\n- list: b\n  items: [w]\n";
+        let fixed = reindent_flow_lines(text).unwrap();
+        assert_eq!(
+            fixed,
+            "- list: a\n  items: [\n    \"x]\",\n    [y, {z: 1}],  # c ]\n    ]\n- list: b\n  items: [w]\n"
+        );
+        let docs = parse(text).unwrap();
+        let seq = docs[0].as_seq().unwrap();
+        let items = seq[0].get("items").unwrap().as_seq().unwrap();
+        assert_eq!(items[0].as_str(), Some("x]"));
+        assert_eq!(items.len(), 2);
+        assert_eq!(seq[1].pos.line, 6);
+        // A sequence entry's key column counts its `- `.
+        let docs = parse("- items: [\n  a,\n  b\n]\n").unwrap();
+        assert_eq!(
+            docs[0].as_seq().unwrap()[0]
+                .get("items")
+                .unwrap()
+                .as_seq()
+                .unwrap()
+                .len(),
+            2
+        );
+        // Brackets inside plain scalars of block context are text.
+        assert_eq!(reindent_flow_lines("a: b[0]\nc: d\n"), None);
     }
 
     #[test]
