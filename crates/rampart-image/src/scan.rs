@@ -44,6 +44,9 @@ pub struct LayerInfo {
     pub created_by: Option<String>,
     /// Entries in it.
     pub entries: usize,
+    /// Whether it was read whole and matched its digests; an unverified layer's files,
+    /// packages and secrets are not used (and the scan has an error saying why).
+    pub verified: bool,
 }
 
 /// What the image is.
@@ -508,6 +511,7 @@ pub fn scan_opened(
             },
             created_by: instructions.get(i).cloned().flatten(),
             entries: o.entries.len(),
+            verified: o.verified,
         })
         .collect();
     ImageScan {

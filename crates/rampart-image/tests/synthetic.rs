@@ -570,6 +570,7 @@ fn tampered_layer_contributes_nothing() {
         "the tampered layer neither adds packages nor whites out the apk database"
     );
     assert_eq!(s.image.layers.len(), 2, "the layer is still listed");
+    assert!(s.image.layers[0].verified && !s.image.layers[1].verified);
     assert!(
         !s.packages.iter().any(|p| p.layer == 1),
         "nothing comes from layer 1"
