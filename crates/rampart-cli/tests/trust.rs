@@ -656,3 +656,27 @@ fn a_monitor_without_rules_is_an_error() {
         assert_eq!(code(&o), 2, "{file}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn audit_event_content_never_reaches_the_terminal_raw() {
+    // The user name (and user agent) of an audit event are whatever the client sent.
+    let exec = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"2","stage":"ResponseStarted","requestURI":"/api/v1/namespaces/default/pods/web/exec?command=sh&container=app","verb":"create","user":{"username":"alice\u001b]0;pwned\u0007\u001b[2J"},"userAgent":"x\u001b[2J","objectRef":{"resource":"pods","namespace":"default","name":"web","subresource":"exec"},"responseStatus":{"code":101},"stageTimestamp":"2024-05-01T10:00:01.000000Z"}"#;
+    let t = Tree::new(&[("audit.log", &format!("{exec}\nnot json \x1b[2J\n"))]);
+    let o = run(&t.root(), &["monitor", "--from-file", "audit.log"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("Attach/Exec to pod (user=alice"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        !o.stdout.contains(&0x1b),
+        "raw ESC on stdout: {:?}",
+        stdout(&o)
+    );
+    assert!(
+        !o.stderr.contains(&0x1b),
+        "raw ESC on stderr: {:?}",
+        stderr(&o)
+    );
+}

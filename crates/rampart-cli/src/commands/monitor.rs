@@ -246,7 +246,8 @@ impl Sink {
         let write = |w: &mut dyn Write, line: &str| writeln!(w, "{line}");
         for al in batch.drain(..) {
             let r = match self.out {
-                Out::Text => write(&mut self.writer, &al.to_text()),
+                // Event fields (user names, user agents) are the client's text.
+                Out::Text => write(&mut self.writer, &rampart_report::visible(&al.to_text())),
                 Out::FalcoJson => write(&mut self.writer, &al.to_json()),
                 Out::Report(_) => {
                     self.kept.push(al);
