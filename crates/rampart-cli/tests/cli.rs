@@ -377,10 +377,18 @@ fn config_disables_rules_and_excludes_paths() {
 
 #[test]
 fn gitignore_is_respected_unless_no_ignore() {
+    // In a git work tree (outside one `.gitignore` means nothing: see trust_secrets.rs).
     let dir = tree(&[
         (".gitignore", "build/\n"),
         ("build/out.txt", &format!("{AWS_KEY}\n")),
     ]);
+    let git = Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(dir.path())
+        .env_remove("GIT_DIR")
+        .status()
+        .unwrap();
+    assert!(git.success());
     assert_eq!(code(&run(&["secrets", "."], dir.path())), 0);
     assert_eq!(code(&run(&["secrets", ".", "--no-ignore"], dir.path())), 1);
 }
@@ -579,7 +587,11 @@ fn example_repository_findings() {
     assert_eq!(code(&imported), 0, "{}", stderr(&imported));
     let o = with_db(&["scan", example.to_str().unwrap(), "--format", "json"]);
     assert_eq!(code(&o), 1, "the demo has planted secrets: {}", stderr(&o));
-    assert!(json(&o)["errors"].as_array().unwrap().is_empty(), "{}", stderr(&o));
+    assert!(
+        json(&o)["errors"].as_array().unwrap().is_empty(),
+        "{}",
+        stderr(&o)
+    );
     let r = json(&o);
     let ids = rule_ids(&r, true);
     for want in ["secret/aws-access-key", "secret/kubernetes-secret-manifest"] {

@@ -587,13 +587,17 @@ fn rules_files_add_to_the_builtin_rules() {
         dir.path(),
     );
     assert_eq!(ids(&o), vec!["secret/test-password"], "{}", stderr(&o));
-    // From the configuration file too.
+    // From a trusted configuration file too (`--config`; a repository's own config may
+    // not bring rule files).
     write(
         dir.path(),
-        "rampart.yaml",
+        "runner.yaml",
         "secrets:\n  rules: [rules.yaml]\n",
     );
-    let o = run(&["secrets", "app.py", "-f", "json"], dir.path());
+    let o = run(
+        &["secrets", "app.py", "--config", "runner.yaml", "-f", "json"],
+        dir.path(),
+    );
     assert_eq!(
         ids(&o),
         vec!["secret/aws-access-key", "secret/test-password"],

@@ -1,11 +1,18 @@
 //! The target walker: parallel, gitignore-aware, never follows symlinks, skips binary
 //! and oversized files, and counts everything it skips.
+//!
+//! Ignore files (`.gitignore`, git's exclude files) apply only inside a git work tree,
+//! as in git and ripgrep. Inside a work tree, a caller that knows what git tracks (the
+//! secret scanner reads it with libgit2) passes [`GitIgnored`]: then no ignore file is
+//! read by the walker at all, every path git does not report as ignored-and-untracked is
+//! walked, so a committed `.gitignore` (or `.ignore`) cannot hide a tracked file, and the
+//! ignored paths that were skipped are listed in [`WalkOutcome::ignored`].
 
 use crate::location::relative_path;
 use crate::report::ScanError;
 use ignore::overrides::OverrideBuilder;
 use ignore::{WalkBuilder, WalkState};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -64,6 +71,19 @@ pub struct WalkOutcome<T> {
     pub skipped: BTreeMap<String, u64>,
     /// Problems met; the walk went on.
     pub errors: Vec<ScanError>,
+    /// Paths skipped because git ignores them and does not track them (relative to the
+    /// root, directories collapsed, sorted); also counted as `gitignored` in `skipped`.
+    pub ignored: Vec<String>,
+}
+
+/// What git ignores in a work tree: untracked paths matched by its ignore rules, as
+/// `git status --ignored` lists them (a wholly ignored directory is one entry), relative
+/// to the walk root and `/`-separated, without a trailing `/`. Tracked files are never in
+/// it, whatever the ignore files say.
+#[derive(Debug, Clone, Default)]
+pub struct GitIgnored {
+    /// The ignored, untracked paths.
+    pub paths: HashSet<String>,
 }
 
 struct Shared<T> {
@@ -89,6 +109,23 @@ where
     walk_filtered(root, opts, |_| true, visit)
 }
 
+/// As [`walk`], for a root inside a git work tree whose ignored paths are known: no ignore
+/// file is read; the paths in `git` are skipped (when `opts.respect_gitignore`) and listed
+/// in [`WalkOutcome::ignored`]; everything else, tracked files under an ignore rule
+/// included, is walked.
+pub fn walk_git<T, F>(
+    root: &Path,
+    opts: &WalkOptions,
+    git: &GitIgnored,
+    visit: F,
+) -> crate::Result<WalkOutcome<T>>
+where
+    T: Send,
+    F: Fn(&WalkedFile<'_>) -> T + Sync,
+{
+    walk_inner(root, opts, Some(git), |_| true, visit)
+}
+
 /// As [`walk`], but only files whose name (last path component) passes `keep` are read
 /// and visited; the others are neither read nor counted (e.g. lockfile discovery).
 pub fn walk_filtered<T, K, F>(
@@ -102,20 +139,61 @@ where
     K: Fn(&str) -> bool + Sync,
     F: Fn(&WalkedFile<'_>) -> T + Sync,
 {
+    walk_inner(root, opts, None, keep, visit)
+}
+
+fn walk_inner<T, K, F>(
+    root: &Path,
+    opts: &WalkOptions,
+    git: Option<&GitIgnored>,
+    keep: K,
+    visit: F,
+) -> crate::Result<WalkOutcome<T>>
+where
+    T: Send,
+    K: Fn(&str) -> bool + Sync,
+    F: Fn(&WalkedFile<'_>) -> T + Sync,
+{
     let meta = std::fs::symlink_metadata(root).map_err(|e| crate::Error::io(root, e))?;
     let root_is_file = !meta.is_dir();
+    // With git's own answer, the walker reads no ignore file.
+    let ignore_files = opts.respect_gitignore && git.is_none();
+    let prune: Option<HashSet<String>> = git
+        .filter(|g| opts.respect_gitignore && !root_is_file && !g.paths.is_empty())
+        .map(|g| g.paths.clone());
+    // `filter_entry` needs a 'static closure: the pruned paths are recorded through an Arc.
+    let pruned: std::sync::Arc<Mutex<Vec<String>>> = std::sync::Arc::default();
     let mut builder = WalkBuilder::new(root);
     builder
         .hidden(false)
         .follow_links(false)
-        .git_ignore(opts.respect_gitignore)
-        .git_global(opts.respect_gitignore)
-        .git_exclude(opts.respect_gitignore)
-        .ignore(opts.respect_gitignore)
-        .parents(opts.respect_gitignore)
-        .require_git(false)
-        .threads(opts.threads)
-        .filter_entry(|e| e.file_name() != ".git");
+        .git_ignore(ignore_files)
+        .git_global(ignore_files)
+        .git_exclude(ignore_files)
+        .ignore(ignore_files)
+        .parents(ignore_files)
+        // Outside a git work tree, `.gitignore` files mean nothing (as in git, ripgrep).
+        .require_git(true)
+        .threads(opts.threads);
+    let root_owned = root.to_path_buf();
+    let recorder = pruned.clone();
+    builder.filter_entry(move |e| {
+        if e.file_name() == ".git" {
+            return false;
+        }
+        let Some(set) = &prune else { return true };
+        let Ok(rel) = e.path().strip_prefix(&root_owned) else {
+            return true;
+        };
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        if set.contains(rel.as_str()) {
+            if let Ok(mut v) = recorder.lock() {
+                v.push(rel);
+            }
+            return false;
+        }
+        true
+    });
     if !opts.exclude.is_empty() {
         let mut ob = OverrideBuilder::new(root);
         for g in &opts.exclude {
@@ -245,12 +323,19 @@ where
         what: "walker".into(),
         message: "a worker thread panicked".into(),
     })?;
+    let mut ignored = pruned.lock().map(|v| v.clone()).unwrap_or_default();
+    ignored.sort();
+    let mut skipped = s.skipped;
+    if !ignored.is_empty() {
+        *skipped.entry("gitignored".into()).or_default() += ignored.len() as u64;
+    }
     Ok(WalkOutcome {
         results: s.results,
         files_scanned: s.files,
         bytes_scanned: s.bytes,
-        skipped: s.skipped,
+        skipped,
         errors: s.errors,
+        ignored,
     })
 }
 
@@ -378,7 +463,8 @@ mod tests {
         let out = walk(root, &opts, |f| f.rel.to_string()).unwrap();
         let mut got = out.results.clone();
         got.sort();
-        assert_eq!(got, vec![".gitignore", "a.txt", "sub/b.txt"]);
+        // Not a git work tree: `.gitignore` means nothing here.
+        assert_eq!(got, vec![".gitignore", "a.txt", "ignored.txt", "sub/b.txt"]);
         assert_eq!(out.skipped.get("binary"), Some(&1));
         assert_eq!(out.skipped.get("too_large"), Some(&1));
         #[cfg(unix)]
@@ -396,6 +482,45 @@ mod tests {
         .unwrap();
         assert!(all.results.iter().any(|r| r == "ignored.txt"));
         assert!(!all.results.iter().any(|r| r.starts_with("sub/")));
+    }
+
+    #[test]
+    fn gitignore_applies_in_a_work_tree_and_git_answers_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir(root.join(".git")).unwrap();
+        std::fs::write(root.join(".gitignore"), "config/\nlocal.env\n").unwrap();
+        std::fs::create_dir(root.join("config")).unwrap();
+        std::fs::write(root.join("config/prod.env"), "tracked").unwrap();
+        std::fs::write(root.join("local.env"), "untracked").unwrap();
+        std::fs::write(root.join("a.txt"), "a").unwrap();
+        let names = |o: &WalkOutcome<String>| {
+            let mut v = o.results.clone();
+            v.sort();
+            v
+        };
+        let plain = walk(root, &WalkOptions::default(), |f| f.rel.to_string()).unwrap();
+        assert_eq!(names(&plain), vec![".gitignore", "a.txt"]);
+        // git says only local.env is ignored (config/prod.env is tracked).
+        let git = GitIgnored {
+            paths: ["local.env".to_string()].into_iter().collect(),
+        };
+        let out = walk_git(root, &WalkOptions::default(), &git, |f| f.rel.to_string()).unwrap();
+        assert_eq!(names(&out), vec![".gitignore", "a.txt", "config/prod.env"]);
+        assert_eq!(out.ignored, vec!["local.env"]);
+        assert_eq!(out.skipped.get("gitignored"), Some(&1));
+        let all = walk_git(
+            root,
+            &WalkOptions {
+                respect_gitignore: false,
+                ..WalkOptions::default()
+            },
+            &git,
+            |f| f.rel.to_string(),
+        )
+        .unwrap();
+        assert_eq!(all.results.len(), 4);
+        assert!(all.ignored.is_empty());
     }
 
     #[test]

@@ -17,6 +17,7 @@ use git2::{
     Patch, Repository, Sort, Tree,
 };
 use rampart_core::suppress::inline;
+use rampart_core::walk::{ExcludeMatcher, GitIgnored};
 use rampart_core::{CommitInfo, Finding, Location, ScanError};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
@@ -42,6 +43,7 @@ exec "${RAMPART:-rampart}" secrets --staged --fail-on high .
 /// scanned instead of the default one.
 pub fn scan_staged(scanner: &SecretScanner, repo: &Path) -> Result<ScanOutput, SecretsError> {
     let r = open(repo)?;
+    let exclude = excludes(&r, scanner)?;
     if r.is_bare() {
         return Err(SecretsError::Git(format!(
             "{}: bare repository has no index to scan",
@@ -79,7 +81,7 @@ pub fn scan_staged(scanner: &SecretScanner, repo: &Path) -> Result<ScanOutput, S
     if let Err(e) = diff.find_similar(Some(&mut find_options())) {
         acc.error("<index>", format!("rename detection failed: {}", msg(&e)));
     }
-    scan_diff(&r, &diff, scanner, None, &mut acc);
+    scan_diff(&r, &diff, scanner, None, &exclude, &mut acc);
     let mut out = ScanOutput::default();
     acc.into_output(&mut out);
     Ok(out)
@@ -101,6 +103,7 @@ pub fn scan_history(
     since: Option<&str>,
 ) -> Result<ScanOutput, SecretsError> {
     let r = open(repo)?;
+    let exclude = excludes(&r, scanner)?;
     match r.head() {
         Ok(_) => {}
         Err(e) if unborn(&e) => return Ok(ScanOutput::default()),
@@ -165,7 +168,7 @@ pub fn scan_history(
                 |repo, oid| {
                     let mut acc = Acc::default();
                     match repo {
-                        Ok(repo) => scan_commit(repo, *oid, scanner, max, &mut acc),
+                        Ok(repo) => scan_commit(repo, *oid, scanner, max, &exclude, &mut acc),
                         Err(e) => acc.error(
                             &format!("commit {oid}"),
                             format!("cannot open repository: {}", msg(e)),
@@ -228,6 +231,80 @@ pub fn install_hook(repo: &Path, force: bool) -> Result<PathBuf, SecretsError> {
             .map_err(|e| io_err(&hook, e))?;
     }
     Ok(hook)
+}
+
+/// What git ignores under `root` when `root` is a directory inside a git work tree:
+/// untracked paths its ignore rules match (`.gitignore` files, `info/exclude`, the global
+/// excludes file), wholly ignored directories as one entry, relative to `root`. Tracked
+/// files are never listed, whatever the ignore files say. `None` outside a work tree (or
+/// for a bare repository); an error when the repository cannot be read.
+pub fn ignored_paths(root: &Path) -> Result<Option<GitIgnored>, SecretsError> {
+    if !root.is_dir() {
+        return Ok(None);
+    }
+    let r = match Repository::discover(root) {
+        Ok(r) => r,
+        Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(SecretsError::Git(format!(
+                "{}: cannot open git repository: {}",
+                root.display(),
+                msg(&e)
+            )))
+        }
+    };
+    let Some(workdir) = r.workdir() else {
+        return Ok(None);
+    };
+    let (Ok(workdir), Ok(abs_root)) = (workdir.canonicalize(), root.canonicalize()) else {
+        return Ok(None);
+    };
+    let Ok(prefix) = abs_root.strip_prefix(&workdir) else {
+        return Ok(None);
+    };
+    let prefix = prefix.to_string_lossy().replace('\\', "/");
+    let prefix = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{prefix}/")
+    };
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(true)
+        .recurse_ignored_dirs(false)
+        .include_unmodified(false)
+        .exclude_submodules(true);
+    let statuses = r.statuses(Some(&mut opts)).map_err(|e| {
+        SecretsError::Git(format!(
+            "{}: cannot read the work tree status: {}",
+            root.display(),
+            msg(&e)
+        ))
+    })?;
+    let mut paths = std::collections::HashSet::new();
+    for entry in statuses.iter() {
+        if !entry.status().contains(git2::Status::IGNORED) {
+            continue;
+        }
+        let p = String::from_utf8_lossy(entry.path_bytes());
+        let p = p.trim_end_matches('/');
+        // Outside the scanned directory, or the directory itself inside an ignored one
+        // (then nothing under it is pruned: it was asked for by name).
+        if let Some(rel) = p.strip_prefix(prefix.as_str()) {
+            if !rel.is_empty() {
+                paths.insert(rel.to_string());
+            }
+        }
+    }
+    Ok(Some(GitIgnored { paths }))
+}
+
+/// The scan's `exclude` globs (`--exclude`, the config's `exclude`), relative to the
+/// work tree (the git directory of a bare repository), for paths in diffs.
+fn excludes(r: &Repository, scanner: &SecretScanner) -> Result<ExcludeMatcher, SecretsError> {
+    let root = r.workdir().unwrap_or_else(|| r.path());
+    Ok(ExcludeMatcher::new(root, &scanner.options().walk.exclude)?)
 }
 
 /// Open the repository containing `path` (searching upwards).
@@ -364,7 +441,14 @@ impl Acc {
 }
 
 /// Diff one commit against its first parent and scan the added lines.
-fn scan_commit(r: &Repository, oid: Oid, scanner: &SecretScanner, max: u64, acc: &mut Acc) {
+fn scan_commit(
+    r: &Repository,
+    oid: Oid,
+    scanner: &SecretScanner,
+    max: u64,
+    exclude: &ExcludeMatcher,
+    acc: &mut Acc,
+) {
     let label = format!("commit {oid}");
     let commit = match r.find_commit(oid) {
         Ok(c) => c,
@@ -404,7 +488,7 @@ fn scan_commit(r: &Repository, oid: Oid, scanner: &SecretScanner, max: u64, acc:
             .unwrap_or_default(),
     };
     acc.commits += 1;
-    scan_diff(r, &diff, scanner, Some(&info), acc);
+    scan_diff(r, &diff, scanner, Some(&info), exclude, acc);
 }
 
 /// Scan the added lines of every added or modified blob in `diff`.
@@ -413,6 +497,7 @@ fn scan_diff(
     diff: &Diff<'_>,
     scanner: &SecretScanner,
     commit: Option<&CommitInfo>,
+    exclude: &ExcludeMatcher,
     acc: &mut Acc,
 ) {
     let max = scanner.options().walk.max_file_size;
@@ -451,6 +536,10 @@ fn scan_diff(
             _ => continue,
         }
         let path = String::from_utf8_lossy(new.path_bytes().unwrap_or_default()).into_owned();
+        if exclude.is_excluded(&path) {
+            acc.skip("excluded");
+            continue;
+        }
         let id = new.id();
         if id.is_zero() || Some(id) == empty_blob() {
             continue;

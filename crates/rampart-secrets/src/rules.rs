@@ -321,6 +321,69 @@ impl RuleSet {
         });
     }
 
+    /// The rules a scan runs: the built-in rules (unless `with_builtin` is false) plus
+    /// every rule file (gitleaks TOML by the `.toml` extension, else Rampart YAML). A
+    /// rule file adds rules; a rule with a built-in rule's id overrides that one, and an
+    /// id defined by two files is an error. A gitleaks file with `[extend] useDefault = true` carries its own
+    /// version of the built-in rules (extended, some disabled): that version takes their
+    /// place. Without built-in rules and without files there is nothing to scan with,
+    /// which is an error.
+    pub fn load(files: &[std::path::PathBuf], with_builtin: bool) -> Result<RuleSet, SecretsError> {
+        let builtin = RuleSet::builtin()?;
+        if !with_builtin && files.is_empty() {
+            return Err(SecretsError::RuleFile {
+                file: "<rules>".into(),
+                line: None,
+                message: "no rules: built-in rules are off and no rule file was given".into(),
+            });
+        }
+        let builtin_ids: std::collections::HashSet<String> =
+            builtin.rules.iter().map(|r| r.meta.id.clone()).collect();
+        let mut set = if with_builtin {
+            builtin.clone()
+        } else {
+            RuleSet::default()
+        };
+        for f in files {
+            let name = f.display().to_string();
+            let is_toml = f
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+            let loaded = if is_toml {
+                crate::gitleaks::load_file(f, Some(&builtin))?
+            } else {
+                let text = std::fs::read_to_string(f).map_err(|e| SecretsError::RuleFile {
+                    file: name.clone(),
+                    line: None,
+                    message: format!("cannot read: {e}"),
+                })?;
+                RuleSet {
+                    rules: load_yaml(&text, &name)?,
+                    global_allowlists: Vec::new(),
+                }
+            };
+            let from_builtin = |r: &CompiledRule| {
+                builtin
+                    .rules
+                    .iter()
+                    .any(|b| b.meta.id == r.meta.id && b.source == r.source)
+            };
+            if is_toml && loaded.rules.iter().any(from_builtin) {
+                // `useDefault`: this file's version of the built-ins replaces them.
+                set.rules.retain(|r| !builtin_ids.contains(&r.meta.id));
+            } else {
+                // A file's rule with a built-in rule's id overrides that built-in.
+                let ids: std::collections::HashSet<&str> =
+                    loaded.rules.iter().map(|r| r.meta.id.as_str()).collect();
+                set.rules.retain(|r| {
+                    !(builtin_ids.contains(&r.meta.id) && ids.contains(r.meta.id.as_str()))
+                });
+            }
+            set.merge(loaded)?;
+        }
+        Ok(set)
+    }
+
     /// Metadata of every rule.
     pub fn metas(&self) -> impl Iterator<Item = &RuleMeta> {
         self.rules.iter().map(|r| &r.meta)

@@ -10,7 +10,7 @@ use rampart_core::fingerprint::{fingerprint, secret_digest};
 use rampart_core::location::LineIndex;
 use rampart_core::report::StaleIgnore;
 use rampart_core::suppress::inline;
-use rampart_core::walk::{walk, WalkOptions};
+use rampart_core::walk::{walk, walk_git, WalkOptions};
 use rampart_core::{CommitInfo, Finding, Location, Report, RuleMeta, ScanError};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -41,6 +41,9 @@ pub struct ScanOutput {
     pub commits_scanned: u64,
     /// Skipped by reason.
     pub skipped: BTreeMap<String, u64>,
+    /// Untracked paths git ignores, skipped (directory scans inside a work tree); their
+    /// count is `skipped["gitignored"]`.
+    pub ignored: Vec<String>,
 }
 
 impl ScanOutput {
@@ -93,16 +96,27 @@ impl SecretScanner {
         v
     }
 
-    /// Scan a directory or file.
+    /// Scan a directory or file. Inside a git work tree, what git tracks is scanned
+    /// whatever the ignore files say, and untracked files git ignores are skipped and
+    /// listed in [`ScanOutput::ignored`]; outside one, `.gitignore` files do not apply.
     pub fn scan_path(&self, root: &Path) -> Result<ScanOutput, SecretsError> {
-        let out = walk(root, &self.opts.walk, |f| {
-            self.scan_buffer(f.rel, f.content, true)
-        })?;
+        let visit =
+            |f: &rampart_core::walk::WalkedFile<'_>| self.scan_buffer(f.rel, f.content, true);
+        let git = if self.opts.walk.respect_gitignore {
+            crate::git::ignored_paths(root)?
+        } else {
+            None
+        };
+        let out = match &git {
+            Some(g) => walk_git(root, &self.opts.walk, g, visit)?,
+            None => walk(root, &self.opts.walk, visit)?,
+        };
         let mut res = ScanOutput {
             errors: out.errors,
             files_scanned: out.files_scanned,
             bytes_scanned: out.bytes_scanned,
             skipped: out.skipped,
+            ignored: out.ignored,
             ..ScanOutput::default()
         };
         for (findings, stale) in out.results {
@@ -316,7 +330,7 @@ fn drop_generic_duplicates(rules: &[CompiledRule], matches: Vec<RawMatch>) -> Ve
                 return true;
             }
             let i = specific.partition_point(|&(_, e)| e <= m.start);
-            !specific.get(i).is_some_and(|&(s, _)| s < m.end)
+            specific.get(i).is_none_or(|&(s, _)| s >= m.end)
         })
         .collect()
 }

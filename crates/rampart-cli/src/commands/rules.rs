@@ -9,15 +9,16 @@ use rampart_secrets::{ScanOptions, SecretScanner};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-fn scanner(rules: &[PathBuf]) -> Result<SecretScanner> {
+/// `rules check --rules` checks only the given files; list and explain add them.
+fn scanner(rules: &[PathBuf], with_builtin: bool) -> Result<SecretScanner> {
     Ok(SecretScanner::new(
-        load_rules(rules, &[])?,
+        load_rules(rules, &[], with_builtin)?,
         ScanOptions::default(),
     )?)
 }
 
-fn registry(rules: &[PathBuf]) -> Result<(Registry, SecretScanner)> {
-    let s = scanner(rules)?;
+fn registry(rules: &[PathBuf], with_builtin: bool) -> Result<(Registry, SecretScanner)> {
+    let s = scanner(rules, with_builtin)?;
     let mut reg = Registry::new();
     reg.extend(s.metas()).map_err(anyhow::Error::msg)?;
     reg.extend(rampart_runtime::builtin_rule_metas()?)
@@ -42,7 +43,7 @@ pub fn run(cmd: RulesCmd) -> Result<u8> {
             format,
             rules,
         } => {
-            let (reg, _) = registry(&rules)?;
+            let (reg, _) = registry(&rules, true)?;
             let list: Vec<&RuleMeta> = reg
                 .iter()
                 .filter(|r| area.as_deref().is_none_or(|a| r.area == a))
@@ -65,7 +66,7 @@ pub fn run(cmd: RulesCmd) -> Result<u8> {
             Ok(exit::CLEAN)
         }
         RulesCmd::Explain { id, format, rules } => {
-            let (reg, scanner) = registry(&rules)?;
+            let (reg, scanner) = registry(&rules, true)?;
             let Some(meta) = reg.get(&id) else {
                 bail!("no rule `{id}` (see `rampart rules list`)");
             };
@@ -91,7 +92,7 @@ pub fn run(cmd: RulesCmd) -> Result<u8> {
             Ok(exit::CLEAN)
         }
         RulesCmd::Check { rules } => {
-            let (reg, scanner) = registry(&rules)?;
+            let (reg, scanner) = registry(&rules, rules.is_empty())?;
             let problems = reg.problems();
             let (n, failures) = rampart_secrets::check::check(scanner.engine());
             let mut out = String::new();

@@ -46,40 +46,16 @@ pub fn run_secrets(cmd: SecretsCmd) -> Result<u8> {
     run(mode, &cmd.common, &cmd.secrets, &cmd.path, false)
 }
 
-/// Load the rule set the settings ask for: rule files instead of the built-ins when given.
-pub fn load_rules(rule_files: &[PathBuf], disable: &[String]) -> Result<RuleSet> {
-    let builtin = RuleSet::builtin().context("built-in rules failed to load")?;
-    let mut set = if rule_files.is_empty() {
-        builtin
-    } else {
-        let mut set = RuleSet::default();
-        for f in rule_files {
-            let loaded = load_rule_file(f, &builtin)?;
-            set.merge(loaded)
-                .with_context(|| format!("cannot combine rules from {}", f.display()))?;
-        }
-        set
-    };
+/// Load the rule set the settings ask for: the built-in rules (unless `with_builtin` is
+/// false, `--no-builtin-rules`) plus the rule files, minus the disabled rules.
+pub fn load_rules(
+    rule_files: &[PathBuf],
+    disable: &[String],
+    with_builtin: bool,
+) -> Result<RuleSet> {
+    let mut set = RuleSet::load(rule_files, with_builtin).context("cannot load secret rules")?;
     set.disable(disable);
     Ok(set)
-}
-
-fn load_rule_file(path: &Path, builtin: &RuleSet) -> Result<RuleSet> {
-    let ext = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    if ext == "toml" {
-        return rampart_secrets::gitleaks::load_file(path, Some(builtin))
-            .with_context(|| format!("cannot load gitleaks rules from {}", path.display()));
-    }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read rule file {}", path.display()))?;
-    let rules = rampart_secrets::rules::load_yaml(&text, &path.display().to_string())?;
-    Ok(RuleSet {
-        rules,
-        global_allowlists: Vec::new(),
-    })
 }
 
 fn run(
@@ -94,7 +70,11 @@ fn run(
         bail!("{}: no such file or directory", root.display());
     }
     let settings = Settings::resolve(common, secrets, root)?;
-    let set = load_rules(&settings.rules, &settings.disable)?;
+    let set = load_rules(
+        &settings.rules,
+        &settings.disable,
+        !secrets.no_builtin_rules,
+    )?;
     let scanner = SecretScanner::new(
         set,
         ScanOptions {
@@ -126,6 +106,7 @@ fn run(
         ),
     };
     let mut report = Report::new(target, vec!["secrets".into()]);
+    note_gitignored(&output.ignored);
     output.merge_into(&mut report);
 
     let mut metas: HashMap<String, RuleMeta> = scanner
@@ -142,6 +123,25 @@ fn run(
     }
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     crate::commands::output::finish(report, &settings, full_scan, |id| metas.get(id).cloned())
+}
+
+/// Name the untracked paths git ignores that the secret scan skipped (at most 20).
+fn note_gitignored(ignored: &[String]) {
+    if ignored.is_empty() {
+        return;
+    }
+    let shown: Vec<&str> = ignored.iter().take(20).map(String::as_str).collect();
+    let more = ignored.len().saturating_sub(shown.len());
+    crate::say!(
+        "note: {} untracked path(s) ignored by git not scanned (--no-ignore scans them): {}{}",
+        ignored.len(),
+        shown.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    );
 }
 
 /// The scanners `rampart scan` runs besides secrets, each contributing a [`ScanPart`].
