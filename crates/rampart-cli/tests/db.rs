@@ -11,7 +11,10 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn rampart(cache: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_rampart"));
+    // RAMPART_TEST_BIN: run the tests against another build (to see them fail on it).
+    let bin =
+        std::env::var("RAMPART_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_rampart").into());
+    let mut c = Command::new(bin);
     c.env("NO_COLOR", "1")
         .env_remove("RAMPART_DB")
         .env("XDG_CACHE_HOME", cache)
@@ -275,4 +278,268 @@ fn update_from_a_local_server() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+}
+
+// ------------------------------------------- a failed update never leaves a worse database
+
+/// An OSV record for `ecosystem`/`name`, affected below 2.0.
+fn osv(dir: &Path, id: &str, ecosystem: &str, name: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join(format!("{id}.json")),
+        format!(
+            r#"{{"id": "{id}", "modified": "2024-01-01T00:00:00Z",
+               "affected": [{{"package": {{"ecosystem": "{ecosystem}", "name": "{name}"}},
+                 "ranges": [{{"type": "ECOSYSTEM",
+                   "events": [{{"introduced": "0"}}, {{"fixed": "2.0"}}]}}]}}]}}"#
+        ),
+    )
+    .unwrap();
+}
+
+/// A database at `db` holding one record affecting `left-pad` < 2.0 (npm) and one
+/// affecting `requests` < 2.0 (PyPI), or only the second with `npm: false`.
+fn good_db(tmp: &Path, db: &Path, npm: bool) {
+    let src = tmp.join(if npm { "osv-both" } else { "osv-pypi" });
+    if npm {
+        osv(&src, "GHSA-npm1-xxxx-xxxx", "npm", "left-pad");
+    }
+    osv(&src, "GHSA-pypi-xxxx-xxxx", "PyPI", "requests");
+    let o = rampart(tmp)
+        .args(["db", "import", "--no-schema", "--db"])
+        .arg(db)
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+}
+
+/// A repository with a package-lock.json naming left-pad 1.0.0.
+fn npm_repo(tmp: &Path) -> std::path::PathBuf {
+    let repo = tmp.join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(
+        repo.join("package-lock.json"),
+        r#"{"name": "app", "version": "1.0.0", "lockfileVersion": 3, "requires": true,
+            "packages": {"": {"name": "app", "version": "1.0.0", "dependencies": {"left-pad": "1.0.0"}},
+                         "node_modules/left-pad": {"version": "1.0.0"}}}"#,
+    )
+    .unwrap();
+    repo
+}
+
+fn deps(tmp: &Path, repo: &Path, db: &Path, extra: &[&str]) -> Output {
+    rampart(tmp)
+        .args(["deps"])
+        .arg(repo)
+        .args(["--format", "json", "--fail-on", "medium", "--db"])
+        .arg(db)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// A port nothing listens on.
+fn dead_port() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    drop(l);
+    base
+}
+
+#[test]
+fn failed_update_keeps_a_good_database_usable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("v.db");
+    good_db(tmp.path(), &db, true);
+    let before = std::fs::read(&db).unwrap();
+    let o = rampart(tmp.path())
+        .args([
+            "db",
+            "update",
+            "--base-url",
+            &dead_port(),
+            "--ecosystem",
+            "npm",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(text(&o.stderr).contains("npm: failed:"), "{}", out(&o));
+    assert_eq!(std::fs::read(&db).unwrap(), before, "database changed");
+    let repo = npm_repo(tmp.path());
+    let o = deps(tmp.path(), &repo, &db, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        text(&o.stdout).contains("GHSA-npm1-xxxx-xxxx"),
+        "{}",
+        out(&o)
+    );
+}
+
+/// No database and no network: `db update` fails and leaves no file at all (it used to
+/// leave an empty database, after which `rampart deps` said "No findings, gate: passed").
+#[test]
+fn failed_first_update_leaves_no_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("cache");
+    let db = dir.join("vuln.db");
+    let o = rampart(tmp.path())
+        .args([
+            "db",
+            "update",
+            "--base-url",
+            &dead_port(),
+            "--ecosystem",
+            "npm,PyPI",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(!db.exists(), "{}", out(&o));
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let repo = npm_repo(tmp.path());
+    let o = deps(tmp.path(), &repo, &db, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+}
+
+/// The update's temporary archive goes beside the database, not into `$TMPDIR` under a
+/// predictable name: with `--db vuln.db` (no directory) and an unusable `$TMPDIR`, the
+/// update works and leaves only the database.
+#[test]
+fn update_temp_files_live_beside_the_database() {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    w.start_file(
+        "GHSA-crat-xxxx-xxxx.json",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    w.write_all(
+        br#"{"id": "GHSA-crat-xxxx-xxxx", "modified": "2024-01-01T00:00:00Z",
+            "affected": [{"package": {"ecosystem": "crates.io", "name": "demo"},
+              "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "2.0.0"}]}]}]}"#,
+    )
+    .unwrap();
+    let base = serve_zip(w.finish().unwrap().into_inner(), 1);
+    let tmp = tempfile::tempdir().unwrap();
+    let o = rampart(tmp.path())
+        .current_dir(tmp.path())
+        .env("TMPDIR", tmp.path().join("no-such-dir"))
+        .args([
+            "db",
+            "update",
+            "--base-url",
+            &base,
+            "--ecosystem",
+            "crates.io",
+            "--no-schema",
+            "--db",
+            "vuln.db",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let mut left: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["vuln.db"], "{}", out(&o));
+}
+
+#[test]
+fn deps_refuses_an_empty_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("empty.db");
+    // An empty database, as a failed update used to leave.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL); CREATE TABLE vulns (id TEXT PRIMARY KEY, modified TEXT, published TEXT, summary TEXT, aliases TEXT NOT NULL, refs TEXT NOT NULL, severity TEXT NOT NULL, source TEXT NOT NULL, record TEXT NOT NULL); CREATE TABLE affected (vuln_id TEXT NOT NULL, ecosystem TEXT NOT NULL, eco_base TEXT NOT NULL, name TEXT NOT NULL, severity TEXT NOT NULL, ranges TEXT NOT NULL, versions TEXT NOT NULL); CREATE TABLE aliases (alias TEXT NOT NULL, vuln_id TEXT NOT NULL);")
+        .unwrap();
+    let repo = npm_repo(tmp.path());
+    let o = deps(tmp.path(), &repo, &db, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("the vulnerability database is empty"),
+        "{}",
+        out(&o)
+    );
+    assert!(
+        err.contains(&format!(
+            "rampart db update --ecosystem npm --db {}",
+            db.display()
+        )),
+        "{}",
+        out(&o)
+    );
+}
+
+#[test]
+fn deps_refuses_a_database_without_the_scanned_ecosystem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("pypi.db");
+    good_db(tmp.path(), &db, false);
+    let repo = npm_repo(tmp.path());
+    let o = deps(tmp.path(), &repo, &db, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    let err = text(&o.stderr);
+    assert!(err.contains("has no data for npm"), "{}", out(&o));
+    assert!(
+        err.contains("rampart db update --ecosystem npm"),
+        "{}",
+        out(&o)
+    );
+}
+
+#[test]
+fn deps_refuses_a_stale_database_unless_relaxed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("old.db");
+    good_db(tmp.path(), &db, true);
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "UPDATE meta SET value = '2020-01-01T00:00:00Z' WHERE key = 'last_import'",
+            [],
+        )
+        .unwrap();
+    let repo = npm_repo(tmp.path());
+    let o = deps(tmp.path(), &repo, &db, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    let err = text(&o.stderr);
+    assert!(err.contains("more than the allowed 7 days"), "{}", out(&o));
+    assert!(err.contains("--max-db-age"), "{}", out(&o));
+    // `db status` says so too.
+    let o = rampart(tmp.path())
+        .args(["db", "status", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(text(&o.stdout).contains("fresh     NO:"), "{}", out(&o));
+    // The runner accepts an older database: flag or environment.
+    let o = deps(tmp.path(), &repo, &db, &["--max-db-age", "10000d"]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        text(&o.stdout).contains("GHSA-npm1-xxxx-xxxx"),
+        "{}",
+        out(&o)
+    );
+    let o = rampart(tmp.path())
+        .env("RAMPART_MAX_DB_AGE", "none")
+        .args(["deps"])
+        .arg(&repo)
+        .args(["--format", "json", "--fail-on", "medium", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
 }

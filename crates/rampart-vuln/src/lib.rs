@@ -37,6 +37,7 @@ pub mod cvss;
 pub mod db;
 pub mod ecosystem;
 pub mod error;
+pub mod fresh;
 pub mod import;
 pub mod matcher;
 pub mod osv;

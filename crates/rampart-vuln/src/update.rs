@@ -11,6 +11,12 @@
 //! network error, size limit, bad archive) is reported and the others continue; the
 //! database keeps what it had for it, and its validators are not changed, so the next
 //! update retries it.
+//!
+//! The temporary archive is created with a random name and `O_EXCL` in the database's
+//! directory (never a predictable name in a shared `/tmp`, never through a symlink) and
+//! removed when done. [`update_file`] builds a database that does not exist yet beside
+//! its final path and renames it into place only when some ecosystem was imported: a
+//! failed first update leaves no file behind.
 
 use crate::db::{Db, ImportReport};
 use crate::error::DbError;
@@ -18,7 +24,7 @@ use crate::import::{self, ImportOptions};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{Read, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// The public OSV bucket.
@@ -203,7 +209,7 @@ fn fetch(
     agent: &ureq::Agent,
     url: &str,
     prev: &FeedState,
-    dest: &Path,
+    dest: &mut tempfile::NamedTempFile,
     max_bytes: u64,
 ) -> Result<(u16, Fetched), FetchError> {
     let mut req = agent.get(url);
@@ -241,13 +247,13 @@ fn fetch(
             ));
         }
     }
-    let mut file = std::fs::File::create(dest)
-        .map_err(|e| fail(Some(code), format!("{}: {e}", dest.display())))?;
+    let shown = dest.path().display().to_string();
+    let file = dest.as_file_mut();
     let mut body = resp
         .into_body()
         .into_reader()
         .take(max_bytes.saturating_add(1));
-    let bytes = std::io::copy(&mut body, &mut file).map_err(|e| FetchError {
+    let bytes = std::io::copy(&mut body, file).map_err(|e| FetchError {
         http_status: Some(code),
         bytes: 0,
         message: format!("download interrupted: {e}"),
@@ -260,7 +266,7 @@ fn fetch(
         });
     }
     file.flush()
-        .map_err(|e| fail(Some(code), format!("{}: {e}", dest.display())))?;
+        .map_err(|e| fail(Some(code), format!("{shown}: {e}")))?;
     Ok((
         code,
         Fetched::Downloaded {
@@ -271,13 +277,45 @@ fn fetch(
     ))
 }
 
-/// Removes a downloaded archive.
-struct TempZip(PathBuf);
-
-impl Drop for TempZip {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+/// Download (when `path` exists) or build (when it does not) the database at `path`.
+///
+/// A new database is written to a temporary file beside `path` and renamed to `path`
+/// only when at least one ecosystem was imported, so a failed first update (no network,
+/// every download refused) leaves no empty database that later scans would take for a
+/// clean one. An existing database is updated in place, one atomic import per ecosystem
+/// (see [`Db::update`]): a failing ecosystem keeps its previous data.
+pub fn update_file(
+    path: &Path,
+    opts: &UpdateOptions,
+    progress: &mut dyn FnMut(&EcosystemUpdate),
+) -> Result<UpdateReport, DbError> {
+    if path.exists() {
+        let mut db = Db::open(path)?;
+        return db.update(opts, progress);
     }
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| DbError::io(dir, e))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".rampart-db-new-")
+        .suffix(".db")
+        .tempfile_in(dir)
+        .map_err(|e| DbError::io(dir, e))?
+        .into_temp_path();
+    let report = {
+        let mut db = Db::open(&tmp)?;
+        db.update(opts, progress)?
+    };
+    let imported = report
+        .ecosystems
+        .iter()
+        .any(|e| e.status == UpdateStatus::Updated);
+    if imported {
+        tmp.persist(path).map_err(|e| DbError::io(path, e.error))?;
+    }
+    Ok(report)
 }
 
 fn check_name(eco: &str) -> Result<(), String> {
@@ -336,13 +374,17 @@ impl Db {
             .build();
         let agent = ureq::Agent::new_with_config(config);
         let feeds = self.feeds()?;
-        let tmp_dir = self
-            .path()
-            .and_then(Path::parent)
-            .filter(|p| !p.as_os_str().is_empty())
-            .map_or_else(std::env::temp_dir, Path::to_path_buf);
+        // Beside the database (`vuln.db` alone: the working directory); in memory: the
+        // system's temporary directory (random name, created exclusively either way).
+        let tmp_dir = match self.path() {
+            Some(p) => match p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                Some(d) => d.to_path_buf(),
+                None => Path::new(".").to_path_buf(),
+            },
+            None => std::env::temp_dir(),
+        };
         let mut report = UpdateReport::default();
-        for (i, eco) in opts.ecosystems.iter().enumerate() {
+        for eco in &opts.ecosystems {
             let t0 = Instant::now();
             let url = archive_url(&opts.base_url, eco);
             let mut out = EcosystemUpdate {
@@ -363,10 +405,21 @@ impl Db {
                     Some(f) if !opts.force && f.url.as_deref() == Some(url.as_str()) => f.clone(),
                     _ => FeedState::default(),
                 };
-                let dest = TempZip(
-                    tmp_dir.join(format!(".rampart-update-{}-{i}.zip", std::process::id())),
-                );
-                self.update_one(&agent, opts, eco, &url, &prev, &dest.0, &mut out)?;
+                match tempfile::Builder::new()
+                    .prefix(".rampart-update-")
+                    .suffix(".zip")
+                    .tempfile_in(&tmp_dir)
+                {
+                    Ok(mut dest) => {
+                        self.update_one(&agent, opts, eco, &url, &prev, &mut dest, &mut out)?;
+                    }
+                    Err(e) => {
+                        out.error = Some(format!(
+                            "cannot create a temporary file in {}: {e}",
+                            tmp_dir.display()
+                        ));
+                    }
+                }
             }
             out.seconds = t0.elapsed().as_secs_f64();
             progress(&out);
@@ -384,7 +437,7 @@ impl Db {
         eco: &str,
         url: &str,
         prev: &FeedState,
-        dest: &Path,
+        dest: &mut tempfile::NamedTempFile,
         out: &mut EcosystemUpdate,
     ) -> Result<(), DbError> {
         let (code, fetched) = match fetch(agent, url, prev, dest, opts.max_bytes) {
@@ -412,6 +465,7 @@ impl Db {
                 last_modified,
             } => {
                 out.bytes = bytes;
+                let dest = dest.path();
                 let t = Instant::now();
                 let mut collected = match import::collect(&[dest.to_path_buf()], &opts.import) {
                     Ok(c) => c,

@@ -88,6 +88,10 @@ pub struct DbPath {
     /// ~/.cache/rampart/vuln.db).
     #[arg(long = "db", value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// Largest database age a scan accepts (7d, 12h, 3600, or `none`; default: 7d, or
+    /// $RAMPART_MAX_DB_AGE). An older database is an error: update it.
+    #[arg(long = "max-db-age", value_name = "AGE")]
+    pub max_db_age: Option<String>,
 }
 
 impl DbPath {
@@ -101,6 +105,56 @@ impl DbPath {
                     .map(PathBuf::from)
             })
             .unwrap_or_else(default_path)
+    }
+
+    /// The largest database age a scan accepts (`None`: any).
+    pub fn max_age(&self) -> Result<Option<Duration>> {
+        let spec = self.max_db_age.clone().or_else(|| {
+            std::env::var("RAMPART_MAX_DB_AGE")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+        });
+        match spec {
+            None => Ok(Some(rampart_vuln::fresh::DEFAULT_MAX_AGE)),
+            Some(s) => rampart_vuln::fresh::parse_max_age(&s)
+                .map_err(|e| anyhow::anyhow!("--max-db-age: {e}")),
+        }
+    }
+
+    /// Open the database for a scan of packages of `ecosystems`, refusing one that is
+    /// empty, older than the allowed age or without data for one of them: the error names
+    /// what is wrong and the `rampart db update` command that fixes it.
+    pub fn open_for_scan(&self, ecosystems: &[String]) -> Result<Db> {
+        let path = self.resolve();
+        let max_age = self.max_age()?;
+        let db =
+            Db::open_existing(&path).with_context(|| format!("cannot open {}", path.display()))?;
+        let problems = rampart_vuln::fresh::check(&db, ecosystems, max_age)?;
+        if problems.is_empty() {
+            return Ok(db);
+        }
+        let what: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        let ecos = rampart_vuln::fresh::update_ecosystems(&problems, ecosystems);
+        let mut cmd = String::from("rampart db update");
+        if !ecos.is_empty() {
+            cmd.push_str(&format!(" --ecosystem {}", ecos.join(",")));
+        }
+        if self.db.is_some() {
+            cmd.push_str(&format!(" --db {}", path.display()));
+        }
+        bail!(
+            "{} ({}): run `{cmd}`{}",
+            what.join("; "),
+            path.display(),
+            if problems
+                .iter()
+                .any(|p| matches!(p, rampart_vuln::fresh::Problem::Stale { .. }))
+            {
+                " (or accept an older database with --max-db-age)"
+            } else {
+                ""
+            }
+        )
     }
 }
 
@@ -141,7 +195,7 @@ pub fn run(cmd: DbCmd) -> Result<u8> {
             }
             update(&opts, &db.resolve(), &format)
         }
-        DbCmd::Status { db, format } => status(&db.resolve(), &format),
+        DbCmd::Status { db, format } => status(&db.resolve(), db.max_age()?, &format),
     }
 }
 
@@ -172,9 +226,8 @@ fn update(opts: &UpdateOptions, path: &Path, format: &str) -> Result<u8> {
     if !matches!(format, "text" | "json") {
         bail!("--format: unknown `{format}` (expected text or json)");
     }
-    let mut db = Db::open(path).with_context(|| format!("opening {}", path.display()))?;
     let text = format == "text";
-    let report = db.update(opts, &mut |e| {
+    let report = rampart_vuln::update::update_file(path, opts, &mut |e| {
         if text {
             crate::say!("{}", describe(e));
             if let Some(r) = &e.import {
@@ -200,11 +253,12 @@ fn update(opts: &UpdateOptions, path: &Path, format: &str) -> Result<u8> {
         .map(|r| r.imported)
         .sum();
     crate::stdout(&format!(
-        "{} updated ({imported} records imported), {} not modified, {failed} failed in {:.1} s; database {}\n",
+        "{} updated ({imported} records imported), {} not modified, {failed} failed in {:.1} s; database {}{}\n",
         count(UpdateStatus::Updated),
         count(UpdateStatus::NotModified),
         report.seconds,
-        path.display()
+        path.display(),
+        if path.exists() { "" } else { " not created (nothing imported)" }
     ))?;
     Ok(code)
 }
@@ -327,7 +381,7 @@ fn import(
     Ok(code)
 }
 
-fn status(path: &Path, format: &str) -> Result<u8> {
+fn status(path: &Path, max_age: Option<Duration>, format: &str) -> Result<u8> {
     if !matches!(format, "text" | "json") {
         bail!("--format: unknown `{format}` (expected text or json)");
     }
@@ -352,6 +406,21 @@ fn status(path: &Path, format: &str) -> Result<u8> {
         }
         _ => {
             let _ = writeln!(s, "imported  never");
+        }
+    }
+    // What scans (deps, image, scan) will say about it.
+    let problems = rampart_vuln::fresh::check(&db, &[], max_age)?;
+    let limit = max_age.map_or("no limit".to_string(), |m| {
+        format!("limit {}", rampart_vuln::fresh::human(m.as_secs()))
+    });
+    if problems.is_empty() {
+        let _ = writeln!(s, "fresh     yes ({limit})");
+    } else {
+        for p in &problems {
+            let _ = writeln!(
+                s,
+                "fresh     NO: {p} ({limit}); scans refuse it: run `rampart db update`"
+            );
         }
     }
     if let Some(n) = &st.newest_record {

@@ -96,8 +96,7 @@ pub fn run(cmd: DepsCmd) -> Result<u8> {
         crate::say!("error: {}", no_db_message(&db_path));
         return Ok(exit::ERROR);
     }
-    let db = rampart_vuln::Db::open_existing(&db_path)
-        .with_context(|| format!("cannot open {}", db_path.display()))?;
+    let db = cmd.db.open_for_scan(&ecosystems_of(&out.inventory))?;
     let opts = MatchOptions {
         ignore_unfixed: cmd.ignore_unfixed,
         vex,
@@ -122,6 +121,18 @@ pub fn run(cmd: DepsCmd) -> Result<u8> {
     report.summary.files_scanned = out.files_scanned;
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     crate::commands::output::finish(report, &settings, true, |id| metas.get(id).cloned())
+}
+
+/// The ecosystems of the inventory's packages (OSV names).
+fn ecosystems_of(inv: &rampart_sca::inventory::Inventory) -> Vec<String> {
+    let mut e: Vec<String> = inv
+        .lockfiles
+        .iter()
+        .flat_map(|l| l.packages.iter().map(|p| p.ecosystem.clone()))
+        .collect();
+    e.sort();
+    e.dedup();
+    e
 }
 
 fn load_vex(files: &[PathBuf]) -> Result<Vec<rampart_sca::vex::Statement>> {
@@ -243,8 +254,23 @@ pub fn scan_part(root: &Path, settings: &Settings) -> Result<ScanPart> {
             metas: rampart_sca::license::metas(),
         });
     }
-    let db = rampart_vuln::Db::open_existing(&db_path)
-        .with_context(|| format!("cannot open {}", db_path.display()))?;
+    let db = match DbPath::default().open_for_scan(&ecosystems_of(&out.inventory)) {
+        Ok(db) => db,
+        Err(e) => {
+            // Not checked is an error (exit 2 unless --allow-errors), never "no findings".
+            errors.push(ScanError {
+                path: db_path.display().to_string(),
+                line: None,
+                message: format!("dependency vulnerabilities not checked: {e:#}"),
+            });
+            return Ok(ScanPart {
+                scanner: "deps",
+                findings: licences,
+                errors,
+                metas: rampart_sca::license::metas(),
+            });
+        }
+    };
     let mut found = findings(&db, &out.inventory, &MatchOptions::default())?;
     found.extend(licences);
     let mut metas: Vec<RuleMeta> = rampart_sca::license::metas();

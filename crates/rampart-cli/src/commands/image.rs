@@ -173,9 +173,9 @@ fn open_db(p: &crate::commands::db::DbPath) -> Result<Option<rampart_vuln::Db>> 
         }
         return Ok(None);
     }
-    Ok(Some(rampart_vuln::Db::open_existing(&path).with_context(
-        || format!("cannot open vulnerability database {}", path.display()),
-    )?))
+    // Empty or older than --max-db-age: an error, not a clean result. (The image's
+    // ecosystems are known only after the scan; their coverage is not checked here.)
+    Ok(Some(p.open_for_scan(&[])?))
 }
 
 fn package_table(pkgs: &[ImagePackage]) -> String {
