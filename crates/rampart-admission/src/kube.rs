@@ -1,29 +1,54 @@
 //! The API server side: a Namespace watch cache (list, then watch from the list's
-//! `resourceVersion`, relisting on `410 Gone` or a dropped stream) and PolicyReport
+//! `resourceVersion`, relisting on `410 Gone` or a failed stream) and PolicyReport
 //! creation for audit-mode decisions.
 //!
-//! This is a deliberately small client over the same hyper/rustls stack as the server
-//! (the `kube` crate and `k8s-openapi` would roughly double the crate's build time for
-//! two endpoints). It speaks the API server's documented list/watch protocol: one JSON
-//! `WatchEvent` per line, `ADDED`/`MODIFIED`/`DELETED`/`BOOKMARK`/`ERROR`.
+//! The cache must never freeze silently, since it decides which namespaces are
+//! enforced:
+//!
+//! - every watch asks the server to end it after [`WatchOptions::timeout_seconds`], and
+//!   the client gives up on a stream that sends nothing for
+//!   [`WatchOptions::idle_timeout`] (a half-open connection), then watches again;
+//! - the cache records when it last heard from the API server (a list, a watch
+//!   accepted, an event or bookmark, a watch ended by the server); past
+//!   [`WatchOptions::stale_after`] without news it reports not ready, so `/readyz` fails
+//!   and the Service stops routing to this replica;
+//! - the service-account token is re-read from its file periodically and after a 401
+//!   (projected tokens rotate; a token read once expires).
+//!
+//! This is a deliberately small client over [`rampart_net::http`]'s one HTTP client,
+//! not the `kube` crate: `kube` with `k8s-openapi` would add several hundred thousand
+//! lines of generated types and their build time (minutes on CI's two cores) for two
+//! endpoints, and the one Kubernetes client of the design (`rampart-cluster`, over
+//! `kube`) does not exist yet; when it does, this module moves onto it. It speaks the
+//! API server's documented list/watch protocol: one JSON `WatchEvent` per line,
+//! `ADDED`/`MODIFIED`/`DELETED`/`BOOKMARK`/`ERROR`.
 
 use crate::engine::{AuditEvent, AuditSink};
-use crate::namespaces::{Labels, StaticNamespaces};
+use crate::namespaces::{Labels, NamespaceSource, StaticNamespaces};
 use axum::body::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::Request;
-use hyper_util::rt::TokioIo;
+use http_body_util::BodyExt;
+use hyper::header::{self, HeaderName, HeaderValue};
+use hyper::Method;
+use rampart_net::egress::EgressPolicy;
+use rampart_net::http::{HttpClient, Url};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use tokio_rustls::rustls;
 
 /// In-cluster service-account files.
 const SA_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+/// How often the in-cluster token file is re-read (client-go re-reads every minute).
+const TOKEN_REREAD: Duration = Duration::from_secs(60);
+/// Largest token file read.
+const MAX_TOKEN_FILE: u64 = 64 << 10;
+/// Largest list response.
+const MAX_LIST: usize = 64 << 20;
+/// Largest single watch event.
+const MAX_EVENT: usize = 16 << 20;
 
 /// Errors reaching the API server.
 #[derive(Debug, thiserror::Error)]
@@ -37,34 +62,91 @@ pub enum KubeError {
     Api(String),
 }
 
+/// Where the bearer token comes from.
+#[derive(Debug)]
+enum Token {
+    None,
+    Static(String),
+    File {
+        path: PathBuf,
+        every: Duration,
+        current: Mutex<Option<(String, Instant)>>,
+    },
+}
+
+fn read_token(path: &Path) -> Result<String, KubeError> {
+    let f = std::fs::File::open(path)
+        .map_err(|e| KubeError::Config(format!("{}: {e}", path.display())))?;
+    let mut s = String::new();
+    f.take(MAX_TOKEN_FILE)
+        .read_to_string(&mut s)
+        .map_err(|e| KubeError::Config(format!("{}: {e}", path.display())))?;
+    let t = s.trim().to_string();
+    if t.is_empty() {
+        return Err(KubeError::Config(format!(
+            "{}: empty token",
+            path.display()
+        )));
+    }
+    Ok(t)
+}
+
+impl Token {
+    /// The token, re-read from its file when older than its interval (or `force`). A
+    /// failed re-read keeps the previous token.
+    fn get(&self, force: bool) -> Option<String> {
+        match self {
+            Token::None => None,
+            Token::Static(t) => Some(t.clone()),
+            Token::File {
+                path,
+                every,
+                current,
+            } => {
+                let mut cur = current.lock().ok()?;
+                let due = match &*cur {
+                    None => true,
+                    Some((_, at)) => force || at.elapsed() >= *every,
+                };
+                if due {
+                    match read_token(path) {
+                        Ok(t) => *cur = Some((t, Instant::now())),
+                        Err(_) => {
+                            if let Some((_, at)) = cur.as_mut() {
+                                *at = Instant::now();
+                            }
+                        }
+                    }
+                }
+                cur.as_ref().map(|(t, _)| t.clone())
+            }
+        }
+    }
+}
+
 /// How to reach the API server.
 #[derive(Clone)]
 pub struct KubeClient {
-    https: bool,
-    host: String,
-    port: u16,
-    token: Option<String>,
-    tls: Option<Arc<rustls::ClientConfig>>,
+    base: Url,
+    http: HttpClient,
+    token: Arc<Token>,
 }
 
 impl std::fmt::Debug for KubeClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "KubeClient({}://{}:{})",
-            if self.https { "https" } else { "http" },
-            self.host,
-            self.port
-        )
+        write!(f, "KubeClient({})", self.base.origin())
     }
 }
 
-fn tls_with_ca(ca: &Path) -> Result<Arc<rustls::ClientConfig>, KubeError> {
-    rampart_net::tls::client_config(Some(ca)).map_err(|e| KubeError::Config(e.to_string()))
+fn tls_with_ca(ca: &Path) -> Result<HttpClient, KubeError> {
+    let tls =
+        rampart_net::tls::client_config(Some(ca)).map_err(|e| KubeError::Config(e.to_string()))?;
+    Ok(HttpClient::new(Ok(tls), EgressPolicy::unrestricted()))
 }
 
 impl KubeClient {
-    /// From the pod's service account (`KUBERNETES_SERVICE_HOST`/`_PORT`, token, CA).
+    /// From the pod's service account (`KUBERNETES_SERVICE_HOST`/`_PORT`, token, CA);
+    /// the token file is re-read every minute.
     pub fn in_cluster() -> Result<KubeClient, KubeError> {
         let host = std::env::var("KUBERNETES_SERVICE_HOST").map_err(|_| {
             KubeError::Config(
@@ -73,18 +155,18 @@ impl KubeClient {
         })?;
         let port = std::env::var("KUBERNETES_SERVICE_PORT")
             .ok()
-            .and_then(|p| p.parse().ok())
+            .and_then(|p| p.parse::<u16>().ok())
             .unwrap_or(443);
         let dir = PathBuf::from(SA_DIR);
-        let token = std::fs::read_to_string(dir.join("token"))
-            .map_err(|e| KubeError::Config(format!("{SA_DIR}/token: {e}")))?;
-        Ok(KubeClient {
-            https: true,
-            host: host.trim_matches(['[', ']']).to_string(),
-            port,
-            token: Some(token.trim().to_string()),
-            tls: Some(tls_with_ca(&dir.join("ca.crt"))?),
-        })
+        let host = host.trim_matches(['[', ']']);
+        let server = if host.contains(':') {
+            format!("https://[{host}]:{port}")
+        } else {
+            format!("https://{host}:{port}")
+        };
+        let client = KubeClient::new(&server, None, Some(&dir.join("ca.crt")))?;
+        read_token(&dir.join("token"))?;
+        Ok(client.with_token_file(&dir.join("token"), TOKEN_REREAD))
     }
 
     /// An explicit server (`https://host:port` or `http://127.0.0.1:port` for tests),
@@ -94,92 +176,82 @@ impl KubeClient {
         token: Option<String>,
         ca: Option<&Path>,
     ) -> Result<KubeClient, KubeError> {
-        let (https, rest) = if let Some(r) = server.strip_prefix("https://") {
-            (true, r)
-        } else if let Some(r) = server.strip_prefix("http://") {
-            (false, r)
-        } else {
-            return Err(KubeError::Config(format!(
-                "{server}: expected http(s)://host:port"
-            )));
-        };
-        let rest = rest.trim_end_matches('/');
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((h, p)) => (
-                h,
-                p.parse()
-                    .map_err(|_| KubeError::Config(format!("{server}: bad port")))?,
+        let base = Url::parse(server.trim_end_matches('/'))
+            .map_err(|e| KubeError::Config(format!("{e} (expected http(s)://host:port)")))?;
+        let mut http = match (base.https, ca) {
+            (false, _) => HttpClient::new(
+                Err(rampart_net::NetError::Tls("plain HTTP".into())),
+                EgressPolicy::unrestricted(),
             ),
-            None => (rest, if https { 443 } else { 80 }),
-        };
-        let tls = match (https, ca) {
-            (false, _) => None,
-            (true, Some(ca)) => Some(tls_with_ca(ca)?),
+            (true, Some(ca)) => tls_with_ca(ca)?,
             (true, None) => {
                 return Err(KubeError::Config(format!(
                     "{server}: a CA file is needed for https"
                 )))
             }
         };
+        http.timeout = Duration::from_secs(30);
+        http.max_body = MAX_LIST;
+        http.user_agent = "rampart-admission".into();
         Ok(KubeClient {
-            https,
-            host: host.to_string(),
-            port,
-            token,
-            tls,
+            base,
+            http,
+            token: Arc::new(token.map_or(Token::None, Token::Static)),
         })
     }
 
-    async fn send(
+    /// Read the bearer token from `path` now and again every `every` (and after a 401).
+    pub fn with_token_file(mut self, path: &Path, every: Duration) -> KubeClient {
+        self.token = Arc::new(Token::File {
+            path: path.to_path_buf(),
+            every,
+            current: Mutex::new(None),
+        });
+        self
+    }
+
+    fn url(&self, path: &str) -> Url {
+        let mut u = self.base.clone();
+        u.path_and_query = path.to_string();
+        u
+    }
+
+    fn headers(&self, force_token: bool, json_body: bool) -> Vec<(HeaderName, HeaderValue)> {
+        let mut h = vec![(header::ACCEPT, HeaderValue::from_static("application/json"))];
+        if json_body {
+            h.push((
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ));
+        }
+        if let Some(t) = self.token.get(force_token) {
+            if let Ok(v) = HeaderValue::from_str(&format!("Bearer {t}")) {
+                h.push((header::AUTHORIZATION, v));
+            }
+        }
+        h
+    }
+
+    /// A streaming GET (a watch): the response with its body unread.
+    async fn stream(
         &self,
-        method: &str,
         path: &str,
-        body: Option<Value>,
     ) -> Result<hyper::Response<hyper::body::Incoming>, KubeError> {
-        let api = |e: &dyn std::fmt::Display| KubeError::Api(format!("{method} {path}: {e}"));
-        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+        let api = |e: &dyn std::fmt::Display| KubeError::Api(format!("GET {path}: {e}"));
+        let url = self.url(path);
+        let mut resp = self
+            .http
+            .send(Method::GET, &url, &self.headers(false, false), Bytes::new())
             .await
             .map_err(|e| api(&e))?;
-        let mut b = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(hyper::header::HOST, format!("{}:{}", self.host, self.port))
-            .header(hyper::header::ACCEPT, "application/json")
-            .header(hyper::header::USER_AGENT, "rampart-admission");
-        if let Some(t) = &self.token {
-            b = b.header(hyper::header::AUTHORIZATION, format!("Bearer {t}"));
+        if resp.status().as_u16() == 401 {
+            resp = self
+                .http
+                .send(Method::GET, &url, &self.headers(true, false), Bytes::new())
+                .await
+                .map_err(|e| api(&e))?;
         }
-        let bytes = match &body {
-            Some(v) => {
-                b = b.header(hyper::header::CONTENT_TYPE, "application/json");
-                Bytes::from(v.to_string())
-            }
-            None => Bytes::new(),
-        };
-        let req = b.body(Full::new(bytes)).map_err(|e| api(&e))?;
-        macro_rules! go {
-            ($io:expr) => {{
-                let (mut sender, conn) = hyper::client::conn::http1::handshake($io)
-                    .await
-                    .map_err(|e| api(&e))?;
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                });
-                sender.send_request(req).await.map_err(|e| api(&e))
-            }};
-        }
-        match &self.tls {
-            None => go!(TokioIo::new(tcp)),
-            Some(cfg) => {
-                let name = rustls::pki_types::ServerName::try_from(self.host.clone())
-                    .map_err(|e| api(&e))?;
-                let tls = tokio_rustls::TlsConnector::from(cfg.clone())
-                    .connect(name, tcp)
-                    .await
-                    .map_err(|e| api(&e))?;
-                go!(TokioIo::new(tls))
-            }
-        }
+        Ok(resp)
     }
 
     async fn json(
@@ -188,17 +260,31 @@ impl KubeClient {
         path: &str,
         body: Option<Value>,
     ) -> Result<(u16, Value), KubeError> {
-        let resp = tokio::time::timeout(Duration::from_secs(30), self.send(method, path, body))
-            .await
-            .map_err(|_| KubeError::Api(format!("{method} {path}: timed out")))??;
-        let status = resp.status().as_u16();
-        let body = http_body_util::Limited::new(resp.into_body(), 64 << 20)
-            .collect()
-            .await
-            .map_err(|e| KubeError::Api(format!("{method} {path}: {e}")))?
-            .to_bytes();
-        let v = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        Ok((status, v))
+        let api = |e: &dyn std::fmt::Display| KubeError::Api(format!("{method} {path}: {e}"));
+        let m = Method::from_bytes(method.as_bytes()).map_err(|e| api(&e))?;
+        let url = self.url(path);
+        let bytes = body.map(|v| Bytes::from(v.to_string()));
+        let mut reply = None;
+        for force in [false, true] {
+            let r = self
+                .http
+                .fetch(
+                    m.clone(),
+                    &url,
+                    &self.headers(force, bytes.is_some()),
+                    bytes.clone().unwrap_or_default(),
+                )
+                .await
+                .map_err(|e| api(&e))?;
+            let retry = r.status == 401 && !force;
+            reply = Some(r);
+            if !retry {
+                break;
+            }
+        }
+        let r = reply.ok_or_else(|| api(&"no answer"))?;
+        let v = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+        Ok((r.status, v))
     }
 }
 
@@ -218,18 +304,115 @@ fn name_of(ns: &Value) -> Option<&str> {
     ns.get("metadata")?.get("name")?.as_str()
 }
 
+/// Timing of the Namespace watch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchOptions {
+    /// Asked of the server: end each watch after this many seconds.
+    pub timeout_seconds: u32,
+    /// Give up on a watch stream that sends nothing for this long (a half-open
+    /// connection) and watch again.
+    pub idle_timeout: Duration,
+    /// Report not ready when nothing was heard from the API server for this long.
+    pub stale_after: Duration,
+    /// Longest wait between retries after errors (starting at 1 s, doubling).
+    pub retry_max: Duration,
+}
+
+impl Default for WatchOptions {
+    /// 240 s watches, 270 s idle timeout, stale after 330 s, retries up to 30 s apart.
+    fn default() -> WatchOptions {
+        WatchOptions {
+            timeout_seconds: 240,
+            idle_timeout: Duration::from_secs(270),
+            stale_after: Duration::from_secs(330),
+            retry_max: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The Namespace labels as last synced, ready only while fresh (see the module
+/// documentation). Give it to [`crate::engine::Engine::with_namespaces`].
+#[derive(Debug)]
+pub struct NamespaceCache {
+    store: Arc<StaticNamespaces>,
+    heard: Mutex<Option<Instant>>,
+    stale_after: Duration,
+}
+
+impl NamespaceCache {
+    fn touch(&self) {
+        if let Ok(mut h) = self.heard.lock() {
+            *h = Some(Instant::now());
+        }
+    }
+
+    /// Time since the API server was last heard from (`None`: never).
+    pub fn age(&self) -> Option<Duration> {
+        self.heard.lock().ok()?.map(|at| at.elapsed())
+    }
+}
+
+impl NamespaceSource for NamespaceCache {
+    fn labels(&self, name: &str) -> Option<Labels> {
+        self.store.labels(name)
+    }
+
+    fn ready(&self) -> bool {
+        self.store.ready() && self.age().is_some_and(|a| a < self.stale_after)
+    }
+}
+
+/// Why a watch ended.
+enum WatchEnd {
+    /// The server ended it: watch again from this resourceVersion.
+    Resume(String),
+    /// Silent for the idle timeout: watch again from this resourceVersion.
+    Idle(String),
+    /// `410 Gone`: relist.
+    Expired,
+}
+
 /// Keeps a [`StaticNamespaces`] store in sync with the API server's Namespaces.
 #[derive(Debug)]
 pub struct KubeNamespaces {
     client: KubeClient,
     store: Arc<StaticNamespaces>,
+    cache: Arc<NamespaceCache>,
+    opts: WatchOptions,
 }
 
 impl KubeNamespaces {
-    /// A watcher feeding `store` (which stays not-ready until the first list).
+    /// A watcher feeding `store` (which stays not-ready until the first list), with
+    /// the default [`WatchOptions`].
     pub fn new(client: KubeClient, store: Arc<StaticNamespaces>) -> KubeNamespaces {
         store.set_ready(false);
-        KubeNamespaces { client, store }
+        let opts = WatchOptions::default();
+        KubeNamespaces {
+            cache: Arc::new(NamespaceCache {
+                store: store.clone(),
+                heard: Mutex::new(None),
+                stale_after: opts.stale_after,
+            }),
+            client,
+            store,
+            opts,
+        }
+    }
+
+    /// Other timing (call before [`KubeNamespaces::cache`]).
+    pub fn with_options(mut self, opts: WatchOptions) -> KubeNamespaces {
+        self.cache = Arc::new(NamespaceCache {
+            store: self.store.clone(),
+            heard: Mutex::new(None),
+            stale_after: opts.stale_after,
+        });
+        self.opts = opts;
+        self
+    }
+
+    /// The labels as a [`NamespaceSource`] that is ready only while fresh.
+    pub fn cache(&self) -> Arc<NamespaceCache> {
+        self.cache.clone()
     }
 
     /// List every Namespace; returns the list's `resourceVersion`.
@@ -254,6 +437,7 @@ impl KubeNamespaces {
         }
         self.store.replace_all(all);
         self.store.set_ready(true);
+        self.cache.touch();
         Ok(v.get("metadata")
             .and_then(|m| m.get("resourceVersion"))
             .and_then(Value::as_str)
@@ -261,15 +445,15 @@ impl KubeNamespaces {
             .to_string())
     }
 
-    /// Watch from `rv` until the stream ends; returns the last resourceVersion seen, or
-    /// `None` when the server said it is too old (410: relist).
-    pub async fn watch(&self, rv: &str) -> Result<Option<String>, KubeError> {
+    /// Watch from `rv` until the stream ends or goes silent.
+    async fn watch(&self, rv: &str) -> Result<WatchEnd, KubeError> {
         let path = format!(
-            "/api/v1/namespaces?watch=1&allowWatchBookmarks=true&timeoutSeconds=300&resourceVersion={rv}"
+            "/api/v1/namespaces?watch=1&allowWatchBookmarks=true&timeoutSeconds={}&resourceVersion={rv}",
+            self.opts.timeout_seconds
         );
-        let resp = self.client.send("GET", &path, None).await?;
+        let resp = self.client.stream(&path).await?;
         if resp.status().as_u16() == 410 {
-            return Ok(None);
+            return Ok(WatchEnd::Expired);
         }
         if !resp.status().is_success() {
             return Err(KubeError::Api(format!(
@@ -277,16 +461,21 @@ impl KubeNamespaces {
                 resp.status()
             )));
         }
+        self.cache.touch();
         let mut body = resp.into_body();
         let mut buf: Vec<u8> = Vec::new();
         let mut last = rv.to_string();
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| KubeError::Api(format!("watch: {e}")))?;
+        loop {
+            let frame = match tokio::time::timeout(self.opts.idle_timeout, body.frame()).await {
+                Err(_) => return Ok(WatchEnd::Idle(last)),
+                Ok(None) => break,
+                Ok(Some(f)) => f.map_err(|e| KubeError::Api(format!("watch: {e}")))?,
+            };
             let Ok(data) = frame.into_data() else {
                 continue;
             };
             buf.extend_from_slice(&data);
-            if buf.len() > (16 << 20) {
+            if buf.len() > MAX_EVENT {
                 return Err(KubeError::Api("watch: event larger than 16 MiB".into()));
             }
             while let Some(i) = buf.iter().position(|b| *b == b'\n') {
@@ -298,10 +487,11 @@ impl KubeNamespaces {
                 let kind = ev.get("type").and_then(Value::as_str).unwrap_or("");
                 if kind == "ERROR" {
                     if obj.get("code").and_then(Value::as_u64) == Some(410) {
-                        return Ok(None);
+                        return Ok(WatchEnd::Expired);
                     }
                     return Err(KubeError::Api(format!("watch error: {obj}")));
                 }
+                self.cache.touch();
                 if let Some(r) = obj
                     .get("metadata")
                     .and_then(|m| m.get("resourceVersion"))
@@ -317,10 +507,12 @@ impl KubeNamespaces {
                 }
             }
         }
-        Ok(Some(last))
+        self.cache.touch();
+        Ok(WatchEnd::Resume(last))
     }
 
-    /// List and watch forever (backing off 1–30 s after errors). Spawn it.
+    /// List and watch forever (backing off 1 s up to [`WatchOptions::retry_max`] after
+    /// errors, relisting after them). Spawn it.
     pub async fn run(self) {
         let mut backoff = Duration::from_secs(1);
         let mut rv: Option<String> = None;
@@ -329,19 +521,23 @@ impl KubeNamespaces {
                 Some(r) => Ok(r),
                 None => self.list().await,
             };
-            match current {
+            let failed = match current {
                 Ok(r) => match self.watch(&r).await {
-                    Ok(next) => {
-                        rv = next;
-                        backoff = Duration::from_secs(1);
-                        continue;
+                    Ok(WatchEnd::Resume(next)) | Ok(WatchEnd::Idle(next)) => {
+                        rv = Some(next);
+                        false
                     }
-                    Err(_) => rv = None,
+                    Ok(WatchEnd::Expired) => false,
+                    Err(_) => true,
                 },
-                Err(_) => rv = None,
+                Err(_) => true,
+            };
+            if failed {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(self.opts.retry_max.max(Duration::from_secs(1)));
+            } else {
+                backoff = Duration::from_secs(1);
             }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(30));
         }
     }
 }

@@ -385,9 +385,10 @@ pub fn serve_until_signal(
         let mut audit = crate::kube::JsonAuditSink::new(setup.audit_log);
         if let Some(client) = setup.kube {
             let store = Arc::new(crate::namespaces::StaticNamespaces::new());
-            let watcher = crate::kube::KubeNamespaces::new(client.clone(), store.clone());
+            let watcher = crate::kube::KubeNamespaces::new(client.clone(), store);
+            // Ready only while the cache is fresh (see `kube`).
+            engine = engine.with_namespaces(watcher.cache());
             tokio::spawn(watcher.run());
-            engine = engine.with_namespaces(store);
             if setup.policy_reports {
                 audit = audit.with_policy_reports(client);
             }

@@ -554,3 +554,224 @@ async fn registries_on_private_addresses_need_an_allow_list_entry() {
     assert!(reg.digest(&format!("{host}/team/app:1")).await.is_ok());
     assert_eq!(seen.lock().unwrap().len(), 1);
 }
+
+// ---- Issue 13: the Namespace watch cache never freezes silently.
+
+/// What the fake API server does with a watch request.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WatchMode {
+    /// Answer 200 and then send nothing, never closing (a half-open connection).
+    Silent,
+    /// Send one BOOKMARK and end the stream after 100 ms (a healthy, quiet cluster).
+    Healthy,
+}
+
+#[derive(Default)]
+struct RawApi {
+    lists: AtomicUsize,
+    watches: AtomicUsize,
+    auth: Mutex<Vec<String>>,
+    mode: Mutex<Option<WatchMode>>,
+}
+
+/// A hand-rolled HTTP/1.1 API server on 127.0.0.1 (raw TCP, so it can go silent
+/// mid-response). Lists answer one namespace `team` (enforce: restricted).
+async fn raw_api(st: Arc<RawApi>) -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut tcp, _)) = l.accept().await else {
+                return;
+            };
+            let st = st.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tcp.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf).into_owned();
+                let target = head.split_whitespace().nth(1).unwrap_or("").to_string();
+                if let Some(a) = head.lines().find_map(|l| {
+                    l.strip_prefix("authorization: ")
+                        .or_else(|| l.strip_prefix("Authorization: "))
+                }) {
+                    st.auth.lock().unwrap().push(a.trim().to_string());
+                }
+                if !target.contains("watch=1") {
+                    st.lists.fetch_add(1, Ordering::SeqCst);
+                    let body = json!({"kind": "NamespaceList", "apiVersion": "v1", "metadata": {"resourceVersion": "10"},
+                        "items": [ns("team", "5", json!({"rampart.dev/enforce": "restricted"}))]})
+                    .to_string();
+                    let resp = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = tcp.write_all(resp.as_bytes()).await;
+                    return;
+                }
+                assert!(target.contains("timeoutSeconds="), "{target}");
+                st.watches.fetch_add(1, Ordering::SeqCst);
+                let _ = tcp
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n")
+                    .await;
+                let mode = st.mode.lock().unwrap().unwrap_or(WatchMode::Healthy);
+                match mode {
+                    WatchMode::Silent => {
+                        // Hold the socket open, say nothing.
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                    }
+                    WatchMode::Healthy => {
+                        let ev = format!(
+                            "{}\n",
+                            json!({"type": "BOOKMARK", "object": {"kind": "Namespace", "metadata": {"resourceVersion": "11"}}})
+                        );
+                        let _ = tcp
+                            .write_all(format!("{:x}\r\n{ev}\r\n", ev.len()).as_bytes())
+                            .await;
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        let _ = tcp.write_all(b"0\r\n\r\n").await;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_watch_is_abandoned_and_readyz_reports_the_stale_cache() {
+    use rampart_admission::kube::WatchOptions;
+    let st = Arc::new(RawApi::default());
+    *st.mode.lock().unwrap() = Some(WatchMode::Silent);
+    let addr = raw_api(st.clone()).await;
+    let client = KubeClient::new(&format!("http://{addr}"), Some("tok".into()), None).unwrap();
+    let store = Arc::new(StaticNamespaces::new());
+    let watcher = KubeNamespaces::new(client, store.clone()).with_options(WatchOptions {
+        timeout_seconds: 60,
+        idle_timeout: Duration::from_millis(700),
+        stale_after: Duration::from_millis(400),
+        ..WatchOptions::default()
+    });
+    let cache = watcher.cache();
+    let task = tokio::spawn(watcher.run());
+    let s = start(Engine::new(Settings::default()).with_namespaces(cache.clone())).await;
+    let readyz = |s: &TestServer| {
+        let addr = s.addr;
+        let ca = s.ca_pem.clone();
+        async move {
+            let mut c = connect_with(addr, client_config(&ca)).await.unwrap();
+            send(&mut c, "GET", "/readyz", Vec::new()).await.0
+        }
+    };
+    // Synced by the list: ready.
+    let mut ready = false;
+    for _ in 0..50 {
+        if readyz(&s).await == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(ready, "never ready after the list");
+    // The watch goes silent: within the stale bound /readyz fails…
+    let mut went_stale = false;
+    for _ in 0..60 {
+        if readyz(&s).await == 503 {
+            went_stale = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(went_stale, "/readyz stayed green on a silent watch");
+    // …and the client gives up on the connection and watches again.
+    let mut reconnected = false;
+    for _ in 0..100 {
+        if st.watches.load(Ordering::SeqCst) >= 2 {
+            reconnected = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(reconnected, "the silent watch was never abandoned");
+    // The API server answers again: ready again.
+    *st.mode.lock().unwrap() = Some(WatchMode::Healthy);
+    let mut recovered = false;
+    for _ in 0..150 {
+        if readyz(&s).await == 200 {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        recovered,
+        "never ready again after the API server recovered"
+    );
+    assert_eq!(
+        cache
+            .labels("team")
+            .and_then(|l| l.get("rampart.dev/enforce").cloned())
+            .as_deref(),
+        Some("restricted")
+    );
+    task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_service_account_token_is_used() {
+    use rampart_admission::kube::WatchOptions;
+    let st = Arc::new(RawApi::default());
+    let addr = raw_api(st.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "first-token\n").unwrap();
+    let client = KubeClient::new(&format!("http://{addr}"), None, None)
+        .unwrap()
+        .with_token_file(&token, Duration::from_millis(100));
+    let store = Arc::new(StaticNamespaces::new());
+    let watcher = KubeNamespaces::new(client, store).with_options(WatchOptions::default());
+    let task = tokio::spawn(watcher.run());
+    let mut first = false;
+    for _ in 0..100 {
+        if st
+            .auth
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|a| a == "Bearer first-token")
+        {
+            first = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(first, "{:?}", st.auth.lock().unwrap());
+    // The kubelet rotates the projected token (atomically, by renaming).
+    std::fs::write(dir.path().join("token.new"), "second-token\n").unwrap();
+    std::fs::rename(dir.path().join("token.new"), &token).unwrap();
+    let mut second = false;
+    for _ in 0..150 {
+        if st
+            .auth
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|a| a == "Bearer second-token")
+        {
+            second = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    task.abort();
+    let seen = st.auth.lock().unwrap().clone();
+    assert!(second, "the rotated token was never sent: {seen:?}");
+    let last = seen.last().unwrap();
+    assert_eq!(last, "Bearer second-token", "{seen:?}");
+}

@@ -35,7 +35,7 @@ pub struct AdmissionCmd {
 #[derive(Debug, Subcommand)]
 pub enum AdmissionSub {
     /// Serve the webhook over HTTPS: /validate, /mutate, /healthz, /readyz, /metrics.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Write a CA and a serving certificate (ca.crt, tls.crt, tls.key) and print the
     /// caBundle for the webhook configurations.
     Certs(CertsArgs),
@@ -86,7 +86,7 @@ pub struct ServeArgs {
     /// API server URL instead of the in-cluster service account (`https://host:6443`).
     #[arg(long, value_name = "URL")]
     pub kube_server: Option<String>,
-    /// Bearer token file for --kube-server.
+    /// Bearer token file for --kube-server (re-read every minute: rotated tokens).
     #[arg(long, value_name = "FILE", requires = "kube_server")]
     pub kube_token_file: Option<PathBuf>,
     /// CA file for --kube-server.
@@ -155,7 +155,7 @@ pub struct ReviewArgs {
 /// Run `rampart admission`.
 pub fn run(cmd: AdmissionCmd) -> Result<u8> {
     match cmd.command {
-        AdmissionSub::Serve(a) => serve(a),
+        AdmissionSub::Serve(a) => serve(*a),
         AdmissionSub::Certs(a) => certs(&a),
         AdmissionSub::Review(a) => review(&a),
     }
@@ -222,16 +222,16 @@ fn serve(a: ServeArgs) -> Result<u8> {
     let kube = match (a.namespaces.as_str(), &a.kube_server) {
         ("none", _) => None,
         (_, Some(url)) => {
-            let token = match &a.kube_token_file {
-                Some(f) => Some(
+            let client = KubeClient::new(url, None, a.kube_ca_file.as_deref())?;
+            Some(match &a.kube_token_file {
+                Some(f) => {
+                    // Readable now; re-read every minute (rotated tokens).
                     std::fs::read_to_string(f)
-                        .with_context(|| format!("cannot read {}", f.display()))?
-                        .trim()
-                        .to_string(),
-                ),
-                None => None,
-            };
-            Some(KubeClient::new(url, token, a.kube_ca_file.as_deref())?)
+                        .with_context(|| format!("cannot read {}", f.display()))?;
+                    client.with_token_file(f, std::time::Duration::from_secs(60))
+                }
+                None => client,
+            })
         }
         ("kube", None) => Some(KubeClient::in_cluster()?),
         ("auto", None) => KubeClient::in_cluster().ok(),
