@@ -29,6 +29,9 @@ pub struct Settings {
     pub ignore_file: Option<PathBuf>,
     /// Whether the ignore file was named explicitly (then it must exist).
     pub ignore_file_explicit: bool,
+    /// The default ignore file was refused (a symlink out of the scanned root): reported
+    /// as a scan error.
+    pub ignore_file_error: Option<rampart_core::ScanError>,
     /// Baseline report.
     pub baseline: Option<PathBuf>,
     /// Exit 1 on stale ignores.
@@ -196,6 +199,25 @@ fn announce(summary: &ConfigSummary) {
     }
 }
 
+/// Why `path`, a file the repository provides by default, may not be read: it is a
+/// symlink whose target is outside `root` (or cannot be resolved). `None`: not a
+/// symlink, absent, or a symlink that stays inside.
+fn escapes_root(path: &Path, root: &Path) -> Option<String> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.file_type().is_symlink() {
+        return None;
+    }
+    let root_real = std::fs::canonicalize(root).ok()?;
+    match std::fs::canonicalize(path) {
+        Ok(real) if real.starts_with(&root_real) => None,
+        Ok(real) => Some(format!(
+            "a symlink to {}, outside the scanned root",
+            real.display()
+        )),
+        Err(e) => Some(format!("a symlink that cannot be resolved ({e})")),
+    }
+}
+
 impl Settings {
     /// Resolve settings for a scan rooted at `root` (a directory, a file, or `-`).
     ///
@@ -257,6 +279,23 @@ impl Settings {
             (None, Some(p)) => (Some(p.clone()), true),
             (None, None) => (Some(config_root.join(IGNORE_FILE_NAME)), false),
         };
+        // The default ignore file is repository content: a symlink out of the tree is
+        // not read (and the run says so, as an error).
+        let mut ignore_file_error = None;
+        let ignore_file = match ignore_file {
+            Some(p) if !ignore_file_explicit => match escapes_root(&p, &config_root) {
+                Some(why) => {
+                    ignore_file_error = Some(rampart_core::ScanError {
+                        path: IGNORE_FILE_NAME.to_string(),
+                        line: None,
+                        message: format!("not read: {why}"),
+                    });
+                    None
+                }
+                None => Some(p),
+            },
+            other => other,
+        };
         let rules = if secrets.rules.is_empty() {
             cfg.secrets.rules.clone()
         } else {
@@ -276,6 +315,7 @@ impl Settings {
             walk,
             ignore_file,
             ignore_file_explicit,
+            ignore_file_error,
             baseline: common.baseline.clone().or(cfg.baseline.clone()),
             fail_on_stale_ignores: common.fail_on_stale_ignores
                 || cfg.fail_on_stale_ignores.unwrap_or(false),

@@ -680,3 +680,51 @@ fn audit_event_content_never_reaches_the_terminal_raw() {
         stderr(&o)
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_default_ignore_file_symlinked_out_of_the_root_is_not_read() {
+    let (name, text) = secret_file();
+    let t = Tree::new(&[(name, &text)]);
+    let outside = t.outside().join("ignore-all.yaml");
+    std::fs::write(&outside, "ignores:\n  - rule: \"*\"\n    reason: all\n").unwrap();
+    std::os::unix::fs::symlink(&outside, t.root().join(".rampartignore.yaml")).unwrap();
+    let o = run(&t.root(), &["secrets", ".", "-f", "json"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let r = json(&o);
+    assert_eq!(active_rules(&r), vec!["secret/aws-access-key"], "{r:#}");
+    assert!(
+        r["errors"].to_string().contains("outside the scanned root"),
+        "{r:#}"
+    );
+    // A symlink that stays inside the root is fine.
+    std::fs::remove_file(t.root().join(".rampartignore.yaml")).unwrap();
+    t.write(
+        "ci/ignore.yaml",
+        "ignores:\n  - rule: \"*\"\n    reason: all\n",
+    );
+    std::os::unix::fs::symlink("ci/ignore.yaml", t.root().join(".rampartignore.yaml")).unwrap();
+    let o = run(&t.root(), &["secrets", ".", "-f", "json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
+
+#[test]
+fn repo_config_runner_keys_inside_sections_are_refused_by_name() {
+    let (name, text) = secret_file();
+    let t = Tree::new(&[
+        (name, &text),
+        (
+            "rampart.yaml",
+            "k8s:\n  allow_remote: true\n  disable: [k8s/pss-sysctls]\n",
+        ),
+    ]);
+    let o = run(&t.root(), &["secrets", ".", "-f", "json"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let r = json(&o);
+    assert_eq!(refused_keys(&r), vec!["k8s.allow_remote"], "{r:#}");
+    assert!(stderr(&o).contains("`k8s.allow_remote` ignored"), "{}", stderr(&o));
+    assert!(r["summary"]["config"]["applied"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("k8s.disable: k8s/pss-sysctls")));
+}

@@ -24,6 +24,9 @@ pub fn finish(
     full_scan: bool,
     meta: impl Fn(&str) -> Option<RuleMeta>,
 ) -> Result<u8> {
+    if let Some(e) = &settings.ignore_file_error {
+        report.errors.push(e.clone());
+    }
     let ignore_file = match &settings.ignore_file {
         Some(p) if p.is_file() => Some(IgnoreFile::load(p)?),
         Some(p) if settings.ignore_file_explicit => {
