@@ -204,8 +204,9 @@ impl ParseError {
 }
 
 /// Load a one-document YAML lockfile with the one YAML loader (its size, depth and
-/// alias limits; scalars as written, so `1.10` stays a version, not a float).
-pub(crate) fn load_yaml(text: &str) -> Result<serde_json::Value, ParseError> {
+/// alias limits; scalars as written, so `1.10` stays a version, not a float; a span for
+/// every entry, see [`yaml_key_line`]).
+pub(crate) fn load_yaml(text: &str) -> Result<rampart_yaml::Document, ParseError> {
     // A large lockfile has many nodes without any alias: the node bound grows with the
     // input (an alias bomb is small text that expands), never below the default.
     let mut opts = rampart_yaml::Options {
@@ -213,9 +214,7 @@ pub(crate) fn load_yaml(text: &str) -> Result<serde_json::Value, ParseError> {
         ..rampart_yaml::Options::default()
     };
     opts.limits.max_nodes = opts.limits.max_nodes.max(text.len() / 8);
-    rampart_yaml::load_one(text, &opts)
-        .map(|d| d.value)
-        .map_err(|e| ParseError::yaml(&e))
+    rampart_yaml::load_one(text, &opts).map_err(|e| ParseError::yaml(&e))
 }
 
 /// Reads a file next to the lockfile (path relative to the lockfile's directory, may
@@ -441,51 +440,14 @@ pub fn pep503(name: &str) -> String {
     out
 }
 
-/// Line index of the top-level sections of a line-oriented (YAML/TOML-like) file:
-/// for the keys indented by `indent` spaces under the top-level key `section`, the key
-/// (unquoted, without the trailing `:`) → 1-based line.
-pub(crate) fn yaml_keys(
-    text: &str,
+/// The line of `section`'s entry `key` in a document loaded by [`load_yaml`].
+pub(crate) fn yaml_key_line(
+    doc: &rampart_yaml::Document,
     section: &str,
-    indent: usize,
-) -> std::collections::HashMap<String, usize> {
-    let mut out = std::collections::HashMap::new();
-    let mut inside = false;
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() || line.trim_start().starts_with('#') {
-            continue;
-        }
-        let lead = line.len() - line.trim_start_matches(' ').len();
-        if lead == 0 {
-            inside = line.trim_end().trim_end_matches(':') == section
-                || line.trim_end() == format!("{section}:");
-            continue;
-        }
-        if inside && lead == indent {
-            let body = &line[lead..];
-            if let Some(k) = key_of(body) {
-                out.entry(k).or_insert(i + 1);
-            }
-        }
-    }
-    out
-}
-
-/// The key of a `key:` / `"key":` / `'key':` YAML line.
-pub(crate) fn key_of(body: &str) -> Option<String> {
-    let body = body.trim_end();
-    if let Some(rest) = body.strip_prefix('"') {
-        let end = rest.find('"')?;
-        return Some(rest[..end].to_string());
-    }
-    if let Some(rest) = body.strip_prefix('\'') {
-        let end = rest.find('\'')?;
-        return Some(rest[..end].to_string());
-    }
-    let end = body
-        .find(": ")
-        .or_else(|| body.strip_suffix(':').map(str::len))?;
-    Some(body[..end].to_string())
+    key: &str,
+) -> Option<usize> {
+    let path = rampart_yaml::join_key(section, key);
+    doc.spans.get(&path).map(|s| s.start_line)
 }
 
 #[cfg(test)]

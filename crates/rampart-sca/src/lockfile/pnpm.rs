@@ -1,7 +1,7 @@
 //! `pnpm-lock.yaml`: v5 (`/name/1.0.0`), v6 (`/name@1.0.0`) and v9 (`name@1.0.0`, with
 //! the graph under `snapshots`).
 
-use super::{pkg, sri_hashes, yaml_keys, Out, ParseError};
+use super::{pkg, sri_hashes, yaml_key_line, Out, ParseError};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 
@@ -63,7 +63,7 @@ fn dep_key(name: &str, version: &str, v5: bool) -> Option<String> {
 
 pub(crate) fn parse(text: &str) -> Result<Out, ParseError> {
     let doc = super::load_yaml(text)?;
-    let Some(root) = doc.as_object() else {
+    let Some(root) = doc.value.as_object() else {
         return Ok((None, Vec::new()));
     };
     let lv = get(root, "lockfileVersion").and_then(s).unwrap_or_default();
@@ -73,7 +73,6 @@ pub(crate) fn parse(text: &str) -> Result<Out, ParseError> {
         .and_then(|x| x.parse().ok())
         .unwrap_or(5);
     let v5 = major < 6;
-    let lines = yaml_keys(text, "packages", 2);
 
     // Direct dependencies from the importers (or the top level for one project).
     let mut direct: HashMap<String, bool> = HashMap::new();
@@ -154,7 +153,7 @@ pub(crate) fn parse(text: &str) -> Result<Out, ParseError> {
                 continue;
             };
             let gkey = parsed.map(|(n, v)| format!("{n}@{v}"));
-            let mut p = pkg(&name, &version, lines.get(&key).copied());
+            let mut p = pkg(&name, &version, yaml_key_line(&doc, "packages", &key));
             if !seen.insert(p.key()) {
                 continue;
             }
