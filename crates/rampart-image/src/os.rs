@@ -628,7 +628,10 @@ const RPMDB_STEP_UNIT: i32 = 10_000;
 /// journal, no locks, no WAL), the defensive flag on, triggers and views off, schema
 /// functions untrusted, and a progress handler that stops any statement past
 /// [`RPMDB_MAX_STEPS`].
-fn open_untrusted_sqlite(path: &std::path::Path) -> Result<rusqlite::Connection, String> {
+fn open_untrusted_sqlite(
+    path: &std::path::Path,
+    max_steps: u64,
+) -> Result<rusqlite::Connection, String> {
     use rusqlite::config::DbConfig;
     let mut uri = String::from("file:");
     for c in path.to_string_lossy().chars() {
@@ -661,7 +664,7 @@ fn open_untrusted_sqlite(path: &std::path::Path) -> Result<rusqlite::Connection,
         RPMDB_STEP_UNIT,
         Some(move || {
             steps += 1;
-            steps > RPMDB_MAX_STEPS
+            steps > max_steps
         }),
     );
     Ok(conn)
@@ -693,7 +696,7 @@ pub fn read_rpm_sqlite(
         .tempfile()
         .map_err(|e| format!("temporary file: {e}"))?;
     std::fs::write(tmp.path(), bytes).map_err(|e| format!("temporary file: {e}"))?;
-    let conn = open_untrusted_sqlite(tmp.path())?;
+    let conn = open_untrusted_sqlite(tmp.path(), RPMDB_MAX_STEPS)?;
     let interrupted = |e: rusqlite::Error| {
         if e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) {
             format!("{path}: reading the database took more than the step budget ({RPMDB_MAX_STEPS} x {RPMDB_STEP_UNIT} SQLite steps): a hostile database?")
@@ -840,6 +843,35 @@ mod tests {
         assert_eq!(p.len(), 2);
         assert_eq!(p[1].source_name.as_deref(), Some("busybox"));
         assert_eq!(p[0].licenses, vec!["MIT".to_string()]);
+    }
+
+    /// The progress handler stops SQL that runs too long, whatever the schema checks
+    /// let through; writes are refused.
+    #[test]
+    fn untrusted_sqlite_is_bounded_and_read_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("x.sqlite");
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x);")
+            .unwrap();
+        let conn = open_untrusted_sqlite(&db, 20).unwrap();
+        let t = std::time::Instant::now();
+        let e = conn
+            .query_row(
+                "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap_err();
+        assert_eq!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::OperationInterrupted),
+            "{e}"
+        );
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
+        let conn = open_untrusted_sqlite(&db, RPMDB_MAX_STEPS).unwrap();
+        assert!(conn.execute("INSERT INTO t VALUES (1)", []).is_err());
     }
 
     #[test]
