@@ -8,6 +8,7 @@ use rampart_core::fingerprint::{fingerprint, secret_digest};
 use rampart_core::location::LineIndex;
 use rampart_core::{CommitInfo, Finding, K8sObjectRef, Location, RuleMeta, Severity};
 use serde_yaml::Value;
+use std::collections::HashMap;
 
 /// Id of the code-defined rule for committed Secret manifests.
 pub const MANIFEST_RULE_ID: &str = "secret/kubernetes-secret-manifest";
@@ -92,11 +93,34 @@ fn documents(content: &[u8]) -> Vec<Doc> {
     docs
 }
 
-/// Byte offset of `key:` (or `"key":`) below the `section:` line of the document, if found.
-fn key_offset(content: &[u8], doc: &Doc, section: &str, key: &str) -> Option<usize> {
+/// Byte offset of each `key:` (or `"key":`) line below the `section:` line of the
+/// document (the first line for a key met twice), found in one pass so a Secret with many
+/// keys costs linear time.
+fn key_offsets(content: &[u8], doc: &Doc, section: &str) -> HashMap<String, usize> {
     let text = &content[doc.start..doc.end];
-    let sec = find_key(text, 0, section)?;
-    find_key(text, sec, key).map(|o| doc.start + o)
+    let mut out = HashMap::new();
+    let Some(sec) = find_key(text, 0, section) else {
+        return out;
+    };
+    let mut pos = sec;
+    while pos < text.len() {
+        let end = memchr::memchr(b'\n', &text[pos..]).map_or(text.len(), |i| pos + i);
+        let line = &text[pos..end];
+        let at = line
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(line.len());
+        let rest = &line[at..];
+        let key = match rest.strip_prefix(b"\"") {
+            Some(q) => memchr::memchr(b'"', q).map(|i| &q[..i]),
+            None => memchr::memchr(b':', rest).map(|i| &rest[..i]),
+        };
+        if let Some(k) = key.and_then(|k| std::str::from_utf8(k).ok()) {
+            out.entry(k.to_string()).or_insert(doc.start + pos + at);
+        }
+        pos = end + 1;
+    }
+    out
 }
 
 fn find_key(text: &[u8], from: usize, key: &str) -> Option<usize> {
@@ -159,10 +183,12 @@ pub(crate) fn enrich(
     }
     for doc in docs.iter().filter(|d| d.object.kind == "Secret") {
         let mut literal_keys = Vec::new();
+        let mut first_offset = None;
         for section in ["data", "stringData"] {
             let Some(map) = doc.value.get(section).and_then(Value::as_mapping) else {
                 continue;
             };
+            let offsets = key_offsets(content, doc, section);
             for (k, v) in map {
                 let (Some(key), Some(raw)) = (k.as_str(), v.as_str()) else {
                     continue;
@@ -178,11 +204,14 @@ pub(crate) fn enrich(
                 if decoded.is_empty() || crate::placeholder::is_placeholder(&decoded) {
                     continue;
                 }
+                let off = offsets.get(key).copied().unwrap_or(doc.start);
+                if literal_keys.is_empty() {
+                    first_offset = Some(off);
+                }
                 literal_keys.push((section, key.to_string(), decoded.clone()));
                 if section != "data" {
                     continue; // stringData is plain text, already scanned in place.
                 }
-                let off = key_offset(content, doc, section, key).unwrap_or(doc.start);
                 let span = lines.span(content, off, off + key.len());
                 let inner = format!("{rel}#{section}.{key}");
                 let matches =
@@ -207,13 +236,18 @@ pub(crate) fn enrich(
             }
         }
         if let Some((section, key, value)) = literal_keys.first() {
-            let off = key_offset(content, doc, section, key).unwrap_or(doc.start);
+            let off = first_offset.unwrap_or(doc.start);
             let span = lines.span(content, off, off + key.len());
             let meta = manifest_rule_meta();
-            let key_names: Vec<String> = literal_keys
+            // Named up to a bound: the message must not quote a whole Secret back.
+            let mut key_names: Vec<String> = literal_keys
                 .iter()
-                .map(|(s, k, _)| format!("{s}.{k}"))
+                .take(10)
+                .map(|(s, k, _)| format!("{s}.{}", k.chars().take(64).collect::<String>()))
                 .collect();
+            if literal_keys.len() > key_names.len() {
+                key_names.push(format!("{} more", literal_keys.len() - key_names.len()));
+            }
             let digest = secret_digest(value);
             let mut f = Finding::new(
                 &meta,
