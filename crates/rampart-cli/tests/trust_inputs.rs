@@ -422,11 +422,9 @@ fn helm_source_paths_outside_the_chart_are_not_read() {
         "a: 1\nb: 2\nc: 3\nd: 4\ne: 5\nf: 6\ng: 7\nh: 8\nprivileged: true\n",
     )
     .unwrap();
-    std::os::unix::fs::symlink(
-        "../../../outside.yaml",
-        repo.join("chart/templates/link.yaml"),
-    )
-    .unwrap();
+    // Inside the scanned root but outside the chart.
+    std::fs::write(repo.join("other.yaml"), "x: 1\nprivileged: true\n").unwrap();
+    std::os::unix::fs::symlink("../../other.yaml", repo.join("chart/templates/link.yaml")).unwrap();
     let doc = |source: &str, name: &str| {
         format!(
             "---\n# Source: {source}\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n  - name: c\n    image: nginx\n    securityContext:\n      privileged: true\n"
@@ -460,4 +458,29 @@ fn helm_source_paths_outside_the_chart_are_not_read() {
         "{errors}"
     );
     assert!(errors.contains("# Source: templates/link.yaml"), "{errors}");
+
+    // A symlink in the chart leading out of the scanned root: helm would read it
+    // (`.Files.Get`), so the chart is not rendered at all.
+    let marker = top.path().join("helm-ran");
+    write_exec(
+        &bin.join("helm"),
+        &format!("#!/bin/sh\ntouch '{}'\n", marker.display()),
+    );
+    std::fs::remove_file(repo.join("chart/templates/link.yaml")).unwrap();
+    std::os::unix::fs::symlink("../../outside.yaml", repo.join("chart/files.yaml")).unwrap();
+    let o = rampart(
+        &repo,
+        &["k8s", ".", "-f", "json", "--fail-on", "none"],
+        &[("PATH", &format!("{}:/usr/bin:/bin", bin.display()))],
+    );
+    assert!(!marker.exists(), "{}", all_text(&o));
+    let r: Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", all_text(&o)));
+    let errors = r["errors"].to_string();
+    assert!(
+        errors.contains(
+            "Helm chart skipped: `files.yaml` is a symlink leading outside the scanned root"
+        ),
+        "{errors}"
+    );
 }

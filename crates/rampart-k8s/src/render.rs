@@ -335,6 +335,18 @@ pub fn load_tree(root: &Path, opts: &TreeOptions) -> Result<LoadedSet, rampart_c
                      relative PATH entries and programs inside the scanned tree are not used)"
                         .into(),
             }),
+            Some(_) if escaping_symlink(dir, root_real.as_deref()).is_some() => {
+                let link = escaping_symlink(dir, root_real.as_deref()).unwrap_or_default();
+                set.errors.push(ScanError {
+                    path: rel.clone(),
+                    line: None,
+                    message: format!(
+                        "Helm chart skipped: `{}` is a symlink leading outside the scanned root \
+                         (helm would read it); not rendered",
+                        link.escape_debug()
+                    ),
+                });
+            }
             Some(h) => {
                 // Canonical and absolute: never taken for an option.
                 let chart = dir.canonicalize().unwrap_or_else(|_| dir.clone());
@@ -419,7 +431,11 @@ pub fn load_tree(root: &Path, opts: &TreeOptions) -> Result<LoadedSet, rampart_c
         if referenced.contains(&canon) {
             continue;
         }
-        let refused = refused_resources(dir, root_real.as_deref(), opts.allow_remote);
+        let refused = if opts.kustomize {
+            refused_resources(dir, root_real.as_deref(), opts.allow_remote)
+        } else {
+            Vec::new()
+        };
         if !refused.is_empty() {
             for r in refused {
                 set.errors.push(ScanError {
@@ -633,6 +649,40 @@ fn template_inside(chart_real: Option<&Path>, chart_dir: &Path, tail: &str) -> b
     }
 }
 
+/// The first symlink under `dir` (recursively, at most 10,000 entries looked at) whose
+/// target is missing or outside `root_real`, as a path relative to `dir`; a tool reading
+/// the directory (helm, kustomize) would follow it. `Some` also when the walk cannot
+/// be done (unresolvable root, too many entries): fail closed.
+fn escaping_symlink(dir: &Path, root_real: Option<&Path>) -> Option<String> {
+    let Some(root_real) = root_real else {
+        return Some(".".into());
+    };
+    let mut stack = vec![dir.to_path_buf()];
+    let mut budget = 10_000usize;
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let Some(left) = budget.checked_sub(1) else {
+                return Some("(more than 10,000 entries: not checked)".into());
+            };
+            budget = left;
+            let p = e.path();
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_symlink() {
+                let inside = p.canonicalize().is_ok_and(|r| r.starts_with(root_real));
+                if !inside {
+                    return Some(rel_of(dir, &p));
+                }
+            } else if ft.is_dir() {
+                stack.push(p);
+            }
+        }
+    }
+    None
+}
+
 /// Keys of a kustomization whose entries are files or directories kustomize loads.
 const KUSTOMIZE_REF_KEYS: &[&str] = &[
     "resources",
@@ -667,6 +717,12 @@ fn refused_resources(dir: &Path, root_real: Option<&Path>, allow_remote: bool) -
         else {
             continue;
         };
+        if let Some(link) = escaping_symlink(&d, Some(root_real)) {
+            out.push(format!(
+                "`{}` is a symlink leading outside the scanned root (kustomize would read it)",
+                link.escape_debug()
+            ));
+        }
         let Some(text) = read_text_limited(&file, 4 * 1024 * 1024) else {
             continue;
         };
