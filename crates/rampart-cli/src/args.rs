@@ -105,6 +105,10 @@ pub struct CommonArgs {
     /// (critical|high|medium|low|info|none; default high).
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<String>,
+    /// How the gate counts findings whose severity is unknown (no CVSS or rating
+    /// anywhere): critical|high|medium|low|info|ignore (default high).
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on_unknown: Option<String>,
     /// Configuration file, trusted with every key (default: `RAMPART_CONFIG`, else
     /// rampart.yaml in the scanned root, which may set repository policy only).
     #[arg(long, value_name = "FILE", conflicts_with = "no_config")]

@@ -6,7 +6,7 @@ use crate::args::{ColorChoice, CommonArgs, SecretArgs};
 use anyhow::{bail, Context, Result};
 use rampart_core::config::Config;
 use rampart_core::report::{ConfigSummary, ExcludeEffect, RefusedSetting};
-use rampart_core::severity::{FailOn, Severity};
+use rampart_core::severity::{FailOn, FailOnUnknown, Severity};
 use rampart_core::suppress::ignore_file::IGNORE_FILE_NAME;
 use rampart_core::walk::WalkOptions;
 use rampart_report::Format;
@@ -19,6 +19,10 @@ use std::path::{Path, PathBuf};
 pub struct Settings {
     /// Gate.
     pub fail_on: FailOn,
+    /// How the gate counts findings of unknown severity (runner-only).
+    pub fail_on_unknown: FailOnUnknown,
+    /// Informational advisory kinds to report (`vuln.informational`; default all).
+    pub informational: Vec<rampart_core::config::InformationalKind>,
     /// Stdout format.
     pub format: Format,
     /// Extra outputs.
@@ -247,6 +251,17 @@ impl Settings {
                 .map_err(|e| anyhow::anyhow!("--fail-on: {e}"))?,
             None => cfg.fail_on.unwrap_or_default(),
         };
+        let fail_on_unknown = match &common.fail_on_unknown {
+            Some(s) => s
+                .parse::<FailOnUnknown>()
+                .map_err(|e| anyhow::anyhow!("--fail-on-unknown: {e}"))?,
+            None => cfg.fail_on_unknown.unwrap_or_default(),
+        };
+        let informational = cfg
+            .vuln
+            .informational
+            .clone()
+            .unwrap_or_else(|| rampart_core::config::InformationalKind::ALL.to_vec());
         let format_name = common
             .format
             .clone()
@@ -310,6 +325,8 @@ impl Settings {
         };
         Ok(Settings {
             fail_on,
+            fail_on_unknown,
+            informational,
             format,
             outputs,
             walk,

@@ -7,7 +7,7 @@
 //! ([`RUNNER_ONLY_KEYS`]: where reports go, the gate, secrets in logs, rule files …), and
 //! refuses paths that leave the scanned root.
 
-use crate::severity::{FailOn, Severity};
+use crate::severity::{FailOn, FailOnUnknown, Severity};
 use crate::{Error, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -22,6 +22,9 @@ pub const CONFIG_FILE_NAME: &str = "rampart.yaml";
 pub struct Config {
     /// Gate threshold (`critical|high|medium|low|info|none`).
     pub fail_on: Option<FailOn>,
+    /// How the gate counts findings of unknown severity
+    /// (`critical|high|medium|low|info|ignore`; default high).
+    pub fail_on_unknown: Option<FailOnUnknown>,
     /// Default output format on stdout.
     pub format: Option<String>,
     /// Extra outputs, `FORMAT=PATH`.
@@ -61,6 +64,60 @@ pub struct Config {
     /// Kubernetes manifest scanning (`rampart k8s`).
     #[serde(default)]
     pub k8s: K8sConfig,
+    /// Vulnerability matching (`rampart deps`, `rampart scan`).
+    #[serde(default)]
+    pub vuln: VulnConfig,
+}
+
+/// `vuln:` section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VulnConfig {
+    /// The kinds of informational advisories (RustSec `unsound`, `unmaintained`,
+    /// `notice`) to report; absent: all of them. `[]` turns them all off.
+    pub informational: Option<Vec<InformationalKind>>,
+}
+
+/// A kind of informational (non-vulnerability) advisory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InformationalKind {
+    /// Unsound API (RustSec `informational = "unsound"`).
+    Unsound,
+    /// The crate is no longer maintained.
+    Unmaintained,
+    /// Any other informational notice (RustSec `notice`, …).
+    Notice,
+}
+
+impl InformationalKind {
+    /// All kinds.
+    pub const ALL: [InformationalKind; 3] = [
+        InformationalKind::Unsound,
+        InformationalKind::Unmaintained,
+        InformationalKind::Notice,
+    ];
+
+    /// Lower-case name, as in the `kind` property of a finding.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InformationalKind::Unsound => "unsound",
+            InformationalKind::Unmaintained => "unmaintained",
+            InformationalKind::Notice => "notice",
+        }
+    }
+}
+
+impl std::str::FromStr for InformationalKind {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        InformationalKind::ALL
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                format!("informational kind `{s}`: expected unsound, unmaintained or notice")
+            })
+    }
 }
 
 /// `secrets:` section.
@@ -201,12 +258,14 @@ pub const REPOSITORY_KEYS: &[&str] = &[
     "secrets.disable",
     "license",
     "k8s",
+    "vuln",
 ];
 
 /// Keys only whoever runs Rampart may set (flags, `--config FILE`, `RAMPART_CONFIG`),
 /// with the reason given when a repository's `rampart.yaml` sets one.
 pub const RUNNER_ONLY_KEYS: &[(&str, &str)] = &[
     ("fail_on", "the gate is the runner's"),
+    ("fail_on_unknown", "the gate is the runner's"),
     ("fail_on_stale_ignores", "the gate is the runner's"),
     ("allow_errors", "the gate is the runner's"),
     ("format", "the report format is the runner's"),
@@ -271,6 +330,7 @@ impl Config {
         // Reset whatever the file said, present or not (the reset is the guarantee; the
         // key list above only names what is refused).
         self.fail_on = None;
+        self.fail_on_unknown = None;
         self.fail_on_stale_ignores = None;
         self.allow_errors = None;
         self.format = None;
@@ -353,6 +413,10 @@ impl Config {
         for p in &k.helm_values {
             a.push(format!("k8s.helm_values: {}", p.display()));
         }
+        if let Some(kinds) = &self.vuln.informational {
+            let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+            a.push(format!("vuln.informational: [{}]", names.join(", ")));
+        }
         out
     }
 
@@ -377,6 +441,9 @@ impl Config {
         self.k8s.helm_values.iter_mut().for_each(abs);
         for dirs in self.admission.policy_sets.values_mut() {
             dirs.iter_mut().for_each(abs);
+        }
+        if let Some(p) = self.admission.client_ca.as_mut() {
+            abs(p);
         }
     }
 }
@@ -544,6 +611,9 @@ pub struct AdmissionConfig {
     /// Write audit-mode decisions as PolicyReport objects through the API server.
     #[serde(default)]
     pub policy_reports: bool,
+    /// PEM CA that client certificates must chain to (mutual TLS; `--client-ca`
+    /// overrides it). Relative to the configuration file.
+    pub client_ca: Option<PathBuf>,
     /// Per-request evaluation deadline in milliseconds (default 2000).
     pub timeout_ms: Option<u64>,
     /// Answer when evaluation fails (panic, deadline): `deny` (default) or `allow`.

@@ -22,4 +22,4 @@ pub use finding::{Finding, Suppression, SuppressionKind};
 pub use location::{CommitInfo, K8sObjectRef, Location, Span};
 pub use report::{Report, ScanError, Summary};
 pub use rule::{Registry, RuleMeta};
-pub use severity::Severity;
+pub use severity::{FailOnUnknown, Severity};

@@ -3,7 +3,7 @@
 
 use crate::finding::Finding;
 use crate::rule::RuleMeta;
-use crate::severity::{FailOn, Severity};
+use crate::severity::{FailOn, FailOnUnknown, Severity};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -68,6 +68,9 @@ pub struct Summary {
     pub gate_failed: bool,
     /// The gate used.
     pub fail_on: FailOn,
+    /// How the gate counted findings of unknown severity (absent: the default, high).
+    #[serde(default, skip_serializing_if = "FailOnUnknown::is_default")]
+    pub fail_on_unknown: FailOnUnknown,
     /// With `--allow-errors`: the run's `errors` were accepted as warnings, so the exit
     /// code follows the gate alone. Without it a run with errors exits 2.
     #[serde(default, skip_serializing_if = "is_false")]
@@ -204,10 +207,11 @@ impl Report {
             }
         }
         s.fail_on = fail_on;
+        let unknown = s.fail_on_unknown;
         s.gate_failed = self
             .findings
             .iter()
-            .any(|f| !f.is_suppressed() && fail_on.trips(f.severity));
+            .any(|f| !f.is_suppressed() && fail_on.trips_with(f.severity, unknown));
     }
 
     /// Unsuppressed findings.

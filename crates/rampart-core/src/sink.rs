@@ -3,7 +3,7 @@
 
 use crate::report::{Report, StaleIgnore};
 use crate::rule::RuleMeta;
-use crate::severity::{FailOn, Severity};
+use crate::severity::{FailOn, FailOnUnknown, Severity};
 use crate::suppress::baseline::Baseline;
 use crate::suppress::ignore_file::IgnoreFile;
 use std::collections::BTreeMap;
@@ -19,6 +19,8 @@ pub struct Sink {
     pub baseline: Option<Baseline>,
     /// The gate.
     pub fail_on: FailOn,
+    /// How the gate counts findings of unknown severity.
+    pub fail_on_unknown: FailOnUnknown,
     /// Whether the scan was complete enough to call an unused ignore stale (a full
     /// directory scan; not stdin, staged or partial history scans).
     pub report_stale: bool,
@@ -49,6 +51,7 @@ impl Sink {
             report.stale_ignores.retain(|s| s.kind != "inline");
         }
         report.stale_ignores.extend(stale);
+        report.summary.fail_on_unknown = self.fail_on_unknown;
         report.finalize(
             |id| {
                 lookup(id).map(|mut m| {

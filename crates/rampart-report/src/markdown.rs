@@ -168,6 +168,7 @@ fn severity_label(s: Severity) -> &'static str {
     match s {
         Severity::Critical => "🟥 critical",
         Severity::High => "🟧 high",
+        Severity::Unknown => "❔ unknown",
         Severity::Medium => "🟨 medium",
         Severity::Low => "🟦 low",
         Severity::Info => "⬜ info",

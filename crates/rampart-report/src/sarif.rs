@@ -170,7 +170,8 @@ pub enum Level {
 impl From<Severity> for Level {
     fn from(s: Severity) -> Level {
         match s {
-            Severity::Critical | Severity::High => Level::Error,
+            // Unknown: as the default gate counts it (high).
+            Severity::Critical | Severity::High | Severity::Unknown => Level::Error,
             Severity::Medium => Level::Warning,
             Severity::Low | Severity::Info => Level::Note,
         }

@@ -56,6 +56,7 @@ fn severity_style(s: Severity) -> Style {
     match s {
         Severity::Critical => Style::new().bright_red().bold(),
         Severity::High => Style::new().red(),
+        Severity::Unknown => Style::new().magenta(),
         Severity::Medium => Style::new().yellow(),
         Severity::Low => Style::new().blue(),
         Severity::Info => Style::new().dimmed(),
@@ -74,6 +75,7 @@ fn severity_label(s: Severity) -> &'static str {
     match s {
         Severity::Critical => "CRITICAL",
         Severity::High => "HIGH",
+        Severity::Unknown => "UNKNOWN",
         Severity::Medium => "MEDIUM",
         Severity::Low => "LOW",
         Severity::Info => "INFO",
@@ -124,6 +126,11 @@ fn write_report(out: &mut String, report: &Report, opts: &RenderOptions) -> std:
     let w_sev = rows().map(|r| r.severity.len()).max().unwrap_or(0);
     let w_rule = rows().map(|r| r.rule.chars().count()).max().unwrap_or(0);
 
+    let w = Widths {
+        at: w_at,
+        sev: w_sev,
+        rule: w_rule,
+    };
     let mut line = String::new();
     for (key, rows) in &groups {
         writeln!(
@@ -131,46 +138,31 @@ fn write_report(out: &mut String, report: &Report, opts: &RenderOptions) -> std:
             "{}",
             p.paint(&visible(key), Style::new().bold().underline())
         )?;
+        // Advisories of one package go under one line for that package.
+        let mut packages: Vec<(PackageKey<'_>, Vec<&Row<'_>>)> = Vec::new();
         for r in rows {
-            let f = r.finding;
-            let suppressed = f.is_suppressed();
-            let sev_style = if suppressed {
-                Style::new().dimmed()
-            } else {
-                severity_style(f.severity)
-            };
-            line.clear();
-            line.push_str("  ");
-            p.paint_into(&mut line, &r.at, Style::new().dimmed(), w_at);
-            line.push_str("  ");
-            p.paint_into(&mut line, r.severity, sev_style, w_sev);
-            line.push_str("  ");
-            p.paint_into(&mut line, &r.rule, Style::new().cyan(), w_rule);
-            line.push_str("  ");
-            line.push_str(&visible(&f.message));
-            if let Some(ctx) = context(&f.location) {
-                line.push_str("  ");
-                p.paint_into(&mut line, &visible(&ctx), Style::new().dimmed(), 0);
+            match package_key(r.finding) {
+                Some(k) => match packages.iter_mut().find(|(pk, _)| *pk == k) {
+                    Some((_, v)) => v.push(r),
+                    None => packages.push((k, vec![r])),
+                },
+                None => write_row(out, &mut line, &p, r, &w, 2, true),
             }
-            if let Some(ev) = f
-                .evidence
-                .as_ref()
-                .filter(|ev| !f.message.contains(ev.as_str()))
-            {
-                line.push_str("  ");
-                p.paint_into(&mut line, &visible(ev), Style::new().magenta(), 0);
+        }
+        for (k, mut prows) in packages {
+            prows.sort_by(|a, b| {
+                rank(b.finding.severity)
+                    .cmp(&rank(a.finding.severity))
+                    .then_with(|| a.rule.cmp(&b.rule))
+            });
+            writeln!(
+                out,
+                "  {}",
+                p.paint(&package_line(&k, &prows), Style::new().bold())
+            )?;
+            for r in prows {
+                write_row(out, &mut line, &p, r, &w, 4, false);
             }
-            if let Some(s) = &f.suppression {
-                let mut tag = format!("[suppressed: {}", s.kind.as_str());
-                if let Some(reason) = &s.reason {
-                    tag.push_str(&format!(" — {reason}"));
-                }
-                tag.push(']');
-                line.push_str("  ");
-                p.paint_into(&mut line, &visible(&tag), Style::new().dimmed(), 0);
-            }
-            out.push_str(line.trim_end());
-            out.push('\n');
         }
         writeln!(out)?;
     }
@@ -179,6 +171,118 @@ fn write_report(out: &mut String, report: &Report, opts: &RenderOptions) -> std:
     }
 
     summary(out, report, &p)
+}
+
+struct Widths {
+    at: usize,
+    sev: usize,
+    rule: usize,
+}
+
+fn write_row(
+    out: &mut String,
+    line: &mut String,
+    p: &Painter,
+    r: &Row<'_>,
+    w: &Widths,
+    indent: usize,
+    with_context: bool,
+) {
+    let f = r.finding;
+    let suppressed = f.is_suppressed();
+    let sev_style = if suppressed {
+        Style::new().dimmed()
+    } else {
+        severity_style(f.severity)
+    };
+    line.clear();
+    line.extend(std::iter::repeat_n(' ', indent));
+    p.paint_into(line, &r.at, Style::new().dimmed(), w.at);
+    line.push_str("  ");
+    p.paint_into(line, r.severity, sev_style, w.sev);
+    line.push_str("  ");
+    p.paint_into(line, &r.rule, Style::new().cyan(), w.rule);
+    line.push_str("  ");
+    line.push_str(&visible(&f.message));
+    if let Some(ctx) = context(&f.location).filter(|_| with_context) {
+        line.push_str("  ");
+        p.paint_into(line, &visible(&ctx), Style::new().dimmed(), 0);
+    }
+    if let Some(ev) = f
+        .evidence
+        .as_ref()
+        .filter(|ev| !f.message.contains(ev.as_str()))
+    {
+        line.push_str("  ");
+        p.paint_into(line, &visible(ev), Style::new().magenta(), 0);
+    }
+    if let Some(s) = &f.suppression {
+        let mut tag = format!("[suppressed: {}", s.kind.as_str());
+        if let Some(reason) = &s.reason {
+            tag.push_str(&format!(" — {reason}"));
+        }
+        tag.push(']');
+        line.push_str("  ");
+        p.paint_into(line, &visible(&tag), Style::new().dimmed(), 0);
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
+}
+
+/// (ecosystem, name, version) of a vulnerability finding on a package.
+type PackageKey<'a> = (&'a str, &'a str, &'a str);
+
+fn package_key(f: &Finding) -> Option<PackageKey<'_>> {
+    match &f.location {
+        Location::Package {
+            ecosystem,
+            name,
+            version,
+            ..
+        } if f.rule_id.starts_with("vuln/") => Some((ecosystem, name, version)),
+        _ => None,
+    }
+}
+
+/// Display order: `Unknown` next to `High`, where the default gate counts it.
+fn rank(s: Severity) -> usize {
+    Severity::ALL_DESC.len() - Severity::ALL_DESC.iter().position(|x| *x == s).unwrap_or(0)
+}
+
+/// `django 3.2.1: 24 advisories (3 high, 20 unknown, 1 low); upgrade to 3.2.25 fixes
+/// all` (or `no single fix`, or `no fix known`), from the findings' `smallest_fix` and
+/// `fixed_versions` properties.
+fn package_line(k: &PackageKey<'_>, rows: &[&Row<'_>]) -> String {
+    let n = rows.len();
+    let counts: Vec<String> = Severity::ALL_DESC
+        .iter()
+        .filter_map(|sev| {
+            let c = rows.iter().filter(|r| r.finding.severity == *sev).count();
+            (c > 0).then(|| format!("{c} {sev}"))
+        })
+        .collect();
+    let fix = rows
+        .iter()
+        .find_map(|r| r.finding.properties.get("smallest_fix")?.as_str());
+    let any_fixed = rows.iter().any(|r| {
+        r.finding
+            .properties
+            .get("fixed_versions")
+            .and_then(|v| v.as_array())
+            .is_some_and(|a| !a.is_empty())
+    });
+    let remedy = match fix {
+        Some(v) => format!("upgrade to {} fixes all", visible(v)),
+        None if any_fixed => "no single fix".to_string(),
+        None => "no fix known".to_string(),
+    };
+    format!(
+        "{} {}: {n} {} ({}); {remedy}",
+        visible(k.1),
+        visible(k.2),
+        if n == 1 { "advisory" } else { "advisories" },
+        counts.join(", ")
+    )
 }
 
 /// What the line needs beyond the group header: the Kubernetes object, the commit, the

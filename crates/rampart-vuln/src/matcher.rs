@@ -224,6 +224,7 @@ fn match_with(
         let mut vuln_stmt = conn
             .prepare_cached("SELECT summary, aliases, refs, modified FROM vulns WHERE id = ?1")?;
         let mut vuln_cache: HashMap<String, VulnInfo> = HashMap::new();
+        let mut unknown_cache: HashMap<(String, String), VulnSeverity> = HashMap::new();
         let mut out: Vec<PackageReport> = Vec::with_capacity(packages.len());
         let mut seen: HashMap<(String, String, String), usize> = HashMap::new();
         for pkg in packages {
@@ -329,13 +330,31 @@ fn match_with(
                 let Some((summary, aliases, refs, modified)) = vuln_cache.get(&id).cloned() else {
                     continue;
                 };
+                let severity = {
+                    let stored: VulnSeverity = from_json("severity", &sev)?;
+                    let stored = stored.normalized();
+                    if stored.is_unknown() {
+                        let key = (id.clone(), name.clone());
+                        match unknown_cache.get(&key) {
+                            Some(s) => s.clone(),
+                            None => {
+                                let s = refine_unknown(conn, &id, &name, &pkg.ecosystem, &aliases)?
+                                    .unwrap_or(stored);
+                                unknown_cache.insert(key, s.clone());
+                                s
+                            }
+                        }
+                    } else {
+                        stored
+                    }
+                };
                 hits.push(Hit {
                     id,
                     aliases,
                     summary,
                     refs,
                     modified,
-                    severity: from_json("severity", &sev)?,
+                    severity,
                     fixed: ev.fixed,
                     entry,
                     listed,
@@ -353,6 +372,104 @@ fn match_with(
             });
         }
         Ok(out)
+    }
+}
+
+/// At most this many other records are consulted for the severity of one record.
+const MAX_SEVERITY_PEERS: usize = 64;
+
+/// The severity of a record stored without one: first the record itself again (rows
+/// written by older versions lack the informational kind), then the highest known
+/// severity among the records it names (aliases, upstream, related) and the records that
+/// name it or one of its aliases. `None`: still unknown.
+fn refine_unknown(
+    conn: &rusqlite::Connection,
+    id: &str,
+    name: &str,
+    pkg_ecosystem: &str,
+    aliases: &[String],
+) -> Result<Option<VulnSeverity>, DbError> {
+    use rusqlite::OptionalExtension;
+    let record: Option<String> = conn
+        .prepare_cached("SELECT record FROM vulns WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    let record: Option<crate::osv::Record> = match record {
+        Some(t) => Some(from_json(id, &t)?),
+        None => None,
+    };
+    if let Some(r) = &record {
+        let entry = r.affected.iter().find(|a| {
+            a.package.as_ref().is_some_and(|p| {
+                ecosystem::covers(&p.ecosystem, pkg_ecosystem)
+                    && ecosystem::normalize_name(&p.ecosystem, &p.name) == name
+            })
+        });
+        let s = crate::severity::resolve(r, entry);
+        if !s.is_unknown() {
+            return Ok(Some(s));
+        }
+    }
+    let mut names: Vec<&str> = aliases.iter().map(String::as_str).collect();
+    if let Some(r) = &record {
+        names.extend(r.related.iter().map(String::as_str));
+        names.extend(r.upstream.iter().map(String::as_str));
+    }
+    names.push(id);
+    names.sort_unstable();
+    names.dedup();
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, severity FROM vulns WHERE id = ?1
+         UNION
+         SELECT v.id, v.severity FROM aliases a JOIN vulns v ON v.id = a.vuln_id WHERE a.alias = ?1
+         UNION
+         SELECT f.vuln_id, f.severity FROM aliases a JOIN affected f ON f.vuln_id = a.vuln_id
+           WHERE a.alias = ?1
+         UNION
+         SELECT vuln_id, severity FROM affected WHERE vuln_id = ?1",
+    )?;
+    let mut best: Option<VulnSeverity> = None;
+    let mut seen = 0usize;
+    for n in names {
+        let mut rows = stmt.query([n])?;
+        while let Some(row) = rows.next()? {
+            let peer: String = row.get(0)?;
+            if peer == id {
+                continue;
+            }
+            seen += 1;
+            if seen > MAX_SEVERITY_PEERS {
+                return Ok(best);
+            }
+            let text: String = row.get(1)?;
+            let s: VulnSeverity = from_json(&peer, &text)?;
+            let s = s.normalized();
+            if s.is_unknown() || s.informational.is_some() {
+                continue;
+            }
+            let better = best.as_ref().is_none_or(|b| {
+                s.severity
+                    .cmp(&b.severity)
+                    .then_with(|| s.score.unwrap_or(0.0).total_cmp(&b.score.unwrap_or(0.0)))
+                    .is_gt()
+            });
+            if better {
+                best = Some(VulnSeverity {
+                    via: Some(peer),
+                    ..s
+                });
+            }
+        }
+    }
+    Ok(best)
+}
+
+/// Sort rank: `Unknown` next to `High`, where the default gate counts it.
+fn display_rank(s: rampart_core::Severity) -> (u8, u8) {
+    use rampart_core::Severity as S;
+    match s {
+        S::Unknown => (S::High as u8, 0),
+        other => (other as u8, 1),
     }
 }
 
@@ -450,9 +567,8 @@ fn merge(hits: &[Hit]) -> Vec<VulnMatch> {
         })
         .collect();
     out.sort_by(|a, b| {
-        b.severity
-            .severity
-            .cmp(&a.severity.severity)
+        display_rank(b.severity.severity)
+            .cmp(&display_rank(a.severity.severity))
             .then_with(|| a.id.cmp(&b.id))
     });
     out
@@ -565,7 +681,13 @@ impl PackageReport {
             .map(|v| {
                 let meta = self.rule_meta(v);
                 let rule_id = meta.id.clone();
-                let mut message = format!("{} {} is affected by {}", p.name, p.version, v.id);
+                let mut message = match &v.severity.informational {
+                    Some(kind) => format!(
+                        "{} {} has an informational advisory ({kind}): {}",
+                        p.name, p.version, v.id
+                    ),
+                    None => format!("{} {} is affected by {}", p.name, p.version, v.id),
+                };
                 if !v.aliases.is_empty() {
                     message.push_str(&format!(" ({})", v.aliases.join(", ")));
                 }
@@ -600,6 +722,14 @@ impl PackageReport {
                 ];
                 for (k, val) in props {
                     f.properties.insert(k.to_string(), val);
+                }
+                if let Some(kind) = &v.severity.informational {
+                    f.properties
+                        .insert("kind".to_string(), serde_json::json!(kind));
+                }
+                if let Some(via) = &v.severity.via {
+                    f.properties
+                        .insert("severity_from".to_string(), serde_json::json!(via));
                 }
                 f
             })

@@ -37,6 +37,11 @@ pub struct DepsCmd {
     /// searching PATH for lockfiles.
     #[arg(long, value_name = "FILE")]
     pub sbom: Option<PathBuf>,
+    /// Leave out informational advisories of this kind (`unsound`, `unmaintained`,
+    /// `notice`; RustSec). Repeatable; `vuln.informational` in rampart.yaml lists the
+    /// kinds to keep.
+    #[arg(long, value_name = "KIND")]
+    pub skip_informational: Vec<rampart_core::config::InformationalKind>,
     /// Print the package inventory (table, or JSON with `--format json`) and stop; no
     /// database needed.
     #[arg(long)]
@@ -102,6 +107,7 @@ pub fn run(cmd: DepsCmd) -> Result<u8> {
         vex,
     };
     let mut found = findings(&db, &out.inventory, &opts)?;
+    keep_informational(&mut found, &settings.informational, &cmd.skip_informational);
     let mut metas: HashMap<String, RuleMeta> = found
         .iter()
         .map(|f| (f.rule_id.clone(), meta_of(f)))
@@ -121,6 +127,27 @@ pub fn run(cmd: DepsCmd) -> Result<u8> {
     report.summary.files_scanned = out.files_scanned;
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     crate::commands::output::finish(report, &settings, true, |id| metas.get(id).cloned())
+}
+
+/// Drop informational advisories (findings with a `kind` property: `unmaintained` …)
+/// whose kind is not in `keep` or is in `skip`. Vulnerabilities are never dropped here.
+fn keep_informational(
+    found: &mut Vec<rampart_core::Finding>,
+    keep: &[rampart_core::config::InformationalKind],
+    skip: &[rampart_core::config::InformationalKind],
+) {
+    found.retain(|f| {
+        let Some(kind) = f.properties.get("kind").and_then(|k| k.as_str()) else {
+            return true;
+        };
+        let listed =
+            |l: &[rampart_core::config::InformationalKind]| l.iter().any(|k| k.as_str() == kind);
+        // A kind Rampart does not know is kept (never silently dropped).
+        let known = rampart_core::config::InformationalKind::ALL
+            .iter()
+            .any(|k| k.as_str() == kind);
+        !known || (listed(keep) && !listed(skip))
+    });
 }
 
 /// The ecosystems of the inventory's packages (OSV names).
@@ -272,6 +299,7 @@ pub fn scan_part(root: &Path, settings: &Settings) -> Result<ScanPart> {
         }
     };
     let mut found = findings(&db, &out.inventory, &MatchOptions::default())?;
+    keep_informational(&mut found, &settings.informational, &[]);
     found.extend(licences);
     let mut metas: Vec<RuleMeta> = rampart_sca::license::metas();
     let mut seen = std::collections::HashSet::new();

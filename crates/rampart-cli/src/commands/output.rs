@@ -43,6 +43,7 @@ pub fn finish(
         ignore_file,
         baseline,
         fail_on: settings.fail_on,
+        fail_on_unknown: settings.fail_on_unknown,
         report_stale: full_scan,
     };
     sink.finish(&mut report, meta);
