@@ -722,7 +722,11 @@ fn repo_config_runner_keys_inside_sections_are_refused_by_name() {
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     let r = json(&o);
     assert_eq!(refused_keys(&r), vec!["k8s.allow_remote"], "{r:#}");
-    assert!(stderr(&o).contains("`k8s.allow_remote` ignored"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("`k8s.allow_remote` ignored"),
+        "{}",
+        stderr(&o)
+    );
     assert!(r["summary"]["config"]["applied"]
         .as_array()
         .unwrap()
