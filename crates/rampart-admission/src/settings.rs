@@ -229,6 +229,9 @@ pub struct Settings {
     pub policy_set_names: Vec<String>,
     /// Write PolicyReports.
     pub policy_reports: bool,
+    /// CA that client certificates must chain to (mutual TLS), `None`: no client
+    /// authentication.
+    pub client_ca: Option<std::path::PathBuf>,
     /// Per-request evaluation deadline.
     pub timeout: Duration,
     /// Allow (true) or deny (false) when evaluation fails.
@@ -246,6 +249,7 @@ impl Default for Settings {
             mutations: Mutations::default(),
             policy_set_names: Vec::new(),
             policy_reports: false,
+            client_ca: None,
             timeout: Duration::from_millis(2000),
             allow_on_error: false,
             honor_exceptions: false,
@@ -332,6 +336,7 @@ impl Settings {
             run_as_non_root: m.run_as_non_root,
         };
         s.policy_reports = c.policy_reports;
+        s.client_ca = c.client_ca.clone();
         s.honor_exceptions = c.honor_exceptions;
         if let Some(ms) = c.timeout_ms {
             if ms == 0 {

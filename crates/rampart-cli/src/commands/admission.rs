@@ -209,16 +209,19 @@ fn serve(a: ServeArgs) -> Result<u8> {
     let mut opts = ServerOptions::new(addr);
     opts.max_body_bytes = a.max_body_bytes;
     opts.shutdown_delay = std::time::Duration::from_secs(a.shutdown_delay);
+    let engine = engine(&a.policy)?;
     opts.tls = match (&a.tls_cert, &a.tls_key) {
         (Some(c), Some(k)) => {
             let mut files = server::ServerTlsFiles::new(c, k);
-            files.client_ca = a.client_ca.clone();
+            files.client_ca = a.client_ca.clone().or(engine.settings.client_ca.clone());
             Some(server::tls_config(&files, opts.net_metrics.clone())?)
+        }
+        _ if a.insecure_http && engine.settings.client_ca.is_some() => {
+            bail!("admission.client_ca needs TLS: it cannot be enforced with --insecure-http")
         }
         _ if a.insecure_http => None,
         _ => bail!("serve needs --tls-cert and --tls-key (or --insecure-http behind a TLS proxy)"),
     };
-    let engine = engine(&a.policy)?;
     let kube = match (a.namespaces.as_str(), &a.kube_server) {
         ("none", _) => None,
         (_, Some(url)) => {
