@@ -787,6 +787,46 @@ mod tests {
         assert!(r.applied.contains(&"secrets.disable: secret/x".to_string()));
     }
 
+    /// The fields serde expects in a section, read from its unknown-field error.
+    fn fields_of<T: serde::de::DeserializeOwned + std::fmt::Debug>() -> Vec<String> {
+        let err = serde_yaml::from_str::<T>("zz_not_a_key: 1\n")
+            .unwrap_err()
+            .to_string();
+        let list = err
+            .split_once("expected one of ")
+            .map(|(_, l)| l)
+            .unwrap_or_else(|| panic!("{err}"));
+        list.split(',')
+            .map(|f| f.trim().trim_matches(|c| c == '`' || c == ' ').to_string())
+            .map(|f| f.split('`').next().unwrap_or_default().to_string())
+            .filter(|f| !f.is_empty())
+            .collect()
+    }
+
+    /// Every key of `rampart.yaml` is classified: repository policy or runner-only. A
+    /// new key must be added to one of the lists (and, if runner-only, reset in
+    /// `restrict_to_repository`), so a repository can never set it by default.
+    #[test]
+    fn every_config_key_is_classified() {
+        let runner: Vec<&str> = RUNNER_ONLY_KEYS.iter().map(|(k, _)| *k).collect();
+        let classified = |k: &str| REPOSITORY_KEYS.contains(&k) || runner.contains(&k);
+        let top = fields_of::<Config>();
+        assert!(top.contains(&"fail_on".to_string()), "{top:?}");
+        for f in &top {
+            if f == "secrets" {
+                for s in fields_of::<SecretsConfig>() {
+                    let key = format!("secrets.{s}");
+                    assert!(classified(&key), "`{key}` is neither repository nor runner-only");
+                }
+                continue;
+            }
+            assert!(classified(f), "`{f}` is neither repository nor runner-only");
+        }
+        for k in REPOSITORY_KEYS {
+            assert!(!runner.contains(k), "`{k}` is in both lists");
+        }
+    }
+
     #[test]
     fn excludes_are_counted() {
         let dir = tempfile::tempdir().unwrap();
