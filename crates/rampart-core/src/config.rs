@@ -816,7 +816,10 @@ mod tests {
             if f == "secrets" {
                 for s in fields_of::<SecretsConfig>() {
                     let key = format!("secrets.{s}");
-                    assert!(classified(&key), "`{key}` is neither repository nor runner-only");
+                    assert!(
+                        classified(&key),
+                        "`{key}` is neither repository nor runner-only"
+                    );
                 }
                 continue;
             }
