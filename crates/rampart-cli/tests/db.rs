@@ -543,3 +543,27 @@ fn deps_refuses_a_stale_database_unless_relaxed() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", out(&o));
 }
+
+/// `db import` of nothing (an empty directory, a missing path) into a new database leaves
+/// no file (it used to leave an empty database behind).
+#[test]
+fn failed_first_import_leaves_no_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty-src");
+    std::fs::create_dir_all(&empty).unwrap();
+    let db = tmp.path().join("cache/vuln.db");
+    for src in [empty.clone(), tmp.path().join("missing")] {
+        let o = rampart(tmp.path())
+            .args(["db", "import", "--db"])
+            .arg(&db)
+            .arg(&src)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+        assert!(!db.exists(), "{}", out(&o));
+    }
+    let left: Vec<_> = std::fs::read_dir(tmp.path().join("cache"))
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

@@ -289,9 +289,42 @@ pub fn update_file(
     opts: &UpdateOptions,
     progress: &mut dyn FnMut(&EcosystemUpdate),
 ) -> Result<UpdateReport, DbError> {
+    with_new_or_existing(
+        path,
+        |db| db.update(opts, progress),
+        |r| {
+            r.ecosystems
+                .iter()
+                .any(|e| e.status == UpdateStatus::Updated)
+        },
+    )
+}
+
+/// `db import` into the database at `path`, with the same guarantee as [`update_file`]:
+/// a database that does not exist yet appears only when something was imported (a
+/// failed or empty import leaves no empty file behind).
+pub fn import_file(
+    path: &Path,
+    sources: &[std::path::PathBuf],
+    opts: &crate::ImportOptions,
+) -> Result<crate::ImportReport, DbError> {
+    with_new_or_existing(
+        path,
+        |db| db.import(sources, opts),
+        |r| r.imported + r.withdrawn > 0,
+    )
+}
+
+/// Run `work` on the database at `path`; when it does not exist, on a new one built in a
+/// temporary file beside it, renamed to `path` only if `keep` says so (else removed).
+fn with_new_or_existing<T>(
+    path: &Path,
+    work: impl FnOnce(&mut Db) -> Result<T, DbError>,
+    keep: impl FnOnce(&T) -> bool,
+) -> Result<T, DbError> {
     if path.exists() {
         let mut db = Db::open(path)?;
-        return db.update(opts, progress);
+        return work(&mut db);
     }
     let dir = path
         .parent()
@@ -304,18 +337,14 @@ pub fn update_file(
         .tempfile_in(dir)
         .map_err(|e| DbError::io(dir, e))?
         .into_temp_path();
-    let report = {
+    let out = {
         let mut db = Db::open(&tmp)?;
-        db.update(opts, progress)?
+        work(&mut db)?
     };
-    let imported = report
-        .ecosystems
-        .iter()
-        .any(|e| e.status == UpdateStatus::Updated);
-    if imported {
+    if keep(&out) {
         tmp.persist(path).map_err(|e| DbError::io(path, e.error))?;
     }
-    Ok(report)
+    Ok(out)
 }
 
 fn check_name(eco: &str) -> Result<(), String> {

@@ -330,12 +330,12 @@ fn import(
     if !matches!(format, "text" | "json") {
         bail!("--format: unknown `{format}` (expected text or json)");
     }
-    let mut db = Db::open(path).with_context(|| format!("opening {}", path.display()))?;
     let opts = ImportOptions {
         validate_schema: !no_schema,
         strict,
     };
-    let report = db.import(paths, &opts)?;
+    // A new database appears only when something was imported.
+    let report = rampart_vuln::update::import_file(path, paths, &opts)?;
     let nothing = report.imported + report.withdrawn == 0;
     let code = if (strict && !report.rejected.is_empty()) || nothing {
         exit::ERROR
