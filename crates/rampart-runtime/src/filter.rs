@@ -132,6 +132,9 @@ pub const MAX_EXPANDED_NODES: u64 = 100_000;
 /// Most strings a list reference may expand to (lists naming lists).
 pub const MAX_LIST_ITEMS: usize = 100_000;
 
+/// Macros up to this many nodes (expanded) are copied into each use, larger ones shared.
+const INLINE_MACRO_NODES: u64 = 64;
+
 impl Defs {
     /// Compile a parsed condition. Each macro is compiled once, on first use, and shared
     /// by every later use (change [`Defs::macros`] before the first compile, not after).
@@ -210,8 +213,11 @@ impl Defs {
                         stack,
                     ));
                 }
+                // Small macros are copied into each use (the tree evaluated per event keeps
+                // its shape: `and`s flattened, no indirection); larger ones are shared.
                 let shared = match e {
                     e @ (Expr::Const(_) | Expr::Check(..) | Expr::Macro(_)) => e,
+                    e if size <= INLINE_MACRO_NODES => e,
                     e => Expr::Macro(Arc::new(e)),
                 };
                 self.compiled_macros
@@ -719,5 +725,67 @@ mod tests {
             .unwrap_err()
             .message
             .contains("itself"));
+    }
+
+    /// A large macro is compiled once and shared by its uses; small ones are copied.
+    #[test]
+    fn macros_are_compiled_once_and_shared() {
+        let mut d = Defs::default();
+        let big: Vec<String> = (0..80).map(|i| format!("ka.user.name = u{i}")).collect();
+        d.macros
+            .insert("big".into(), parse(&big.join(" or ")).unwrap());
+        d.macros.insert(
+            "small".into(),
+            parse("ka.verb = get or ka.verb = list").unwrap(),
+        );
+        let e = d
+            .compile(&parse("big and not big and small").unwrap())
+            .unwrap();
+        let Expr::And(items) = e else { panic!("{e:?}") };
+        let (Expr::Macro(a), Expr::Not(n)) = (&items[0], &items[1]) else {
+            panic!("{items:?}")
+        };
+        let Expr::Macro(b) = n.as_ref() else {
+            panic!("{n:?}")
+        };
+        assert!(Arc::ptr_eq(a, b));
+        assert!(matches!(&items[2], Expr::Or(v) if v.len() == 2));
+        assert_eq!(d.check_slots(), 82);
+    }
+
+    /// Macros that each use the previous one twice: 2^n nodes expanded. Compiling stops at
+    /// the budget with the macro that crossed it, in bounded time.
+    #[test]
+    fn exponential_macro_chains_hit_the_budget() {
+        let mut d = Defs::default();
+        d.macros
+            .insert("m0".into(), parse("ka.verb = create").unwrap());
+        for i in 1..64 {
+            let p = format!("m{} and m{}", i - 1, i - 1);
+            d.macros.insert(format!("m{i}"), parse(&p).unwrap());
+        }
+        let t = std::time::Instant::now();
+        let e = d.compile(&parse("m63").unwrap()).unwrap_err();
+        assert!(t.elapsed() < std::time::Duration::from_secs(2));
+        assert_eq!(e.in_macro.as_deref(), Some("m17"), "{e}");
+        assert!(
+            e.message
+                .contains("macro 'm16' expands to more than 100000"),
+            "{e}"
+        );
+        // Lists naming lists grow the same way.
+        let mut d = Defs::default();
+        d.lists.insert("l0".into(), vec!["a".into(), "b".into()]);
+        for i in 1..64 {
+            d.lists.insert(
+                format!("l{i}"),
+                vec![format!("l{}", i - 1), format!("l{}", i - 1)],
+            );
+        }
+        let e = d.compile(&parse("ka.verb in (l63)").unwrap()).unwrap_err();
+        assert!(
+            e.message.contains("expands to more than 100000 items"),
+            "{e}"
+        );
     }
 }
