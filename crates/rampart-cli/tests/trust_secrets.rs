@@ -604,6 +604,18 @@ fn rules_files_add_to_the_builtin_rules() {
         "{}",
         stderr(&o)
     );
+    // A gitleaks file extending the defaults carries its own version of the built-ins:
+    // its disabledRules hold (the built-in layer is not added a second time).
+    write(
+        dir.path(),
+        "gl.toml",
+        "[extend]\nuseDefault = true\ndisabledRules = [\"aws-access-token\"]\n",
+    );
+    let o = run(
+        &["secrets", "app.py", "--rules", "gl.toml", "-f", "json"],
+        dir.path(),
+    );
+    assert!(ids(&o).is_empty(), "{:?} {}", ids(&o), stderr(&o));
     // --no-builtin-rules without any rule file would scan with nothing: an error.
     let o = run(&["secrets", "app.py", "--no-builtin-rules"], dir.path());
     assert_eq!(code(&o), 2, "{}", stderr(&o));
