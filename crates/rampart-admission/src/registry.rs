@@ -78,16 +78,14 @@ fn challenge(h: &str) -> Option<HashMap<String, String>> {
     Some(out)
 }
 
+/// Percent-encode everything but RFC 3986 unreserved characters (`A-Za-z0-9-_.~`).
 fn urlencode(s: &str) -> String {
-    let mut o = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            o.push(char::from(b));
-        } else {
-            o.push_str(&format!("%{b:02X}"));
-        }
-    }
-    o
+    const RESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, RESERVED).to_string()
 }
 
 impl Registry {

@@ -1083,24 +1083,16 @@ fn transform<'e>(t: Transformer, v: Vals<'e>) -> Vals<'e> {
     }
 }
 
+/// Standard base64 (padding optional, as before), strict otherwise: data after the
+/// padding or non-zero leftover bits are not decoded.
 fn b64_decode(s: &str) -> Option<String> {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::new();
-    let mut buf = 0u32;
-    let mut bits = 0u32;
-    for c in s.bytes() {
-        if c == b'=' {
-            break;
-        }
-        let v = T.iter().position(|&x| x == c)? as u32;
-        buf = (buf << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(((buf >> bits) & 0xff) as u8);
-        }
-    }
-    String::from_utf8(out).ok()
+    use base64::engine::{general_purpose, DecodePaddingMode, GeneralPurpose};
+    use base64::Engine as _;
+    const ENGINE: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        general_purpose::PAD.with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    String::from_utf8(ENGINE.decode(s).ok()?).ok()
 }
 
 /// The value as a string: JSON strings as-is, anything else as compact JSON.
@@ -1181,15 +1173,21 @@ fn images<'a>(doc: &'a J<'a>, key: &str, idx: Option<usize>) -> Option<Vec<Cow<'
     vals.into_iter().map(|v| v.map(json_str)).collect()
 }
 
-fn repo(image: &str) -> &str {
-    let a = image.split(':').next().unwrap_or("");
-    a.split('@').next().unwrap_or("")
+/// The repository part of an image as written (`nginx:1.2` → `nginx`,
+/// `localhost:5000/app:1` → `localhost:5000/app`), not normalised, as the plugin gives
+/// it. An image that is not a valid reference is returned whole: it matches no list of
+/// repositories (a pod with it cannot be pulled either).
+fn repo(image: &str) -> Cow<'_, str> {
+    match rampart_core::ImageRef::parse(image) {
+        Ok(r) => Cow::Owned(r.written_name().to_string()),
+        Err(_) => Cow::Borrowed(image),
+    }
 }
 
 fn owned_or_borrowed_repo(c: Cow<'_, str>) -> Cow<'_, str> {
     match c {
-        Cow::Borrowed(s) => Cow::Borrowed(repo(s)),
-        Cow::Owned(s) => Cow::Owned(repo(&s).to_string()),
+        Cow::Borrowed(s) => repo(s),
+        Cow::Owned(s) => Cow::Owned(repo(&s).into_owned()),
     }
 }
 
@@ -1440,37 +1438,13 @@ pub fn format_time(ns: u64, style: TimeStyle) -> String {
 pub fn query_param(uri: &str, key: &str) -> Option<String> {
     let query = uri.split_once('?')?.1;
     let query = query.split('#').next().unwrap_or("");
-    for pair in query.split(['&', ';']) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        if percent_decode(k) == key {
-            return Some(percent_decode(v));
+    // `;` separates pairs as well as `&` (as before); decoding is form-urlencoded.
+    for part in query.split(';') {
+        if let Some((_, v)) = form_urlencoded::parse(part.as_bytes()).find(|(k, _)| k == key) {
+            return Some(v.into_owned());
         }
     }
     None
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -1498,7 +1472,7 @@ mod tests {
     }
 
     const POD: &str = r#"{"auditID":"x","stage":"ResponseComplete","verb":"create","requestURI":"/api/v1/namespaces/default/pods/p/exec?command=ls&command=-l&container=c%20x","objectRef":{"resource":"pods","namespace":"default","name":"p"},"responseStatus":{"code":201},
-      "requestObject":{"spec":{"securityContext":{"runAsUser":7},"containers":[{"name":"a","image":"nginx:1.2","securityContext":{"privileged":true}},{"name":"b","image":"reg.io/x/y@sha256:abc","ports":[{"containerPort":80},{"containerPort":81,"hostPort":8081}]}],
+      "requestObject":{"spec":{"securityContext":{"runAsUser":7},"containers":[{"name":"a","image":"nginx:1.2","securityContext":{"privileged":true}},{"name":"b","image":"reg.io/x/y@sha256:abababababababababababababababababababababababababababababababab","ports":[{"containerPort":80},{"containerPort":81,"hostPort":8081}]}],
       "volumes":[{"name":"v","hostPath":{"path":"/proc/1"}},{"name":"w","emptyDir":{}}]}}}"#;
 
     #[test]
@@ -1506,7 +1480,7 @@ mod tests {
         let e = ev(POD);
         assert_eq!(
             get("ka.req.pod.containers.image", &e),
-            ["nginx:1.2", "reg.io/x/y@sha256:abc"]
+            ["nginx:1.2", "reg.io/x/y@sha256:abababababababababababababababababababababababababababababababab"]
         );
         assert_eq!(
             get("ka.req.pod.containers.image.repository", &e),
@@ -1514,7 +1488,7 @@ mod tests {
         );
         assert_eq!(
             get("ka.req.pod.containers.image[1]", &e),
-            ["reg.io/x/y@sha256:abc"]
+            ["reg.io/x/y@sha256:abababababababababababababababababababababababababababababababab"]
         );
         assert_eq!(get("ka.req.pod.containers.privileged", &e), ["true"]);
         assert_eq!(get("ka.req.container.privileged", &e), ["true"]);
@@ -1566,5 +1540,37 @@ mod tests {
     fn b64() {
         assert_eq!(b64_decode("aGVsbG8=").as_deref(), Some("hello"));
         assert_eq!(b64_decode("!!"), None);
+        assert_eq!(b64_decode("aGVsbG8").as_deref(), Some("hello"));
+        // Data after the padding is not ignored: `aGVsbG8=` followed by more base64
+        // is not the encoding of `hello`.
+        assert_eq!(b64_decode("aGVsbG8=ZXZpbA=="), None);
+        // Leftover bits that are not zero: not a canonical encoding of anything.
+        assert_eq!(b64_decode("aGVsbG9="), None);
+    }
+
+    #[test]
+    fn image_repository_keeps_the_registry_port() {
+        let e = ev(
+            r#"{"auditID":"x","stage":"ResponseComplete","verb":"create","requestURI":"/api/v1/namespaces/d/pods","objectRef":{"resource":"pods","namespace":"d","name":"p"},
+          "requestObject":{"spec":{"containers":[{"name":"a","image":"localhost:5000/team/app:1.2"},{"name":"b","image":"Bad Image:x"},{"name":"c","image":"ghcr.io/o/r:1@sha256:0000000000000000000000000000000000000000000000000000000000000000"}]}}}"#,
+        );
+        assert_eq!(
+            get("ka.req.pod.containers.image.repository", &e),
+            ["localhost:5000/team/app", "Bad Image:x", "ghcr.io/o/r"]
+        );
+        assert_eq!(
+            get("ka.req.container.image.repository", &e),
+            ["localhost:5000/team/app"]
+        );
+    }
+
+    #[test]
+    fn query_params_decode() {
+        let u = "/api/v1/x?a+b=c%20d&dryRun=%41ll;z=%zz&k=%E2%82%AC";
+        assert_eq!(query_param(u, "a b").as_deref(), Some("c d"));
+        assert_eq!(query_param(u, "dryRun").as_deref(), Some("All"));
+        assert_eq!(query_param(u, "z").as_deref(), Some("%zz"));
+        assert_eq!(query_param(u, "k").as_deref(), Some("\u{20ac}"));
+        assert_eq!(query_param(u, "nope"), None);
     }
 }
