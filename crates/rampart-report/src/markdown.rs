@@ -45,6 +45,10 @@ fn write_report(out: &mut String, report: &Report) -> std::fmt::Result {
     for sev in Severity::ALL_DESC {
         let n = s.by_severity.get(&sev).copied().unwrap_or(0);
         total += n;
+        if sev == Severity::Unknown && n == 0 {
+            // A row only when there are some: reports without them stay as they were.
+            continue;
+        }
         writeln!(out, "| {} | {n} |", severity_label(sev))?;
     }
     writeln!(out, "| **Total** | **{total}** |\n")?;

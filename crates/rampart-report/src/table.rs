@@ -389,7 +389,13 @@ fn summary(out: &mut String, report: &Report, p: &Painter) -> std::fmt::Result {
     if let Some(c) = &s.config {
         config_lines(out, c)?;
     }
-    let fail_on = String::from(s.fail_on);
+    let mut fail_on = String::from(s.fail_on);
+    if !s.fail_on_unknown.is_default() {
+        fail_on.push_str(&format!(
+            ", fail-on-unknown {}",
+            String::from(s.fail_on_unknown)
+        ));
+    }
     let verdict = if s.gate_failed {
         p.paint("failed", Style::new().red().bold())
     } else {

@@ -706,8 +706,9 @@ fn bad_records_are_reported_and_the_rest_imports() {
         ])
         .unwrap();
     assert_eq!(rep[0].vulns[0].id, "x_TEST-1");
-    assert_eq!(rep[0].vulns[0].severity.severity, Severity::Medium);
-    assert!(rep[0].findings()[0].message.contains("medium by default"));
+    // No severity anywhere: unknown (never a silent medium).
+    assert_eq!(rep[0].vulns[0].severity.severity, Severity::Unknown);
+    assert!(rep[0].findings()[0].message.contains("severity unknown"));
     assert!(rep[1].vulns.is_empty() || !rep[1].notes.is_empty());
     assert_eq!(ecosystem::normalize_name("PyPI", "A_B"), "a-b");
 }
