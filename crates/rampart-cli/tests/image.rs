@@ -403,3 +403,48 @@ fn sbom_of_an_image() {
     let o = run(&["sbom", "no-such-dir", "-f", "spdx"], tmp.path());
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// A database without data for one ecosystem of the image's packages (here PyPI, for
+/// Jinja2) does not give a clean result: an error names the ecosystem and the
+/// `rampart db update` command, and the run exits 2.
+#[test]
+fn image_with_an_ecosystem_missing_from_the_database_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = tmp.path().join("layout");
+    small_layout(&layout);
+    let db = vuln_db(tmp.path());
+    // Drop the PyPI record: the database now knows Debian only.
+    std::fs::remove_file(tmp.path().join("osv/GHSA-aaaa-bbbb-cccc.json")).unwrap();
+    std::fs::remove_file(&db).unwrap();
+    let o = run(
+        &[
+            "db",
+            "import",
+            "--db",
+            db.to_str().unwrap(),
+            tmp.path().join("osv").to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let o = run(
+        &[
+            "image",
+            layout.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--skip-secrets",
+            "-f",
+            "json",
+        ],
+        tmp.path(),
+    );
+    let r = json(&o);
+    let errors = r["errors"].to_string();
+    assert!(
+        errors.contains("has no data for PyPI")
+            && errors.contains("rampart db update --ecosystem PyPI"),
+        "{errors}"
+    );
+    assert_eq!(o.status.code(), Some(2), "{r:#}");
+}

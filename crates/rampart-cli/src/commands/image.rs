@@ -5,7 +5,7 @@ use crate::args::{CommonArgs, SecretArgs};
 use crate::settings::Settings;
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use rampart_core::{Report, RuleMeta};
+use rampart_core::{Report, RuleMeta, ScanError};
 use rampart_image::oci::Platform;
 use rampart_image::{ImagePackage, ScanOptions};
 use rampart_secrets::{ScanOptions as SecretOptions, SecretScanner};
@@ -143,6 +143,9 @@ pub fn run(cmd: ImageCmd) -> Result<u8> {
     }
     report.findings.extend(scan.findings);
     report.errors.extend(scan.errors);
+    report
+        .errors
+        .extend(coverage_errors(db.as_ref(), &scan.packages, &cmd.image)?);
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     crate::commands::output::finish(report, &settings, false, |id| metas.get(id).cloned())
 }
@@ -176,6 +179,34 @@ fn open_db(p: &crate::commands::db::DbPath) -> Result<Option<rampart_vuln::Db>> 
     // Empty or older than --max-db-age: an error, not a clean result. (The image's
     // ecosystems are known only after the scan; their coverage is not checked here.)
     Ok(Some(p.open_for_scan(&[])?))
+}
+
+/// One error per ecosystem of the image's packages that the database has no data for:
+/// those packages were not checked (fail closed, never "no findings").
+fn coverage_errors(
+    db: Option<&rampart_vuln::Db>,
+    packages: &[ImagePackage],
+    image: &str,
+) -> Result<Vec<ScanError>> {
+    let Some(db) = db else {
+        return Ok(Vec::new());
+    };
+    let mut ecos: Vec<String> = packages.iter().map(|p| p.ecosystem.clone()).collect();
+    ecos.sort();
+    ecos.dedup();
+    let problems = rampart_vuln::fresh::check(db, &ecos, None)?;
+    Ok(problems
+        .iter()
+        .filter(|p| matches!(p, rampart_vuln::fresh::Problem::MissingEcosystems(_)))
+        .map(|p| ScanError {
+            path: image.to_string(),
+            line: None,
+            message: format!(
+                "vulnerabilities not checked: {p}: run `rampart db update --ecosystem {}`",
+                rampart_vuln::fresh::update_ecosystems(std::slice::from_ref(p), &ecos).join(",")
+            ),
+        })
+        .collect())
 }
 
 fn package_table(pkgs: &[ImagePackage]) -> String {
@@ -223,13 +254,14 @@ pub fn scan_part(root: &Path, settings: &Settings) -> Result<crate::commands::pa
     }
     let mut opts = ScanOptions::default();
     opts.limits.max_secret_file = settings.walk.max_file_size;
-    let scan = rampart_image::scan(
-        &root.display().to_string(),
-        &opts,
-        None,
-        open_db(&Default::default())?.as_ref(),
-    )?;
+    let db = open_db(&Default::default())?;
+    let scan = rampart_image::scan(&root.display().to_string(), &opts, None, db.as_ref())?;
     part.findings = scan.findings;
     part.errors = scan.errors;
+    part.errors.extend(coverage_errors(
+        db.as_ref(),
+        &scan.packages,
+        &root.display().to_string(),
+    )?);
     Ok(part)
 }
