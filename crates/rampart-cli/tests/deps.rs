@@ -253,7 +253,16 @@ fn vex_not_affected_suppresses_by_alias() {
 }"#,
     )
     .unwrap();
-    let (code, report, stderr) = fx.deps(&["--vex", vex.to_str().unwrap()]);
+    // PYSEC-2021-98 has no severity anywhere: unknown, which the default gate counts
+    // as high.
+    let (code, _, stderr) = fx.deps(&["--vex", vex.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "the unknown django advisory\n{stderr}");
+    let (code, report, stderr) = fx.deps(&[
+        "--vex",
+        vex.to_str().unwrap(),
+        "--fail-on-unknown",
+        "ignore",
+    ]);
     assert_eq!(
         code,
         Some(0),
