@@ -484,3 +484,41 @@ fn helm_source_paths_outside_the_chart_are_not_read() {
         "{errors}"
     );
 }
+
+/// A kustomization directory holding a symlink that leads out of the scanned root is not
+/// built (kustomize would follow it); the error names the link.
+#[test]
+fn kustomization_with_a_symlink_out_of_the_root_is_not_built() {
+    let top = tempfile::tempdir().unwrap();
+    let repo = top.path().join("repo");
+    std::fs::create_dir_all(repo.join("app")).unwrap();
+    std::fs::write(
+        top.path().join("outside.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: leaked}\ndata: {k: v}\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("../../outside.yaml", repo.join("app/cm.yaml")).unwrap();
+    std::fs::write(
+        repo.join("app/kustomization.yaml"),
+        "resources:\n- pod.yaml\n",
+    )
+    .unwrap();
+    std::fs::write(
+        repo.join("app/pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: nginx}]}\n",
+    )
+    .unwrap();
+    let o = rampart(&repo, &["k8s", ".", "-f", "json", "--fail-on", "none"], &[]);
+    let r: Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", all_text(&o)));
+    let errors = r["errors"].to_string();
+    assert!(
+        errors.contains("`cm.yaml` is a symlink leading outside the scanned root"),
+        "{errors}"
+    );
+    assert!(
+        !o.stdout.windows(6).any(|w| w == b"leaked"),
+        "{}",
+        all_text(&o)
+    );
+}
