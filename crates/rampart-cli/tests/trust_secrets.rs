@@ -513,6 +513,29 @@ fn many_ignore_markers_on_one_line_are_bounded() {
     }
 }
 
+/// Stale ignores are bounded per scan too: 60 files of 30 stale markers list 1,000 and
+/// count the rest.
+#[test]
+fn stale_ignores_are_bounded_per_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..60 {
+        write(
+            dir.path(),
+            &format!("f{i:02}.py"),
+            &"x = 1  # rampart:ignore secret/jwt\n".repeat(30),
+        );
+    }
+    let o = run(&["secrets", ".", "-f", "json"], dir.path());
+    let r = json(&o);
+    let stale = r["stale_ignores"].as_array().unwrap();
+    assert_eq!(stale.len(), 1001, "{}", stale.len());
+    let last = stale.iter().find(|s| s["source"] == "<scan>").unwrap();
+    assert!(
+        last["message"].as_str().unwrap().starts_with("260 more"),
+        "{last}"
+    );
+}
+
 /// Directive examples in documentation and in string literals are not directives, so
 /// they are never reported stale; a real one in a comment still is.
 #[test]

@@ -123,6 +123,18 @@ impl SecretScanner {
             res.findings.extend(findings);
             res.stale.extend(stale);
         }
+        if res.stale.len() > MAX_STALE_TOTAL {
+            // Which ones are listed must not depend on thread scheduling.
+            res.stale.sort_by(|a, b| a.source.cmp(&b.source));
+            let more = res.stale.len() - MAX_STALE_TOTAL;
+            res.stale.truncate(MAX_STALE_TOTAL);
+            res.stale.push(StaleIgnore {
+                kind: "inline".into(),
+                source: "<scan>".into(),
+                rule: "*".into(),
+                message: format!("{more} more stale inline ignore reports (not listed)"),
+            });
+        }
         Ok(res)
     }
 
@@ -265,6 +277,10 @@ impl SecretScanner {
         }
     }
 }
+
+/// Stale inline ignores listed per scan (each file lists at most
+/// [`inline::MAX_STALE_PER_FILE`]); the rest are counted in one entry.
+const MAX_STALE_TOTAL: usize = 1000;
 
 /// Bytes of the line kept on each side of a secret in its fingerprint's context.
 const CONTEXT: usize = 64;
