@@ -337,6 +337,8 @@ fn parse_chunk(
         limits: limits.yaml(),
         scalars: Scalars::Kubernetes,
         value_spans: false,
+        // Kubernetes' API server keeps the last of duplicate keys.
+        reject_duplicate_keys: false,
     };
     match rampart_yaml::parse_document(text, first_line, &opts) {
         Ok(d) => Ok(d.map(|d| (d.value, d.spans))),

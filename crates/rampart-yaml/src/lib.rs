@@ -28,8 +28,8 @@
 //! ```
 
 mod span;
-pub use span::Span;
 use serde_json::{Map, Number, Value};
+pub use span::Span;
 use std::collections::{BTreeMap, HashMap};
 use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
@@ -82,6 +82,9 @@ pub struct Options {
     /// Also record the span of every map *value* (in [`Document::value_spans`]), for
     /// callers that point at a value rather than at its entry.
     pub value_spans: bool,
+    /// A key written twice in one mapping is an error (`serde_yaml`'s behaviour, right for
+    /// configuration); otherwise the last one wins (Kubernetes' API server behaviour).
+    pub reject_duplicate_keys: bool,
 }
 
 /// A document that could not be loaded.
@@ -152,7 +155,8 @@ pub fn load_one(text: &str, opts: &Options) -> Result<Document, YamlError> {
 }
 
 /// Load one YAML document into a typed value, as `serde_yaml::from_str` did but with
-/// the loader's limits: YAML 1.2 core scalars ([`Scalars::Core`]), default [`Limits`].
+/// the loader's limits: YAML 1.2 core scalars ([`Scalars::Core`]), default [`Limits`],
+/// duplicate keys rejected.
 /// A value of the wrong type is reported at its field's line (`line 7: spec.replicas:
 /// invalid type: …`).
 ///
@@ -169,6 +173,7 @@ pub fn from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, YamlErr
         text,
         &Options {
             scalars: Scalars::Core,
+            reject_duplicate_keys: true,
             ..Options::default()
         },
     )
@@ -377,6 +382,7 @@ struct Builder<'a> {
     scalars: Scalars,
     /// Spans of map values, when asked for.
     value_spans: Option<BTreeMap<String, Span>>,
+    reject_duplicate_keys: bool,
     nodes: usize,
     spans: BTreeMap<String, Span>,
     anchors: HashMap<usize, Anchored>,
@@ -496,6 +502,7 @@ pub fn parse_document(
         limits,
         scalars: opts.scalars,
         value_spans: opts.value_spans.then(BTreeMap::new),
+        reject_duplicate_keys: opts.reject_duplicate_keys,
         nodes: 0,
         spans: BTreeMap::new(),
         anchors: HashMap::new(),
@@ -945,6 +952,13 @@ impl Builder<'_> {
                     if is_merge {
                         merges.push((v, entry));
                         continue;
+                    }
+                    if self.reject_duplicate_keys && map.contains_key(&key) {
+                        return Err(err_at(
+                            key_marker.as_ref(),
+                            self.first_line,
+                            format!("duplicate key `{key}`"),
+                        ));
                     }
                     self.spans.insert(p, entry);
                     map.insert(key, v);

@@ -163,6 +163,11 @@ fn typed_loads_point_at_the_bad_field() {
     let e = rampart_yaml::from_str::<Cfg>("name: web\nports:\n  - 80\n  - high\n").unwrap_err();
     assert_eq!(e.line, Some(4), "{e}");
     assert!(e.message.starts_with("ports[1]: invalid type"), "{e}");
+    let e = rampart_yaml::from_str::<Cfg>("name: web\nports: []\nname: db\n").unwrap_err();
+    assert_eq!(
+        (e.line, e.message.as_str()),
+        (Some(3), "duplicate key `name`")
+    );
     let e = rampart_yaml::from_str::<Cfg>("name: web\nnmae: x\n").unwrap_err();
     assert!(e.message.contains("unknown field `nmae`"), "{e}");
     // The typed loader has the same limits.

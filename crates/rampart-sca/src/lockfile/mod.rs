@@ -211,6 +211,7 @@ pub(crate) fn load_yaml(text: &str) -> Result<rampart_yaml::Document, ParseError
     // input (an alias bomb is small text that expands), never below the default.
     let mut opts = rampart_yaml::Options {
         scalars: rampart_yaml::Scalars::Text,
+        reject_duplicate_keys: true,
         ..rampart_yaml::Options::default()
     };
     opts.limits.max_nodes = opts.limits.max_nodes.max(text.len() / 8);
