@@ -7,79 +7,14 @@ use crate::Violation;
 use rampart_k8s::podspec::pod_spec;
 use serde_json::Value;
 
-/// A parsed image reference, normalised like Docker does (`nginx` →
-/// `docker.io/library/nginx:latest`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageRef {
-    /// Registry host (`docker.io`, `ghcr.io`, `127.0.0.1:5000`).
-    pub registry: String,
-    /// Repository (`library/nginx`).
-    pub repository: String,
-    /// Tag, if written.
-    pub tag: Option<String>,
-    /// Digest (`sha256:…`), if written.
-    pub digest: Option<String>,
-}
+/// The image reference type of every Rampart component (distribution/reference grammar,
+/// Docker normalisation: `nginx` → `docker.io/library/nginx`).
+pub use rampart_core::ImageRef;
 
-impl ImageRef {
-    /// Parse an image reference; `None` for an empty or malformed one.
-    pub fn parse(s: &str) -> Option<ImageRef> {
-        let s = s.trim();
-        if s.is_empty() || s.contains(char::is_whitespace) {
-            return None;
-        }
-        let (name, digest) = match s.split_once('@') {
-            Some((n, d)) => (n, Some(d.to_string())),
-            None => (s, None),
-        };
-        let last_slash = name.rfind('/').map_or(0, |i| i + 1);
-        let (name, tag) = match name[last_slash..].rfind(':') {
-            Some(i) => (
-                &name[..last_slash + i],
-                Some(name[last_slash + i + 1..].to_string()),
-            ),
-            None => (name, None),
-        };
-        if name.is_empty() || tag.as_deref() == Some("") {
-            return None;
-        }
-        let (registry, repository) = match name.split_once('/') {
-            Some((first, rest))
-                if first.contains('.') || first.contains(':') || first == "localhost" =>
-            {
-                (first.to_string(), rest.to_string())
-            }
-            _ => {
-                let repo = if name.contains('/') {
-                    name.to_string()
-                } else {
-                    format!("library/{name}")
-                };
-                ("docker.io".to_string(), repo)
-            }
-        };
-        let registry = if registry == "index.docker.io" || registry == "registry-1.docker.io" {
-            "docker.io".to_string()
-        } else {
-            registry
-        };
-        Some(ImageRef {
-            registry,
-            repository,
-            tag,
-            digest,
-        })
-    }
-
-    /// `registry/repository`.
-    pub fn name(&self) -> String {
-        format!("{}/{}", self.registry, self.repository)
-    }
-
-    /// The tag used when resolving (`latest` when none is written).
-    pub fn tag_or_latest(&self) -> &str {
-        self.tag.as_deref().unwrap_or("latest")
-    }
+/// Parse an image as the pod spec writes it (surrounding whitespace ignored); `None`
+/// when it is not a valid reference.
+fn parse(image: &str) -> Option<ImageRef> {
+    ImageRef::parse(image.trim()).ok()
 }
 
 /// `*` matches any run of characters (including `/`); everything else literally. A
@@ -176,14 +111,14 @@ pub const RULE_INVALID: &str = "admission/image-invalid";
 /// An image the policy denies is never resolved: the pod would make the webhook contact a
 /// host of its choosing, for an image that is refused anyway.
 pub fn lookup_allowed(image: &str, policy: &ImagePolicy) -> bool {
-    let Some(r) = ImageRef::parse(image) else {
+    let Some(r) = parse(image) else {
         return false;
     };
     policy.allowed_registries.is_empty()
         || policy
             .allowed_registries
             .iter()
-            .any(|p| pattern_matches(p, &r.name()))
+            .any(|p| pattern_matches(p, r.name()))
 }
 
 /// The image-policy violations of every container of `obj`.
@@ -206,7 +141,7 @@ pub fn violations(
                 message,
             });
         };
-        let Some(r) = ImageRef::parse(image) else {
+        let Some(r) = parse(image) else {
             if policy.any() {
                 push(
                     RULE_INVALID,
@@ -222,7 +157,7 @@ pub fn violations(
             && !policy
                 .allowed_registries
                 .iter()
-                .any(|p| pattern_matches(p, &r.name()))
+                .any(|p| pattern_matches(p, r.name()))
         {
             push(
                 RULE_REGISTRY,
@@ -234,7 +169,7 @@ pub fn violations(
                 ),
             );
         }
-        if policy.require_digest && r.digest.is_none() {
+        if policy.require_digest && r.digest().is_none() {
             push(
                 RULE_DIGEST,
                 format!(
@@ -243,7 +178,7 @@ pub fn violations(
                 ),
             );
         }
-        if policy.deny_latest && r.digest.is_none() && r.tag_or_latest() == "latest" {
+        if policy.deny_latest && r.digest().is_none() && r.tag_or_latest() == "latest" {
             push(
                 RULE_LATEST,
                 format!("container {:?}: image {image} uses the latest tag", c.name),
@@ -266,21 +201,28 @@ mod tests {
 
     #[test]
     fn parse_references() {
-        let r = ImageRef::parse("nginx").unwrap();
+        let r = parse(" nginx ").unwrap();
         assert_eq!(r.name(), "docker.io/library/nginx");
         assert_eq!(r.tag_or_latest(), "latest");
-        let r = ImageRef::parse("127.0.0.1:5000/team/app:1.2@sha256:abc").unwrap();
-        assert_eq!(r.registry, "127.0.0.1:5000");
-        assert_eq!(r.repository, "team/app");
-        assert_eq!(r.tag.as_deref(), Some("1.2"));
-        assert_eq!(r.digest.as_deref(), Some("sha256:abc"));
-        let r = ImageRef::parse("bitnami/redis:7").unwrap();
-        assert_eq!(r.name(), "docker.io/bitnami/redis");
-        let r = ImageRef::parse("localhost/x").unwrap();
-        assert_eq!(r.registry, "localhost");
-        assert!(ImageRef::parse("").is_none());
-        assert!(ImageRef::parse("a b").is_none());
-        assert!(ImageRef::parse("nginx:").is_none());
+        let d = format!("sha256:{}", "a".repeat(64));
+        let r = parse(&format!("127.0.0.1:5000/team/app:1.2@{d}")).unwrap();
+        assert_eq!(r.domain(), "127.0.0.1:5000");
+        assert_eq!(r.path(), "team/app");
+        assert_eq!(r.tag(), Some("1.2"));
+        assert_eq!(r.digest(), Some(d.as_str()));
+        assert_eq!(
+            parse("bitnami/redis:7").unwrap().name(),
+            "docker.io/bitnami/redis"
+        );
+        assert_eq!(
+            parse("index.docker.io/x").unwrap().name(),
+            "docker.io/library/x"
+        );
+        assert_eq!(parse("localhost/x").unwrap().domain(), "localhost");
+        assert!(parse("").is_none());
+        assert!(parse("a b").is_none());
+        assert!(parse("nginx:").is_none());
+        assert!(parse("nginx@sha256:abc").is_none());
     }
 
     #[test]
@@ -311,7 +253,7 @@ mod tests {
             .collect();
         assert_eq!(ids, [RULE_REGISTRY, RULE_DIGEST, RULE_LATEST]);
         let good = json!({"kind": "Pod", "spec": {"containers": [{"name": "a",
-            "image": "ghcr.io/acme/app:1@sha256:0123"}]}});
+            "image": format!("ghcr.io/acme/app:1@sha256:{}", "0".repeat(64))}]}});
         assert!(violations(&good, &policy, &NoVerification).is_empty());
         let v = violations(&good, &policy, &DenyAll);
         assert_eq!(v.len(), 1);

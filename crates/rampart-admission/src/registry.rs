@@ -123,17 +123,17 @@ impl Registry {
     }
 
     fn base(&self, r: &ImageRef) -> String {
-        let host = if r.registry == "docker.io" {
+        let host = if r.domain() == "docker.io" {
             "registry-1.docker.io"
         } else {
-            r.registry.as_str()
+            r.domain()
         };
-        let scheme = if self.insecure.iter().any(|i| i == &r.registry) {
+        let scheme = if self.insecure.iter().any(|i| i == r.domain()) {
             "http"
         } else {
             "https"
         };
-        format!("{scheme}://{host}/v2/{}", r.repository)
+        format!("{scheme}://{host}/v2/{}", r.path())
     }
 
     fn is_insecure(&self, url: &Url) -> bool {
@@ -309,9 +309,9 @@ impl Registry {
         if let Some(Cached::Digest(d)) = self.cached(&key) {
             return Ok(d);
         }
-        let r = ImageRef::parse(image).ok_or_else(|| format!("{image}: invalid reference"))?;
+        let r = ImageRef::parse(image.trim()).map_err(|e| format!("{image}: {e}"))?;
         let url = format!("{}/manifests/{}", self.base(&r), r.tag_or_latest());
-        let scope = r.name();
+        let scope = r.name().to_string();
         let head = self.fetch("HEAD", &url, &scope, Some(ACCEPT)).await?;
         let d = match head
             .headers
@@ -337,13 +337,12 @@ impl Registry {
         if let Some(Cached::User(u)) = self.cached(&key) {
             return Ok(u);
         }
-        let r = ImageRef::parse(image).ok_or_else(|| format!("{image}: invalid reference"))?;
+        let r = ImageRef::parse(image.trim()).map_err(|e| format!("{image}: {e}"))?;
         let base = self.base(&r);
-        let scope = r.name();
+        let scope = r.name().to_string();
         let reference = r
-            .digest
-            .clone()
-            .unwrap_or_else(|| r.tag_or_latest().to_string());
+            .digest()
+            .map_or_else(|| r.tag_or_latest().to_string(), str::to_string);
         let mut manifest: Value = {
             let m = self
                 .fetch(

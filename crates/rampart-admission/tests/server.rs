@@ -302,7 +302,7 @@ struct Faulty;
 
 impl SignatureVerifier for Faulty {
     fn verify(&self, image: &ImageRef) -> Verdict {
-        match image.repository.as_str() {
+        match image.path() {
             "library/panic" => panic!("verifier bug"),
             "library/slow" => {
                 std::thread::sleep(Duration::from_millis(400));
@@ -315,6 +315,32 @@ impl SignatureVerifier for Faulty {
 
 fn image_pod(image: &str) -> Value {
     pod("i", json!({"containers": [{"name": "a", "image": image}]}))
+}
+
+/// References the container runtime refuses are not judged by the pieces a lenient
+/// split finds: a path that walks out of the allowed repository, or a digest that is not
+/// one, is `admission/image-invalid` (they were allowed as `ghcr.io/acme/…`, pinned).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_policy_judges_references_by_the_reference_grammar() {
+    let mut settings = Settings::default();
+    settings.images.allowed_registries = vec!["ghcr.io/acme/*".into()];
+    settings.images.require_digest = true;
+    settings.images.deny_latest = true;
+    let s = start(Engine::new(settings)).await;
+    let good = format!("ghcr.io/acme/app:1@sha256:{}", "ab".repeat(32));
+    let (_, text) = post(&s, "/validate", &create("g", "default", image_pod(&good))).await;
+    assert_eq!(response(&text)["allowed"], true, "{text}");
+    for bad in [
+        "ghcr.io/acme/app/../../../evil/app@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+        "ghcr.io/acme/app:1@sha256:abc",
+        "ghcr.io/acme/App:1@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+    ] {
+        let (_, text) = post(&s, "/validate", &create("b", "default", image_pod(bad))).await;
+        let r = response(&text);
+        assert_eq!(r["allowed"], false, "{bad}: {text}");
+        let msg = r["status"]["message"].as_str().unwrap_or("");
+        assert!(msg.contains("admission/image-invalid"), "{bad}: {msg}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -675,9 +701,17 @@ async fn client_certificates_are_required_with_a_client_ca() {
     let right = client_with_cert(&serving.ca_crt, chain, key);
     assert_eq!(healthz_with(s.addr, right.clone()).await, Ok(200));
 
-    // Both refusals are counted as failed handshakes.
-    let mut c = connect_with(s.addr, right).await.unwrap();
-    let (_, metrics) = send(&mut c, "GET", "/metrics", Vec::new()).await;
+    // Both refusals are counted as failed handshakes (just after the server's alert:
+    // poll briefly).
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        let mut c = connect_with(s.addr, right.clone()).await.unwrap();
+        metrics = send(&mut c, "GET", "/metrics", Vec::new()).await.1;
+        if metrics.contains("rampart_admission_tls_handshake_failures_total 2") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert!(
         metrics.contains("rampart_admission_tls_handshake_failures_total 2"),
         "{metrics}"
