@@ -148,6 +148,11 @@ pub struct CommonArgs {
     /// Show suppressed findings in the table.
     #[arg(long)]
     pub show_suppressed: bool,
+    /// Leave findings below this severity out of the table, Markdown, SARIF and JUnit
+    /// reports (critical|high|medium|low|info); they still count for the gate, the JSON
+    /// report keeps them, and the summary says how many were hidden.
+    #[arg(long, value_name = "SEVERITY")]
+    pub min_severity: Option<String>,
     /// When to colour the table.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

@@ -52,6 +52,8 @@ pub struct Settings {
     pub quiet: bool,
     /// Show suppressed findings in the table.
     pub show_suppressed: bool,
+    /// Display filter (`--min-severity`): never changes the gate or the JSON report.
+    pub min_severity: Option<Severity>,
     /// Colour the table.
     pub color: bool,
     /// The config file used, if any.
@@ -323,7 +325,17 @@ impl Settings {
                 std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
             }
         };
+        let min_severity = match &common.min_severity {
+            Some(s) => match s.parse::<Severity>() {
+                Ok(Severity::Unknown) | Err(_) => bail!(
+                    "--min-severity: unknown severity `{s}` (expected critical, high, medium, low or info)"
+                ),
+                Ok(sev) => Some(sev),
+            },
+            None => None,
+        };
         Ok(Settings {
+            min_severity,
             fail_on,
             fail_on_unknown,
             informational,

@@ -79,6 +79,33 @@ pub struct Summary {
     /// refused (absent when no configuration file was read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<ConfigSummary>,
+    /// The display filter (`--min-severity`), when one was set: the findings below it
+    /// were left out of the table, Markdown, SARIF and JUnit reports (never out of the
+    /// gate, the counts above or the JSON report), and how many.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_filter: Option<DisplayFilter>,
+}
+
+/// What `--min-severity` left out of the human and CI reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisplayFilter {
+    /// The lowest severity shown.
+    pub min_severity: Severity,
+    /// Unsuppressed findings not shown, by severity (absent severities: none hidden).
+    pub hidden: BTreeMap<Severity, u64>,
+}
+
+impl DisplayFilter {
+    /// Whether a finding of `severity` is left out. `unknown` is always shown: nobody
+    /// knows it is below the threshold.
+    pub fn hides(&self, severity: Severity) -> bool {
+        severity != Severity::Unknown && severity < self.min_severity
+    }
+
+    /// How many findings were left out.
+    pub fn hidden_total(&self) -> u64 {
+        self.hidden.values().sum()
+    }
 }
 
 fn is_false(b: &bool) -> bool {

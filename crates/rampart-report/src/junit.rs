@@ -91,6 +91,9 @@ fn write(w: &mut Writer<Vec<u8>>, report: &Report) -> io::Result<()> {
             .collect();
         props.push(("config_refused", refused.join("; ")));
     }
+    if let Some(note) = crate::text::hidden_note(&report.summary) {
+        props.push(("hidden", note));
+    }
     for (name, value) in &props {
         let mut p = BytesStart::new("property");
         p.push_attribute(("name", *name));

@@ -64,10 +64,14 @@ fn write_report(out: &mut String, report: &Report) -> std::fmt::Result {
             .collect();
         writeln!(out, "Suppressed: {suppressed} ({})", by_kind.join(", "))?;
     }
+    if let Some(note) = crate::text::hidden_note(s) {
+        writeln!(out, "\nNot shown: {}", cell(&note))?;
+    }
     write!(
         out,
-        "\nScanned {} files ({} bytes)",
-        s.files_scanned, s.bytes_scanned
+        "\nScanned {} ({})",
+        crate::text::count(s.files_scanned, "file", "files"),
+        crate::text::count(s.bytes_scanned, "byte", "bytes")
     )?;
     if s.commits_scanned > 0 {
         write!(out, " in {} commits", s.commits_scanned)?;

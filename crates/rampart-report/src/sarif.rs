@@ -405,6 +405,11 @@ fn run_properties(report: &Report) -> BTreeMap<String, serde_json::Value> {
             props.insert("rampart/config".to_string(), v);
         }
     }
+    if let Some(d) = &report.summary.display_filter {
+        if let Ok(v) = serde_json::to_value(d) {
+            props.insert("rampart/displayFilter".to_string(), v);
+        }
+    }
     if report.summary.errors_allowed {
         props.insert("rampart/errorsAllowed".to_string(), true.into());
     }

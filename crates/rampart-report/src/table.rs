@@ -324,10 +324,14 @@ fn summary(out: &mut String, report: &Report, p: &Painter) -> std::fmt::Result {
     writeln!(out, "  target:         {}", visible(&report.target))?;
     write!(
         out,
-        "  scanned:        {} files, {}",
-        s.files_scanned,
-        human_bytes(s.bytes_scanned)
+        "  scanned:        {}",
+        crate::text::count(s.files_scanned, "file", "files"),
     )?;
+    // Scanners that read no file content (a lockfile-only or image scan) have no byte
+    // count worth printing.
+    if s.bytes_scanned > 0 {
+        write!(out, ", {}", human_bytes(s.bytes_scanned))?;
+    }
     if s.commits_scanned > 0 {
         write!(out, ", {} commits", s.commits_scanned)?;
     }
@@ -361,6 +365,9 @@ fn summary(out: &mut String, report: &Report, p: &Painter) -> std::fmt::Result {
             .map(|(k, n)| format!("{k} {n}"))
             .collect();
         writeln!(out, "  suppressed:     {suppressed} ({})", parts.join(", "))?;
+    }
+    if let Some(note) = crate::text::hidden_note(s) {
+        writeln!(out, "  hidden:         {note}")?;
     }
     if !report.stale_ignores.is_empty() {
         writeln!(out, "  stale ignores:  {}", report.stale_ignores.len())?;

@@ -39,6 +39,37 @@ pub(crate) fn human_bytes(n: u64) -> String {
     format!("{v:.1} {}", UNITS[unit])
 }
 
+/// `"1 file"`, `"2 files"`.
+pub(crate) fn count(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// What `--min-severity` left out, for a summary line: `4 below medium (3 low, 1 info)`;
+/// `None` without a filter.
+pub(crate) fn hidden_note(s: &rampart_core::Summary) -> Option<String> {
+    let d = s.display_filter.as_ref()?;
+    let total = d.hidden_total();
+    if total == 0 {
+        return Some(format!("none below {}", d.min_severity));
+    }
+    let parts: Vec<String> = rampart_core::Severity::ALL_DESC
+        .iter()
+        .filter_map(|sev| {
+            let n = *d.hidden.get(sev)?;
+            (n > 0).then(|| format!("{n} {sev}"))
+        })
+        .collect();
+    Some(format!(
+        "{total} below {} ({}; --min-severity, still gated)",
+        d.min_severity,
+        parts.join(", ")
+    ))
+}
+
 /// The first `http(s)://` reference, if any.
 pub(crate) fn first_url(refs: &[String]) -> Option<&str> {
     refs.iter()

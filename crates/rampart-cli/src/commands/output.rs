@@ -6,11 +6,13 @@
 use crate::exit;
 use crate::settings::Settings;
 use anyhow::{bail, Context, Result};
+use rampart_core::report::DisplayFilter;
 use rampart_core::sink::Sink;
 use rampart_core::suppress::baseline::Baseline;
 use rampart_core::suppress::ignore_file::IgnoreFile;
+use rampart_core::Severity;
 use rampart_core::{Report, RuleMeta};
-use rampart_report::{render_to, RenderOptions};
+use rampart_report::{render_to, Format, RenderOptions};
 use std::io::Write as _;
 
 /// Apply the ignore file, baseline and severity overrides, write every `--output`,
@@ -50,6 +52,17 @@ pub fn finish(
     report.summary.errors_allowed = settings.allow_errors && !report.errors.is_empty();
     report.summary.config = settings.config_summary.clone();
 
+    // The display filter comes after the gate: it only changes what is shown.
+    let shown = settings
+        .min_severity
+        .map(|min| apply_display_filter(&mut report, min));
+    let view = |fmt: Format| -> &Report {
+        match &shown {
+            Some(filtered) if fmt != Format::Json => filtered,
+            _ => &report,
+        }
+    };
+
     let opts = RenderOptions {
         color: settings.color,
         show_suppressed: settings.show_suppressed,
@@ -58,7 +71,7 @@ pub fn finish(
         let write = || -> anyhow::Result<()> {
             let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
             render_to(
-                &report,
+                view(*fmt),
                 *fmt,
                 &RenderOptions {
                     color: false,
@@ -84,10 +97,29 @@ pub fn finish(
     }
     if !settings.quiet {
         let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-        render_to(&report, settings.format, &opts, &mut out)?;
+        render_to(view(settings.format), settings.format, &opts, &mut out)?;
         out.flush()?;
     }
     Ok(exit_code(&report, settings))
+}
+
+/// Record in `report`'s summary what `--min-severity min` hides, and return the copy
+/// the non-JSON formats show: the same report without the findings below `min`
+/// (suppressed ones included). The gate and the counts by severity are not touched.
+fn apply_display_filter(report: &mut Report, min: Severity) -> Report {
+    let mut filter = DisplayFilter {
+        min_severity: min,
+        hidden: Default::default(),
+    };
+    for f in report.active() {
+        if filter.hides(f.severity) {
+            *filter.hidden.entry(f.severity).or_insert(0) += 1;
+        }
+    }
+    report.summary.display_filter = Some(filter.clone());
+    let mut shown = report.clone();
+    shown.findings.retain(|f| !filter.hides(f.severity));
+    shown
 }
 
 /// The exit code of a finished run: 2 when something was not checked (the report's

@@ -1,0 +1,160 @@
+//! Issue 12, "tune the noise" and CLI consistency, through the real binary: the
+//! `--min-severity` display filter, rule selection, the Markdown size limit, stale-ignore
+//! scoping, `-o` everywhere, size suffixes, `rules` lookups and `hook install`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A fake AWS key the built-in rules report (high severity).
+const AWS_KEY: &str = "AKIAZ52HGXYRN4WBTEST";
+
+fn rampart(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_rampart"));
+    c.current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("RAMPART_CONFIG")
+        // A database that does not exist, so runs never depend on the machine's cache.
+        .env("RAMPART_DB", dir.join("no-such-db.sqlite"));
+    c
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    rampart(dir).args(args).output().unwrap()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json_of(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// A tree with one high secret and six Dockerfile findings (2 medium, 3 low, 1 info).
+fn noisy_tree() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(
+        root.join("Dockerfile"),
+        "FROM ubuntu\nRUN apt-get install curl\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("a.py"), format!("key = \"{AWS_KEY}\"\n")).unwrap();
+    (tmp, root)
+}
+
+fn rule_ids(results: &[Value], key: &str) -> Vec<String> {
+    results
+        .iter()
+        .map(|r| r[key].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn min_severity_filters_every_display_but_not_the_gate_or_json() {
+    let (tmp, root) = noisy_tree();
+    let out = tmp.path();
+    let o = run(
+        &root,
+        &[
+            "scan",
+            ".",
+            "--no-config",
+            "--min-severity",
+            "medium",
+            "--fail-on",
+            "low",
+            "-o",
+            &format!("json={}", out.join("r.json").display()),
+            "-o",
+            &format!("sarif={}", out.join("r.sarif").display()),
+            "-o",
+            &format!("junit={}", out.join("r.xml").display()),
+            "-o",
+            &format!("markdown={}", out.join("r.md").display()),
+        ],
+    );
+    // The gate still sees the low findings.
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    let table = stdout(&o);
+    assert!(table.contains("docker/missing-user"), "{table}");
+    assert!(!table.contains("docker/missing-healthcheck"), "{table}");
+    assert!(!table.contains("docker/apt-unpinned"), "{table}");
+    assert!(
+        table.contains("hidden:         4 below medium (3 low, 1 info"),
+        "{table}"
+    );
+    // Counts by severity are the gate's: unchanged.
+    assert!(table.contains("findings:       7 ("), "{table}");
+
+    let json = json_of(&std::fs::read_to_string(out.join("r.json")).unwrap());
+    assert_eq!(json["findings"].as_array().unwrap().len(), 7);
+    assert_eq!(json["summary"]["display_filter"]["min_severity"], "medium");
+    assert_eq!(json["summary"]["display_filter"]["hidden"]["low"], 3);
+    assert_eq!(json["summary"]["display_filter"]["hidden"]["info"], 1);
+
+    let sarif = json_of(&std::fs::read_to_string(out.join("r.sarif")).unwrap());
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let ids = rule_ids(results, "ruleId");
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    assert!(!ids.iter().any(|i| i == "docker/missing-healthcheck"));
+    assert_eq!(
+        sarif["runs"][0]["properties"]["rampart/displayFilter"]["hidden"]["low"],
+        3
+    );
+
+    let junit = std::fs::read_to_string(out.join("r.xml")).unwrap();
+    assert!(junit.contains("docker/missing-user"), "{junit}");
+    assert!(!junit.contains("docker/apt-unpinned"), "{junit}");
+    assert!(junit.contains("4 below medium"), "{junit}");
+
+    let md = std::fs::read_to_string(out.join("r.md")).unwrap();
+    assert!(md.contains("docker/missing-user"), "{md}");
+    assert!(!md.contains("docker/apt-missing-yes"), "{md}");
+    assert!(md.contains("Not shown: 4 below medium"), "{md}");
+}
+
+#[test]
+fn min_severity_rejects_unknown_names() {
+    let (_tmp, root) = noisy_tree();
+    let o = run(
+        &root,
+        &["scan", ".", "--no-config", "--min-severity", "loud"],
+    );
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--min-severity"), "{}", stderr(&o));
+}
+
+#[test]
+fn summaries_say_one_file_not_one_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("a.txt"), "hello\n").unwrap();
+    let o = run(tmp.path(), &["secrets", "a.txt", "--no-config"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("scanned:        1 file, 6 B"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(
+        tmp.path(),
+        &["secrets", "a.txt", "--no-config", "-f", "markdown"],
+    );
+    assert!(
+        stdout(&o).contains("Scanned 1 file (6 bytes)"),
+        "{}",
+        stdout(&o)
+    );
+}
