@@ -153,6 +153,10 @@ pub struct CommonArgs {
     /// report keeps them, and the summary says how many were hidden.
     #[arg(long, value_name = "SEVERITY")]
     pub min_severity: Option<String>,
+    /// Cut the Markdown report to this many characters: the worst findings, then counts
+    /// of the rest and a note (default 65536, GitHub's comment limit; 0: no limit).
+    #[arg(long, value_name = "N")]
+    pub markdown_max_chars: Option<usize>,
     /// When to colour the table.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

@@ -54,6 +54,8 @@ pub struct Settings {
     pub show_suppressed: bool,
     /// Display filter (`--min-severity`): never changes the gate or the JSON report.
     pub min_severity: Option<Severity>,
+    /// Markdown size limit (`--markdown-max-chars`; `None`: no limit).
+    pub markdown_max_chars: Option<usize>,
     /// Colour the table.
     pub color: bool,
     /// The config file used, if any.
@@ -336,6 +338,11 @@ impl Settings {
         };
         Ok(Settings {
             min_severity,
+            markdown_max_chars: match common.markdown_max_chars {
+                Some(0) => None,
+                Some(n) => Some(n),
+                None => Some(rampart_report::markdown::GITHUB_COMMENT_LIMIT),
+            },
             fail_on,
             fail_on_unknown,
             informational,

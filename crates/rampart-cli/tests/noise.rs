@@ -158,3 +158,73 @@ fn summaries_say_one_file_not_one_files() {
         stdout(&o)
     );
 }
+
+/// A tree with `n` files holding one high secret each, plus the noisy Dockerfile.
+fn many_secrets(n: usize) -> (tempfile::TempDir, PathBuf) {
+    let (tmp, root) = noisy_tree();
+    for i in 0..n {
+        std::fs::write(
+            root.join(format!("config-file-with-a-rather-long-name-{i:05}.env")),
+            format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n"),
+        )
+        .unwrap();
+    }
+    (tmp, root)
+}
+
+#[test]
+fn markdown_stays_under_githubs_comment_limit() {
+    let (_tmp, root) = many_secrets(1200);
+    let o = run(&root, &["scan", ".", "--no-config", "-f", "markdown"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let md = stdout(&o);
+    assert!(
+        md.chars().count() <= 65_536,
+        "{} characters",
+        md.chars().count()
+    );
+    // Top findings first (the secrets are high, the Dockerfile's lower), then counts.
+    assert!(md.contains("secret/aws-access-key"), "{md}");
+    assert!(
+        !md.contains("docker/apt-unpinned"),
+        "low findings should be cut first"
+    );
+    assert!(md.contains("### Not shown"), "{}", &md[md.len() - 2000..]);
+    assert!(md.contains("--markdown-max-chars"), "{md}");
+    assert!(md.contains("1 info"), "{}", &md[md.len() - 2000..]);
+    // The summary still counts every finding.
+    assert!(md.contains("| **Total** | **1207** |"), "{}", &md[..2000]);
+
+    let o = run(
+        &root,
+        &[
+            "scan",
+            ".",
+            "--no-config",
+            "-f",
+            "markdown",
+            "--markdown-max-chars",
+            "5000",
+        ],
+    );
+    let md = stdout(&o);
+    assert!(md.len() <= 5000, "{} bytes", md.len());
+    assert!(md.contains("### Not shown"), "{md}");
+
+    let o = run(
+        &root,
+        &[
+            "scan",
+            ".",
+            "--no-config",
+            "-f",
+            "markdown",
+            "--markdown-max-chars",
+            "0",
+        ],
+    );
+    let md = stdout(&o);
+    assert!(md.len() > 65_536, "0 means no limit");
+    assert!(md.contains("docker/apt-unpinned"));
+    assert!(!md.contains("### Not shown"));
+}

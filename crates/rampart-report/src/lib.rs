@@ -116,6 +116,10 @@ pub struct RenderOptions {
     pub color: bool,
     /// List suppressed findings in the table too (they are always counted in the summary).
     pub show_suppressed: bool,
+    /// Cut the Markdown report to at most this many bytes (so characters), worst
+    /// findings first, then counts and a note ([`markdown::render_limited`]). `None`: no
+    /// limit (the CLI's default is [`markdown::GITHUB_COMMENT_LIMIT`]).
+    pub markdown_max_chars: Option<usize>,
 }
 
 /// Why a report could not be rendered.
@@ -144,7 +148,7 @@ pub fn render(
         Format::Json => json::render(report),
         Format::Sarif => sarif::render(report),
         Format::Junit => junit::render(report),
-        Format::Markdown => Ok(markdown::render(report)),
+        Format::Markdown => Ok(markdown::render_limited(report, opts.markdown_max_chars)),
     }
 }
 

@@ -7,15 +7,145 @@
 use rampart_core::{Report, Severity};
 use std::fmt::Write as _;
 
-/// Render the report as Markdown, ending with a newline.
+/// GitHub's limit on the body of an issue or pull-request comment (65,536 characters);
+/// the CLI's default for `--markdown-max-chars`.
+pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
+
+/// Room kept for the "not shown" section when a report is cut.
+const NOTE_RESERVE: usize = 1_024;
+
+/// Render the report as Markdown, ending with a newline, however long.
 pub fn render(report: &Report) -> String {
-    let mut out = String::new();
+    render_limited(report, None)
+}
+
+/// Render the report as Markdown in at most `max` bytes (so at most `max` characters
+/// too): the title and summary, then the worst findings that fit, then the counts of the
+/// findings left out by severity and a note naming the limit. Stale ignores, the
+/// configuration and scan errors follow, themselves cut to a quarter of the budget.
+/// `None`: no limit.
+pub fn render_limited(report: &Report, max: Option<usize>) -> String {
+    let mut head = String::new();
+    let mut tail = String::new();
     // `write!` into a `String` cannot fail.
-    let _ = write_report(&mut out, report);
+    let _ = write_head(&mut head, report);
+    let _ = write_tail(&mut tail, report);
+    let rows = finding_rows(report);
+    let table_head = "| Severity | Rule | Location | Message |\n|---|---|---|---|\n";
+    let full_len =
+        head.len() + table_head.len() + rows.iter().map(|r| r.1.len()).sum::<usize>() + tail.len();
+    let Some(max) = max.filter(|m| full_len > *m) else {
+        let mut out = head;
+        if rows.is_empty() {
+            out.push_str("No findings.\n");
+        } else {
+            out.push_str(table_head);
+            for (_, r) in &rows {
+                out.push_str(r);
+            }
+        }
+        out.push_str(&tail);
+        return out;
+    };
+    let tail = cut_lines(&tail, max / 4);
+    let mut budget = max
+        .saturating_sub(head.len() + table_head.len() + tail.len())
+        .saturating_sub(NOTE_RESERVE);
+    let mut out = head;
+    let mut shown = 0;
+    if !rows.is_empty() {
+        out.push_str(table_head);
+        for (_, r) in &rows {
+            if r.len() > budget {
+                break;
+            }
+            budget -= r.len();
+            out.push_str(r);
+            shown += 1;
+        }
+    }
+    let mut left: std::collections::BTreeMap<std::cmp::Reverse<Severity>, u64> =
+        std::collections::BTreeMap::new();
+    for (sev, _) in &rows[shown..] {
+        *left.entry(std::cmp::Reverse(*sev)).or_insert(0) += 1;
+    }
+    let counts: Vec<String> = left
+        .iter()
+        .map(|(sev, n)| format!("{n} {}", sev.0))
+        .collect();
+    let _ = write!(
+        out,
+        "\n### Not shown\n\n{} of {} findings not listed ({}): this report is cut to \
+         {max} characters (`--markdown-max-chars`, GitHub's comment limit is {}). Every \
+         finding is in the JSON and SARIF reports.\n",
+        rows.len() - shown,
+        rows.len(),
+        counts.join(", "),
+        GITHUB_COMMENT_LIMIT
+    );
+    out.push_str(&tail);
+    if out.len() > max {
+        // Only a pathological head (a huge target name) gets here.
+        let note = "\n\n(cut: over `--markdown-max-chars`)\n";
+        let mut end = max.saturating_sub(note.len());
+        while end > 0 && !out.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.truncate(end);
+        out.push_str(note);
+    }
     out
 }
 
-fn write_report(out: &mut String, report: &Report) -> std::fmt::Result {
+/// The first lines of `text` that fit in `max` bytes, and a line saying how many more
+/// there were.
+fn cut_lines(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut lines = text.split_inclusive('\n');
+    for line in lines.by_ref() {
+        if out.len() + line.len() + 80 > max {
+            let more = 1 + lines.count();
+            let _ = writeln!(
+                out,
+                "\n… {more} more line(s) not shown (`--markdown-max-chars`)"
+            );
+            return out;
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+/// One table row per unsuppressed finding, worst first (the report's path order kept
+/// within a severity).
+fn finding_rows(report: &Report) -> Vec<(Severity, String)> {
+    let mut active: Vec<_> = report.active().collect();
+    active.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    active
+        .into_iter()
+        .map(|f| {
+            let mut msg = cell(&f.message);
+            if let Some(ev) = &f.evidence {
+                let _ = write!(msg, " ({})", code(ev));
+            }
+            (
+                f.severity,
+                format!(
+                    "| {} | {} | {} | {} |\n",
+                    severity_label(f.severity),
+                    code(&f.rule_id),
+                    cell(&f.location.display()),
+                    msg
+                ),
+            )
+        })
+        .collect()
+}
+
+fn write_head(out: &mut String, report: &Report) -> std::fmt::Result {
     let s = &report.summary;
     writeln!(out, "# Rampart report\n")?;
     let gate = if !report.errors.is_empty() && !s.errors_allowed {
@@ -84,30 +214,11 @@ fn write_report(out: &mut String, report: &Report) -> std::fmt::Result {
     writeln!(out, ".\n")?;
 
     writeln!(out, "## Findings\n")?;
-    // Worst first; the report's path order is kept within a severity.
-    let mut active: Vec<_> = report.active().collect();
-    active.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    if active.is_empty() {
-        writeln!(out, "No findings.")?;
-    } else {
-        writeln!(out, "| Severity | Rule | Location | Message |")?;
-        writeln!(out, "|---|---|---|---|")?;
-        for f in active {
-            let mut msg = cell(&f.message);
-            if let Some(ev) = &f.evidence {
-                write!(msg, " ({})", code(ev))?;
-            }
-            writeln!(
-                out,
-                "| {} | {} | {} | {} |",
-                severity_label(f.severity),
-                code(&f.rule_id),
-                cell(&f.location.display()),
-                msg
-            )?;
-        }
-    }
+    Ok(())
+}
 
+fn write_tail(out: &mut String, report: &Report) -> std::fmt::Result {
+    let s = &report.summary;
     if !report.stale_ignores.is_empty() {
         writeln!(out, "\n## Stale ignores\n")?;
         writeln!(out, "| Kind | Source | Rule | Why |")?;

@@ -474,6 +474,7 @@ mod tests {
             &RenderOptions {
                 color: true,
                 show_suppressed: false,
+                ..RenderOptions::default()
             },
         );
         assert!(coloured.contains('\x1b'));
@@ -490,6 +491,7 @@ mod tests {
             &RenderOptions {
                 color: false,
                 show_suppressed: true,
+                ..RenderOptions::default()
             },
         );
         assert!(shown.contains("[suppressed: inline"), "{shown}");

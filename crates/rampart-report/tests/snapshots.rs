@@ -22,6 +22,7 @@ fn table_show_suppressed() {
     let opts = RenderOptions {
         color: false,
         show_suppressed: true,
+        ..RenderOptions::default()
     };
     insta::assert_snapshot!(snap(Format::Table, opts));
 }
@@ -32,6 +33,7 @@ fn table_color() {
     let opts = RenderOptions {
         color: true,
         show_suppressed: false,
+        ..RenderOptions::default()
     };
     insta::assert_snapshot!(snap(Format::Table, opts).replace('\x1b', "␛"));
 }

@@ -464,6 +464,7 @@ fn monitor(a: MonitorArgs) -> Result<u8> {
             &RenderOptions {
                 color,
                 show_suppressed: false,
+                markdown_max_chars: Some(rampart_report::markdown::GITHUB_COMMENT_LIMIT),
             },
         )?;
         writer.write_all(text.as_bytes())?;

@@ -66,6 +66,7 @@ pub fn finish(
     let opts = RenderOptions {
         color: settings.color,
         show_suppressed: settings.show_suppressed,
+        markdown_max_chars: settings.markdown_max_chars,
     };
     for (fmt, path) in &settings.outputs {
         let write = || -> anyhow::Result<()> {
