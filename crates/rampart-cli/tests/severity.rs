@@ -273,3 +273,58 @@ fn django_and_pillow_fail_the_gate_and_the_table_groups_by_package() {
     );
     insta::assert_snapshot!("deps_table_grouped_django_pillow", grouped);
 }
+
+/// SARIF levels follow the run's gate: an unknown advisory is `error` while it fails the
+/// gate (default), and `note` when the runner ignores unknowns.
+#[test]
+fn sarif_level_of_unknown_follows_fail_on_unknown() {
+    let Some(fx) = fixture(&["mixed-osv-scanner-samples/PyPI/PYSEC-2021-98.json"]) else {
+        return;
+    };
+    fx.write("requirements.txt", "django==3.2.1\n");
+    let levels = |extra: &[&str]| -> Vec<(String, String)> {
+        let mut a = vec!["--format", "sarif"];
+        a.extend_from_slice(extra);
+        let (_, out, err) = fx.run(&a);
+        let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+        let run = &v["runs"][0];
+        let rule = &run["tool"]["driver"]["rules"][0];
+        vec![
+            (
+                run["results"][0]["level"].as_str().unwrap().to_string(),
+                rule["defaultConfiguration"]["level"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            ),
+            (
+                rule["properties"]["security-severity"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                String::new(),
+            ),
+        ]
+    };
+    assert_eq!(
+        levels(&[]),
+        vec![
+            ("error".into(), "error".into()),
+            ("8.0".into(), String::new())
+        ]
+    );
+    assert_eq!(
+        levels(&["--fail-on-unknown", "ignore"]),
+        vec![
+            ("note".into(), "note".into()),
+            ("0.0".into(), String::new())
+        ]
+    );
+    assert_eq!(
+        levels(&["--fail-on-unknown", "medium"]),
+        vec![
+            ("warning".into(), "warning".into()),
+            ("5.5".into(), String::new())
+        ]
+    );
+}

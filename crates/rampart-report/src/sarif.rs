@@ -24,7 +24,7 @@
 use crate::text::first_url;
 use crate::RenderError;
 use rampart_core::finding::SuppressionKind;
-use rampart_core::{Finding, Location, Report, RuleMeta, Severity, Span};
+use rampart_core::{FailOnUnknown, Finding, Location, Report, RuleMeta, Severity, Span};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -335,12 +335,13 @@ pub fn render(report: &Report) -> Result<String, RenderError> {
 
 /// Build the SARIF model of a report.
 pub fn to_sarif(report: &Report) -> SarifLog {
+    let unknown = report.summary.fail_on_unknown;
     let mut rules: Vec<ReportingDescriptor> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for meta in &report.rules {
         if !index.contains_key(&meta.id) {
             index.insert(meta.id.clone(), rules.len());
-            rules.push(descriptor(meta));
+            rules.push(descriptor(meta, unknown));
         }
     }
     let mut results = Vec::with_capacity(report.findings.len());
@@ -351,11 +352,11 @@ pub fn to_sarif(report: &Report) -> SarifLog {
                 // The lookup did not know the rule: describe it from the finding.
                 let i = rules.len();
                 index.insert(f.rule_id.clone(), i);
-                rules.push(descriptor(&meta_from_finding(f)));
+                rules.push(descriptor(&meta_from_finding(f), unknown));
                 i
             }
         };
-        results.push(result(f, rule_index));
+        results.push(result(f, rule_index, unknown));
     }
     let notifications = report
         .errors
@@ -419,7 +420,26 @@ fn run_properties(report: &Report) -> BTreeMap<String, serde_json::Value> {
     props
 }
 
-fn descriptor(meta: &RuleMeta) -> ReportingDescriptor {
+/// The level of a severity, `Unknown` as the run's gate counted it (`fail_on_unknown`):
+/// `error` by default, `note` when ignored.
+fn as_gated(s: Severity, unknown: FailOnUnknown) -> Level {
+    match (s, unknown) {
+        (Severity::Unknown, FailOnUnknown::As(k)) => k.into(),
+        (Severity::Unknown, FailOnUnknown::Ignore) => Level::Note,
+        (s, _) => s.into(),
+    }
+}
+
+/// `security-severity` with `Unknown` read as [`as_gated`] does.
+fn gated_score(s: Severity, unknown: FailOnUnknown) -> f32 {
+    match (s, unknown) {
+        (Severity::Unknown, FailOnUnknown::As(k)) => k.score(),
+        (Severity::Unknown, FailOnUnknown::Ignore) => 0.0,
+        (s, _) => s.score(),
+    }
+}
+
+fn descriptor(meta: &RuleMeta, unknown: FailOnUnknown) -> ReportingDescriptor {
     let mut tags = vec!["security".to_string()];
     for t in std::iter::once(&meta.area).chain(&meta.tags) {
         if !t.is_empty() && !tags.contains(t) {
@@ -450,11 +470,11 @@ fn descriptor(meta: &RuleMeta) -> ReportingDescriptor {
         },
         help_uri: first_url(&meta.references).map(str::to_string),
         default_configuration: ReportingConfiguration {
-            level: meta.severity.into(),
+            level: as_gated(meta.severity, unknown),
         },
         properties: RuleProperties {
             tags,
-            security_severity: format!("{:.1}", meta.severity.score()),
+            security_severity: format!("{:.1}", gated_score(meta.severity, unknown)),
             precision: "high".to_string(),
             severity: meta.severity,
             peers: meta.peers.clone(),
@@ -499,7 +519,7 @@ pub fn rule_name(id: &str) -> String {
     }
 }
 
-fn result(f: &Finding, rule_index: usize) -> SarifResult {
+fn result(f: &Finding, rule_index: usize, unknown: FailOnUnknown) -> SarifResult {
     let mut properties = BTreeMap::new();
     properties.insert("severity".to_string(), f.severity.as_str().into());
     if let Some(ev) = &f.evidence {
@@ -542,7 +562,7 @@ fn result(f: &Finding, rule_index: usize) -> SarifResult {
     SarifResult {
         rule_id: f.rule_id.clone(),
         rule_index,
-        level: f.severity.into(),
+        level: as_gated(f.severity, unknown),
         message: Message {
             text: f.message.clone(),
         },
