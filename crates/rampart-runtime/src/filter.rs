@@ -100,6 +100,8 @@ pub struct Defs {
     interned: RefCell<HashMap<String, (u32, Arc<Check>)>>,
     /// Macros compiled so far: the shared expression and its size fully expanded.
     compiled_macros: RefCell<HashMap<String, (Expr, u64)>>,
+    /// Expanded size of every condition compiled so far.
+    expanded_total: std::cell::Cell<u64>,
 }
 
 /// A compile error (unknown field, undefined macro, bad value).
@@ -127,10 +129,15 @@ const MAX_EXPANSION: usize = 64;
 /// Most nodes a condition may have with every macro use expanded: evaluating walks the
 /// expanded tree, so this bounds the work per event. Falco's own rules stay under a
 /// few hundred; macros that each use the previous one twice double it per level.
-pub const MAX_EXPANDED_NODES: u64 = 100_000;
+pub const MAX_EXPANDED_NODES: u64 = 1_000_000;
+
+/// Most nodes all the conditions compiled against one [`Defs`] may have together, with
+/// their macros expanded: one shared macro used by many rules is walked once per rule
+/// and event.
+pub const MAX_TOTAL_EXPANDED_NODES: u64 = 4_000_000;
 
 /// Most strings a list reference may expand to (lists naming lists).
-pub const MAX_LIST_ITEMS: usize = 100_000;
+pub const MAX_LIST_ITEMS: usize = 1_000_000;
 
 /// Macros up to this many nodes (expanded) are copied into each use, larger ones shared.
 const INLINE_MACRO_NODES: u64 = 64;
@@ -141,6 +148,17 @@ impl Defs {
     pub fn compile(&self, ast: &Ast) -> Result<Expr, CompileError> {
         let mut stack = Vec::new();
         let (e, size) = self.compile_in(ast, &mut stack)?;
+        let total = self.expanded_total.get().saturating_add(size);
+        if total > MAX_TOTAL_EXPANDED_NODES {
+            return Err(CompileError {
+                offset: 0,
+                in_macro: None,
+                message: format!(
+                    "the conditions loaded so far expand to more than {MAX_TOTAL_EXPANDED_NODES} nodes in total with their macros expanded"
+                ),
+            });
+        }
+        self.expanded_total.set(total);
         if size > MAX_EXPANDED_NODES {
             return Err(CompileError {
                 offset: 0,
@@ -254,32 +272,46 @@ impl Defs {
     }
 
     /// Expand list references among `items` (unquoted items naming a list); an error
-    /// past [`MAX_LIST_ITEMS`] strings (lists that each name the previous one twice).
+    /// when one reference expands past [`MAX_LIST_ITEMS`] strings (lists that each name
+    /// the previous one twice). Literal items are not counted: they are input text.
     pub fn expand_list(&self, items: &[Literal]) -> Result<Vec<String>, String> {
         let mut out = Vec::new();
         for it in items {
             if it.quoted {
                 out.push(it.text.clone());
-            } else {
-                self.expand_item(&it.text, &mut out, 0)?;
+                continue;
             }
+            let from = out.len();
+            self.expand_item(&it.text, &mut out, 0, from)
+                .map_err(|()| {
+                    format!(
+                    "list '{}' expands to more than {MAX_LIST_ITEMS} items (lists naming lists)",
+                    it.text
+                )
+                })?;
         }
         Ok(out)
     }
 
-    fn expand_item(&self, item: &str, out: &mut Vec<String>, depth: usize) -> Result<(), String> {
+    /// Append `item`, expanded; `Err` once more than [`MAX_LIST_ITEMS`] strings were
+    /// appended since `from`.
+    fn expand_item(
+        &self,
+        item: &str,
+        out: &mut Vec<String>,
+        depth: usize,
+        from: usize,
+    ) -> Result<(), ()> {
         match self.lists.get(item) {
             Some(items) if depth < MAX_EXPANSION => {
                 for i in items {
-                    self.expand_item(i, out, depth + 1)?;
+                    self.expand_item(i, out, depth + 1, from)?;
                 }
             }
             _ => out.push(strip_quotes(item).to_string()),
         }
-        if out.len() > MAX_LIST_ITEMS {
-            return Err(format!(
-                "list '{item}' expands to more than {MAX_LIST_ITEMS} items (lists naming lists)"
-            ));
+        if out.len() - from > MAX_LIST_ITEMS {
+            return Err(());
         }
         Ok(())
     }
@@ -767,10 +799,10 @@ mod tests {
         let t = std::time::Instant::now();
         let e = d.compile(&parse("m63").unwrap()).unwrap_err();
         assert!(t.elapsed() < std::time::Duration::from_secs(2));
-        assert_eq!(e.in_macro.as_deref(), Some("m17"), "{e}");
+        assert_eq!(e.in_macro.as_deref(), Some("m20"), "{e}");
         assert!(
             e.message
-                .contains("macro 'm16' expands to more than 100000"),
+                .contains("macro 'm19' expands to more than 1000000"),
             "{e}"
         );
         // Lists naming lists grow the same way.
@@ -783,9 +815,45 @@ mod tests {
             );
         }
         let e = d.compile(&parse("ka.verb in (l63)").unwrap()).unwrap_err();
-        assert!(
-            e.message.contains("expands to more than 100000 items"),
-            "{e}"
+        assert_eq!(
+            e.message,
+            "list 'l63' expands to more than 1000000 items (lists naming lists)"
         );
+    }
+
+    /// Many conditions using one big shared macro: bounded in total.
+    #[test]
+    fn total_expansion_is_bounded() {
+        let mut d = Defs::default();
+        d.macros
+            .insert("m0".into(), parse("ka.verb = create").unwrap());
+        for i in 1..18 {
+            let p = format!("m{} and m{}", i - 1, i - 1);
+            d.macros.insert(format!("m{i}"), parse(&p).unwrap());
+        }
+        let m17 = parse("m17").unwrap();
+        for _ in 0..15 {
+            d.compile(&m17).unwrap();
+        }
+        let e = d.compile(&m17).unwrap_err();
+        assert!(e.message.contains("in total"), "{e}");
+    }
+
+    /// Large but linear conditions are input, not expansion: they compile.
+    #[test]
+    fn large_linear_conditions_compile() {
+        let d = Defs::default();
+        let items: Vec<String> = (0..200_000).map(|i| format!("v{i}")).collect();
+        let c = format!("ka.verb in ({})", items.join(","));
+        assert!(d.compile(&parse(&c).unwrap()).is_ok());
+        let mut d = Defs::default();
+        let big: Vec<String> = (0..50_000)
+            .map(|i| format!("ka.user.name = u{i}"))
+            .collect();
+        d.macros
+            .insert("m".into(), parse(&big.join(" or ")).unwrap());
+        assert!(d.compile(&parse("m and m and m and m").unwrap()).is_ok());
+        let ands = vec!["ka.verb = get"; 100_000].join(" and ");
+        assert!(d.compile(&parse(&ands).unwrap()).is_ok());
     }
 }
