@@ -404,3 +404,28 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod informational_tests {
+    use super::parse_advisory;
+    use crate::severity::{resolve, SeveritySource};
+    use rampart_core::Severity;
+
+    /// A native advisory's `informational = "unmaintained"` (record-level after the
+    /// conversion) is kept as its kind, low by default; an ordinary one has no kind.
+    #[test]
+    fn native_informational_kind_is_kept() {
+        let text = "```toml\n[advisory]\nid = \"RUSTSEC-2022-0057\"\npackage = \"badge\"\n\
+                    date = \"2022-08-31\"\ninformational = \"unmaintained\"\n\n[versions]\n\
+                    patched = []\n```\n# badge is Unmaintained\n";
+        let r = parse_advisory(text).unwrap().unwrap();
+        let s = resolve(&r, r.affected.first());
+        assert_eq!(s.severity, Severity::Low);
+        assert_eq!(s.informational.as_deref(), Some("unmaintained"));
+        assert!(matches!(s.source, SeveritySource::Informational { .. }));
+        let plain = text.replace("informational = \"unmaintained\"\n", "");
+        let r = parse_advisory(&plain).unwrap().unwrap();
+        let s = resolve(&r, r.affected.first());
+        assert_eq!((s.severity, s.informational), (Severity::Unknown, None));
+    }
+}
