@@ -10,104 +10,31 @@ use crate::source::{
     Verify, MAX_DOCUMENT,
 };
 use base64::Engine as _;
+use rampart_core::ImageRef;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// A parsed registry reference.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reference {
-    /// Registry host (`docker.io`, `ghcr.io`, `127.0.0.1:5000`).
-    pub registry: String,
-    /// Repository path (`library/debian`).
-    pub repository: String,
-    /// Tag, when given (default `latest` when neither tag nor digest is).
-    pub tag: Option<String>,
-    /// Digest, when given.
-    pub digest: Option<String>,
+/// Parse a registry reference with the one image-reference parser
+/// ([`rampart_core::ImageRef`]: `[registry/]repo[:tag][@digest]`, Docker's normalisation).
+pub fn parse_reference(s: &str) -> Result<ImageRef, ImageError> {
+    ImageRef::parse(s)
+        .map_err(|e| ImageError::Source(format!("invalid image reference `{s}`: {e}")))
 }
 
-impl Reference {
-    /// Parse `[registry/]repo[:tag][@digest]`.
-    pub fn parse(s: &str) -> Result<Reference, ImageError> {
-        let bad = |m: &str| ImageError::Source(format!("invalid image reference `{s}`: {m}"));
-        let (name, digest) = match s.split_once('@') {
-            Some((n, d)) => {
-                check_digest(d)?;
-                (n, Some(d.to_string()))
-            }
-            None => (s, None),
-        };
-        let last_slash = name.rfind('/').map_or(0, |i| i + 1);
-        let (name, tag) = match name[last_slash..].rfind(':') {
-            Some(i) => (
-                &name[..last_slash + i],
-                Some(name[last_slash + i + 1..].to_string()),
-            ),
-            None => (name, None),
-        };
-        if name.is_empty() {
-            return Err(bad("empty name"));
-        }
-        let (registry, repo) = match name.split_once('/') {
-            Some((first, rest))
-                if first.contains('.') || first.contains(':') || first == "localhost" =>
-            {
-                (first.to_string(), rest.to_string())
-            }
-            _ => ("docker.io".to_string(), name.to_string()),
-        };
-        let repository = if registry == "docker.io" && !repo.contains('/') {
-            format!("library/{repo}")
-        } else {
-            repo
-        };
-        if !repository.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-' | b'/')
-        }) {
-            return Err(bad(
-                "repository names are lower-case letters, digits, `._-/`",
-            ));
-        }
-        if let Some(t) = &tag {
-            if t.is_empty()
-                || t.len() > 128
-                || !t
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-            {
-                return Err(bad("invalid tag"));
-            }
-        }
-        let tag = if tag.is_none() && digest.is_none() {
-            Some("latest".to_string())
-        } else {
-            tag
-        };
-        Ok(Reference {
-            registry,
-            repository,
-            tag,
-            digest,
-        })
+/// The host the registry API of `r` is served from (Docker Hub's is
+/// `registry-1.docker.io`).
+pub fn api_host(r: &ImageRef) -> &str {
+    if r.domain() == rampart_core::image_ref::DEFAULT_DOMAIN {
+        "registry-1.docker.io"
+    } else {
+        r.domain()
     }
+}
 
-    /// The host the API is served from.
-    pub fn api_host(&self) -> &str {
-        if self.registry == "docker.io" {
-            "registry-1.docker.io"
-        } else {
-            &self.registry
-        }
-    }
-
-    /// Tag or digest to fetch the manifest by.
-    pub fn manifest_ref(&self) -> &str {
-        self.digest
-            .as_deref()
-            .or(self.tag.as_deref())
-            .unwrap_or("latest")
-    }
+/// Tag or digest to fetch the manifest by (`latest` when neither is written).
+pub fn manifest_ref(r: &ImageRef) -> &str {
+    r.digest().unwrap_or_else(|| r.tag_or_latest())
 }
 
 /// Username and password for a registry.
@@ -230,7 +157,7 @@ impl Challenge {
 struct Client {
     agent: ureq::Agent,
     base: String,
-    reference: Reference,
+    reference: ImageRef,
     creds: Option<Credentials>,
     auth: Option<String>,
 }
@@ -309,7 +236,7 @@ impl Client {
                 let scope = ch
                     .param("scope")
                     .map(str::to_string)
-                    .unwrap_or_else(|| format!("repository:{}:pull", self.reference.repository));
+                    .unwrap_or_else(|| format!("repository:{}:pull", self.reference.path()));
                 let mut q = vec![("scope", scope)];
                 if let Some(s) = ch.param("service") {
                     q.push(("service", s.to_string()));
@@ -396,12 +323,12 @@ fn basic(c: &Credentials) -> String {
 
 /// Pull an image's manifest, config and layers into a temporary directory.
 pub fn pull(reference: &str, opts: &OpenOptions) -> Result<OpenedImage, ImageError> {
-    let r = Reference::parse(reference)?;
+    let r = parse_reference(reference)?;
     let creds = docker_config_path(opts)
         .filter(|p| p.is_file())
         .and_then(|p| std::fs::read(&p).ok())
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|v| docker_credentials(&v, &r.registry));
+        .and_then(|v| docker_credentials(&v, r.domain()));
     let scheme = if opts.insecure { "http" } else { "https" };
     let config = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -411,12 +338,12 @@ pub fn pull(reference: &str, opts: &OpenOptions) -> Result<OpenedImage, ImageErr
         .build();
     let mut client = Client {
         agent: ureq::Agent::new_with_config(config),
-        base: format!("{scheme}://{}/v2/{}", r.api_host(), r.repository),
+        base: format!("{scheme}://{}/v2/{}", api_host(&r), r.path()),
         reference: r.clone(),
         creds,
         auth: None,
     };
-    let (mut digest, mut ct, mut body) = client.manifest(r.manifest_ref())?;
+    let (mut digest, mut ct, mut body) = client.manifest(manifest_ref(&r))?;
     for _ in 0..3 {
         let doc: serde_json::Value =
             serde_json::from_slice(&body).map_err(|e| ImageError::malformed("manifest", e))?;
@@ -490,7 +417,11 @@ pub fn pull(reference: &str, opts: &OpenOptions) -> Result<OpenedImage, ImageErr
     Ok(OpenedImage {
         kind: SourceKind::Registry,
         reference: reference.to_string(),
-        tag: r.tag.clone(),
+        // No tag and no digest is `latest`, as before.
+        tag: match (r.tag(), r.digest()) {
+            (None, None) => Some("latest".to_string()),
+            (t, _) => t.map(str::to_string),
+        },
         manifest_digest: Some(digest),
         config_digest: manifest.config.digest.clone(),
         config,
@@ -568,22 +499,38 @@ mod tests {
 
     #[test]
     fn references() {
-        let r = Reference::parse("debian").unwrap();
+        let r = parse_reference("debian").unwrap();
         assert_eq!(
-            (r.registry.as_str(), r.repository.as_str(), r.tag.as_deref()),
-            ("docker.io", "library/debian", Some("latest"))
+            (r.domain(), r.path(), manifest_ref(&r)),
+            ("docker.io", "library/debian", "latest")
         );
-        assert_eq!(r.api_host(), "registry-1.docker.io");
-        let r = Reference::parse("127.0.0.1:5000/team/app:1.2").unwrap();
+        assert_eq!(api_host(&r), "registry-1.docker.io");
+        let r = parse_reference("127.0.0.1:5000/team/app:1.2").unwrap();
         assert_eq!(
-            (r.registry.as_str(), r.repository.as_str(), r.tag.as_deref()),
-            ("127.0.0.1:5000", "team/app", Some("1.2"))
+            (r.domain(), r.path(), manifest_ref(&r)),
+            ("127.0.0.1:5000", "team/app", "1.2")
         );
         let d = format!("sha256:{}", "b".repeat(64));
-        let r = Reference::parse(&format!("ghcr.io/o/r@{d}")).unwrap();
-        assert_eq!((r.tag, r.digest.as_deref()), (None, Some(d.as_str())));
-        assert!(Reference::parse("Upper/Case").is_err());
-        assert!(Reference::parse("x@sha256:zz").is_err());
+        let r = parse_reference(&format!("ghcr.io/o/r@{d}")).unwrap();
+        assert_eq!((r.tag(), manifest_ref(&r)), (None, d.as_str()));
+        assert!(parse_reference("Upper/Case").is_err());
+        assert!(parse_reference("x@sha256:zz").is_err());
+        // Docker Hub's old name is Docker Hub: its API host, `library/`, its credentials.
+        let r = parse_reference("index.docker.io/debian:12").unwrap();
+        assert_eq!(
+            (r.domain(), r.path(), api_host(&r)),
+            ("docker.io", "library/debian", "registry-1.docker.io")
+        );
+        // A registry part that is not a host[:port] never becomes part of a URL.
+        for bad in [
+            "ghcr.io#x/r:1",
+            "ghcr.io?x=/r",
+            "a.com%2f/r",
+            "ghcr.io:/r",
+            "-x.io/r",
+        ] {
+            assert!(parse_reference(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -144,25 +144,10 @@ pub const DANGEROUS_SETUID: &[&str] = &[
     "xargs", "rsync", "docker", "strace", "gdb", "curl", "wget", "nc", "socat",
 ];
 
-/// Whether an env var name looks like it holds a credential.
+/// Whether an env var name looks like it holds a credential (the shared heuristic,
+/// [`rampart_core::secret_name::looks_like_secret_name`]).
 pub fn secret_env_name(name: &str) -> bool {
-    let n = name.to_ascii_uppercase();
-    const WORDS: &[&str] = &[
-        "PASSWORD",
-        "PASSWD",
-        "SECRET",
-        "TOKEN",
-        "API_KEY",
-        "APIKEY",
-        "ACCESS_KEY",
-        "PRIVATE_KEY",
-        "CREDENTIAL",
-        "AUTH_KEY",
-    ];
-    const NOT: &[&str] = &[
-        "_FILE", "_PATH", "_DIR", "_URL", "_LENGTH", "_TTL", "_TIMEOUT",
-    ];
-    WORDS.iter().any(|w| n.contains(w)) && !NOT.iter().any(|s| n.ends_with(s))
+    rampart_core::secret_name::looks_like_secret_name(name)
 }
 
 /// Whether a path is in a temporary directory (world-writable is expected there).

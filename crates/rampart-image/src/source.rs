@@ -654,6 +654,14 @@ struct DockerManifestEntry {
     layers: Vec<String>,
 }
 
+/// The tag of a docker-archive `RepoTags` entry (`localhost:5000/app:1` → `1`; none for
+/// `localhost:5000/app` or an entry that is not a reference).
+fn repo_tag(t: &str) -> Option<String> {
+    rampart_core::ImageRef::parse(t)
+        .ok()
+        .and_then(|r| r.tag().map(str::to_string))
+}
+
 fn open_docker_archive(idx: &TarIndex, selector: Option<&str>) -> Result<OpenedImage, ImageError> {
     let bytes = idx
         .get("manifest.json")
@@ -667,7 +675,7 @@ fn open_docker_archive(idx: &TarIndex, selector: Option<&str>) -> Result<OpenedI
                 e.repo_tags
                     .iter()
                     .flatten()
-                    .any(|t| t == sel || t.rsplit_once(':').is_some_and(|(_, tag)| tag == sel))
+                    .any(|t| t == sel || repo_tag(t).is_some_and(|tag| tag == sel))
             })
             .ok_or_else(|| ImageError::Source(format!("no image tagged `{sel}` in the archive")))?,
         None => entries
@@ -738,7 +746,7 @@ fn open_docker_archive(idx: &TarIndex, selector: Option<&str>) -> Result<OpenedI
         .iter()
         .flatten()
         .next()
-        .and_then(|t| t.rsplit_once(':').map(|(_, tag)| tag.to_string()));
+        .and_then(|t| repo_tag(t));
     Ok(OpenedImage {
         kind: SourceKind::DockerArchive,
         reference: String::new(),
