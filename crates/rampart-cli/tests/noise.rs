@@ -228,3 +228,59 @@ fn markdown_stays_under_githubs_comment_limit() {
     assert!(md.contains("docker/apt-unpinned"));
     assert!(!md.contains("### Not shown"));
 }
+
+#[test]
+fn stale_ignores_only_for_scanners_that_ran() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::write(
+        root.join(".rampartignore.yaml"),
+        "ignores:\n  - rule: secret/aws-access-key\n    reason: test key\n  \
+         - rule: vuln/GHSA-xxxx-yyyy-zzzz\n    reason: not reachable\n  \
+         - path: \"fixtures/**\"\n    reason: fixtures\n  \
+         - rule: docker/missing-healthcheck\n    reason: sidecar image\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("Dockerfile"),
+        "FROM ubuntu:22.04\nUSER app\nHEALTHCHECK CMD true\n",
+    )
+    .unwrap();
+    let o = run(
+        root,
+        &[
+            "iac",
+            ".",
+            "--no-config",
+            "-f",
+            "json",
+            "--fail-on-stale-ignores",
+        ],
+    );
+    let v = json_of(&stdout(&o));
+    let stale: Vec<String> = v["stale_ignores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["rule"].as_str().unwrap().to_string())
+        .collect();
+    // The Dockerfile rule is iac's and matched nothing: stale. The secret and vuln
+    // entries belong to scanners that did not run; the path-only entry could be any
+    // scanner's.
+    assert_eq!(
+        stale,
+        vec!["docker/missing-healthcheck".to_string()],
+        "{stale:?}"
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        !stderr(&o).contains("secret/aws-access-key"),
+        "{}",
+        stderr(&o)
+    );
+
+    // `rampart scan` runs every scanner: all four are stale there.
+    let o = run(root, &["scan", ".", "--no-config", "-f", "json"]);
+    let v = json_of(&stdout(&o));
+    assert_eq!(v["stale_ignores"].as_array().unwrap().len(), 4, "{v}");
+}

@@ -131,6 +131,46 @@ impl Registry {
     }
 }
 
+/// The scanners a full repository scan runs (`rampart scan`), by report name.
+pub const REPOSITORY_SCANNERS: [&str; 5] = ["secrets", "deps", "k8s", "iac", "image"];
+
+/// The rule areas whose findings a scanner (a name in a report's `scanners`) can report;
+/// `None` for a scanner this table does not know (then every area is assumed).
+pub fn scanner_areas(scanner: &str) -> Option<&'static [&'static str]> {
+    Some(match scanner {
+        "secrets" => &["secret"],
+        "deps" => &["vuln", "license"],
+        "k8s" => &["k8s", "policy"],
+        "iac" => &["docker", "terraform", "policy"],
+        "image" => &["image", "vuln", "secret", "license"],
+        "monitor" | "runtime" => &["runtime"],
+        "admission" => &["admission", "k8s", "policy", "image"],
+        _ => return None,
+    })
+}
+
+/// Whether a run of `scanners` could have produced a finding for an ignore entry whose
+/// rule pattern is `rule` (`None`: an entry without a rule, which any scanner's finding
+/// may match). A pattern whose area is itself a glob (`*/x`, `**`) could match any.
+pub fn could_match(scanners: &[String], rule: Option<&str>) -> bool {
+    let mut areas: Vec<&str> = Vec::new();
+    for s in scanners {
+        match scanner_areas(s) {
+            Some(a) => areas.extend_from_slice(a),
+            None => return true,
+        }
+    }
+    match rule {
+        None => REPOSITORY_SCANNERS
+            .iter()
+            .all(|r| scanners.iter().any(|s| s == r)),
+        Some(pattern) => {
+            let area = pattern.split_once('/').map_or(pattern, |(a, _)| a);
+            area.contains(['*', '?', '[', '{']) || areas.contains(&area)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +187,21 @@ mod tests {
             peers: Vec::new(),
             tags: Vec::new(),
         }
+    }
+
+    #[test]
+    fn ignore_entries_belong_to_the_scanners_that_ran() {
+        let iac = vec!["iac".to_string()];
+        assert!(could_match(&iac, Some("docker/missing-user")));
+        assert!(could_match(&iac, Some("policy/main/deny")));
+        assert!(!could_match(&iac, Some("secret/aws-access-key")));
+        assert!(!could_match(&iac, Some("vuln/GHSA-1")));
+        assert!(could_match(&iac, Some("*/x")));
+        assert!(!could_match(&iac, None));
+        let all: Vec<String> = REPOSITORY_SCANNERS.iter().map(|s| s.to_string()).collect();
+        assert!(could_match(&all, None));
+        assert!(could_match(&all, Some("vuln/GHSA-1")));
+        assert!(could_match(&["future".to_string()], Some("secret/x")));
     }
 
     #[test]

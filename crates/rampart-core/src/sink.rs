@@ -38,11 +38,15 @@ impl Sink {
         let mut stale: Vec<StaleIgnore> = Vec::new();
         if let Some(ignore) = &self.ignore_file {
             let s = ignore.apply(&mut report.findings, today);
-            // Expired entries are always worth saying; unused ones only after a full scan.
-            stale.extend(
-                s.into_iter()
-                    .filter(|s| self.report_stale || s.message.starts_with("expired")),
-            );
+            // Expired entries are always worth saying; unused ones only after a full scan,
+            // and only when one of the scanners that ran could have used them (a
+            // `rampart iac` run says nothing of the secret entries).
+            let scanners = report.scanners.clone();
+            stale.extend(s.into_iter().filter(|s| {
+                s.message.starts_with("expired")
+                    || (self.report_stale
+                        && crate::rule::could_match(&scanners, stale_rule(&s.rule)))
+            }));
         }
         if let Some(b) = &self.baseline {
             b.apply(&mut report.findings);
@@ -64,4 +68,13 @@ impl Sink {
             self.fail_on,
         );
     }
+}
+
+/// The rule pattern of an ignore entry from its stale-ignore label (`RULE path=… kind=…`;
+/// the rule, when there is one, comes first and has no `=`).
+fn stale_rule(label: &str) -> Option<&str> {
+    label
+        .split(' ')
+        .next()
+        .filter(|first| !first.is_empty() && !first.contains('='))
 }
