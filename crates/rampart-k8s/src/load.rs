@@ -18,12 +18,10 @@
 
 use crate::object::{join_index, Object, SpanSource};
 use rampart_core::Span;
-use rampart_yaml::{resolve_plain, split_documents, Scalars};
+use rampart_yaml::{fast, split_documents, Scalars};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-mod fast;
 
 /// Resource bounds for one file.
 #[derive(Debug, Clone, Copy)]
@@ -170,7 +168,12 @@ pub fn load_str_with(text: &str, path: Option<&str>, limits: &Limits) -> Loaded 
     for chunk in split_documents(text) {
         // The fast path first (without spans: they are recomputed from the text for the
         // objects that need one); yaml-rust2 for everything outside its subset.
-        match fast::parse_for_load(chunk.text, chunk.first_line, limits) {
+        match fast::parse_for_load(
+            chunk.text,
+            chunk.first_line,
+            &limits.yaml(),
+            limits.skim_crd_bodies,
+        ) {
             Some(None) => continue,
             Some(Some((value, skimmed))) => {
                 let text = shared.get_or_insert_with(|| Arc::from(text)).clone();
@@ -226,7 +229,12 @@ pub(crate) fn spans_from_source(src: &SpanSource) -> BTreeMap<String, Span> {
     let Some(text) = src.text.get(src.range.clone()) else {
         return BTreeMap::new();
     };
-    match fast::spans_only(text, src.first_line, &src.limits) {
+    match fast::spans_only(
+        text,
+        src.first_line,
+        &src.limits.yaml(),
+        src.limits.skim_crd_bodies,
+    ) {
         Some(spans) => {
             let map: BTreeMap<String, Span> = spans.into_iter().collect();
             match src.item {
@@ -351,5 +359,7 @@ fn parse_chunk(
     }
 }
 
+#[cfg(test)]
+mod fast_tests;
 #[cfg(test)]
 mod tests;

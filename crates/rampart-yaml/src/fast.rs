@@ -15,58 +15,56 @@
 //! answer, the value and the spans equal what the yaml-rust2 path builds: the tests in
 //! `fast_tests.rs` check that on every document of the corpora and on mutated ones.
 
-use super::{resolve_plain, Limits};
-use crate::object::{join_index, join_key};
-use rampart_core::Span;
+use crate::{join_index, join_key, resolve_plain, Limits, Span};
 use serde_json::{Map, Value};
 
 /// A parsed document: its value and (when asked for) the span of every field.
-#[cfg(test)]
-pub(super) type FastDoc = (Value, Vec<(String, Span)>);
+pub type FastDoc = (Value, Vec<(String, Span)>);
 
 /// A parsed document: its value, its spans (when asked for), and whether a CRD body was
 /// left out.
 type Parsed = (Value, Vec<(String, Span)>, bool);
 
-/// Parse one document chunk. `None`: outside the fast subset (use yaml-rust2).
+/// Parse one document chunk. `None`: outside the fast subset (use [`crate::parse_document`]).
 /// `Some(None)`: the chunk holds no document (comments, blank lines, a bare `---`).
-#[cfg(test)]
-pub(super) fn parse(
+pub fn parse(
     text: &str,
     first_line: usize,
     limits: &Limits,
     want_spans: bool,
 ) -> Option<Option<FastDoc>> {
-    let limits = Limits {
-        skim_crd_bodies: false,
-        ..*limits
-    };
-    parse_with(text, first_line, &limits, want_spans, true).map(|d| d.map(|(v, s, _)| (v, s)))
+    parse_with(text, first_line, limits, false, want_spans, true).map(|d| d.map(|(v, s, _)| (v, s)))
 }
 
-/// What the loader keeps of a document: its value, and whether the body of a
-/// CustomResourceDefinition was left out ([`Limits::skim_crd_bodies`]).
-pub(super) fn parse_for_load(
+/// What a loader keeps of a document: its value, and whether the body (`spec`) of a
+/// Kubernetes CustomResourceDefinition was left out (with `skim_crd_bodies`: its
+/// OpenAPI schema, most of the bytes of an operator's manifests, is still parsed and
+/// checked, but not built).
+pub fn parse_for_load(
     text: &str,
     first_line: usize,
     limits: &Limits,
+    skim_crd_bodies: bool,
 ) -> Option<Option<(Value, bool)>> {
-    parse_with(text, first_line, limits, false, true).map(|d| d.map(|(v, _, skimmed)| (v, skimmed)))
+    parse_with(text, first_line, limits, skim_crd_bodies, false, true)
+        .map(|d| d.map(|(v, _, skimmed)| (v, skimmed)))
 }
 
 /// The spans of a document [`parse`] accepted, without building its value again.
-pub(super) fn spans_only(
+pub fn spans_only(
     text: &str,
     first_line: usize,
     limits: &Limits,
+    skim_crd_bodies: bool,
 ) -> Option<Vec<(String, Span)>> {
-    parse_with(text, first_line, limits, true, false)?.map(|(_, spans, _)| spans)
+    parse_with(text, first_line, limits, skim_crd_bodies, true, false)?.map(|(_, spans, _)| spans)
 }
 
 fn parse_with(
     text: &str,
     first_line: usize,
     limits: &Limits,
+    skim_crd_bodies: bool,
     want_spans: bool,
     values: bool,
 ) -> Option<Option<Parsed>> {
@@ -101,7 +99,7 @@ fn parse_with(
         first_line,
         spans: want_spans.then(Vec::new),
         values,
-        skim_crds: limits.skim_crd_bodies,
+        skim_crds: skim_crd_bodies,
         skimmed: false,
         nodes: 0,
         max_nodes: limits.max_nodes,
@@ -1075,7 +1073,3 @@ impl P<'_> {
         Some((t, i + t.len()))
     }
 }
-
-#[cfg(test)]
-#[path = "fast_tests.rs"]
-mod tests;

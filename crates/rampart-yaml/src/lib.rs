@@ -27,6 +27,7 @@
 //! assert_eq!(doc.spans["b"].start_line, 2);
 //! ```
 
+pub mod fast;
 mod span;
 use serde_json::{Map, Number, Value};
 pub use span::Span;

@@ -2,9 +2,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
-use super::super::{parse_chunk, split_documents, Limits};
-use super::{parse, spans_only};
+use super::{parse_chunk, split_documents, Limits};
 use rampart_core::Span;
+use rampart_yaml::fast::{parse, spans_only};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -15,7 +15,7 @@ fn compare(name: &str, text: &str) -> (usize, usize, usize) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let (mut docs, mut fast_bytes, mut slow_bytes) = (0, 0, 0);
     for chunk in split_documents(text) {
-        let fast = parse(chunk.text, chunk.first_line, &limits, true);
+        let fast = parse(chunk.text, chunk.first_line, &limits.yaml(), true);
         let Some(fast) = fast else {
             slow_bytes += chunk.text.len();
             continue;
@@ -40,7 +40,7 @@ fn compare(name: &str, text: &str) -> (usize, usize, usize) {
                     chunk.text.chars().take(600).collect::<String>()
                 );
                 // The lazy spans (computed later without the value) are the same.
-                let again = spans_only(chunk.text, chunk.first_line, &limits);
+                let again = spans_only(chunk.text, chunk.first_line, &limits.yaml(), false);
                 assert!(
                     again.as_ref() == Some(&fs),
                     "{name}:{}: spans-only mode differs",
@@ -190,12 +190,12 @@ fn constructs() {
         "---\n",
     ] {
         assert!(
-            parse(c, 1, &Limits::default(), true).is_none(),
+            parse(c, 1, &Limits::default().yaml(), true).is_none(),
             "should fall back: {c:?}"
         );
     }
     assert!(matches!(
-        parse("# only\n\n", 1, &Limits::default(), true),
+        parse("# only\n\n", 1, &Limits::default().yaml(), true),
         Some(None)
     ));
 }
@@ -211,7 +211,7 @@ fn probe() {
     for f in files {
         let c = std::fs::read_to_string(&f).unwrap();
         for ch in split_documents(&c) {
-            if parse(ch.text, ch.first_line, &Limits::default(), true).is_some() {
+            if parse(ch.text, ch.first_line, &Limits::default().yaml(), true).is_some() {
                 continue;
             }
             let lines: Vec<&str> = ch.text.split_inclusive('\n').collect();
@@ -219,7 +219,7 @@ fn probe() {
             let mut acc = String::new();
             for (i, l) in lines.iter().enumerate() {
                 acc.push_str(l);
-                if parse(&acc, 1, &Limits::default(), false).is_some() {
+                if parse(&acc, 1, &Limits::default().yaml(), false).is_some() {
                     n = i + 1;
                 }
             }
