@@ -169,3 +169,71 @@ fn k8s_rule_docs_are_fresh() {
         "docs/rules/k8s.md is stale: run RAMPART_UPDATE_DOCS=1 cargo test -p rampart-k8s --test best_rules"
     );
 }
+
+/// Image rules read references with the reference grammar: a "digest" that is not one
+/// does not pin the image, a path that is not a repository is not "tagged", and a
+/// registry port is not a tag (`localhost:5000/app` has no tag).
+#[test]
+fn image_rules_use_the_reference_grammar() {
+    let rules = best::rules();
+    let pod = |image: &str| {
+        let v = serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "a"},
+            "spec": {"containers": [{"name": "c", "image": image, "imagePullPolicy": "Always"}]}});
+        vec![Object::from_value(v)]
+    };
+    let fires = |id: &str, image: &str| !findings(&rules, id, &pod(image)).is_empty();
+    let good = format!("nginx:1.27@sha256:{}", "a".repeat(64));
+    assert!(!fires("k8s/image-without-digest", &good));
+    assert!(!fires("k8s/image-tag-missing", &good));
+    for bad in [
+        "nginx:1.27@sha256:abc",
+        "nginx@sha256:latest",
+        "ghcr.io/acme/App:1@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    ] {
+        let f = findings(&rules, "k8s/image-without-digest", &pod(bad));
+        assert_eq!(f.len(), 1, "{bad}");
+        assert!(f[0].message.contains("not a valid image reference"), "{}", f[0].message);
+        assert!(fires("k8s/image-tag-missing", bad), "{bad}");
+    }
+    assert!(fires("k8s/image-tag-missing", "localhost:5000/app"));
+    assert!(!fires("k8s/image-tag-missing", "localhost:5000/app:1"));
+    assert!(fires(
+        "k8s/image-tag-latest",
+        "docker.io/library/nginx:latest"
+    ));
+}
+
+/// The env-literal rule asks the shared secret-name question
+/// (`rampart_core::secret_name`): `DB_PASS` and `STRIPE_KEY` hold secrets,
+/// `TOKEN_ID`-style names and `tokenizer` settings do not.
+#[test]
+fn env_secret_literal_uses_the_shared_name_heuristic() {
+    let rules = best::rules();
+    let pod = |name: &str| {
+        let v = serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "a"},
+            "spec": {"containers": [{"name": "c", "image": "nginx:1",
+                "env": [{"name": name, "value": "s3cr3t-v4lue"}]}]}});
+        vec![Object::from_value(v)]
+    };
+    let fires = |n: &str| !findings(&rules, "k8s/env-secret-literal", &pod(n)).is_empty();
+    for n in [
+        "DB_PASSWORD",
+        "DB_PASS",
+        "STRIPE_KEY",
+        "authToken",
+        "CLIENT_SECRET",
+    ] {
+        assert!(fires(n), "{n}");
+    }
+    for n in [
+        "TOKEN_FILE",
+        "AWS_ACCESS_KEY_ID",
+        "TOKENIZER_MODEL",
+        "SECRET_NAME",
+        "PWD",
+    ] {
+        assert!(!fires(n), "{n}");
+    }
+}

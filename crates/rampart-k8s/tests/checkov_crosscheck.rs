@@ -18,6 +18,18 @@ use std::collections::{BTreeMap, BTreeSet};
 /// `(test file or test file::test, check id, Rampart (passed, failed), reason)`.
 const DIFFERENCES: &[(&str, &str, (usize, usize), &str)] = &[
     (
+        "test_ImageDigest.py",
+        "CKV_K8S_43",
+        (0, 5),
+        "the PASSED examples pin `@sha256:123456`, which is not a digest (sha256 is 64 hex): the reference grammar (rampart_core::ImageRef) refuses it, so the image is not pinned",
+    ),
+    (
+        "test_ImageTagFixed.py",
+        "CKV_K8S_14",
+        (2, 4),
+        "as CKV_K8S_43: `repo:1.0@sha256:123456` and `repo@sha256:123456` are not valid references, reported rather than read as tagged",
+    ),
+    (
         "test_SuppressedAnnotations.py",
         "CKV_K8S_11",
         (1, 9),

@@ -383,8 +383,9 @@ fn image_of<'a>(c: &Container<'a>) -> Option<&'a str> {
 fn image_latest(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     each_container(rule, obj, out, |c, _| {
         let img = image_of(c)?;
-        let r = parse_image(img);
-        (r.digest.is_none() && r.tag == Some("latest")).then(|| {
+        // An invalid reference is reported by image-without-digest/image-tag-missing.
+        let r = parse_image(img).ok()?;
+        (r.digest().is_none() && r.tag() == Some("latest")).then(|| {
             (
                 join_key(&c.path, "image"),
                 format!("container {} runs `{img}`", cname(c)),
@@ -399,15 +400,21 @@ fn image_untagged(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
             c.path.clone(),
             format!("container {} has no image", cname(c)),
         )),
-        Some(img) => {
-            let r = parse_image(img);
-            (r.digest.is_none() && r.tag.is_none_or(str::is_empty)).then(|| {
+        Some(img) => match parse_image(img) {
+            Err(e) => Some((
+                join_key(&c.path, "image"),
+                format!(
+                    "container {} image `{img}` is not a valid image reference ({e})",
+                    cname(c)
+                ),
+            )),
+            Ok(r) => (r.digest().is_none() && r.tag().is_none()).then(|| {
                 (
                     join_key(&c.path, "image"),
                     format!("container {} runs `{img}` without a tag", cname(c)),
                 )
-            })
-        }
+            }),
+        },
     });
 }
 
@@ -417,15 +424,24 @@ fn image_digest(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
             c.path.clone(),
             format!("container {} has no image", cname(c)),
         )),
-        Some(img) => parse_image(img).digest.is_none().then(|| {
-            (
+        Some(img) => match parse_image(img) {
+            Err(e) => Some((
                 join_key(&c.path, "image"),
                 format!(
-                    "container {} image `{img}` is not pinned by digest",
+                    "container {} image `{img}` is not a valid image reference ({e})",
                     cname(c)
                 ),
-            )
-        }),
+            )),
+            Ok(r) => r.digest().is_none().then(|| {
+                (
+                    join_key(&c.path, "image"),
+                    format!(
+                        "container {} image `{img}` is not pinned by digest",
+                        cname(c)
+                    ),
+                )
+            }),
+        },
     });
 }
 
@@ -444,8 +460,8 @@ fn pull_policy(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
                 )
             }),
             None => {
-                let without_digest = img.split('@').next().unwrap_or(img);
-                let tag = parse_image(without_digest).tag.unwrap_or("");
+                let r = parse_image(img).ok();
+                let tag = r.as_ref().and_then(|r| r.tag()).unwrap_or("");
                 (!tag.is_empty() && tag != "latest").then(|| {
                     (
                         c.path.clone(),
@@ -460,47 +476,10 @@ fn pull_policy(rule: &Rule, obj: &Subject<'_>, out: &mut Vec<Finding>) {
     });
 }
 
-/// Whether an environment variable name says it holds a secret.
+/// Whether an environment variable name says it holds a secret (the shared heuristic,
+/// [`rampart_core::secret_name::looks_like_secret_name`]).
 pub(crate) fn secretish_name(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    let hit = [
-        "password",
-        "passwd",
-        "secret",
-        "token",
-        "apikey",
-        "api_key",
-        "api-key",
-        "private_key",
-        "privatekey",
-        "access_key",
-        "accesskey",
-        "credential",
-        "client_secret",
-    ]
-    .iter()
-    .any(|k| n.contains(k));
-    let benign_suffix = [
-        "_file",
-        "_path",
-        "_dir",
-        "_name",
-        "_url",
-        "_endpoint",
-        "_length",
-        "_ttl",
-        "_expiry",
-        "_enabled",
-        "_header",
-        "_secret_ref",
-        "_key_id",
-        "_type",
-        "_timeout",
-        "_mode",
-    ]
-    .iter()
-    .any(|s| n.ends_with(s));
-    hit && !benign_suffix
+    rampart_core::secret_name::looks_like_secret_name(name)
 }
 
 /// Whether a literal value could be a real secret (not empty, not a placeholder,

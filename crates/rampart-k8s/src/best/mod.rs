@@ -214,37 +214,12 @@ pub(crate) fn cname(c: &Container<'_>) -> String {
     }
 }
 
-/// An image reference split into its parts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageRef<'a> {
-    /// Registry and repository (`docker.io/library/nginx`, `nginx`).
-    pub name: &'a str,
-    /// The tag, if any.
-    pub tag: Option<&'a str>,
-    /// The digest (`sha256:…`), if any.
-    pub digest: Option<&'a str>,
-}
-
-/// Split `image` into name, tag and digest (`registry:5000/a/b:tag@sha256:…`).
-pub fn parse_image(image: &str) -> ImageRef<'_> {
-    let image = image.trim();
-    let (rest, digest) = match image.split_once('@') {
-        Some((r, d)) => (r, Some(d)),
-        None => (image, None),
-    };
-    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
-    match rest[last_slash..].rfind(':') {
-        Some(i) => ImageRef {
-            name: &rest[..last_slash + i],
-            tag: Some(&rest[last_slash + i + 1..]),
-            digest,
-        },
-        None => ImageRef {
-            name: rest,
-            tag: None,
-            digest,
-        },
-    }
+/// Parse a container's image with the one reference parser (surrounding whitespace
+/// ignored).
+pub(crate) fn parse_image(
+    image: &str,
+) -> Result<rampart_core::ImageRef, rampart_core::ImageRefError> {
+    rampart_core::ImageRef::parse(image.trim())
 }
 
 /// A string list (`["a", "b"]`) as `&str`s; non-strings are skipped.
@@ -257,20 +232,6 @@ pub(crate) fn str_list(v: Option<&serde_json::Value>) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn images() {
-        let i = parse_image("nginx");
-        assert_eq!((i.name, i.tag, i.digest), ("nginx", None, None));
-        let i = parse_image("registry:5000/a/nginx:1.25");
-        assert_eq!(i.name, "registry:5000/a/nginx");
-        assert_eq!(i.tag, Some("1.25"));
-        let i = parse_image("registry:5000/nginx@sha256:abc");
-        assert_eq!((i.name, i.tag), ("registry:5000/nginx", None));
-        assert_eq!(i.digest, Some("sha256:abc"));
-        let i = parse_image("nginx:latest@sha256:abc");
-        assert_eq!((i.tag, i.digest), (Some("latest"), Some("sha256:abc")));
-    }
 
     #[test]
     fn metas_are_valid_and_unique() {
