@@ -441,7 +441,7 @@ pub fn scan_opened(
             let shipped = index
                 .get(&h.path)
                 .filter(|f| f.layer == i && f.kind == EntryKind::Device)
-                .and_then(|f| owners.expected(&h.path, f));
+                .and_then(|f| owners.expected(&h.path, f, &index));
             if shipped.is_some() {
                 continue;
             }
@@ -554,12 +554,40 @@ struct Owners {
 
 impl Owners {
     /// The package that ships `path` with the mode it has, if any.
-    fn expected(&self, path: &str, f: &FileInfo) -> Option<&str> {
-        let (pkg, e) = self.files.get(path)?;
+    ///
+    /// On a merged-`/usr` system (`bin`, `sbin`, `lib*` are symbolic links into `usr/`, as
+    /// in Debian 12 and every current Fedora) packages still list `/bin/su`, while the file
+    /// is stored at `usr/bin/su`: the listed alias is looked up too, but only when the
+    /// image's top-level directory is a link.
+    fn expected(
+        &self,
+        path: &str,
+        f: &FileInfo,
+        index: &BTreeMap<String, FileInfo>,
+    ) -> Option<&str> {
+        let (pkg, e) = match self.files.get(path) {
+            Some(hit) => hit,
+            None => {
+                let alias = path.strip_prefix("usr/")?;
+                let top = alias.split('/').next()?;
+                let merged = matches!(top, "bin" | "sbin" | "lib" | "lib32" | "lib64" | "libx32")
+                    && index.get(top).is_some_and(|d| d.kind == EntryKind::Symlink);
+                if !merged {
+                    return None;
+                }
+                self.files.get(alias)?
+            }
+        };
         let ok = match *e {
             Expect::Mode(m) => m & 0o7777 == f.mode & 0o7777,
             Expect::NoSpecialBits => f.mode & 0o7000 == 0,
-            Expect::Layer(l) => l == f.layer && !self.overridden.contains(path),
+            Expect::Layer(l) => {
+                l == f.layer
+                    && !self.overridden.contains(path)
+                    && !path
+                        .strip_prefix("usr/")
+                        .is_some_and(|a| self.overridden.contains(a))
+            }
         };
         ok.then_some(pkg.as_str())
     }
@@ -878,7 +906,10 @@ fn file_findings(
             layer_digest: layer_digests.get(f.layer).cloned(),
             path: Some(path.clone()),
         };
-        if f.kind == EntryKind::File && f.mode & 0o6000 != 0 && owners.expected(path, f).is_none() {
+        if f.kind == EntryKind::File
+            && f.mode & 0o6000 != 0
+            && owners.expected(path, f, index).is_none()
+        {
             let name = path.rsplit('/').next().unwrap_or(path);
             let base = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
             let dangerous =
