@@ -3,7 +3,8 @@
 
 use super::parse::{key_values, shell_words, Dockerfile, Instruction};
 use crate::meta::{meta, MetaSpec};
-use rampart_core::{RuleMeta, Severity};
+use rampart_core::secret_name::looks_like_secret_name;
+use rampart_core::{ImageRef, RuleMeta, Severity};
 use std::collections::{HashMap, HashSet};
 
 /// One rule hit: line range and message.
@@ -387,19 +388,6 @@ fn check_user_root(df: &Dockerfile, out: &mut Vec<Hit>) {
     }
 }
 
-/// A base image reference split into (name, tag, digest).
-fn split_image(image: &str) -> (&str, Option<&str>, Option<&str>) {
-    let (rest, digest) = match image.split_once('@') {
-        Some((r, d)) => (r, Some(d)),
-        None => (image, None),
-    };
-    let slash = rest.rfind('/').map_or(0, |i| i + 1);
-    match rest[slash..].rfind(':') {
-        Some(c) => (&rest[..slash + c], Some(&rest[slash + c + 1..]), digest),
-        None => (rest, None, digest),
-    }
-}
-
 /// Stages whose base is a real image (not `scratch`, not an earlier stage, not an
 /// unresolved variable).
 fn external_bases(df: &Dockerfile) -> Vec<(usize, &super::parse::Stage)> {
@@ -435,8 +423,11 @@ fn stage_hit(slug: &'static str, df: &Dockerfile, s: &super::parse::Stage, messa
 
 fn check_latest_tag(df: &Dockerfile, out: &mut Vec<Hit>) {
     for (_, s) in external_bases(df) {
-        let (_, tag, digest) = split_image(&s.image);
-        if tag == Some("latest") && digest.is_none() {
+        // An invalid reference is reported by untagged-base.
+        let Ok(r) = ImageRef::parse(&s.image) else {
+            continue;
+        };
+        if r.tag() == Some("latest") && r.digest().is_none() {
             out.push(stage_hit(
                 "latest-tag",
                 df,
@@ -449,15 +440,14 @@ fn check_latest_tag(df: &Dockerfile, out: &mut Vec<Hit>) {
 
 fn check_untagged_base(df: &Dockerfile, out: &mut Vec<Hit>) {
     for (_, s) in external_bases(df) {
-        let (_, tag, digest) = split_image(&s.image);
-        if tag.is_none() && digest.is_none() {
-            out.push(stage_hit(
-                "untagged-base",
-                df,
-                s,
-                format!("`FROM {}` has no tag or digest", s.image),
-            ));
-        }
+        let message = match ImageRef::parse(&s.image) {
+            Err(e) => format!("`FROM {}` is not a valid image reference ({e})", s.image),
+            Ok(r) if r.tag().is_none() && r.digest().is_none() => {
+                format!("`FROM {}` has no tag or digest", s.image)
+            }
+            Ok(_) => continue,
+        };
+        out.push(stage_hit("untagged-base", df, s, message));
     }
 }
 
@@ -562,64 +552,6 @@ fn check_curl_pipe_shell(df: &Dockerfile, out: &mut Vec<Hit>) {
     out.dedup_by(|a, b| a.slug == b.slug && a.line == b.line);
 }
 
-const SECRET_WORDS: &[&str] = &[
-    "PASSWORD",
-    "PASSWD",
-    "PASS",
-    "PWD",
-    "SECRET",
-    "TOKEN",
-    "APIKEY",
-    "API_KEY",
-    "PRIVATE_KEY",
-    "ACCESS_KEY",
-    "SECRET_KEY",
-    "CREDENTIAL",
-    "CREDENTIALS",
-    "AUTH",
-    "KEY",
-];
-
-/// Whether an `ENV`/`ARG` name looks like it holds a secret.
-pub fn secret_name(name: &str) -> bool {
-    let up = name.to_ascii_uppercase();
-    let parts: Vec<&str> = up.split(['_', '-', '.']).collect();
-    // Names that mention a secret word but are not secrets.
-    let benign = [
-        "PATH",
-        "FILE",
-        "DIR",
-        "URL",
-        "HOST",
-        "PORT",
-        "ID",
-        "NAME",
-        "USER",
-        "USERNAME",
-        "TYPE",
-        "LENGTH",
-        "FINGERPRINT",
-        "ALGORITHM",
-        "SERVER",
-        "VERSION",
-        "ENDPOINT",
-        "REGION",
-    ];
-    if parts.last().is_some_and(|l| benign.contains(l)) {
-        return false;
-    }
-    if up == "PWD" || up.ends_with("_PWD") && up.len() < 5 {
-        return up != "PWD";
-    }
-    SECRET_WORDS.iter().any(|w| {
-        if w.contains('_') {
-            up.contains(w)
-        } else {
-            parts.contains(w) || (w.len() >= 6 && up.contains(w))
-        }
-    }) && !matches!(up.as_str(), "GPG_KEY" | "KEYRING" | "PUBLIC_KEY")
-}
-
 /// Whether a value is a literal (not empty, not a variable reference, not a file path).
 fn literal_secret_value(v: &str) -> bool {
     let v = v.trim();
@@ -640,7 +572,7 @@ fn check_secret_in_env(df: &Dockerfile, out: &mut Vec<Hit>) {
     {
         for (k, v) in key_values(&ins.keyword, &ins.args) {
             let Some(v) = v else { continue };
-            if secret_name(&k) && literal_secret_value(&v) {
+            if looks_like_secret_name(&k) && literal_secret_value(&v) {
                 out.push(Hit {
                     slug: "secret-in-env",
                     line: ins.line,
@@ -1107,49 +1039,6 @@ fn check_duplicate_stage(df: &Dockerfile, out: &mut Vec<Hit>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn secret_names() {
-        for n in [
-            "DB_PASSWORD",
-            "API_TOKEN",
-            "AWS_SECRET_ACCESS_KEY",
-            "GITHUB_TOKEN",
-            "MYSQL_ROOT_PASSWORD",
-            "SECRET",
-            "API_KEY",
-            "APIKEY",
-        ] {
-            assert!(secret_name(n), "{n}");
-        }
-        for n in [
-            "PATH",
-            "TOKEN_FILE",
-            "PASSWORD_FILE",
-            "KEY_PATH",
-            "GPG_KEY",
-            "HOME",
-            "MONKEY",
-            "KEYCLOAK_VERSION",
-            "PUBLIC_KEY",
-        ] {
-            assert!(!secret_name(n), "{n}");
-        }
-    }
-
-    #[test]
-    fn image_split() {
-        assert_eq!(split_image("debian"), ("debian", None, None));
-        assert_eq!(
-            split_image("localhost:5000/a/b:1"),
-            ("localhost:5000/a/b", Some("1"), None)
-        );
-        assert_eq!(
-            split_image("localhost:5000/a"),
-            ("localhost:5000/a", None, None)
-        );
-        assert_eq!(split_image("a@sha256:ab"), ("a", None, Some("sha256:ab")));
-    }
 
     #[test]
     fn command_split() {
