@@ -136,6 +136,14 @@ pub struct CommonArgs {
     /// Skip files larger than this many bytes (default 10485760).
     #[arg(long, value_name = "BYTES")]
     pub max_file_size: Option<u64>,
+    /// Switch off the rules matching this id or glob (e.g. `docker/apt-*`): their
+    /// findings are reported as suppressed (kind `config`). Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub skip_rule: Vec<String>,
+    /// Only the rules matching this id or glob count; the others' findings are reported
+    /// as suppressed (kind `config`). Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub only_rule: Vec<String>,
     /// Exclude paths matching this glob (gitignore syntax). Repeatable.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,

@@ -5,12 +5,13 @@
 use crate::args::{ColorChoice, CommonArgs, SecretArgs};
 use anyhow::{bail, Context, Result};
 use rampart_core::config::Config;
+use rampart_core::config::SeverityOverride;
 use rampart_core::report::{ConfigSummary, ExcludeEffect, RefusedSetting};
+use rampart_core::rule::{RuleAction, RuleSelection};
 use rampart_core::severity::{FailOn, FailOnUnknown, Severity};
 use rampart_core::suppress::ignore_file::IGNORE_FILE_NAME;
 use rampart_core::walk::WalkOptions;
 use rampart_report::Format;
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -42,8 +43,8 @@ pub struct Settings {
     pub fail_on_stale_ignores: bool,
     /// Show secrets in full.
     pub show_secrets: bool,
-    /// Severity overrides.
-    pub severity: BTreeMap<String, Severity>,
+    /// Rule selection: severity overrides and rules switched off (flags and config).
+    pub selection: RuleSelection,
     /// Rule files replacing the built-ins.
     pub rules: Vec<PathBuf>,
     /// Rules to disable.
@@ -226,6 +227,61 @@ fn escapes_root(path: &Path, root: &Path) -> Option<String> {
     }
 }
 
+/// The rule selection of a run: the configuration's `severity:` (globs, `none`),
+/// `disable:`, `<area>.disable:`, `secrets.disable` and `k8s.disable`, then
+/// `--skip-rule` and `--only-rule`. Patterns are checked against the known rules later
+/// ([`crate::commands::output::finish`]).
+fn rule_selection(
+    common: &CommonArgs,
+    cfg: &Config,
+    config_path: Option<&Path>,
+) -> Result<RuleSelection> {
+    let file = config_path
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "configuration".into());
+    let mut sel = RuleSelection::new();
+    let mut add = |pattern: &str, action: RuleAction, source: String, area: Option<&str>| {
+        sel.add(pattern, action, &source, area)
+            .map_err(anyhow::Error::msg)
+    };
+    for (pattern, sev) in &cfg.severity {
+        let action = match sev {
+            SeverityOverride::Level(s) => RuleAction::Severity(*s),
+            SeverityOverride::Off => RuleAction::Off,
+        };
+        add(pattern, action, format!("{file}: severity"), None)?;
+    }
+    for d in &cfg.disable {
+        add(d, RuleAction::Off, format!("{file}: disable"), None)?;
+    }
+    for (area, list) in [
+        ("docker", &cfg.docker.disable),
+        ("terraform", &cfg.terraform.disable),
+        ("image", &cfg.image.disable),
+        ("license", &cfg.license.disable),
+        ("k8s", &cfg.k8s.disable),
+    ] {
+        for d in list {
+            add(
+                d,
+                RuleAction::Off,
+                format!("{file}: {area}.disable"),
+                Some(area),
+            )?;
+        }
+    }
+    for d in &cfg.secrets.disable {
+        add(d, RuleAction::Off, format!("{file}: secrets.disable"), None)?;
+    }
+    for d in &common.skip_rule {
+        add(d, RuleAction::Off, "--skip-rule".to_string(), None)?;
+    }
+    for d in &common.only_rule {
+        sel.add_only(d, "--only-rule").map_err(anyhow::Error::msg)?;
+    }
+    Ok(sel)
+}
+
 impl Settings {
     /// Resolve settings for a scan rooted at `root` (a directory, a file, or `-`).
     ///
@@ -336,7 +392,17 @@ impl Settings {
             },
             None => None,
         };
+        let selection = rule_selection(common, &cfg, config_path.as_deref())?;
+        if !selection.is_empty() {
+            // Checked before scanning: a typo is a configuration error, not a quiet no-op.
+            let known = crate::commands::rules::known_rule_ids(&rules)?;
+            let known: Vec<&str> = known.iter().map(String::as_str).collect();
+            selection
+                .check(&known)
+                .map_err(|e| anyhow::anyhow!("rule selection: {e}"))?;
+        }
         Ok(Settings {
+            selection,
             min_severity,
             markdown_max_chars: match common.markdown_max_chars {
                 Some(0) => None,
@@ -357,7 +423,6 @@ impl Settings {
                 || cfg.fail_on_stale_ignores.unwrap_or(false),
             show_secrets: secrets.show_secrets || cfg.show_secrets.unwrap_or(false),
             allow_errors: common.allow_errors || cfg.allow_errors.unwrap_or(false),
-            severity: cfg.severity.clone(),
             rules,
             disable: cfg.secrets.disable.clone(),
             quiet: common.quiet,

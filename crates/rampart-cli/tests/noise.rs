@@ -284,3 +284,147 @@ fn stale_ignores_only_for_scanners_that_ran() {
     let v = json_of(&stdout(&o));
     assert_eq!(v["stale_ignores"].as_array().unwrap().len(), 4, "{v}");
 }
+
+fn summary_json(o: &Output) -> Value {
+    json_of(&stdout(o))["summary"].clone()
+}
+
+#[test]
+fn skip_and_only_rule_globs_on_the_command_line() {
+    let (_tmp, root) = noisy_tree();
+    let o = run(
+        &root,
+        &[
+            "scan",
+            ".",
+            "--no-config",
+            "-f",
+            "json",
+            "--skip-rule",
+            "docker/apt-*",
+        ],
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let s = summary_json(&o);
+    assert_eq!(s["suppressed"]["config"], 3, "{s}");
+    assert_eq!(s["by_severity"]["low"], 1, "{s}");
+    let v = json_of(&stdout(&o));
+    let off = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule_id"] == "docker/apt-unpinned")
+        .unwrap();
+    assert_eq!(off["suppression"]["kind"], "config");
+    assert!(
+        off["suppression"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("--skip-rule docker/apt-*"),
+        "{off}"
+    );
+
+    // Only the Dockerfile rules: the secret no longer fails the gate.
+    let o = run(
+        &root,
+        &[
+            "scan",
+            ".",
+            "--no-config",
+            "-f",
+            "json",
+            "--only-rule",
+            "docker/*",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let s = summary_json(&o);
+    assert_eq!(s["suppressed"]["config"], 1, "{s}");
+    assert!(s["by_severity"].get("high").is_none(), "{s}");
+
+    // A typo is an error with a suggestion, before anything is scanned.
+    let o = run(
+        &root,
+        &[
+            "scan",
+            ".",
+            "--no-config",
+            "--skip-rule",
+            "docker/misin-user",
+        ],
+    );
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("matches no rule (did you mean `docker/missing-user`?)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stdout(&o).is_empty());
+}
+
+#[test]
+fn repository_config_disables_per_area_and_with_severity_none_visibly() {
+    let (_tmp, root) = noisy_tree();
+    std::fs::write(
+        root.join("rampart.yaml"),
+        "docker:\n  disable: [\"docker/apt-*\"]\n\
+         severity:\n  \"docker/missing-*\": none\n  \"docker/untagged-base\": critical\n",
+    )
+    .unwrap();
+    let o = run(&root, &["scan", ".", "-f", "json"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let v = json_of(&stdout(&o));
+    let s = &v["summary"];
+    // apt-* (3) and missing-* (2) are off, shown as suppressions of kind config.
+    assert_eq!(s["suppressed"]["config"], 5, "{s}");
+    assert_eq!(s["by_severity"]["critical"], 1, "{s}");
+    let applied: Vec<&str> = s["config"]["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        applied.contains(&"docker.disable: docker/apt-*"),
+        "{applied:?}"
+    );
+    assert!(
+        applied.contains(&"severity.docker/missing-*: none"),
+        "{applied:?}"
+    );
+
+    // The table says so too.
+    let o = run(&root, &["scan", "."]);
+    assert!(
+        stdout(&o).contains("suppressed:     5 (config 5)"),
+        "{}",
+        stdout(&o)
+    );
+
+    // A repository `disable:` naming no rule is a configuration error.
+    std::fs::write(
+        root.join("rampart.yaml"),
+        "terraform:\n  disable: [terraform/s3-pubic]\n",
+    )
+    .unwrap();
+    let o = run(&root, &["scan", "."]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("`terraform/s3-pubic` matches no rule"),
+        "{}",
+        stderr(&o)
+    );
+    // A rule of another area under an area's `disable:` too.
+    std::fs::write(
+        root.join("rampart.yaml"),
+        "image:\n  disable: [docker/missing-user]\n",
+    )
+    .unwrap();
+    let o = run(&root, &["scan", "."]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not a `image/…` rule"),
+        "{}",
+        stderr(&o)
+    );
+}

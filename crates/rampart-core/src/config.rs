@@ -49,9 +49,22 @@ pub struct Config {
     pub threads: Option<usize>,
     /// Report scan errors (content not checked) as warnings instead of exiting 2.
     pub allow_errors: Option<bool>,
-    /// Severity overrides by rule id.
+    /// Severity overrides by rule id or glob; `none` switches the rules off.
     #[serde(default)]
-    pub severity: BTreeMap<String, Severity>,
+    pub severity: BTreeMap<String, SeverityOverride>,
+    /// Rule ids or globs (any area) to switch off: their findings are reported as
+    /// suppressed (kind `config`).
+    #[serde(default)]
+    pub disable: Vec<String>,
+    /// Dockerfile rules (`rampart iac`, `rampart scan`).
+    #[serde(default)]
+    pub docker: AreaConfig,
+    /// Terraform rules (`rampart iac`, `rampart scan`).
+    #[serde(default)]
+    pub terraform: AreaConfig,
+    /// Image rules (`rampart image`, `rampart scan` on an OCI layout).
+    #[serde(default)]
+    pub image: AreaConfig,
     /// Secret-scanner settings.
     #[serde(default)]
     pub secrets: SecretsConfig,
@@ -67,6 +80,46 @@ pub struct Config {
     /// Vulnerability matching (`rampart deps`, `rampart scan`).
     #[serde(default)]
     pub vuln: VulnConfig,
+}
+
+/// A `severity:` value: a level, or `none` (also `off`) to switch the rule off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum SeverityOverride {
+    /// Report at this severity.
+    Level(Severity),
+    /// Switch the rule off.
+    Off,
+}
+
+impl TryFrom<String> for SeverityOverride {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        if s.eq_ignore_ascii_case("none") || s.eq_ignore_ascii_case("off") {
+            return Ok(SeverityOverride::Off);
+        }
+        s.parse::<Severity>()
+            .map(SeverityOverride::Level)
+            .map_err(|e| format!("{e}, or none to switch the rule off"))
+    }
+}
+
+impl std::fmt::Display for SeverityOverride {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SeverityOverride::Level(s) => write!(f, "{s}"),
+            SeverityOverride::Off => f.write_str("none"),
+        }
+    }
+}
+
+/// An area's section (`docker:`, `terraform:`, `image:`): rules to switch off.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AreaConfig {
+    /// Rule ids or globs of this area to switch off.
+    #[serde(default)]
+    pub disable: Vec<String>,
 }
 
 /// `vuln:` section.
@@ -154,6 +207,9 @@ pub struct LicenseConfig {
     /// `network-copyleft`, `proprietary`, `unclassified`. Default:
     /// `[strong-copyleft, network-copyleft]`; `[]` turns category checks off.
     pub deny_categories: Option<Vec<String>>,
+    /// `license/…` rule ids or globs to switch off.
+    #[serde(default)]
+    pub disable: Vec<String>,
     /// Severity of `license/denied` (default `high`).
     pub severity: Option<Severity>,
     /// Severity of `license/unknown` (unrecognised licence text), or `off` (default `low`).
@@ -253,6 +309,10 @@ fn read_limited(path: &Path) -> Result<String> {
 pub const REPOSITORY_KEYS: &[&str] = &[
     "exclude",
     "severity",
+    "disable",
+    "docker",
+    "terraform",
+    "image",
     "ignore_file",
     "baseline",
     "secrets.disable",
@@ -390,6 +450,21 @@ impl Config {
         }
         for d in &self.secrets.disable {
             a.push(format!("secrets.disable: {d}"));
+        }
+        for d in &self.disable {
+            a.push(format!("disable: {d}"));
+        }
+        for (area, c) in [
+            ("docker", &self.docker),
+            ("terraform", &self.terraform),
+            ("image", &self.image),
+        ] {
+            for d in &c.disable {
+                a.push(format!("{area}.disable: {d}"));
+            }
+        }
+        for d in &self.license.disable {
+            a.push(format!("license.disable: {d}"));
         }
         if present.iter().any(|k| k == "license") {
             a.push("license: (licence policy)".to_string());

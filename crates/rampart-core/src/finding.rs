@@ -92,6 +92,9 @@ pub enum SuppressionKind {
     Baseline,
     /// A VEX statement (`not_affected` / `fixed`) for this vulnerability and package.
     Vex,
+    /// Rule selection switched the rule off: `--skip-rule`, `--only-rule`, `disable:`
+    /// or `severity: none` in the configuration.
+    Config,
 }
 
 impl SuppressionKind {
@@ -102,6 +105,7 @@ impl SuppressionKind {
             SuppressionKind::IgnoreFile => "ignore_file",
             SuppressionKind::Baseline => "baseline",
             SuppressionKind::Vex => "vex",
+            SuppressionKind::Config => "config",
         }
     }
 }

@@ -1,18 +1,18 @@
 //! The one place where severity overrides, the ignore file, the baseline and the gate are
 //! applied to a finished scan (rules never apply them themselves).
 
+use crate::finding::{Suppression, SuppressionKind};
 use crate::report::{Report, StaleIgnore};
-use crate::rule::RuleMeta;
-use crate::severity::{FailOn, FailOnUnknown, Severity};
+use crate::rule::{RuleMeta, RuleSelection};
+use crate::severity::{FailOn, FailOnUnknown};
 use crate::suppress::baseline::Baseline;
 use crate::suppress::ignore_file::IgnoreFile;
-use std::collections::BTreeMap;
 
 /// Post-processing settings.
 #[derive(Debug, Default)]
 pub struct Sink {
-    /// Severity overrides by rule id.
-    pub severity_overrides: BTreeMap<String, Severity>,
+    /// Rule selection: severity overrides (ids or globs) and rules switched off.
+    pub selection: RuleSelection,
     /// The ignore file, if any.
     pub ignore_file: Option<IgnoreFile>,
     /// The baseline, if any.
@@ -30,8 +30,17 @@ impl Sink {
     /// Apply everything to `report` and finalize it. `lookup` resolves rule metadata.
     pub fn finish(&self, report: &mut Report, lookup: impl Fn(&str) -> Option<RuleMeta>) {
         for f in &mut report.findings {
-            if let Some(sev) = self.severity_overrides.get(&f.rule_id) {
-                f.severity = *sev;
+            if let Some(sev) = self.selection.severity(&f.rule_id) {
+                f.severity = sev;
+            }
+            if f.suppression.is_none() {
+                if let Some(why) = self.selection.off(&f.rule_id) {
+                    f.suppression = Some(Suppression {
+                        kind: SuppressionKind::Config,
+                        reason: Some(format!("rule switched off: {why}")),
+                        source: None,
+                    });
+                }
             }
         }
         let today = chrono::Local::now().date_naive();
@@ -59,8 +68,8 @@ impl Sink {
         report.finalize(
             |id| {
                 lookup(id).map(|mut m| {
-                    if let Some(sev) = self.severity_overrides.get(id) {
-                        m.severity = *sev;
+                    if let Some(sev) = self.selection.severity(id) {
+                        m.severity = sev;
                     }
                     m
                 })

@@ -550,7 +550,8 @@ fn result(f: &Finding, rule_index: usize, unknown: FailOnUnknown) -> SarifResult
                     SuppressionKind::Inline => "inSource",
                     SuppressionKind::IgnoreFile
                     | SuppressionKind::Baseline
-                    | SuppressionKind::Vex => "external",
+                    | SuppressionKind::Vex
+                    | SuppressionKind::Config => "external",
                 }
                 .to_string(),
                 status: "accepted".to_string(),

@@ -41,7 +41,7 @@ pub fn finish(
         None => None,
     };
     let sink = Sink {
-        severity_overrides: settings.severity.clone(),
+        selection: settings.selection.clone(),
         ignore_file,
         baseline,
         fail_on: settings.fail_on,

@@ -35,6 +35,13 @@ fn registry(rules: &[PathBuf], with_builtin: bool) -> Result<(Registry, SecretSc
     Ok((reg, s))
 }
 
+/// Every rule id Rampart knows (built-in rules of every area plus the secret rule
+/// files `rules`), for checking `--skip-rule`, `disable:` and `severity:` patterns.
+pub fn known_rule_ids(rules: &[PathBuf]) -> Result<Vec<String>> {
+    let (reg, _) = registry(rules, true)?;
+    Ok(reg.iter().map(|r| r.id.clone()).collect())
+}
+
 /// Run a rules subcommand.
 pub fn run(cmd: RulesCmd) -> Result<u8> {
     match cmd {
