@@ -65,8 +65,9 @@ pub enum ImageRefError {
     Digest(String),
 }
 
-/// A parsed, normalised image reference (owned; accessors borrow).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// A parsed, normalised image reference (owned; accessors borrow). Equality and hashing
+/// are on the canonical form: `nginx` equals `docker.io/library/nginx`.
+#[derive(Debug, Clone)]
 pub struct ImageRef {
     /// `domain/path`, canonical.
     name: String,
@@ -206,6 +207,20 @@ impl ImageRef {
             s.push('@');
             s.push_str(d);
         }
+    }
+}
+
+impl PartialEq for ImageRef {
+    fn eq(&self, other: &ImageRef) -> bool {
+        (&self.name, &self.tag, &self.digest) == (&other.name, &other.tag, &other.digest)
+    }
+}
+
+impl Eq for ImageRef {}
+
+impl std::hash::Hash for ImageRef {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        (&self.name, &self.tag, &self.digest).hash(h);
     }
 }
 
@@ -393,7 +408,24 @@ mod tests {
             "xn--n3h.com/myimage:xn--n3h.com",
         ];
         for s in valid {
-            ok(s);
+            let r = ok(s);
+            // The canonical and the familiar forms read back as the same reference.
+            assert_eq!(ok(&r.to_string()), r, "{s}");
+            // (Except a familiar name of 64 hex, which Docker reads as an image id too.)
+            match ImageRef::parse(&r.familiar()) {
+                Ok(f) => assert_eq!(f, r, "{s}"),
+                Err(e) => assert_eq!(e, ImageRefError::HexIdentifier, "{s}"),
+            }
+            // Any one-byte edit parses or is refused, never panics (multi-byte too).
+            for i in 0..=s.len() {
+                for c in ["@", ":", "/", ".", "-", "_", "[", "]", "A", "é", " "] {
+                    if s.is_char_boundary(i) {
+                        let mut m = s.to_string();
+                        m.insert_str(i, c);
+                        let _ = ImageRef::parse(&m);
+                    }
+                }
+            }
         }
         let invalid = [
             "",
@@ -599,5 +631,7 @@ mod tests {
         assert_eq!(r.digest(), Some(sha512.as_str()));
         ok(&format!("a@sha384:{}", "0".repeat(96)));
         assert_eq!(ok("docker.io/redis:7").familiar(), "redis:7");
+        assert_eq!(ok("redis:7"), ok("index.docker.io/library/redis:7"));
+        assert_ne!(ok("redis:7"), ok("redis:8"));
     }
 }

@@ -1179,7 +1179,8 @@ fn images<'a>(doc: &'a J<'a>, key: &str, idx: Option<usize>) -> Option<Vec<Cow<'
 /// repositories (a pod with it cannot be pulled either).
 fn repo(image: &str) -> Cow<'_, str> {
     match rampart_core::ImageRef::parse(image) {
-        Ok(r) => Cow::Owned(r.written_name().to_string()),
+        // The written name is a prefix of the image string.
+        Ok(r) => Cow::Borrowed(image.get(..r.written_name().len()).unwrap_or(image)),
         Err(_) => Cow::Borrowed(image),
     }
 }
