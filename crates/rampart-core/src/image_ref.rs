@@ -406,6 +406,17 @@ mod tests {
             "sub-dom1.foo.com/bar/baz/quux:some-long-tag",
             "b.gcr.io/test.example.com/my-app:test.example.com",
             "xn--n3h.com/myimage:xn--n3h.com",
+            // reference_test.go TestReferenceParse.
+            "test_com",
+            "test.com:tag",
+            "test.com:5000",
+            "test:5000/repo:tag",
+            "192.168.1.1:5000/repo:5050",
+            "[2001:db8::1]/repo",
+            "[2001:db8:1:2:3:4:5:6]/repo:tag",
+            "[2001:db8::1]:5000/repo:tag@sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+            "[2001:db8::]:5000/repo",
+            "[::1]:5000/repo",
         ];
         for s in valid {
             let r = ok(s);
@@ -452,6 +463,12 @@ mod tests {
             "dock-.er/docker",
             "docker/",
             "docker___x/y",
+            ":justtag",
+            "@sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+            "[2001:db8::1]",
+            "[2001:db8::1]:5000",
+            "[2001:db8::1]:tag",
+            "[fe80::1%@invalidzone]:5000/repo",
             "Uppercase:tag",
             "test:5000/Uppercase/lowercase:tag",
             "aa/asdf$$^/aa",
