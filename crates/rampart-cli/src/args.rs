@@ -54,6 +54,16 @@ pub enum Command {
     },
 }
 
+/// A size argument: bytes, or `512K`, `10M`, `2G`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    rampart_core::config::parse_size(s)
+}
+
+/// A size argument held as `usize`.
+pub fn parse_size_usize(s: &str) -> Result<usize, String> {
+    usize::try_from(parse_size(s)?).map_err(|_| format!("`{s}` is too large"))
+}
+
 /// `rampart scan`.
 #[derive(Debug, Args)]
 pub struct ScanCmd {
@@ -133,8 +143,8 @@ pub struct CommonArgs {
     /// Do not honour .gitignore / .ignore files.
     #[arg(long)]
     pub no_ignore: bool,
-    /// Skip files larger than this many bytes (default 10485760).
-    #[arg(long, value_name = "BYTES")]
+    /// Skip files larger than this (bytes, or `512K`, `10M`, `1G`; default 10M).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_file_size: Option<u64>,
     /// Switch off the rules matching this id or glob (e.g. `docker/apt-*`): their
     /// findings are reported as suppressed (kind `config`). Repeatable.
@@ -201,10 +211,15 @@ pub enum RulesCmd {
         #[arg(long, value_name = "FILE")]
         rules: Vec<PathBuf>,
     },
-    /// Explain one rule.
+    /// Explain one rule: a Rampart id (`secret/aws-access-key`), a peer tool's id
+    /// (`CKV_K8S_16`, `gitleaks:aws-access-token`: the matching Rampart rules), or a
+    /// vulnerability (`vuln/GHSA-…`, `CVE-…`: from the local database).
     Explain {
-        /// Rule id, e.g. `secret/aws-access-key`.
+        /// Rule id, e.g. `secret/aws-access-key`, `CKV_K8S_16` or `vuln/GHSA-…`.
         id: String,
+        /// The vulnerability database, for `vuln/` ids.
+        #[command(flatten)]
+        db: crate::commands::db::DbPath,
         /// `text` or `json`.
         #[arg(long, default_value = "text")]
         format: String,

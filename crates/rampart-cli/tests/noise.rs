@@ -428,3 +428,199 @@ fn repository_config_disables_per_area_and_with_severity_none_visibly() {
         stderr(&o)
     );
 }
+
+/// A Kubernetes audit event: `kubectl exec` into a pod.
+const EXEC: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"2","stage":"ResponseStarted","requestURI":"/api/v1/namespaces/default/pods/web/exec?command=sh&container=app","verb":"create","user":{"username":"alice"},"objectRef":{"resource":"pods","namespace":"default","name":"web","subresource":"exec"},"responseStatus":{"code":101},"stageTimestamp":"2024-05-01T10:00:01.000000Z"}"#;
+
+#[test]
+fn monitor_output_takes_format_equals_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("audit.log"), format!("{EXEC}\n")).unwrap();
+    let o = run(
+        dir,
+        &[
+            "monitor",
+            "--from-file",
+            "audit.log",
+            "-o",
+            "sarif=alerts.sarif",
+            "-q",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        !dir.join("sarif=alerts.sarif").exists(),
+        "wrote a file named `sarif=…`"
+    );
+    let sarif = json_of(&std::fs::read_to_string(dir.join("alerts.sarif")).unwrap());
+    assert_eq!(sarif["version"], "2.1.0");
+    assert!(!sarif["runs"][0]["results"].as_array().unwrap().is_empty());
+
+    let o = run(
+        dir,
+        &[
+            "monitor",
+            "--from-file",
+            "audit.log",
+            "-o",
+            "falco-json=a.jsonl",
+            "-q",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let line = std::fs::read_to_string(dir.join("a.jsonl")).unwrap();
+    assert!(
+        json_of(line.lines().next().unwrap())["rule"].is_string(),
+        "{line}"
+    );
+
+    // A plain path keeps --format's format; conflicting formats are an error.
+    let o = run(
+        dir,
+        &[
+            "monitor",
+            "--from-file",
+            "audit.log",
+            "-f",
+            "json",
+            "-o",
+            "sarif=x.sarif",
+        ],
+    );
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--format is `json`"), "{}", stderr(&o));
+    let o = run(
+        dir,
+        &["monitor", "--from-file", "audit.log", "-o", "pdf=x.pdf"],
+    );
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("unknown format `pdf`"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn sizes_take_suffixes_on_the_command_line_and_in_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    // 2 KiB of text with a key at the end: skipped under 1K, scanned under 10M.
+    let mut text = "x".repeat(2048);
+    text.push_str(&format!("\nkey = \"{AWS_KEY}\"\n"));
+    std::fs::write(root.join("big.txt"), &text).unwrap();
+    // (A file over the limit is content not checked: exit 2 unless --allow-errors.)
+    let o = run(
+        root,
+        &["secrets", ".", "--no-config", "--max-file-size", "1K"],
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("over the 1024 byte limit"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(
+        root,
+        &["secrets", ".", "--no-config", "--max-file-size", "10M"],
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let o = run(
+        root,
+        &["secrets", ".", "--no-config", "--max-file-size", "10Q"],
+    );
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("not a size"), "{}", stderr(&o));
+
+    std::fs::write(tmp.path().join("runner.yaml"), "max_file_size: 1K\n").unwrap();
+    let o = run(root, &["secrets", ".", "--config", "runner.yaml"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("over the 1024 byte limit"),
+        "{}",
+        stderr(&o)
+    );
+
+    // The servers' body limits too (parsed before anything listens).
+    let o = run(root, &["monitor", "--max-body-bytes", "1M", "--help"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(
+        root,
+        &["monitor", "--from-file", "-", "--max-body-bytes", "1X"],
+    );
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("not a size"), "{}", stderr(&o));
+}
+
+#[test]
+fn rules_list_rejects_unknown_areas() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run(tmp.path(), &["rules", "list", "--area", "dockerfile"]);
+    assert_eq!(code(&o), 2, "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(err.contains("unknown area `dockerfile`"), "{err}");
+    assert!(err.contains("docker") && err.contains("terraform"), "{err}");
+    let o = run(tmp.path(), &["rules", "list", "--area", "docker"]);
+    assert_eq!(code(&o), 0);
+    assert!(stdout(&o).contains("docker/missing-user"));
+}
+
+#[test]
+fn rules_explain_finds_peer_ids_and_vulnerabilities() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // A peer tool's id → the Rampart rules that declare it.
+    let o = run(dir, &["rules", "explain", "CKV_DOCKER_4"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("docker/add-instead-of-copy"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("docker/add-url"), "{}", stdout(&o));
+
+    // A vulnerability id, from the database.
+    std::fs::create_dir(dir.join("osv")).unwrap();
+    std::fs::write(
+        dir.join("osv/GHSA-abcd-1234-wxyz.json"),
+        r#"{"id":"GHSA-abcd-1234-wxyz","modified":"2024-01-01T00:00:00Z","summary":"Prototype pollution in leftpad","aliases":["CVE-2024-0001"],"severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],"affected":[{"package":{"ecosystem":"npm","name":"leftpad"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.2.0"}]}]}]}"#,
+    )
+    .unwrap();
+    let o = run(dir, &["db", "import", "osv", "--db", "t.db"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    for id in ["vuln/GHSA-abcd-1234-wxyz", "CVE-2024-0001"] {
+        let o = run(dir, &["rules", "explain", id, "--db", "t.db"]);
+        assert_eq!(code(&o), 0, "{id}: {}", stderr(&o));
+        let out = stdout(&o);
+        assert!(
+            out.contains("vuln/GHSA-abcd-1234-wxyz  [critical]"),
+            "{out}"
+        );
+        assert!(out.contains("leftpad (npm)"), "{out}");
+    }
+    let o = run(
+        dir,
+        &[
+            "rules",
+            "explain",
+            "vuln/GHSA-none-none-none",
+            "--db",
+            "t.db",
+        ],
+    );
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("no vulnerability `GHSA-none-none-none`"),
+        "{}",
+        stderr(&o)
+    );
+    // A typo of a Rampart id gets a suggestion.
+    let o = run(dir, &["rules", "explain", "docker/misin-user"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("did you mean `docker/missing-user`"),
+        "{}",
+        stderr(&o)
+    );
+}

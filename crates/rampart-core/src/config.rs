@@ -33,7 +33,8 @@ pub struct Config {
     /// Globs (gitignore syntax) never scanned.
     #[serde(default)]
     pub exclude: Vec<String>,
-    /// Per-file size limit in bytes.
+    /// Per-file size limit: bytes, or with a suffix (`512K`, `10M`, `1G`).
+    #[serde(default, deserialize_with = "size_opt")]
     pub max_file_size: Option<u64>,
     /// Ignore `.gitignore` files when true.
     pub no_ignore: Option<bool>,
@@ -80,6 +81,46 @@ pub struct Config {
     /// Vulnerability matching (`rampart deps`, `rampart scan`).
     #[serde(default)]
     pub vuln: VulnConfig,
+}
+
+/// A size: bytes (`1048576`) or with a binary suffix `K`, `M`, `G` (`512K`, `10M`,
+/// `2G`, also `10MB`, `10MiB`). Zero and overflow are errors.
+pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, suffix) = t.split_at(digits);
+    let mult: u64 = match suffix.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "`{s}` is not a size (bytes, or a number with K, M or G: 512K, 10M, 2G)"
+            ))
+        }
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| {
+            format!("`{s}` is not a size (bytes, or a number with K, M or G: 512K, 10M, 2G)")
+        })
+}
+
+fn size_opt<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        N(u64),
+        S(String),
+    }
+    match Option::<Raw>::deserialize(d)? {
+        None => Ok(None),
+        Some(Raw::N(n)) => Ok(Some(n)),
+        Some(Raw::S(s)) => parse_size(&s).map(Some).map_err(serde::de::Error::custom),
+    }
 }
 
 /// A `severity:` value: a level, or `none` (also `off`) to switch the rule off.
@@ -240,7 +281,7 @@ impl Config {
         if text.trim().is_empty() {
             return Ok(Config::default());
         }
-        let cfg: Config = serde_yaml::from_str(text).map_err(|e| Error::yaml(path, &e))?;
+        let cfg: Config = rampart_yaml::from_str(text).map_err(|e| Error::yaml(path, &e))?;
         if let Some(f) = &cfg.format {
             if !crate::config::FORMATS.contains(&f.as_str()) {
                 return Err(Error::Invalid {
@@ -586,20 +627,19 @@ pub fn count_excluded(
 /// keys of the `secrets` section. Text that does not parse yields nothing (the typed
 /// parse reports it).
 fn present_keys(text: &str) -> Vec<String> {
-    let Ok(serde_yaml::Value::Mapping(top)) = serde_yaml::from_str::<serde_yaml::Value>(text)
+    let opts = rampart_yaml::Options {
+        scalars: rampart_yaml::Scalars::Core,
+        ..rampart_yaml::Options::default()
+    };
+    let Ok(serde_json::Value::Object(top)) = rampart_yaml::load_one(text, &opts).map(|d| d.value)
     else {
         return Vec::new();
     };
     let mut keys = Vec::new();
     for (k, v) in &top {
-        let Some(k) = k.as_str() else { continue };
-        keys.push(k.to_string());
-        if let (true, serde_yaml::Value::Mapping(sub)) = (k == "secrets" || k == "k8s", v) {
-            keys.extend(
-                sub.keys()
-                    .filter_map(|s| s.as_str())
-                    .map(|s| format!("{k}.{s}")),
-            );
+        keys.push(k.clone());
+        if let (true, serde_json::Value::Object(sub)) = (k == "secrets" || k == "k8s", v) {
+            keys.extend(sub.keys().map(|s| format!("{k}.{s}")));
         }
     }
     keys
@@ -864,7 +904,7 @@ mod tests {
 
     /// The fields serde expects in a section, read from its unknown-field error.
     fn fields_of<T: serde::de::DeserializeOwned + std::fmt::Debug>() -> Vec<String> {
-        let err = serde_yaml::from_str::<T>("zz_not_a_key: 1\n")
+        let err = rampart_yaml::from_str::<T>("zz_not_a_key: 1\n")
             .unwrap_err()
             .to_string();
         let list = err

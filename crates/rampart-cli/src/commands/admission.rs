@@ -96,8 +96,8 @@ pub struct ServeArgs {
     /// `admission.policy_reports` in the config).
     #[arg(long)]
     pub policy_reports: bool,
-    /// Largest AdmissionReview accepted, in bytes (larger: 413).
-    #[arg(long, value_name = "BYTES", default_value_t = 8 << 20)]
+    /// Largest AdmissionReview accepted: bytes, or `512K`, `8M` … (larger: 413).
+    #[arg(long, value_name = "SIZE", default_value = "8M", value_parser = crate::args::parse_size_usize)]
     pub max_body_bytes: usize,
     /// On SIGTERM, keep serving this many seconds with /readyz failing (so endpoints
     /// drop the pod first), then drain in-flight requests.

@@ -199,27 +199,9 @@ pub fn run(cmd: DbCmd) -> Result<u8> {
     }
 }
 
-/// `512M`, `2G`, `1048576`.
+/// `512M`, `2G`, `1048576` (one parser for every size the CLI and config take).
 fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let (num, mult) = match t.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => {
-            let m: u64 = match c.to_ascii_uppercase() {
-                'K' => 1 << 10,
-                'M' => 1 << 20,
-                'G' => 1 << 30,
-                _ => return Err(format!("`{s}`: unknown size suffix (use K, M or G)")),
-            };
-            (&t[..i], m)
-        }
-        _ => (t, 1),
-    };
-    num.trim()
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(mult))
-        .filter(|n| *n > 0)
-        .ok_or_else(|| format!("`{s}` is not a size (e.g. 512M, 2G, 1048576)"))
+    rampart_core::config::parse_size(s)
 }
 
 fn update(opts: &UpdateOptions, path: &Path, format: &str) -> Result<u8> {

@@ -99,8 +99,8 @@ pub struct MonitorArgs {
     /// Serve plain HTTP (behind a TLS-terminating proxy); --listen otherwise needs TLS.
     #[arg(long)]
     pub insecure_http: bool,
-    /// Largest batch accepted by --listen, in bytes (larger ones get 413).
-    #[arg(long, value_name = "BYTES", default_value_t = 32 << 20)]
+    /// Largest batch accepted by --listen: bytes, or `512K`, `32M` … (larger: 413).
+    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = crate::args::parse_size_usize)]
     pub max_body_bytes: usize,
     /// Alerts queued for the sinks before new ones are dropped (and counted).
     #[arg(long, value_name = "N", default_value_t = 10_000)]
@@ -112,13 +112,18 @@ pub struct MonitorArgs {
     /// CA certificates (PEM) to verify `https://` sinks (default: the system bundle).
     #[arg(long, value_name = "FILE", requires = "sink_http")]
     pub sink_ca_file: Option<PathBuf>,
-    /// `text` (Falco's text alerts), `falco-json` (Falco's JSON alerts, one per line), or
-    /// a report: `table`, `json`, `sarif`, `junit`, `markdown`.
-    #[arg(long, short = 'f', value_name = "FORMAT", default_value = "text")]
-    pub format: String,
-    /// Write alerts or the report to this file instead of standard output.
-    #[arg(long, short = 'o', value_name = "PATH")]
-    pub output: Option<PathBuf>,
+    /// `text` (Falco's text alerts; the default), `falco-json` (Falco's JSON alerts, one
+    /// per line), or a report: `table`, `json`, `sarif`, `junit`, `markdown`.
+    #[arg(long, short = 'f', value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Write alerts or the report to this file instead of standard output:
+    /// `FORMAT=PATH` (e.g. `sarif=alerts.sarif`, `falco-json=alerts.jsonl`) or `PATH`
+    /// (in the --format format).
+    #[arg(long, short = 'o', value_name = "[FORMAT=]PATH")]
+    pub output: Option<String>,
+    /// `output`'s path, once parsed.
+    #[arg(skip)]
+    pub output_path: Option<PathBuf>,
     /// Drop alerts below this priority (emergency, alert, critical, error, warning,
     /// notice, informational, debug).
     #[arg(long, value_name = "PRIORITY", default_value = "debug")]
@@ -175,7 +180,7 @@ fn serve(a: &MonitorArgs, listen: &str, out: Out, min_priority: Priority) -> Res
     };
     let scheme = if opts.tls.is_some() { "https" } else { "http" };
     let mut sinks = Vec::new();
-    let writer: Box<dyn Write + Send> = match &a.output {
+    let writer: Box<dyn Write + Send> = match &a.output_path {
         Some(p) => Box::new(BufWriter::new(
             File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
         )),
@@ -340,8 +345,37 @@ fn describe_rule_sources(r: &RuleArgs) -> String {
     parts.join(", ")
 }
 
-fn monitor(a: MonitorArgs) -> Result<u8> {
-    let out_kind = match a.format.as_str() {
+/// The monitor's one output: `-o FORMAT=PATH` names the format as `-o` does for the
+/// scanning commands (it must agree with an explicit `-f`), `-o PATH` takes `-f`'s.
+fn output_spec(format: Option<&str>, output: Option<&str>) -> Result<(String, Option<PathBuf>)> {
+    const ALERTS: [&str; 3] = ["text", "falco-json", "falco"];
+    let Some(spec) = output else {
+        return Ok((format.unwrap_or("text").to_string(), None));
+    };
+    if let Some((f, p)) = spec.split_once('=') {
+        let known = ALERTS.contains(&f) || f.parse::<rampart_report::Format>().is_ok();
+        if known {
+            if let Some(explicit) = format.filter(|e| !e.eq_ignore_ascii_case(f)) {
+                bail!("--output `{spec}` names format `{f}` but --format is `{explicit}`: the monitor writes one stream");
+            }
+            return Ok((f.to_ascii_lowercase(), Some(PathBuf::from(p))));
+        }
+        if !f.contains(['/', '.']) {
+            bail!(
+                "--output `{spec}`: unknown format `{f}` (expected text, falco-json, table, json, sarif, junit or markdown)"
+            );
+        }
+    }
+    Ok((
+        format.unwrap_or("text").to_string(),
+        Some(PathBuf::from(spec)),
+    ))
+}
+
+fn monitor(mut a: MonitorArgs) -> Result<u8> {
+    let (format, output) = output_spec(a.format.as_deref(), a.output.as_deref())?;
+    a.output_path = output;
+    let out_kind = match format.as_str() {
         "text" => Out::Text,
         "falco-json" | "falco" => Out::FalcoJson,
         other => Out::Report(
@@ -396,7 +430,7 @@ fn monitor(a: MonitorArgs) -> Result<u8> {
         },
     );
 
-    let writer: Box<dyn Write> = match &a.output {
+    let writer: Box<dyn Write> = match &a.output_path {
         Some(p) => Box::new(BufWriter::new(
             File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
         )),
@@ -455,7 +489,7 @@ fn monitor(a: MonitorArgs) -> Result<u8> {
     if let Out::Report(format) = out_kind {
         let mut report = mon.report(&kept, &target);
         report.finalize(mon.rule_lookup(), fail_on);
-        let color = a.output.is_none()
+        let color = a.output_path.is_none()
             && std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none();
         let text = render(

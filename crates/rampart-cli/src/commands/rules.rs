@@ -51,6 +51,21 @@ pub fn run(cmd: RulesCmd) -> Result<u8> {
             rules,
         } => {
             let (reg, _) = registry(&rules, true)?;
+            if let Some(a) = area.as_deref() {
+                let mut areas: Vec<&str> = reg.iter().map(|r| r.area.as_str()).collect();
+                areas.push("vuln");
+                areas.sort_unstable();
+                areas.dedup();
+                if a == "vuln" {
+                    bail!(
+                        "`vuln` rules are the advisories of the vulnerability database: \
+                         `rampart rules explain vuln/<ID>` shows one"
+                    );
+                }
+                if !areas.contains(&a) {
+                    bail!("--area: unknown area `{a}` (areas: {})", areas.join(", "));
+                }
+            }
             let list: Vec<&RuleMeta> = reg
                 .iter()
                 .filter(|r| area.as_deref().is_none_or(|a| r.area == a))
@@ -72,10 +87,15 @@ pub fn run(cmd: RulesCmd) -> Result<u8> {
             crate::stdout(&text)?;
             Ok(exit::CLEAN)
         }
-        RulesCmd::Explain { id, format, rules } => {
+        RulesCmd::Explain {
+            id,
+            db,
+            format,
+            rules,
+        } => {
             let (reg, scanner) = registry(&rules, true)?;
             let Some(meta) = reg.get(&id) else {
-                bail!("no rule `{id}` (see `rampart rules list`)");
+                return explain_other(&reg, &id, &db, &format);
             };
             let compiled = scanner.engine().rules().iter().find(|r| r.meta.id == id);
             let text = match format.as_str() {
@@ -128,6 +148,116 @@ pub fn run(cmd: RulesCmd) -> Result<u8> {
             })
         }
     }
+}
+
+/// `rules explain` for an id that is not a Rampart rule: a peer tool's id (the
+/// Rampart rules that declare it), else a vulnerability from the database.
+fn explain_other(
+    reg: &Registry,
+    id: &str,
+    db: &crate::commands::db::DbPath,
+    format: &str,
+) -> Result<u8> {
+    if !matches!(format, "text" | "json") {
+        bail!("--format: unknown `{format}` (expected text or json)");
+    }
+    let wanted = id.to_ascii_lowercase();
+    let peers: Vec<&RuleMeta> = reg
+        .iter()
+        .filter(|r| {
+            r.peers.iter().any(|p| {
+                let p = p.to_ascii_lowercase();
+                p == wanted || p.rsplit_once(':').is_some_and(|(_, tail)| tail == wanted)
+            })
+        })
+        .collect();
+    if !peers.is_empty() {
+        let text = if format == "json" {
+            serde_json::to_string_pretty(&peers)?
+        } else {
+            let ids: Vec<&str> = peers.iter().map(|r| r.id.as_str()).collect();
+            let mut s = format!(
+                "`{id}` is a peer tool's id; Rampart's matching rule(s): {}\n\n",
+                ids.join(", ")
+            );
+            for r in &peers {
+                s.push_str(&explain_text(r, None));
+                s.push('\n');
+            }
+            s
+        };
+        crate::stdout(&text)?;
+        return Ok(exit::CLEAN);
+    }
+    let advisory = id.strip_prefix("vuln/").unwrap_or(id);
+    // Advisory ids are `PREFIX-…` (GHSA-, CVE-, RUSTSEC-, PYSEC-, GO- …).
+    let looks_like_advisory = id.starts_with("vuln/") || (!id.contains('/') && id.contains('-'));
+    if !looks_like_advisory && !id.contains('/') {
+        bail!("no rule `{id}`, and no Rampart rule declares it as a peer id (see `rampart rules list`)");
+    }
+    if !looks_like_advisory {
+        let known: Vec<&str> = reg.iter().map(|r| r.id.as_str()).collect();
+        let hint = rampart_core::rule::did_you_mean(id, &known)
+            .map(|m| format!(" (did you mean `{m}`?)"))
+            .unwrap_or_default();
+        bail!("no rule `{id}`{hint} (see `rampart rules list`)");
+    }
+    let path = db.resolve();
+    let database = rampart_vuln::Db::open_existing(&path).map_err(|e| {
+        anyhow::anyhow!(
+            "no rule `{id}`, and it cannot be looked up as a vulnerability: {e} \
+             (`rampart db update`, or --db PATH)"
+        )
+    })?;
+    let Some(record) = database.get(advisory)? else {
+        bail!(
+            "no rule `{id}`, and no vulnerability `{advisory}` in {} (see `rampart rules list`)",
+            path.display()
+        );
+    };
+    let text = if format == "json" {
+        serde_json::to_string_pretty(&record)?
+    } else {
+        vuln_text(&record)
+    };
+    crate::stdout(&text)?;
+    Ok(exit::CLEAN)
+}
+
+fn vuln_text(r: &rampart_vuln::osv::Record) -> String {
+    let sev = rampart_vuln::severity::resolve(r, None);
+    let mut s = String::new();
+    let _ = writeln!(s, "vuln/{}  [{}]", r.id, sev.severity);
+    if let Some(summary) = r.summary.as_deref().filter(|t| !t.trim().is_empty()) {
+        let _ = writeln!(s, "{}", summary.trim());
+    }
+    let _ = writeln!(s, "\nSeverity: {}", sev.describe());
+    if !r.aliases.is_empty() {
+        let _ = writeln!(s, "Aliases: {}", r.aliases.join(", "));
+    }
+    if let Some(w) = &r.withdrawn {
+        let _ = writeln!(s, "Withdrawn: {w}");
+    }
+    let mut pkgs: Vec<String> = r
+        .affected
+        .iter()
+        .filter_map(|a| a.package.as_ref())
+        .map(|p| format!("{} ({})", p.name, p.ecosystem))
+        .collect();
+    pkgs.dedup();
+    if !pkgs.is_empty() {
+        let _ = writeln!(s, "Affects: {}", pkgs.join(", "));
+    }
+    if let Some(d) = r.details.as_deref().filter(|t| !t.trim().is_empty()) {
+        let _ = writeln!(s, "\n{}", d.trim());
+    }
+    if !r.references.is_empty() {
+        let _ = writeln!(s, "\nReferences:");
+        for x in &r.references {
+            let _ = writeln!(s, "  - {}", x.url);
+        }
+    }
+    s
 }
 
 fn explain_text(meta: &RuleMeta, compiled: Option<&rampart_secrets::CompiledRule>) -> String {
