@@ -57,14 +57,13 @@ impl Error {
         }
     }
 
-    /// Build a parse error from a serde_yaml error, keeping its position.
-    pub fn yaml(path: impl Into<PathBuf>, err: &serde_yaml::Error) -> Self {
-        let loc = err.location();
+    /// Build a parse error from the YAML loader's error, keeping its position.
+    pub fn yaml(path: impl Into<PathBuf>, err: &rampart_yaml::YamlError) -> Self {
         Error::Parse {
             path: path.into(),
-            line: loc.as_ref().map(|l| l.line()),
-            column: loc.as_ref().map(|l| l.column()),
-            message: strip_position(&err.to_string()),
+            line: err.line,
+            column: err.column,
+            message: err.message.clone(),
         }
     }
 

@@ -86,7 +86,7 @@ impl IgnoreFile {
         if text.trim().is_empty() {
             return Ok(IgnoreFile::default());
         }
-        let raw: Raw = serde_yaml::from_str(text).map_err(|e| Error::yaml(path, &e))?;
+        let raw: Raw = rampart_yaml::from_str(text).map_err(|e| Error::yaml(path, &e))?;
         let lines = entry_lines(text);
         let mut entries = Vec::new();
         for (i, e) in raw.ignores.into_iter().enumerate() {
