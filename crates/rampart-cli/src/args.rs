@@ -76,6 +76,9 @@ pub struct ScanCmd {
     /// Secret-scanner options.
     #[command(flatten)]
     pub secrets: SecretArgs,
+    /// The vulnerability database for the dependency and image parts.
+    #[command(flatten)]
+    pub db: crate::commands::db::DbPath,
 }
 
 /// `rampart secrets`.

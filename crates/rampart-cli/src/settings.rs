@@ -68,6 +68,9 @@ pub struct Settings {
     pub allow_errors: bool,
     /// `k8s:` section, paths resolved (and, for a repository config, kept inside the root).
     pub k8s: rampart_core::config::K8sConfig,
+    /// The vulnerability database `rampart scan` uses for its deps and image parts
+    /// (`scan --db`, else `RAMPART_DB`, else the cache).
+    pub db: crate::commands::db::DbPath,
     /// Licence policy (`license:` in rampart.yaml), for `rampart_sca::license`.
     pub license: rampart_core::config::LicenseConfig,
 }
@@ -430,6 +433,7 @@ impl Settings {
             color,
             config_path,
             config_summary,
+            db: crate::commands::db::DbPath::default(),
             license: cfg.license.clone(),
             k8s: cfg.k8s,
         })

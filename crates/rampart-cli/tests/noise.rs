@@ -624,3 +624,51 @@ fn rules_explain_finds_peer_ids_and_vulnerabilities() {
         stderr(&o)
     );
 }
+
+#[test]
+fn scan_takes_db_like_deps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir(dir.join("osv")).unwrap();
+    std::fs::write(
+        dir.join("osv/GHSA-abcd-1234-wxyz.json"),
+        r#"{"id":"GHSA-abcd-1234-wxyz","modified":"2024-01-01T00:00:00Z","summary":"Prototype pollution in leftpad","severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],"affected":[{"package":{"ecosystem":"npm","name":"leftpad"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.2.0"}]}]}]}"#,
+    )
+    .unwrap();
+    let o = run(dir, &["db", "import", "osv", "--db", "vuln.db"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    std::fs::create_dir(dir.join("repo")).unwrap();
+    std::fs::write(
+        dir.join("repo/package-lock.json"),
+        r#"{"name":"x","lockfileVersion":3,"packages":{"":{"name":"x"},"node_modules/leftpad":{"version":"1.0.0"}}}"#,
+    )
+    .unwrap();
+    let db = dir.join("vuln.db");
+    let o = run(
+        dir,
+        &[
+            "scan",
+            "repo",
+            "--no-config",
+            "-f",
+            "json",
+            "--db",
+            db.to_str().unwrap(),
+            "--max-db-age",
+            "none",
+        ],
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let v = json_of(&stdout(&o));
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule_id"] == "vuln/GHSA-abcd-1234-wxyz"),
+        "{v}"
+    );
+    // Without it, the (missing) default database: not checked, exit 2.
+    let o = run(dir, &["scan", "repo", "--no-config"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+}

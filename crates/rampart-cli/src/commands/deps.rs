@@ -250,7 +250,7 @@ pub fn scan_part(root: &Path, settings: &Settings) -> Result<ScanPart> {
     let out = scan(root, settings, false)?;
     let mut errors = out.inventory.errors.clone();
     let licences = license_findings(&out.inventory, Some(root), settings)?;
-    let db_path = DbPath::default().resolve();
+    let db_path = settings.db.resolve();
     let has_packages = out
         .inventory
         .lockfiles
@@ -281,7 +281,7 @@ pub fn scan_part(root: &Path, settings: &Settings) -> Result<ScanPart> {
             metas: rampart_sca::license::metas(),
         });
     }
-    let db = match DbPath::default().open_for_scan(&ecosystems_of(&out.inventory)) {
+    let db = match settings.db.open_for_scan(&ecosystems_of(&out.inventory)) {
         Ok(db) => db,
         Err(e) => {
             // Not checked is an error (exit 2 unless --allow-errors), never "no findings".

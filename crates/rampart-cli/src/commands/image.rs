@@ -254,7 +254,7 @@ pub fn scan_part(root: &Path, settings: &Settings) -> Result<crate::commands::pa
     }
     let mut opts = ScanOptions::default();
     opts.limits.max_secret_file = settings.walk.max_file_size;
-    let db = open_db(&Default::default())?;
+    let db = open_db(&settings.db)?;
     let scan = rampart_image::scan(&root.display().to_string(), &opts, None, db.as_ref())?;
     part.findings = scan.findings;
     part.errors = scan.errors;

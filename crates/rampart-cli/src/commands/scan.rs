@@ -28,7 +28,7 @@ pub fn run_scan(cmd: ScanCmd) -> Result<u8> {
         &cmd.common,
         &cmd.secrets,
         &cmd.path,
-        true,
+        Some(&cmd.db),
     )
 }
 
@@ -43,7 +43,7 @@ pub fn run_secrets(cmd: SecretsCmd) -> Result<u8> {
     } else {
         Mode::Path(cmd.path.clone())
     };
-    run(mode, &cmd.common, &cmd.secrets, &cmd.path, false)
+    run(mode, &cmd.common, &cmd.secrets, &cmd.path, None)
 }
 
 /// Load the rule set the settings ask for: the built-in rules (unless `with_builtin` is
@@ -63,13 +63,16 @@ fn run(
     common: &crate::args::CommonArgs,
     secrets: &SecretArgs,
     root: &Path,
-    all_scanners: bool,
+    all_scanners: Option<&crate::commands::db::DbPath>,
 ) -> Result<u8> {
     let started = Instant::now();
     if !matches!(mode, Mode::Stdin) && !root.exists() {
         bail!("{}: no such file or directory", root.display());
     }
-    let settings = Settings::resolve(common, secrets, root)?;
+    let mut settings = Settings::resolve(common, secrets, root)?;
+    if let Some(db) = all_scanners {
+        settings.db = db.clone();
+    }
     let set = load_rules(
         &settings.rules,
         &settings.disable,
@@ -115,7 +118,7 @@ fn run(
         .map(|m| (m.id.clone(), m))
         .collect();
     if let Mode::Path(p) = &mode {
-        if all_scanners {
+        if all_scanners.is_some() {
             for part in other_parts(p, &settings) {
                 merge_part(&mut report, &mut metas, part?);
             }
