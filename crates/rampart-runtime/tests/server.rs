@@ -519,9 +519,18 @@ async fn audit_endpoint_requires_client_certificates_with_a_client_ca() {
             .0,
         200
     );
-    let (_, m) = post_batch(addr, right, "/metrics", String::new())
-        .await
-        .unwrap();
+    // The server counts a refused handshake just after sending its alert: poll briefly.
+    let mut m = String::new();
+    for _ in 0..50 {
+        m = post_batch(addr, right.clone(), "/metrics", String::new())
+            .await
+            .unwrap()
+            .1;
+        if m.contains("rampart_runtime_tls_handshake_failures_total 2") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert!(m.contains("rampart_runtime_events_total 2"), "{m}");
     assert!(
         m.contains("rampart_runtime_tls_handshake_failures_total 2"),
