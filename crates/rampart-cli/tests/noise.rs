@@ -672,3 +672,71 @@ fn scan_takes_db_like_deps() {
     let o = run(dir, &["scan", "repo", "--no-config"]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
 }
+
+/// `git` in `dir` with a PATH that has git and the shell but no `rampart`.
+fn git(dir: &Path, args: &[&str]) -> Output {
+    Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env_remove("RAMPART")
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .env("RAMPART_DB", dir.join("no-such-db.sqlite"))
+        .output()
+        .unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn hook_works_without_rampart_on_path_and_backs_up_what_force_replaces() {
+    if Command::new("git").arg("--version").output().is_err() {
+        return; // no git on this machine: nothing to hook into
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path();
+    assert!(git(repo, &["init", "-q"]).status.success());
+    let hook = repo.join(".git/hooks/pre-commit");
+    let foreign = "#!/bin/sh\necho my own hook\n";
+    std::fs::write(&hook, foreign).unwrap();
+
+    let o = run(repo, &["hook", "install"]);
+    assert_eq!(code(&o), 2, "a foreign hook is refused without --force");
+    let o = run(repo, &["hook", "install", "--force"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let backup = repo.join(".git/hooks/pre-commit.rampart-backup");
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), foreign);
+    assert!(
+        stdout(&o).contains("pre-commit.rampart-backup"),
+        "{}",
+        stdout(&o)
+    );
+
+    // `rampart` is not on the PATH git runs the hook with: the recorded binary runs.
+    std::fs::write(repo.join("ok.txt"), "hello\n").unwrap();
+    assert!(git(repo, &["add", "ok.txt"]).status.success());
+    let c = git(repo, &["commit", "-q", "-m", "clean"]);
+    assert!(
+        c.status.success(),
+        "clean commit refused: {}",
+        String::from_utf8_lossy(&c.stderr)
+    );
+    std::fs::write(repo.join("leak.py"), format!("k = \"{AWS_KEY}\"\n")).unwrap();
+    assert!(git(repo, &["add", "leak.py"]).status.success());
+    let c = git(repo, &["commit", "-q", "-m", "leak"]);
+    assert!(!c.status.success(), "the secret was committed");
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&c.stdout),
+        String::from_utf8_lossy(&c.stderr)
+    );
+    assert!(out.contains("secret/aws-access-key"), "{out}");
+
+    // Reinstalling over our own hook keeps the first backup and makes no new one.
+    let o = run(repo, &["hook", "install", "--force"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), foreign);
+    assert!(!repo.join(".git/hooks/pre-commit.rampart-backup.1").exists());
+}

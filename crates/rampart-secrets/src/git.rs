@@ -200,10 +200,84 @@ pub fn scan_history(
 /// An existing hook not written by rampart is only replaced when `force`. Returns the
 /// hook's path.
 pub fn install_hook(repo: &Path, force: bool) -> Result<PathBuf, SecretsError> {
+    install_hook_with(repo, force, None).map(|i| i.hook)
+}
+
+/// What [`install_hook_with`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstalledHook {
+    /// The hook written.
+    pub hook: PathBuf,
+    /// Where the hook it replaced (`force`, not Rampart's) was moved.
+    pub backup: Option<PathBuf>,
+    /// Whether the hook falls back to an absolute binary when `rampart` is not on PATH.
+    pub fallback: bool,
+}
+
+/// `s` quoted for POSIX `sh` (single quotes; `'` as `'\''`).
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// The hook script: `$RAMPART` if set, else `rampart` on PATH, else `fallback` (the
+/// binary that installed the hook, by absolute path).
+fn hook_script(fallback: Option<&Path>) -> (String, bool) {
+    let Some(abs) = fallback.filter(|p| p.is_absolute()).and_then(Path::to_str) else {
+        return (HOOK_SCRIPT.to_string(), false);
+    };
+    // A path with a line break would end the comment; quoting covers the rest.
+    if abs.contains(['\n', '\r']) {
+        return (HOOK_SCRIPT.to_string(), false);
+    }
+    let text = format!(
+        r#"#!/bin/sh
+# rampart-hook: pre-commit secret scan, written by `rampart hook install`.
+# Scans only the lines added by the staged changes and blocks the commit on findings of
+# severity high or above. Bypass once with `git commit --no-verify`.
+# Runs $RAMPART if set, else `rampart` on PATH, else the binary that installed the hook:
+# {abs}
+if [ -z "${{RAMPART:-}}" ]; then
+  if command -v rampart >/dev/null 2>&1; then RAMPART=rampart; else RAMPART={quoted}; fi
+fi
+exec "$RAMPART" secrets --staged --fail-on high .
+"#,
+        quoted = sh_quote(abs)
+    );
+    (text, true)
+}
+
+/// The first free `pre-commit.rampart-backup[.N]` next to `hook`.
+fn backup_path(hook: &Path) -> Result<PathBuf, SecretsError> {
+    let base = hook.with_file_name("pre-commit.rampart-backup");
+    for i in 0..1000 {
+        let p = if i == 0 {
+            base.clone()
+        } else {
+            hook.with_file_name(format!("pre-commit.rampart-backup.{i}"))
+        };
+        if std::fs::symlink_metadata(&p).is_err() {
+            return Ok(p);
+        }
+    }
+    Err(SecretsError::Git(format!(
+        "{}: too many backups of the pre-commit hook",
+        base.display()
+    )))
+}
+
+/// [`install_hook`], recording `fallback` (normally the running binary's absolute path)
+/// for when `rampart` is not on the PATH git runs the hook with; a foreign hook replaced
+/// with `force` is moved to `pre-commit.rampart-backup` (then `.1`, `.2` …), never lost.
+pub fn install_hook_with(
+    repo: &Path,
+    force: bool,
+    fallback: Option<&Path>,
+) -> Result<InstalledHook, SecretsError> {
     let r = open(repo)?;
     let dir = hooks_dir(&r)?;
     std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
     let hook = dir.join("pre-commit");
+    let mut backup = None;
     match std::fs::symlink_metadata(&hook) {
         Ok(_) => {
             let ours = std::fs::read(&hook)
@@ -217,20 +291,32 @@ pub fn install_hook(repo: &Path, force: bool) -> Result<PathBuf, SecretsError> {
                     hook.display()
                 )));
             }
-            // Remove rather than write through: the old hook may be a symlink.
-            std::fs::remove_file(&hook).map_err(|e| io_err(&hook, e))?;
+            if ours {
+                // Remove rather than write through: the old hook may be a symlink.
+                std::fs::remove_file(&hook).map_err(|e| io_err(&hook, e))?;
+            } else {
+                // Moved aside, symlink or not: the user's hook is kept.
+                let b = backup_path(&hook)?;
+                std::fs::rename(&hook, &b).map_err(|e| io_err(&hook, e))?;
+                backup = Some(b);
+            }
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io_err(&hook, e)),
     }
-    std::fs::write(&hook, HOOK_SCRIPT).map_err(|e| io_err(&hook, e))?;
+    let (script, has_fallback) = hook_script(fallback);
+    std::fs::write(&hook, script).map_err(|e| io_err(&hook, e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755))
             .map_err(|e| io_err(&hook, e))?;
     }
-    Ok(hook)
+    Ok(InstalledHook {
+        hook,
+        backup,
+        fallback: has_fallback,
+    })
 }
 
 /// What git ignores under `root` when `root` is a directory inside a git work tree:
