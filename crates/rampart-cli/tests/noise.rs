@@ -740,3 +740,72 @@ fn hook_works_without_rampart_on_path_and_backs_up_what_force_replaces() {
     assert_eq!(std::fs::read_to_string(&backup).unwrap(), foreign);
     assert!(!repo.join(".git/hooks/pre-commit.rampart-backup.1").exists());
 }
+
+/// A one-layer OCI layout whose layer holds an AWS key in `srv/app/.env`.
+fn layout_with_a_secret(dir: &Path) {
+    use sha2::Digest as _;
+    use std::io::Write as _;
+    let sha = |b: &[u8]| format!("sha256:{}", hex::encode(sha2::Sha256::digest(b)));
+    let mut b = tar::Builder::new(Vec::new());
+    let env = format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n");
+    let mut h = tar::Header::new_gnu();
+    h.set_size(env.len() as u64);
+    h.set_mode(0o644);
+    b.append_data(&mut h, "srv/app/.env", env.as_bytes())
+        .unwrap();
+    let t = b.into_inner().unwrap();
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(&t).unwrap();
+    let gz = e.finish().unwrap();
+    std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+    let put = |b: &[u8]| {
+        let d = sha(b);
+        std::fs::write(dir.join("blobs/sha256").join(&d[7..]), b).unwrap();
+        d
+    };
+    let cfg = serde_json::to_vec(&serde_json::json!({"architecture": "amd64", "os": "linux",
+        "config": {"User": "1000", "Healthcheck": {"Test": ["CMD", "true"]}},
+        "rootfs": {"type": "layers", "diff_ids": [sha(&t)]},
+        "history": [{"created_by": "COPY rootfs /"}]}))
+    .unwrap();
+    let m = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": put(&cfg), "size": cfg.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": put(&gz), "size": gz.len()}]}))
+    .unwrap();
+    let idx = serde_json::json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": put(&m), "size": m.len()}]});
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&idx).unwrap()).unwrap();
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+}
+
+#[test]
+fn scan_of_an_oci_layout_keeps_the_secrets_in_its_layers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let layout = dir.join("layout");
+    layout_with_a_secret(&layout);
+    let secret_paths = |o: &Output| -> Vec<String> {
+        json_of(&stdout(o))["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule_id"] == "secret/aws-access-key")
+            .map(|f| f["location"]["path"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let image = run(dir, &["image", "layout", "--no-config", "-f", "json"]);
+    assert_eq!(
+        secret_paths(&image),
+        vec!["srv/app/.env".to_string()],
+        "{}",
+        stderr(&image)
+    );
+    let scan = run(dir, &["scan", "layout", "--no-config", "-f", "json"]);
+    assert_eq!(code(&scan), 1, "{}", stderr(&scan));
+    assert_eq!(
+        secret_paths(&scan),
+        vec!["srv/app/.env".to_string()],
+        "{}",
+        stderr(&scan)
+    );
+}

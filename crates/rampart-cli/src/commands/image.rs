@@ -242,8 +242,14 @@ fn package_table(pkgs: &[ImagePackage]) -> String {
 }
 
 /// The image part of `rampart scan` is not a directory scan; nothing to contribute
-/// for a source tree unless it is itself an OCI layout.
-pub fn scan_part(root: &Path, settings: &Settings) -> Result<crate::commands::part::ScanPart> {
+/// for a source tree unless it is itself an OCI layout. Then its layers are scanned for
+/// secrets with `secrets`, the scan's own secret scanner (the secret part of the scan sees
+/// only compressed blobs).
+pub fn scan_part(
+    root: &Path,
+    settings: &Settings,
+    secrets: Option<&SecretScanner>,
+) -> Result<crate::commands::part::ScanPart> {
     let mut part = crate::commands::part::ScanPart {
         scanner: "image",
         metas: rampart_image::metas(),
@@ -255,7 +261,7 @@ pub fn scan_part(root: &Path, settings: &Settings) -> Result<crate::commands::pa
     let mut opts = ScanOptions::default();
     opts.limits.max_secret_file = settings.walk.max_file_size;
     let db = open_db(&settings.db)?;
-    let scan = rampart_image::scan(&root.display().to_string(), &opts, None, db.as_ref())?;
+    let scan = rampart_image::scan(&root.display().to_string(), &opts, secrets, db.as_ref())?;
     part.findings = scan.findings;
     part.errors = scan.errors;
     part.errors.extend(coverage_errors(

@@ -119,7 +119,7 @@ fn run(
         .collect();
     if let Mode::Path(p) = &mode {
         if all_scanners.is_some() {
-            for part in other_parts(p, &settings) {
+            for part in other_parts(p, &settings, &scanner) {
                 merge_part(&mut report, &mut metas, part?);
             }
         }
@@ -148,12 +148,12 @@ fn note_gitignored(ignored: &[String]) {
 }
 
 /// The scanners `rampart scan` runs besides secrets, each contributing a [`ScanPart`].
-fn other_parts(root: &Path, settings: &Settings) -> Vec<Result<ScanPart>> {
+fn other_parts(root: &Path, settings: &Settings, secrets: &SecretScanner) -> Vec<Result<ScanPart>> {
     vec![
         crate::commands::deps::scan_part(root, settings),
         crate::commands::k8s::scan_part(root, settings),
         crate::commands::iac::scan_part(root, settings),
-        crate::commands::image::scan_part(root, settings),
+        crate::commands::image::scan_part(root, settings, Some(secrets)),
     ]
 }
 
