@@ -946,6 +946,39 @@ mod tests {
     }
 
     #[test]
+    fn sizes_with_suffixes() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("1K"), Ok(1024));
+        assert_eq!(parse_size("10M"), Ok(10 << 20));
+        assert_eq!(parse_size("10mb"), Ok(10 << 20));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        for bad in [
+            "",
+            "0",
+            "0K",
+            "10Q",
+            "K",
+            "-1",
+            "1.5M",
+            "99999999999999999999G",
+        ] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+        let cfg: Config = rampart_yaml::from_str("max_file_size: 10M\n").unwrap();
+        assert_eq!(cfg.max_file_size, Some(10 << 20));
+        let cfg: Config = rampart_yaml::from_str("max_file_size: 4096\n").unwrap();
+        assert_eq!(cfg.max_file_size, Some(4096));
+        assert!(rampart_yaml::from_str::<Config>("max_file_size: lots\n").is_err());
+        let cfg: Config =
+            rampart_yaml::from_str("severity: {\"docker/*\": none, secret/jwt: low}\n").unwrap();
+        assert_eq!(cfg.severity["docker/*"], SeverityOverride::Off);
+        assert_eq!(
+            cfg.severity["secret/jwt"],
+            SeverityOverride::Level(Severity::Low)
+        );
+    }
+
+    #[test]
     fn excludes_are_counted() {
         let dir = tempfile::tempdir().unwrap();
         for f in ["a/x.txt", "a/y.txt", "b/z.txt", "c.txt"] {
