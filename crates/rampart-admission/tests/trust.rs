@@ -183,11 +183,15 @@ async fn counting_registry() -> (String, Arc<AtomicUsize>) {
 async fn mutate_looks_up_only_allowed_images() {
     let (registry_addr, connections) = counting_registry().await;
     let mut settings = Settings::default();
-    settings.images.allowed_registries = vec!["ghcr.io/acme/*".into()];
+    settings.images.allowed_registries =
+        vec!["ghcr.io/acme/*".into(), format!("{registry_addr}/good/*")];
     settings.images.resolve_digests = true;
     settings.mutations.run_as_non_root = true;
     settings.timeout = Duration::from_millis(1500);
-    let registry = rampart_admission::registry::Registry::new(vec![registry_addr.clone()]);
+    // The egress policy lets the client reach this loopback registry, so only the
+    // allow-list decides whether it is contacted (the positive control below proves it).
+    let registry = rampart_admission::registry::Registry::new(vec![registry_addr.clone()])
+        .with_egress(rampart_net::egress::EgressPolicy::with_allowed(&[&registry_addr]).unwrap());
     let engine = Engine::new(settings);
     let denied = image_pod(&format!("{registry_addr}/evil/app:1"));
     let (users, digests) = engine.lookups_needed(
@@ -210,6 +214,14 @@ async fn mutate_looks_up_only_allowed_images() {
         connections.load(Ordering::SeqCst),
         0,
         "the webhook contacted a registry the policy does not allow"
+    );
+    // Positive control: an allowed image on the same registry is looked up.
+    let allowed = image_pod(&format!("{registry_addr}/good/app:1"));
+    let (code, text) = post(&s, "/mutate", &create("n", "default", allowed)).await;
+    assert_eq!(code, 200, "{text}");
+    assert!(
+        connections.load(Ordering::SeqCst) > 0,
+        "an allowed image was not looked up: the test could not tell"
     );
 }
 
