@@ -589,6 +589,12 @@ fn rules_explain_finds_peer_ids_and_vulnerabilities() {
     .unwrap();
     let o = run(dir, &["db", "import", "osv", "--db", "t.db"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("imported 1 record (0 withdrawn"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains(" from 1 file in "), "{}", stdout(&o));
     for id in ["vuln/GHSA-abcd-1234-wxyz", "CVE-2024-0001"] {
         let o = run(dir, &["rules", "explain", id, "--db", "t.db"]);
         assert_eq!(code(&o), 0, "{id}: {}", stderr(&o));

@@ -36,7 +36,7 @@ pub mod table;
 
 mod text;
 
-pub use text::visible;
+pub use text::{count, visible};
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

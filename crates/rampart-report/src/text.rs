@@ -39,8 +39,8 @@ pub(crate) fn human_bytes(n: u64) -> String {
     format!("{v:.1} {}", UNITS[unit])
 }
 
-/// `"1 file"`, `"2 files"`.
-pub(crate) fn count(n: u64, one: &str, many: &str) -> String {
+/// `"1 file"`, `"2 files"`: a count with its noun in the right number.
+pub fn count(n: u64, one: &str, many: &str) -> String {
     if n == 1 {
         format!("1 {one}")
     } else {

@@ -347,12 +347,12 @@ fn import(
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "imported {} records ({} withdrawn, {} rejected, {} with warnings) from {} files in {:.2} s into {}",
-        report.imported,
+        "imported {} ({} withdrawn, {} rejected, {} with warnings) from {} in {:.2} s into {}",
+        rampart_report::count(report.imported as u64, "record", "records"),
         report.withdrawn,
         report.rejected.len(),
         report.warnings.len(),
-        report.files,
+        rampart_report::count(report.files as u64, "file", "files"),
         report.seconds,
         path.display()
     );

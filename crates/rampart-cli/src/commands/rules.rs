@@ -79,7 +79,11 @@ pub fn run(cmd: RulesCmd) -> Result<u8> {
                         let _ =
                             writeln!(s, "{:<w$}  {:<8}  {}", r.id, r.severity.as_str(), r.title);
                     }
-                    let _ = write!(s, "{} rules", list.len());
+                    let _ = write!(
+                        s,
+                        "{}",
+                        rampart_report::count(list.len() as u64, "rule", "rules")
+                    );
                     s
                 }
                 other => bail!("--format: unknown `{other}` (expected table or json)"),

@@ -143,9 +143,13 @@ pub fn run(cmd: SbomCmd) -> Result<u8> {
     if !cmd.quiet {
         let n: usize = inv.lockfiles.iter().map(|l| l.packages.len()).sum();
         crate::say!(
-            "rampart sbom: {} packages from {} lockfiles/metadata sources{}",
-            n,
-            inv.lockfiles.len(),
+            "rampart sbom: {} from {}{}",
+            rampart_report::count(n as u64, "package", "packages"),
+            rampart_report::count(
+                inv.lockfiles.len() as u64,
+                "lockfile/metadata source",
+                "lockfiles/metadata sources"
+            ),
             cmd.output
                 .as_ref()
                 .map(|p| format!(" → {}", p.display()))
