@@ -87,7 +87,8 @@ pub fn render_limited(report: &Report, max: Option<usize>) -> String {
     if out.len() > max {
         // Only a pathological head (a huge target name) gets here.
         let note = "\n\n(cut: over `--markdown-max-chars`)\n";
-        let mut end = max.saturating_sub(note.len());
+        let note = if note.len() < max { note } else { "" };
+        let mut end = max - note.len();
         while end > 0 && !out.is_char_boundary(end) {
             end -= 1;
         }
@@ -393,6 +394,19 @@ mod tests {
             "\\_\\_init\\_\\_.py &lt;script&gt;"
         );
         assert!(!cell("x\x1by").contains('\x1b'));
+    }
+
+    #[test]
+    fn limited_reports_never_exceed_the_limit() {
+        let report = crate::fixture::report();
+        let full = render(&report);
+        assert_eq!(render_limited(&report, Some(full.len())), full);
+        for max in [0, 1, 10, 100, 500, 1_000, 2_000, full.len() - 1] {
+            let out = render_limited(&report, Some(max));
+            assert!(out.len() <= max, "{max}: {} bytes", out.len());
+        }
+        let cut = render_limited(&report, Some(full.len() - 1));
+        assert!(cut.contains("### Not shown"), "{cut}");
     }
 
     #[test]
