@@ -1,6 +1,7 @@
 //! The API server side: a Namespace watch cache (list, then watch from the list's
-//! `resourceVersion`, relisting on `410 Gone` or a failed stream) and PolicyReport
-//! creation for audit-mode decisions.
+//! `resourceVersion`, relisting on `410 Gone` or a failed stream) and the PolicyReport
+//! writer for audit-mode decisions (one report per resource, applied in place: see
+//! [`crate::reports`]).
 //!
 //! The cache must never freeze silently, since it decides which namespaces are
 //! enforced:
@@ -24,7 +25,9 @@
 //! `ADDED`/`MODIFIED`/`DELETED`/`BOOKMARK`/`ERROR`.
 
 use crate::engine::{AuditEvent, AuditSink};
+use crate::metrics::Metrics;
 use crate::namespaces::{Labels, NamespaceSource, StaticNamespaces};
+use crate::reports::{self, ReportQueue};
 use axum::body::Bytes;
 use http_body_util::BodyExt;
 use hyper::header::{self, HeaderName, HeaderValue};
@@ -35,9 +38,10 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 
 /// In-cluster service-account files.
 const SA_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -216,13 +220,14 @@ impl KubeClient {
         u
     }
 
-    fn headers(&self, force_token: bool, json_body: bool) -> Vec<(HeaderName, HeaderValue)> {
+    fn headers(
+        &self,
+        force_token: bool,
+        content_type: Option<&'static str>,
+    ) -> Vec<(HeaderName, HeaderValue)> {
         let mut h = vec![(header::ACCEPT, HeaderValue::from_static("application/json"))];
-        if json_body {
-            h.push((
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ));
+        if let Some(ct) = content_type {
+            h.push((header::CONTENT_TYPE, HeaderValue::from_static(ct)));
         }
         if let Some(t) = self.token.get(force_token) {
             if let Ok(v) = HeaderValue::from_str(&format!("Bearer {t}")) {
@@ -241,29 +246,43 @@ impl KubeClient {
         let url = self.url(path);
         let mut resp = self
             .http
-            .send(Method::GET, &url, &self.headers(false, false), Bytes::new())
+            .send(Method::GET, &url, &self.headers(false, None), Bytes::new())
             .await
             .map_err(|e| api(&e))?;
         if resp.status().as_u16() == 401 {
             resp = self
                 .http
-                .send(Method::GET, &url, &self.headers(true, false), Bytes::new())
+                .send(Method::GET, &url, &self.headers(true, None), Bytes::new())
                 .await
                 .map_err(|e| api(&e))?;
         }
         Ok(resp)
     }
 
+    /// Server-side apply of `body` at `path` (see [`reports::apply_path`]): the HTTP status.
+    async fn apply(&self, path: &str, body: &Value) -> Result<u16, KubeError> {
+        let (status, _) = self
+            .json(
+                "PATCH",
+                path,
+                Some((body.clone(), reports::APPLY_CONTENT_TYPE)),
+            )
+            .await?;
+        Ok(status)
+    }
+
+    /// A request with an optional body and its content type: the status and JSON answer.
     async fn json(
         &self,
         method: &str,
         path: &str,
-        body: Option<Value>,
+        body: Option<(Value, &'static str)>,
     ) -> Result<(u16, Value), KubeError> {
         let api = |e: &dyn std::fmt::Display| KubeError::Api(format!("{method} {path}: {e}"));
         let m = Method::from_bytes(method.as_bytes()).map_err(|e| api(&e))?;
         let url = self.url(path);
-        let bytes = body.map(|v| Bytes::from(v.to_string()));
+        let content_type = body.as_ref().map(|(_, ct)| *ct);
+        let bytes = body.map(|(v, _)| Bytes::from(v.to_string()));
         let mut reply = None;
         for force in [false, true] {
             let r = self
@@ -271,7 +290,7 @@ impl KubeClient {
                 .fetch(
                     m.clone(),
                     &url,
-                    &self.headers(force, bytes.is_some()),
+                    &self.headers(force, content_type),
                     bytes.clone().unwrap_or_default(),
                 )
                 .await
@@ -542,53 +561,22 @@ impl KubeNamespaces {
     }
 }
 
-/// A PolicyReport (`wgpolicyk8s.io/v1alpha2`) for one audited decision.
-pub fn policy_report(ev: &AuditEvent) -> Value {
-    use sha2::Digest as _;
-    let id = hex::encode(
-        &sha2::Sha256::digest(format!(
-            "{}/{}/{}/{}",
-            ev.namespace, ev.kind, ev.name, ev.uid
-        ))[..6],
-    );
-    let results: Vec<Value> = ev
-        .violations
-        .iter()
-        .map(|v| {
-            json!({
-                "source": "rampart",
-                "policy": ev.policy,
-                "rule": v.rule_id,
-                "result": "fail",
-                "scored": true,
-                "severity": "medium",
-                "message": if v.field.is_empty() { v.message.clone() } else { format!("{}: {}", v.field, v.message) },
-                "timestamp": {"seconds": chrono::Utc::now().timestamp(), "nanos": 0},
-                "resources": [{"kind": ev.kind, "name": ev.name, "namespace": ev.namespace}],
-            })
-        })
-        .collect();
-    json!({
-        "apiVersion": "wgpolicyk8s.io/v1alpha2",
-        "kind": "PolicyReport",
-        "metadata": {
-            "name": format!("rampart-audit-{id}"),
-            "namespace": ev.namespace,
-            "labels": {"app.kubernetes.io/managed-by": "rampart"},
-        },
-        "scope": {"kind": ev.kind, "name": ev.name, "namespace": ev.namespace},
-        "summary": {"pass": 0, "fail": results.len(), "warn": 0, "error": 0, "skip": 0},
-        "results": results,
-    })
-}
-
 /// Writes audit events: one JSON line per event to a writer (stderr in the CLI) and,
-/// when a client is given, a PolicyReport through the API server (never for dry runs,
-/// nor for cluster-scoped objects). Reports are created by a background task fed through
-/// a bounded queue, so the request path never waits on the API server.
+/// when a client is given, a PolicyReport per resource through the API server (never
+/// for dry runs, nor for cluster-scoped objects; see [`crate::reports`]). Reports are
+/// coalesced in a bounded [`ReportQueue`] and applied (server-side apply, `PATCH`) by a
+/// background task, so the request path never waits on the API server and every
+/// decision about one resource updates the same report in place.
 pub struct JsonAuditSink {
     writer: std::sync::Mutex<Box<dyn std::io::Write + Send>>,
-    reports: Option<mpsc::Sender<Value>>,
+    reports: Option<ReportWriter>,
+}
+
+/// The queue shared with the background task that applies the reports.
+struct ReportWriter {
+    queue: Arc<Mutex<ReportQueue>>,
+    wake: Arc<Notify>,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for JsonAuditSink {
@@ -606,20 +594,46 @@ impl JsonAuditSink {
         }
     }
 
-    /// Also create PolicyReports with `client` (call inside a Tokio runtime).
-    pub fn with_policy_reports(mut self, client: KubeClient) -> JsonAuditSink {
-        let (tx, mut rx) = mpsc::channel::<Value>(1024);
+    /// Also write PolicyReports with `client` (call inside a Tokio runtime), counting
+    /// reports written, failed and dropped (a bound reached) in `metrics`.
+    pub fn with_policy_reports(
+        mut self,
+        client: KubeClient,
+        metrics: Arc<Metrics>,
+    ) -> JsonAuditSink {
+        let queue = Arc::new(Mutex::new(ReportQueue::new()));
+        let wake = Arc::new(Notify::new());
+        let (q, w, m) = (queue.clone(), wake.clone(), metrics.clone());
         tokio::spawn(async move {
-            while let Some(report) = rx.recv().await {
-                let ns = report["metadata"]["namespace"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string();
-                let path = format!("/apis/wgpolicyk8s.io/v1alpha2/namespaces/{ns}/policyreports");
-                let _ = client.json("POST", &path, Some(report)).await;
+            loop {
+                w.notified().await;
+                let batch = match q.lock() {
+                    Ok(mut q) => q.drain(),
+                    Err(_) => return,
+                };
+                for report in batch {
+                    let Some(path) = reports::apply_path(&report) else {
+                        m.policy_reports_failed.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    };
+                    let ok = client
+                        .apply(&path, &report)
+                        .await
+                        .is_ok_and(|status| (200..300).contains(&status));
+                    let counter = if ok {
+                        &m.policy_reports_written
+                    } else {
+                        &m.policy_reports_failed
+                    };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
             }
         });
-        self.reports = Some(tx);
+        self.reports = Some(ReportWriter {
+            queue,
+            wake,
+            metrics,
+        });
         self
     }
 }
@@ -636,9 +650,17 @@ impl AuditSink for JsonAuditSink {
             let _ = writeln!(w, "{line}");
             let _ = w.flush();
         }
-        if let Some(tx) = &self.reports {
-            if !ev.dry_run && !ev.namespace.is_empty() {
-                let _ = tx.try_send(policy_report(ev));
+        if let Some(r) = &self.reports {
+            if ev.dry_run || ev.namespace.is_empty() {
+                return;
+            }
+            let queued = r.queue.lock().is_ok_and(|mut q| q.push(ev));
+            if queued {
+                r.wake.notify_one();
+            } else {
+                r.metrics
+                    .policy_reports_dropped
+                    .fetch_add(1, Ordering::Relaxed);
             }
         }
     }

@@ -88,6 +88,13 @@ pub struct Metrics {
     pub deadline_exceeded: AtomicU64,
     /// Mutations applied (requests answered with a patch).
     pub patches: AtomicU64,
+    /// PolicyReports applied.
+    pub policy_reports_written: AtomicU64,
+    /// PolicyReport writes the API server refused or that failed.
+    pub policy_reports_failed: AtomicU64,
+    /// Audited decisions not reported because a bound was reached (distinct resources,
+    /// pending reports: see [`crate::reports`]).
+    pub policy_reports_dropped: AtomicU64,
 }
 
 fn esc(s: &str) -> String {
@@ -216,6 +223,21 @@ impl Metrics {
                 "rampart_admission_patches_total",
                 "Mutate answers that carried a JSON Patch.",
                 &self.patches,
+            ),
+            (
+                "rampart_admission_policy_reports_written_total",
+                "PolicyReports applied (server-side apply, one report per resource).",
+                &self.policy_reports_written,
+            ),
+            (
+                "rampart_admission_policy_reports_failed_total",
+                "PolicyReport writes that failed or that the API server refused.",
+                &self.policy_reports_failed,
+            ),
+            (
+                "rampart_admission_policy_reports_dropped_total",
+                "Audited decisions not reported because the report bounds were reached.",
+                &self.policy_reports_dropped,
             ),
         ] {
             let _ = writeln!(

@@ -390,7 +390,7 @@ pub fn serve_until_signal(
             engine = engine.with_namespaces(watcher.cache());
             tokio::spawn(watcher.run());
             if setup.policy_reports {
-                audit = audit.with_policy_reports(client);
+                audit = audit.with_policy_reports(client, metrics.clone());
             }
         }
         let services = Services {

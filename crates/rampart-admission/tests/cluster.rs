@@ -1,5 +1,5 @@
 //! The API-server and registry clients against local fakes on 127.0.0.1: the Namespace
-//! list/watch cache, PolicyReport creation, tag → digest and image-user lookups feeding
+//! list/watch cache, PolicyReports (applied in place), tag → digest and image-user lookups feeding
 //! `/mutate`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -39,6 +39,8 @@ async fn serve(app: Router) -> SocketAddr {
 struct FakeApi {
     watches: AtomicUsize,
     reports: Mutex<Vec<(String, Value)>>,
+    /// Every write to a PolicyReport path: (method, path and query, content type).
+    writes: Mutex<Vec<(String, String, String)>>,
     auth: Mutex<Vec<String>>,
 }
 
@@ -77,7 +79,17 @@ async fn fake_api(st: Arc<FakeApi>, req: Request<Body>) -> Response {
         tokio::time::sleep(Duration::from_secs(5)).await;
         return (StatusCode::OK, String::new()).into_response();
     }
-    if path.starts_with("/apis/wgpolicyk8s.io/v1alpha2/namespaces/") && req.method() == "POST" {
+    if path.starts_with("/apis/wgpolicyk8s.io/v1alpha2/namespaces/") {
+        let ct = req
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        st.writes
+            .lock()
+            .unwrap()
+            .push((req.method().to_string(), format!("{path}?{query}"), ct));
         let b = req.into_body().collect().await.unwrap().to_bytes();
         st.reports
             .lock()
@@ -143,7 +155,8 @@ async fn audit_events_become_json_lines_and_policy_reports() {
     let addr = serve(Router::new().fallback(move |req| fake_api(s2.clone(), req))).await;
     let client = KubeClient::new(&format!("http://{addr}"), None, None).unwrap();
     let buf = Buf::default();
-    let sink = JsonAuditSink::new(Box::new(buf.clone())).with_policy_reports(client);
+    let metrics = Arc::new(rampart_admission::metrics::Metrics::default());
+    let sink = JsonAuditSink::new(Box::new(buf.clone())).with_policy_reports(client, metrics);
     let mut ev = AuditEvent {
         uid: "u".into(),
         operation: "CREATE".into(),
@@ -188,9 +201,11 @@ async fn audit_events_become_json_lines_and_policy_reports() {
         "dry runs create no report"
     );
     let (path, report) = &got[0];
-    assert_eq!(
-        path,
-        "/apis/wgpolicyk8s.io/v1alpha2/namespaces/team/policyreports"
+    assert!(
+        path.starts_with(
+            "/apis/wgpolicyk8s.io/v1alpha2/namespaces/team/policyreports/rampart-pod-p-"
+        ),
+        "{path}"
     );
     assert_eq!(report["apiVersion"], "wgpolicyk8s.io/v1alpha2");
     assert_eq!(report["kind"], "PolicyReport");
@@ -774,4 +789,142 @@ async fn a_rotated_service_account_token_is_used() {
     assert!(second, "the rotated token was never sent: {seen:?}");
     let last = seen.last().unwrap();
     assert_eq!(last, "Bearer second-token", "{seen:?}");
+}
+
+fn audit_event(uid: &str, name: &str) -> AuditEvent {
+    AuditEvent {
+        uid: uid.into(),
+        operation: "UPDATE".into(),
+        kind: "Pod".into(),
+        namespace: "team".into(),
+        name: name.into(),
+        user: "alice".into(),
+        policy: "restricted:latest".into(),
+        dry_run: false,
+        allowed: true,
+        violations: vec![Violation {
+            rule_id: "k8s/pss-run-as-non-root".into(),
+            field: "spec".into(),
+            message: "may run as root".into(),
+        }],
+    }
+}
+
+/// Waits until the fake API server has seen `n` report writes (or 10 s).
+async fn wait_writes(st: &FakeApi, n: usize) -> Vec<(String, String, String)> {
+    for _ in 0..500 {
+        let w = st.writes.lock().unwrap().clone();
+        if w.len() >= n {
+            return w;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    st.writes.lock().unwrap().clone()
+}
+
+/// Issue 13: every request created a new PolicyReport (named after the request uid,
+/// POSTed), so 50 decisions about one pod left 50 reports in etcd, never updated nor
+/// collected. Now they are one report, server-side applied in place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_decisions_about_one_pod_update_one_report_in_place() {
+    let st = Arc::new(FakeApi::default());
+    let s2 = st.clone();
+    let addr = serve(Router::new().fallback(move |req| fake_api(s2.clone(), req))).await;
+    let client = KubeClient::new(&format!("http://{addr}"), None, None).unwrap();
+    let metrics = Arc::new(rampart_admission::metrics::Metrics::default());
+    let sink =
+        JsonAuditSink::new(Box::new(std::io::sink())).with_policy_reports(client, metrics.clone());
+    for i in 0..50 {
+        sink.record(&audit_event(&format!("uid-{i}"), "web"));
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let writes = wait_writes(&st, 1).await;
+    // Let the writer finish what it has queued.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let writes = if writes.len() < st.writes.lock().unwrap().len() {
+        st.writes.lock().unwrap().clone()
+    } else {
+        writes
+    };
+    assert!(!writes.is_empty(), "no report written");
+    assert!(writes.len() <= 50, "{}", writes.len());
+    let first = &writes[0].1;
+    for (method, path, ct) in &writes {
+        assert_eq!(
+            method, "PATCH",
+            "reports are applied, never created: {path}"
+        );
+        assert_eq!(path, first, "one report name for one pod");
+        assert_eq!(ct, "application/apply-patch+yaml");
+        assert!(
+            path.contains("fieldManager=rampart-admission") && path.contains("force=true"),
+            "{path}"
+        );
+    }
+    assert!(
+        first.starts_with(
+            "/apis/wgpolicyk8s.io/v1alpha2/namespaces/team/policyreports/rampart-pod-web-"
+        ),
+        "{first}"
+    );
+    // The last write carries the latest decision.
+    let reports = st.reports.lock().unwrap().clone();
+    assert_eq!(
+        reports.last().unwrap().1["metadata"]["annotations"]["rampart.dev/operation"],
+        "UPDATE"
+    );
+    assert!(metrics
+        .render()
+        .contains("rampart_admission_policy_reports_written_total"));
+}
+
+/// Forged requests naming ever new pods stop creating reports at the cap; the
+/// decisions left out are counted on /metrics, and a pod already reported on is still
+/// updated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_beyond_the_cap_are_dropped_and_counted() {
+    use rampart_admission::reports::MAX_REPORTS;
+    let st = Arc::new(FakeApi::default());
+    let s2 = st.clone();
+    let addr = serve(Router::new().fallback(move |req| fake_api(s2.clone(), req))).await;
+    let client = KubeClient::new(&format!("http://{addr}"), None, None).unwrap();
+    let metrics = Arc::new(rampart_admission::metrics::Metrics::default());
+    let sink =
+        JsonAuditSink::new(Box::new(std::io::sink())).with_policy_reports(client, metrics.clone());
+    let extra = 200;
+    for i in 0..(MAX_REPORTS + extra) {
+        sink.record(&audit_event("u", &format!("p{i}")));
+        if i % 512 == 0 {
+            // Let the writer drain (the pending queue is bounded too).
+            while st.writes.lock().unwrap().len() + 1 < i {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    }
+    let writes = wait_writes(&st, MAX_REPORTS).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let names: std::collections::HashSet<String> = st
+        .writes
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|w| w.1.clone())
+        .collect();
+    assert_eq!(names.len(), MAX_REPORTS, "{} writes", writes.len());
+    let m = metrics.render();
+    assert!(
+        m.contains(&format!(
+            "rampart_admission_policy_reports_dropped_total {extra}"
+        )),
+        "{m}"
+    );
+    // A pod already reported on is still updated past the cap.
+    let before = st.writes.lock().unwrap().len();
+    sink.record(&audit_event("again", "p0"));
+    let after = wait_writes(&st, before + 1).await;
+    assert!(after
+        .last()
+        .unwrap()
+        .1
+        .contains("/policyreports/rampart-pod-p0-"));
 }

@@ -181,7 +181,11 @@ fn chart_options_switch_tls_and_policy_reports() {
         role["rules"][1]["resources"],
         serde_json::json!(["policyreports"])
     );
-    assert_eq!(role["rules"][1]["verbs"], serde_json::json!(["create"]));
+    // Server-side apply: `patch`, plus `create` for a report that does not exist yet.
+    assert_eq!(
+        role["rules"][1]["verbs"],
+        serde_json::json!(["create", "patch"])
+    );
 }
 
 #[test]
