@@ -262,7 +262,6 @@ fn rule_selection(
         ("terraform", &cfg.terraform.disable),
         ("image", &cfg.image.disable),
         ("license", &cfg.license.disable),
-        ("k8s", &cfg.k8s.disable),
     ] {
         for d in list {
             add(
@@ -272,6 +271,10 @@ fn rule_selection(
                 Some(area),
             )?;
         }
+    }
+    // `k8s.disable` may also name custom policies' `policy/…` rules.
+    for d in &cfg.k8s.disable {
+        add(d, RuleAction::Off, format!("{file}: k8s.disable"), None)?;
     }
     for d in &cfg.secrets.disable {
         add(d, RuleAction::Off, format!("{file}: secrets.disable"), None)?;
