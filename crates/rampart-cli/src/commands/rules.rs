@@ -38,8 +38,20 @@ fn registry(rules: &[PathBuf], with_builtin: bool) -> Result<(Registry, SecretSc
 /// Every rule id Rampart knows (built-in rules of every area plus the secret rule
 /// files `rules`), for checking `--skip-rule`, `disable:` and `severity:` patterns.
 pub fn known_rule_ids(rules: &[PathBuf]) -> Result<Vec<String>> {
-    let (reg, _) = registry(rules, true)?;
-    Ok(reg.iter().map(|r| r.id.clone()).collect())
+    // The secret rules' metadata only: no scanner (its automaton) is built.
+    let set = load_rules(rules, &[], true)?;
+    let mut ids: Vec<String> = set.metas().map(|m| m.id.clone()).collect();
+    for metas in [
+        rampart_runtime::builtin_rule_metas()?,
+        crate::commands::k8s::metas(),
+        rampart_iac::metas(),
+        rampart_image::metas(),
+        rampart_admission::metas(),
+        rampart_sca::license::metas(),
+    ] {
+        ids.extend(metas.into_iter().map(|m| m.id));
+    }
+    Ok(ids)
 }
 
 /// Run a rules subcommand.
