@@ -815,3 +815,31 @@ fn scan_of_an_oci_layout_keeps_the_secrets_in_its_layers() {
         stderr(&scan)
     );
 }
+
+#[test]
+fn sbom_output_takes_format_equals_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("package-lock.json"),
+        r#"{"name":"x","lockfileVersion":3,"packages":{"":{"name":"x"},"node_modules/leftpad":{"version":"1.0.0"}}}"#,
+    )
+    .unwrap();
+    let o = run(
+        dir,
+        &["sbom", ".", "--no-installed", "-o", "spdx=sbom.json", "-q"],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        !dir.join("spdx=sbom.json").exists(),
+        "wrote a file named `spdx=…`"
+    );
+    let doc = json_of(&std::fs::read_to_string(dir.join("sbom.json")).unwrap());
+    assert_eq!(doc["spdxVersion"], "SPDX-2.3", "{doc}");
+    let o = run(dir, &["sbom", ".", "--no-installed", "-o", "c.json", "-q"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let doc = json_of(&std::fs::read_to_string(dir.join("c.json")).unwrap());
+    assert_eq!(doc["bomFormat"], "CycloneDX");
+    let o = run(dir, &["sbom", ".", "-f", "cyclonedx", "-o", "spdx=x.json"]);
+    assert_eq!(code(&o), 2);
+}

@@ -23,12 +23,14 @@ pub struct SbomCmd {
     /// `registry:`-prefixed references (the image's OS and language packages).
     #[arg(default_value = ".")]
     pub path: PathBuf,
-    /// SBOM format: `cyclonedx` (CycloneDX 1.6 JSON) or `spdx` (SPDX 2.3 JSON).
-    #[arg(long, short = 'f', default_value = "cyclonedx", value_name = "FORMAT")]
-    pub format: String,
-    /// Write the SBOM to this file instead of standard output.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    /// SBOM format: `cyclonedx` (CycloneDX 1.6 JSON; the default) or `spdx` (SPDX 2.3
+    /// JSON).
+    #[arg(long, short = 'f', value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Write the SBOM to this file instead of standard output: `FORMAT=PATH` (e.g.
+    /// `spdx=sbom.spdx.json`) or `PATH` (in the --format format).
+    #[arg(long, short = 'o', value_name = "[FORMAT=]PATH")]
+    pub output: Option<String>,
     /// Name of the described software (default: the directory name).
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
@@ -89,10 +91,32 @@ fn default_name(root: &Path) -> String {
         .unwrap_or_else(|| "project".into())
 }
 
+/// `-o FORMAT=PATH` names the format as `-o` does for the scanning commands (it must
+/// agree with an explicit `-f`); `-o PATH` takes `-f`'s (default `cyclonedx`).
+fn output_spec(format: Option<&str>, output: Option<&str>) -> Result<(String, Option<PathBuf>)> {
+    let default = format.unwrap_or("cyclonedx").to_string();
+    let Some(spec) = output else {
+        return Ok((default, None));
+    };
+    if let Some((f, p)) = spec.split_once('=') {
+        if let Some(named) = Format::from_name(f) {
+            if let Some(explicit) = format.filter(|e| Format::from_name(e) != Some(named)) {
+                bail!("--output `{spec}` names format `{f}` but --format is `{explicit}`");
+            }
+            return Ok((f.to_string(), Some(PathBuf::from(p))));
+        }
+        if !f.contains(['/', '.']) {
+            bail!("--output `{spec}`: unknown format `{f}` (expected cyclonedx or spdx)");
+        }
+    }
+    Ok((default, Some(PathBuf::from(spec))))
+}
+
 /// Run `rampart sbom`.
 pub fn run(cmd: SbomCmd) -> Result<u8> {
-    let Some(format) = Format::from_name(&cmd.format) else {
-        bail!("--format `{}`: expected `cyclonedx` or `spdx`", cmd.format);
+    let (format_name, output) = output_spec(cmd.format.as_deref(), cmd.output.as_deref())?;
+    let Some(format) = Format::from_name(&format_name) else {
+        bail!("--format `{format_name}`: expected `cyclonedx` or `spdx`");
     };
     let arg = cmd.path.to_string_lossy().into_owned();
     let image = IMAGE_PREFIXES.iter().any(|p| arg.starts_with(p))
@@ -130,7 +154,7 @@ pub fn run(cmd: SbomCmd) -> Result<u8> {
     let doc = sbom::write(&inv, &meta, format);
     let mut text = serde_json::to_string_pretty(&doc)?;
     text.push('\n');
-    match &cmd.output {
+    match &output {
         Some(p) => {
             std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?
         }
@@ -150,7 +174,7 @@ pub fn run(cmd: SbomCmd) -> Result<u8> {
                 "lockfile/metadata source",
                 "lockfiles/metadata sources"
             ),
-            cmd.output
+            output
                 .as_ref()
                 .map(|p| format!(" → {}", p.display()))
                 .unwrap_or_default()
