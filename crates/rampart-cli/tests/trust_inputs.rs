@@ -16,10 +16,10 @@
     clippy::print_stderr
 )]
 
+use rampart_testkit::bounded::Run;
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
 
 /// The binary under test: this build's, or `RAMPART_TEST_BIN` (to show that an older
 /// build fails these tests).
@@ -27,79 +27,14 @@ fn bin() -> String {
     std::env::var("RAMPART_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_rampart").into())
 }
 
-/// Peak resident memory allowed for one bounded run.
-const MAX_RSS_MB: u64 = 400;
-/// Wall time allowed for one bounded run (debug build, shared machine).
-const MAX_SECONDS: u64 = 10;
-
-struct Run {
-    out: Output,
-    rss_mb: Option<u64>,
-    elapsed: Duration,
-}
-
-impl Run {
-    fn text(&self) -> String {
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&self.out.stdout),
-            String::from_utf8_lossy(&self.out.stderr)
-        )
-    }
-
-    fn assert_bounded(&self) {
-        assert!(
-            self.elapsed < Duration::from_secs(MAX_SECONDS),
-            "took {:?}",
-            self.elapsed
-        );
-        if let Some(mb) = self.rss_mb {
-            assert!(mb < MAX_RSS_MB, "peak RSS {mb} MB");
-        }
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.out.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.text()))
-    }
-}
-
-/// Run `rampart ARGS` in `dir`, killed after twice the time bound and limited to 4 GB of
-/// address space (a regression fails the test, not the machine); peak RSS from GNU time
-/// when it is installed.
+/// Run `rampart ARGS` in `dir` under the testkit's time and memory bound.
 fn bounded(dir: &Path, args: &[&str]) -> Run {
-    let bin = bin();
-    let gnu_time = Path::new("/usr/bin/time").exists();
-    let rss_file = dir.join(".rss.txt");
-    let mut cmd = if gnu_time {
-        let mut c = Command::new("/usr/bin/time");
-        c.arg("-f").arg("%M").arg("-o").arg(&rss_file);
-        c.arg("timeout");
-        c
-    } else {
-        eprintln!("note: /usr/bin/time missing; peak memory not checked");
-        Command::new("timeout")
-    };
-    cmd.args(["-s", "KILL", &(2 * MAX_SECONDS).to_string()]);
-    cmd.args(["prlimit", "--as=4294967296", "--", &bin]);
-    cmd.args(args).current_dir(dir).env("NO_COLOR", "1");
-    let start = Instant::now();
-    let out = cmd.output().unwrap();
-    let elapsed = start.elapsed();
-    let rss_mb = gnu_time.then(|| {
-        let t = std::fs::read_to_string(&rss_file).unwrap_or_default();
-        let _ = std::fs::remove_file(&rss_file);
-        t.lines()
-            .rev()
-            .find_map(|l| l.trim().parse::<u64>().ok())
-            .unwrap_or_else(|| panic!("no RSS figure in {t:?}"))
-            / 1024
-    });
-    eprintln!("rampart {args:?}: {elapsed:?}, peak RSS {rss_mb:?} MB");
-    Run {
-        out,
-        rss_mb,
-        elapsed,
-    }
+    rampart_testkit::bounded::run(&bin(), dir, args)
+}
+
+/// The report on stdout.
+fn json(run: &Run) -> Value {
+    serde_json::from_slice(&run.out.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.text()))
 }
 
 fn findings<'a>(r: &'a Value, rule: &str) -> Vec<&'a Value> {
@@ -128,7 +63,7 @@ fn r5_run_continued_over_thousands_of_lines_is_linear() {
     let run = bounded(dir.path(), &["iac", ".", "-f", "json", "--fail-on", "none"]);
     run.assert_bounded();
     assert_eq!(run.out.status.code(), Some(0), "{}", run.text());
-    let r = run.json();
+    let r = json(&run);
     for rule in ["docker/apt-no-install-recommends", "docker/apt-unpinned"] {
         let f = findings(&r, rule);
         assert_eq!(f.len(), 1, "{rule}: one finding for the one RUN");
@@ -162,7 +97,7 @@ fn many_stages_args_and_cmds_are_linear() {
         let run = bounded(&sub, &["iac", ".", "-f", "json", "--fail-on", "none"]);
         run.assert_bounded();
         assert_eq!(run.out.status.code(), Some(0), "{name}: {}", run.text());
-        let r = run.json();
+        let r = json(&run);
         match name {
             // Every stage is untagged-free and named; the last one is shipped, no USER.
             "stages" => assert_eq!(findings(&r, "docker/missing-user").len(), 1),

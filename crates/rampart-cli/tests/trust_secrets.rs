@@ -5,12 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
+use rampart_testkit::bounded::Run;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 const AWS_KEY: &str = "AKIAZ52HGXYRN4WBTEST";
 const AWS_KEY2: &str = "AKIAQ7RJ3KD5PLMN2XYZ";
@@ -417,51 +417,9 @@ fn exclude_applies_to_staged_and_history() {
 
 // ----------------------------------------------------- R6: inline-ignore markers on one line
 
-/// Run the binary under an address-space limit and a wall-clock bound; returns the output,
-/// the elapsed time, and how many bytes stderr had.
-fn bounded(args: &[&str], dir: &Path, limit: Duration) -> (Output, Duration) {
-    let started = Instant::now();
-    let mut child = Command::new("prlimit")
-        .arg("--as=2000000000")
-        .arg("--")
-        .arg(env!("CARGO_BIN_EXE_rampart"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out_pipe = child.stdout.take().unwrap();
-    let mut err_pipe = child.stderr.take().unwrap();
-    let t_out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        out_pipe.read_to_end(&mut v).ok();
-        v
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        err_pipe.read_to_end(&mut v).ok();
-        v
-    });
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if started.elapsed() > limit {
-            child.kill().ok();
-            child.wait().ok();
-            panic!("rampart {args:?} ran over {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let elapsed = started.elapsed();
-    let output = Output {
-        status,
-        stdout: t_out.join().unwrap(),
-        stderr: t_err.join().unwrap(),
-    };
-    (output, elapsed)
+/// Run `rampart ARGS` in `dir` under the testkit's time and memory bound.
+fn bounded(args: &[&str], dir: &Path) -> Run {
+    rampart_testkit::bounded::run(env!("CARGO_BIN_EXE_rampart"), dir, args)
 }
 
 #[test]
@@ -472,11 +430,9 @@ fn many_ignore_markers_on_one_line_are_bounded() {
         "ignore_markers_10000.txt",
         &format!("{}\n", "# rampart:ignore ".repeat(10_000)),
     );
-    let (o, took) = bounded(
-        &["secrets", "ignore_markers_10000.txt"],
-        dir.path(),
-        Duration::from_secs(20),
-    );
+    let run = bounded(&["secrets", "ignore_markers_10000.txt"], dir.path());
+    run.assert_within(Duration::from_secs(5), rampart_testkit::bounded::MAX_RSS_MB);
+    let o = run.out;
     let err = stderr(&o);
     assert_eq!(
         code(&o),
@@ -484,7 +440,6 @@ fn many_ignore_markers_on_one_line_are_bounded() {
         "{}",
         err.chars().take(2000).collect::<String>()
     );
-    assert!(took < Duration::from_secs(5), "took {took:?}");
     assert!(
         o.stderr.len() + o.stdout.len() < 64 * 1024,
         "{} bytes of stderr, {} of stdout",
@@ -496,11 +451,12 @@ fn many_ignore_markers_on_one_line_are_bounded() {
         "stale ignores beyond the cap are summarised: {err}"
     );
     // JSON: bounded count, each quoting a bounded excerpt.
-    let (o, _) = bounded(
+    let run = bounded(
         &["secrets", "ignore_markers_10000.txt", "-f", "json"],
         dir.path(),
-        Duration::from_secs(20),
     );
+    run.assert_bounded();
+    let o = run.out;
     let r = json(&o);
     let stale = r["stale_ignores"].as_array().unwrap();
     assert!(

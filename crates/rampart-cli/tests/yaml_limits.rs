@@ -10,82 +10,14 @@
     clippy::print_stderr
 )]
 
+use rampart_testkit::bounded::Run;
 use std::path::Path;
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
 
-/// Peak resident memory allowed for one run.
-const MAX_RSS_MB: u64 = 400;
-/// Wall time allowed for one run (debug build, shared CI machine).
-const MAX_SECONDS: u64 = 10;
-
-struct Run {
-    out: Output,
-    rss_mb: Option<u64>,
-    elapsed: Duration,
-}
-
-impl Run {
-    fn text(&self) -> String {
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&self.out.stdout),
-            String::from_utf8_lossy(&self.out.stderr)
-        )
-    }
-
-    fn assert_bounded(&self) {
-        assert!(
-            self.elapsed < Duration::from_secs(MAX_SECONDS),
-            "took {:?}:\n{}",
-            self.elapsed,
-            self.text()
-        );
-        if let Some(mb) = self.rss_mb {
-            assert!(mb < MAX_RSS_MB, "peak RSS {mb} MB:\n{}", self.text());
-        }
-    }
-}
-
-/// Run `rampart ARGS` in `dir`, killed after twice the time bound and limited to 4 GB of
-/// address space (so a regression fails the test instead of the machine); the peak RSS
-/// comes from GNU time when it is installed. `RAMPART_BIN` runs another build (e.g. an
-/// older release, to see these tests fail on it).
+/// Run `rampart ARGS` in `dir` under the testkit's time and memory bound.
+/// `RAMPART_BIN` runs another build (e.g. an older release, to see these tests fail on it).
 fn bounded(dir: &Path, args: &[&str]) -> Run {
     let bin = std::env::var("RAMPART_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_rampart").into());
-    let bin = bin.as_str();
-    let gnu_time = Path::new("/usr/bin/time").exists();
-    let rss_file = dir.join("rss.txt");
-    let mut cmd = if gnu_time {
-        let mut c = Command::new("/usr/bin/time");
-        c.arg("-f").arg("%M").arg("-o").arg(&rss_file);
-        c.arg("timeout");
-        c
-    } else {
-        eprintln!("note: /usr/bin/time missing; peak memory not checked");
-        Command::new("timeout")
-    };
-    cmd.args(["-s", "KILL", &(2 * MAX_SECONDS).to_string()]);
-    cmd.args(["prlimit", "--as=4294967296", "--", bin]);
-    cmd.args(args).current_dir(dir).env("NO_COLOR", "1");
-    let start = Instant::now();
-    let out = cmd.output().unwrap();
-    let elapsed = start.elapsed();
-    let rss_mb = gnu_time.then(|| {
-        let t = std::fs::read_to_string(&rss_file).unwrap();
-        let kb: u64 = t
-            .lines()
-            .rev()
-            .find_map(|l| l.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no RSS figure in {t:?}"));
-        kb / 1024
-    });
-    eprintln!("rampart {args:?}: {elapsed:?}, peak RSS {rss_mb:?} MB");
-    Run {
-        out,
-        rss_mb,
-        elapsed,
-    }
+    rampart_testkit::bounded::run(&bin, dir, args)
 }
 
 /// R1: 40 macros, each using the previous one twice (2^39 checks if inlined).
@@ -215,4 +147,171 @@ fn rules_with_many_lenient_flow_lists_load_in_linear_time() {
     let run = bounded(dir.path(), &["monitor", "check", "-r", "lenient.yaml"]);
     run.assert_bounded();
     assert_eq!(run.out.status.code(), Some(0), "{}", run.text());
+}
+
+// ------------------------------------------ scanned YAML through the one loader (h11)
+//
+// Each of these readers used serde_yaml, which took over 30 s (killed) on a 100,000-deep
+// flow sequence (`[[[[…`): a denial of service by scanned content.
+
+/// 100,000 nested flow sequences, about 200 KB.
+fn deep() -> String {
+    format!("{}{}", "[".repeat(100_000), "]".repeat(100_000))
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(p, text).unwrap();
+}
+
+/// A YAML Secret under `rampart secrets`: the deep document is refused quickly and the
+/// next document of the same file is still read (its literal values are reported).
+#[test]
+fn deep_yaml_secret_under_secrets_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "secret.yaml",
+        &format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: deep\ndata:\n  k: {}\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: plain\nstringData:\n  password: Zq8vN3kLw2Rt\n",
+            deep()
+        ),
+    );
+    let run = bounded(dir.path(), &["secrets", ".", "-f", "json"]);
+    run.assert_bounded();
+    let r: serde_json::Value =
+        serde_json::from_slice(&run.out.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.text()));
+    let names: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == "secret/kubernetes-secret-manifest")
+        .filter_map(|f| f["location"]["object"]["name"].as_str())
+        .collect();
+    assert_eq!(names, ["plain"], "{}", run.text());
+}
+
+/// A `-----BEGIN` line is not a document start: the Secret around it is one document
+/// (it was cut in two, neither half parsed, and the Secret went unreported).
+#[test]
+fn begin_line_does_not_split_a_yaml_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: tls\nnote: \"certificate:\n-----BEGIN NOTHING-----\n  not a key\"\nstringData:\n  password: Zq8vN3kLw2Rt\n",
+    );
+    let run = bounded(dir.path(), &["secrets", ".", "-f", "json"]);
+    run.assert_bounded();
+    let r: serde_json::Value =
+        serde_json::from_slice(&run.out.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.text()));
+    let names: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == "secret/kubernetes-secret-manifest")
+        .filter_map(|f| f["location"]["object"]["name"].as_str())
+        .collect();
+    assert_eq!(names, ["tls"], "{}", run.text());
+}
+
+/// `rampart.yaml` in the scanned tree: a usage error naming the file and line.
+#[test]
+fn deep_rampart_yaml_is_a_config_error_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "rampart.yaml",
+        &format!("exclude:\n  - a\nbaseline: {}\n", deep()),
+    );
+    let run = bounded(dir.path(), &["secrets", "."]);
+    run.assert_bounded();
+    let text = run.text();
+    assert_eq!(run.code(), Some(2), "{text}");
+    assert!(text.contains("rampart.yaml:3"), "{text}");
+    assert!(text.contains("nesting deeper than"), "{text}");
+}
+
+/// `.rampartignore.yaml` in the scanned tree: a usage error naming the file and line.
+#[test]
+fn deep_rampartignore_is_an_error_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        ".rampartignore.yaml",
+        &format!("ignores:\n  - rule: x\n    reason: {}\n", deep()),
+    );
+    let run = bounded(dir.path(), &["secrets", "."]);
+    run.assert_bounded();
+    let text = run.text();
+    assert_eq!(run.code(), Some(2), "{text}");
+    assert!(text.contains(".rampartignore.yaml:3"), "{text}");
+    assert!(text.contains("nesting deeper than"), "{text}");
+}
+
+/// `rampart iac --policy` inputs: the deep document is an error with its line, the next
+/// document of the file is still given to the policies.
+#[test]
+fn deep_policy_input_is_an_error_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "app.yaml",
+        &format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deep\ndata: {}\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  type: NodePort\n",
+            deep()
+        ),
+    );
+    let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/policies");
+    let run = bounded(
+        dir.path(),
+        &[
+            "iac",
+            ".",
+            "--policy",
+            policies.to_str().unwrap(),
+            "-f",
+            "json",
+            "--fail-on",
+            "none",
+        ],
+    );
+    run.assert_bounded();
+    let r: serde_json::Value =
+        serde_json::from_slice(&run.out.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.text()));
+    let errors = r["errors"].as_array().unwrap();
+    assert!(
+        errors.iter().any(|e| e["path"] == "app.yaml"
+            && e["line"] == 5
+            && e["message"]
+                .as_str()
+                .unwrap()
+                .contains("nesting deeper than")),
+        "{errors:?}"
+    );
+    // The Service after it was still checked by a policy.
+    let on_web = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["location"]["object"]["name"] == "web");
+    assert!(on_web, "{}", run.text());
+}
+
+/// A kustomization in the scanned tree: read within the bound, and one that cannot be
+/// read is refused (not built as if it had no remote or outside resources).
+#[test]
+fn deep_kustomization_is_bounded_and_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "kustomization.yaml",
+        &format!("resources: {}\n", deep()),
+    );
+    let run = bounded(dir.path(), &["k8s", ".", "-f", "json", "--fail-on", "none"]);
+    run.assert_bounded();
+    assert!(run.code().is_some(), "{}", run.text());
 }

@@ -76,19 +76,43 @@ pub fn policy_inputs(path: &str, content: &[u8]) -> (Vec<PolicyInput>, Vec<ScanE
     }
     let mut out = Vec::new();
     let mut errors = Vec::new();
-    for (start_line, doc) in yaml_documents(&text) {
-        if doc.trim().is_empty() || doc.len() > MAX_DOC_BYTES {
+    // Split and parsed by the one YAML loader: bounded in depth and alias expansion, and
+    // `---` inside a block scalar does not split a document. YAML 1.2 core scalars, as
+    // before (policies see `yes` as a string).
+    let opts = rampart_yaml::Options {
+        scalars: rampart_yaml::Scalars::Core,
+        ..rampart_yaml::Options::default()
+    };
+    if text.len() > opts.limits.max_file_bytes {
+        errors.push(err(
+            None,
+            format!(
+                "file is larger than {} bytes; not given to policies",
+                opts.limits.max_file_bytes
+            ),
+        ));
+        return (out, errors);
+    }
+    for chunk in rampart_yaml::split_documents(&text) {
+        // The document's first line after its `---` marker.
+        let start_line = chunk.first_line + usize::from(chunk.text.starts_with("---"));
+        if chunk.text.len() > MAX_DOC_BYTES {
+            errors.push(err(
+                Some(start_line),
+                format!("YAML document larger than {MAX_DOC_BYTES} bytes; not given to policies"),
+            ));
             continue;
         }
-        match serde_yaml::from_str::<Value>(doc) {
-            Ok(Value::Null) => {}
-            Ok(v) => out.push(input(path, v, start_line)),
-            Err(e) => {
-                let line = e
-                    .location()
-                    .map(|l| start_line + l.line().saturating_sub(1));
-                errors.push(err(line.or(Some(start_line)), format!("invalid YAML: {e}")));
-            }
+        match rampart_yaml::parse_document_lenient(chunk.text, chunk.first_line, &opts) {
+            Ok(None)
+            | Ok(Some(rampart_yaml::Document {
+                value: Value::Null, ..
+            })) => {}
+            Ok(Some(d)) => out.push(input(path, d.value, start_line)),
+            Err(e) => errors.push(err(
+                e.line.or(Some(start_line)),
+                format!("invalid YAML: {}", e.message),
+            )),
         }
     }
     (out, errors)
@@ -119,25 +143,6 @@ fn input(path: &str, value: Value, line: usize) -> PolicyInput {
         _ => Location::file(path, Some(Span::line(line))),
     };
     PolicyInput { value, location }
-}
-
-/// Split a YAML stream on `---` lines: (first line of the document, text).
-fn yaml_documents(text: &str) -> Vec<(usize, &str)> {
-    let mut out = Vec::new();
-    let mut start = 0usize;
-    let mut start_line = 1usize;
-    let mut offset = 0usize;
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        let t = line.trim_end();
-        if t == "---" || t.starts_with("--- ") || t == "..." {
-            out.push((start_line, &text[start..offset]));
-            start = offset + line.len();
-            start_line = i + 2;
-        }
-        offset += line.len();
-    }
-    out.push((start_line, &text[start..]));
-    out
 }
 
 #[cfg(test)]

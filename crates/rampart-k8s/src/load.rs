@@ -198,11 +198,14 @@ pub fn load_str_with(text: &str, path: Option<&str>, limits: &Limits) -> Loaded 
             }
             Err(mut e) => {
                 // yaml-rust2 is stricter than Kubernetes' go-yaml on some layouts (e.g. a
-                // flow sequence closed at its key's indentation). Fall back to libyaml
-                // (the parser go-yaml was ported from): the document loads with a span
-                // for the document only.
+                // quoted scalar continued left of its key). Fall back to libyaml (the
+                // parser go-yaml was ported from; rampart_yaml's lenient module says why
+                // that crate and how it is bounded): the document loads with a span for
+                // the document only.
                 if e.message.starts_with("invalid YAML") {
-                    if let Some((value, span)) = fallback_parse(chunk.text, chunk.first_line) {
+                    if let Some((value, span)) =
+                        fallback_parse(chunk.text, chunk.first_line, limits)
+                    {
                         let spans = BTreeMap::from([(String::new(), span)]);
                         push_value(value, Spans::Eager(spans), path, doc_index, &mut out);
                         doc_index += 1;
@@ -313,24 +316,26 @@ fn rebase(spans: &BTreeMap<String, Span>, from: &str, to: &str) -> BTreeMap<Stri
     out
 }
 
-/// Parse a document with serde_yaml (libyaml); the span covers the whole chunk.
-fn fallback_parse(text: &str, first_line: usize) -> Option<(Value, Span)> {
-    let t = text.trim_start();
-    let v: Value = if t.starts_with('{') || t.starts_with('[') {
-        serde_json::from_str(text)
-            .ok()
-            .or_else(|| serde_yaml::from_str(text).ok())?
-    } else {
-        serde_yaml::from_str(text).ok()?
-    };
+/// Parse a document yaml-rust2 rejected: as JSON when it looks like JSON, else with the
+/// one loader's libyaml fallback ([`rampart_yaml::parse_libyaml`], bounded like the main
+/// path); the span covers the whole chunk.
+fn fallback_parse(text: &str, first_line: usize, limits: &Limits) -> Option<(Value, Span)> {
     let lines = text.lines().count().max(1);
-    let span = Span {
+    let whole = Span {
         start_line: first_line,
         start_column: 1,
         end_line: first_line + lines - 1,
         end_column: 1,
     };
-    Some((v, span))
+    let t = text.trim_start();
+    if t.starts_with('{') || t.starts_with('[') {
+        if let Ok(v) = serde_json::from_str::<Value>(text) {
+            return Some((v, whole));
+        }
+    }
+    let doc = rampart_yaml::parse_libyaml(text, first_line, &limits.yaml()).ok()??;
+    let span = doc.spans.get("").copied().unwrap_or(whole);
+    Some((doc.value, span))
 }
 
 type Parsed = (Value, BTreeMap<String, Span>);

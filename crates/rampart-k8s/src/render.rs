@@ -207,10 +207,10 @@ fn under(dir: &str, file: &str) -> bool {
 
 /// The directories a kustomization refers to (resources, bases, components), resolved.
 fn kustomization_refs(dir: &Path, file: &Path) -> Vec<PathBuf> {
-    let Ok(text) = std::fs::read_to_string(file) else {
+    let Some(text) = read_text_limited(file, 4 * 1024 * 1024) else {
         return Vec::new();
     };
-    let Ok(v) = serde_yaml::from_str::<serde_json::Value>(&text) else {
+    let Ok(v) = yaml_value(&text) else {
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -502,7 +502,7 @@ pub fn load_tree(root: &Path, opts: &TreeOptions) -> Result<LoadedSet, rampart_c
 fn is_component(file: &Path) -> bool {
     std::fs::read_to_string(file)
         .ok()
-        .and_then(|t| serde_yaml::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|t| yaml_value(&t).ok())
         .is_some_and(|v| v.get("kind").and_then(|k| k.as_str()) == Some("Component"))
 }
 
@@ -578,7 +578,9 @@ fn helm_objects(
     let mut refused: Vec<String> = Vec::new();
     let mut templates: BTreeMap<String, Option<String>> = BTreeMap::new();
     let chart_real = chart_dir.canonicalize().ok();
-    for doc in text.split("\n---") {
+    // Split by the one YAML loader: a `---` inside a block scalar is not a document start.
+    for chunk in rampart_yaml::split_documents(text) {
+        let doc = chunk.text;
         let tail = doc
             .lines()
             .find_map(|l| l.trim().strip_prefix("# Source: "))
@@ -726,8 +728,19 @@ fn refused_resources(dir: &Path, root_real: Option<&Path>, allow_remote: bool) -
         let Some(text) = read_text_limited(&file, 4 * 1024 * 1024) else {
             continue;
         };
-        let Ok(v) = serde_yaml::from_str::<serde_json::Value>(&text) else {
-            continue;
+        let v = match yaml_value(&text) {
+            Ok(v) => v,
+            Err(e) => {
+                // Not checked is not passed: kustomize must not build what was not read.
+                out.push(format!(
+                    "`{}` cannot be read as YAML ({e})",
+                    file.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                        .escape_debug()
+                ));
+                continue;
+            }
         };
         let shown = |e: &str| {
             e.chars()
@@ -766,6 +779,12 @@ fn refused_resources(dir: &Path, root_real: Option<&Path>, allow_remote: bool) -
         }
     }
     out
+}
+
+/// A kustomization's value through the one YAML loader (bounded; layouts go-yaml accepts
+/// and yaml-rust2 does not are read by its libyaml fallback), or why not.
+fn yaml_value(text: &str) -> Result<serde_json::Value, rampart_yaml::YamlError> {
+    rampart_yaml::load_one_lenient(text, &rampart_yaml::Options::default()).map(|d| d.value)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use base64::Engine as _;
 use rampart_core::fingerprint::{fingerprint, secret_digest};
 use rampart_core::location::LineIndex;
 use rampart_core::{CommitInfo, Finding, K8sObjectRef, Location, RuleMeta, Severity};
-use serde_yaml::Value;
+use serde_json::Value;
 use std::collections::HashMap;
 
 /// Id of the code-defined rule for committed Secret manifests.
@@ -52,25 +52,25 @@ struct Doc {
     value: Value,
 }
 
+/// The manifest documents of `content`, split and parsed by the one YAML loader (bounded
+/// in size, depth and alias expansion; a `-----BEGIN` line does not split a document;
+/// layouts go-yaml accepts and yaml-rust2 does not are read by its libyaml fallback).
 fn documents(content: &[u8]) -> Vec<Doc> {
     let mut docs = Vec::new();
-    let mut start = 0;
-    let mut pos = 0;
-    let mut bounds = Vec::new();
-    while pos <= content.len() {
-        let end = memchr::memchr(b'\n', &content[pos..]).map_or(content.len(), |i| pos + i);
-        let line = &content[pos..end];
-        if line.starts_with(b"---") {
-            bounds.push((start, pos));
-            start = (end + 1).min(content.len());
-        }
-        pos = end + 1;
+    let Ok(text) = std::str::from_utf8(content) else {
+        return docs;
+    };
+    let opts = rampart_yaml::Options::default();
+    if text.len() > opts.limits.max_file_bytes {
+        return docs;
     }
-    bounds.push((start, content.len()));
-    for (s, e) in bounds {
-        let Ok(value) = serde_yaml::from_slice::<Value>(&content[s..e]) else {
+    for chunk in rampart_yaml::split_documents(text) {
+        let Ok(Some(parsed)) =
+            rampart_yaml::parse_document_lenient(chunk.text, chunk.first_line, &opts)
+        else {
             continue;
         };
+        let value = parsed.value;
         let get = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
         let (Some(kind), Some(api_version)) = (get(&value, "kind"), get(&value, "apiVersion"))
         else {
@@ -84,8 +84,8 @@ fn documents(content: &[u8]) -> Vec<Doc> {
             name: get(&meta, "name").unwrap_or_default(),
         };
         docs.push(Doc {
-            start: s,
-            end: e,
+            start: chunk.offset,
+            end: chunk.offset + chunk.text.len(),
             object,
             value,
         });
@@ -185,12 +185,12 @@ pub(crate) fn enrich(
         let mut literal_keys = Vec::new();
         let mut first_offset = None;
         for section in ["data", "stringData"] {
-            let Some(map) = doc.value.get(section).and_then(Value::as_mapping) else {
+            let Some(map) = doc.value.get(section).and_then(Value::as_object) else {
                 continue;
             };
             let offsets = key_offsets(content, doc, section);
             for (k, v) in map {
-                let (Some(key), Some(raw)) = (k.as_str(), v.as_str()) else {
+                let (key, Some(raw)) = (k.as_str(), v.as_str()) else {
                     continue;
                 };
                 let decoded = if section == "data" {

@@ -392,10 +392,10 @@ impl RuleSet {
 
 /// Load a Rampart YAML rule file (`name` is used in errors).
 pub fn load_yaml(text: &str, name: &str) -> Result<Vec<CompiledRule>, SecretsError> {
-    let file: RuleFile = serde_yaml::from_str(text).map_err(|e| SecretsError::RuleFile {
+    let file: RuleFile = rampart_yaml::from_str(text).map_err(|e| SecretsError::RuleFile {
         file: name.to_string(),
-        line: e.location().map(|l| l.line()),
-        message: e.to_string(),
+        line: e.line,
+        message: e.message,
     })?;
     file.rules
         .into_iter()

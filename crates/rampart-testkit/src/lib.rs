@@ -6,6 +6,8 @@
 
 #![allow(clippy::print_stderr, clippy::panic)]
 
+pub mod bounded;
+
 use std::path::{Path, PathBuf};
 
 /// The workspace root (two levels above this crate's manifest).

@@ -304,9 +304,21 @@ fn process(input: &Input, opts: &ImportOptions) -> Vec<Outcome> {
 
 fn process_yaml(input: &Input, opts: &ImportOptions) -> Vec<Outcome> {
     let text = String::from_utf8_lossy(&input.bytes);
-    // OSV in YAML: deserialise straight into the model, which keeps scalars such as
-    // `3.10` as written; then validate the JSON form.
-    let first = serde_yaml::from_str::<Record>(&text);
+    // OSV in YAML, through the one YAML loader (bounded in depth, nodes and size):
+    // deserialise into the model with YAML 1.2 core scalars; when that fails, again with
+    // every scalar kept as written (a version `3.10` is a string, not the number 3.1);
+    // then validate the JSON form.
+    let first = rampart_yaml::from_str::<Record>(&text).or_else(|e| {
+        rampart_yaml::from_str_with::<Record>(
+            &text,
+            &rampart_yaml::Options {
+                scalars: rampart_yaml::Scalars::Text,
+                reject_duplicate_keys: true,
+                ..rampart_yaml::Options::default()
+            },
+        )
+        .map_err(|_| e)
+    });
     if let Ok(r) = first {
         // The JSON form is only needed for validation: the parsed record is kept.
         return match serde_json::to_value(&r) {
@@ -319,8 +331,12 @@ fn process_yaml(input: &Input, opts: &ImportOptions) -> Vec<Outcome> {
             ))],
         };
     }
-    let probe: serde_yaml::Value = match serde_yaml::from_str(&text) {
-        Ok(v) => v,
+    let probe_opts = rampart_yaml::Options {
+        scalars: rampart_yaml::Scalars::Core,
+        ..rampart_yaml::Options::default()
+    };
+    let probe: serde_json::Value = match rampart_yaml::load_one(&text, &probe_opts) {
+        Ok(d) => d.value,
         Err(e) => {
             return vec![Outcome::Rejected(problem(
                 &input.source,

@@ -5,7 +5,7 @@
 //! are merged by the importer.
 
 use crate::osv::{Affected, Event, PackageId, Range, RangeType, Record};
-use serde_yaml::Value;
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 fn scalar(v: &Value) -> Option<String> {
@@ -18,7 +18,15 @@ fn scalar(v: &Value) -> Option<String> {
 
 /// Parse one secdb file into OSV records.
 pub fn parse(text: &str) -> Result<Vec<Record>, String> {
-    let doc: Value = serde_yaml::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
+    // Through the one YAML loader; every scalar as written (a fixed version `3.10` is
+    // not the number 3.1).
+    let opts = rampart_yaml::Options {
+        scalars: rampart_yaml::Scalars::Text,
+        ..rampart_yaml::Options::default()
+    };
+    let doc: Value = rampart_yaml::load_one(text, &opts)
+        .map(|d| d.value)
+        .map_err(|e| format!("not valid YAML: {e}"))?;
     let release = doc
         .get("distroversion")
         .and_then(scalar)
@@ -27,7 +35,7 @@ pub fn parse(text: &str) -> Result<Vec<Record>, String> {
     let packages = match doc.get("packages") {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(v) => v
-            .as_sequence()
+            .as_array()
             .ok_or("Alpine secdb: `packages` is not a list")?,
     };
     let mut by_id: BTreeMap<String, Record> = BTreeMap::new();
@@ -36,15 +44,15 @@ pub fn parse(text: &str) -> Result<Vec<Record>, String> {
         let Some(name) = pkg.get("name").and_then(scalar) else {
             continue;
         };
-        let Some(fixes) = pkg.get("secfixes").and_then(Value::as_mapping) else {
+        let Some(fixes) = pkg.get("secfixes").and_then(Value::as_object) else {
             continue;
         };
         for (fixed, ids) in fixes {
-            let Some(fixed) = scalar(fixed) else { continue };
+            let fixed = fixed.clone();
             if fixed.trim() == "0" {
                 continue;
             }
-            for id in ids.as_sequence().into_iter().flatten() {
+            for id in ids.as_array().into_iter().flatten() {
                 let Some(id) = scalar(id) else { continue };
                 let Some(cve) = id.split_whitespace().next() else {
                     continue;

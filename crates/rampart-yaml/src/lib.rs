@@ -28,7 +28,9 @@
 //! ```
 
 pub mod fast;
+mod lenient;
 mod span;
+pub use lenient::{load_one_lenient, parse_document_lenient, parse_libyaml};
 use serde_json::{Map, Number, Value};
 pub use span::Span;
 use std::collections::{BTreeMap, HashMap};

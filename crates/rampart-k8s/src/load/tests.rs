@@ -264,3 +264,32 @@ fn crd_bodies_are_skimmed_on_request() {
     assert_eq!(l.errors.len(), 1, "{:?}", l.errors);
     assert_eq!(l.objects.len(), 1);
 }
+
+/// A quoted scalar continued at column 0: go-yaml (and libyaml) accept it, yaml-rust2
+/// does not; the libyaml fallback loads it with a document span.
+const LENIENT: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: lenient\nnote: \"a\n-----BEGIN X-----\n  b\"\ndata:\n  k: v\n";
+
+#[test]
+fn lenient_quoted_layout_loads_through_the_fallback() {
+    let l = load_str(LENIENT, Some("c.yaml"));
+    assert!(l.errors.is_empty(), "{:?}", l.errors);
+    assert_eq!(l.objects.len(), 1);
+    assert_eq!(l.objects[0].value["data"]["k"], json!("v"));
+    assert_eq!(l.objects[0].span(""), Some(span(1, 1, 9, 1)));
+}
+
+/// The same layout ahead of 100,000 nested flow sequences: yaml-rust2 stops at the
+/// layout, so the bounds must hold on the fallback too (libyaml took 43 s on it). An
+/// error (yaml-rust2's, at the quoted scalar), quickly.
+#[test]
+fn deep_document_on_the_fallback_is_bounded() {
+    let n = 100_000;
+    let text = format!("{LENIENT}x: {}{}\n", "[".repeat(n), "]".repeat(n));
+    let started = std::time::Instant::now();
+    let l = load_str(&text, Some("c.yaml"));
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(2), "took {took:?}");
+    assert!(l.objects.is_empty(), "{} objects", l.objects.len());
+    assert_eq!(l.errors.len(), 1, "{:?}", l.errors);
+    assert_eq!(l.errors[0].line, Some(5), "{:?}", l.errors);
+}
