@@ -313,5 +313,16 @@ fn deep_kustomization_is_bounded_and_refused() {
     );
     let run = bounded(dir.path(), &["k8s", ".", "-f", "json", "--fail-on", "none"]);
     run.assert_bounded();
-    assert!(run.code().is_some(), "{}", run.text());
+    let r: serde_json::Value =
+        serde_json::from_slice(&run.out.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.text()));
+    let errors = r["errors"].as_array().unwrap();
+    assert!(
+        errors.iter().any(|e| {
+            let m = e["message"].as_str().unwrap();
+            m.contains("kustomization not built") && m.contains("cannot be read as YAML")
+        }),
+        "{errors:?}"
+    );
+    // Content left unchecked fails the run (fail closed).
+    assert_eq!(run.code(), Some(2), "{}", run.text());
 }
