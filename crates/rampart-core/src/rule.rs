@@ -328,7 +328,9 @@ pub fn scanner_areas(scanner: &str) -> Option<&'static [&'static str]> {
         "deps" => &["vuln", "license"],
         "k8s" => &["k8s", "policy"],
         "iac" => &["docker", "terraform", "policy"],
-        "image" => &["image", "vuln", "secret", "license"],
+        // `rampart image` lists "secrets" and "vuln" itself when those parts ran.
+        "image" => &["image"],
+        "vuln" => &["vuln"],
         "monitor" | "runtime" => &["runtime"],
         "admission" => &["admission", "k8s", "policy", "image"],
         _ => return None,
