@@ -792,6 +792,26 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
+    /// Rendered Helm output is split at document markers only: a `-----BEGIN` line in a
+    /// quoted scalar continued at column 0 (a layout go-yaml accepts) does not cut the
+    /// ConfigMap in two (`split("\n---")` did, and both halves were lost).
+    #[test]
+    fn helm_output_split_at_document_markers_only() {
+        let d = tempfile::tempdir().unwrap();
+        let chart = d.path().join("c");
+        std::fs::create_dir_all(chart.join("templates")).unwrap();
+        let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: pem\ndata:\n  note: \"a\n-----BEGIN X-----\n  b\"\n";
+        std::fs::write(chart.join("templates/cm.yaml"), cm).unwrap();
+        let rendered = format!(
+            "---\n# Source: c/templates/cm.yaml\n{cm}---\n# Source: c/templates/two.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: second\n"
+        );
+        let (objs, refused) = helm_objects(&rendered, &chart, "c", &Limits::default());
+        assert!(refused.is_empty(), "{refused:?}");
+        let names: Vec<&str> = objs.iter().map(|o| o.name()).collect();
+        assert_eq!(names, ["pem", "second"]);
+        assert_eq!(objs[0].value["data"]["note"], "a -----BEGIN X----- b");
+    }
+
     #[test]
     fn discovers_by_content_and_skips_charts() {
         let d = tempfile::tempdir().unwrap();
