@@ -831,6 +831,29 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 mod tests {
     use super::*;
 
+    #[cfg(unix)]
+    #[test]
+    fn hook_fallback_path_is_quoted_for_sh() {
+        assert_eq!(sh_quote("/opt/it's/rampart"), r"'/opt/it'\''s/rampart'");
+        let (text, fallback) = hook_script(Some(Path::new("/opt/it's $(x)/rampart")));
+        assert!(fallback);
+        // sh parses the quoted path back to itself.
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf %s {}", sh_quote("/opt/it's $(x)/rampart")))
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "/opt/it's $(x)/rampart"
+        );
+        assert!(text.contains(HOOK_MARKER));
+        // Relative paths and line breaks get no fallback.
+        assert!(!hook_script(Some(Path::new("rampart"))).1);
+        assert!(!hook_script(Some(Path::new("/a\nb"))).1);
+        assert_eq!(hook_script(None).0, HOOK_SCRIPT);
+    }
+
     #[test]
     fn dates() {
         assert_eq!(rfc3339(git2::Time::new(0, 0)), "1970-01-01T00:00:00+00:00");
