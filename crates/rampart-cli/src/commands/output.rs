@@ -118,8 +118,15 @@ fn apply_display_filter(report: &mut Report, min: Severity) -> Report {
         }
     }
     report.summary.display_filter = Some(filter.clone());
+    // Only the findings shown are copied.
+    let findings = std::mem::take(&mut report.findings);
     let mut shown = report.clone();
-    shown.findings.retain(|f| !filter.hides(f.severity));
+    shown.findings = findings
+        .iter()
+        .filter(|f| !filter.hides(f.severity))
+        .cloned()
+        .collect();
+    report.findings = findings;
     shown
 }
 
