@@ -124,7 +124,7 @@ async fn psa_fixtures_get_the_library_verdict() {
         let version_s = e["version"].as_str().unwrap();
         let version: PssVersion = version_s.parse().unwrap();
         let text = std::fs::read_to_string(root.join(e["path"].as_str().unwrap())).unwrap();
-        let obj: Value = serde_yaml::from_str(&text).unwrap();
+        let obj: Value = rampart_yaml::from_str(&text).unwrap();
         let nsname = format!("{level}-{}", version_s.replace('.', "-"));
         ns.insert(
             &nsname,

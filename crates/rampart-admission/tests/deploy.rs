@@ -25,30 +25,28 @@ fn root() -> PathBuf {
 
 /// `helm template rampart deploy/helm/rampart --namespace rampart`, with `overrides`
 /// (dotted path, value) passed as a values file; `None` when Helm is not available.
-fn render_chart(overrides: &[(&str, serde_yaml::Value)]) -> Option<String> {
+fn render_chart(overrides: &[(&str, Value)]) -> Option<String> {
     let helm = rampart_testkit::tool(
         "RAMPART_HELM",
         "helm",
         "install helm, or pip install helm-python-sdk==0.2.2 and use tools/helm-sdk-shim.py",
     )?;
-    let mut values = serde_yaml::Mapping::new();
+    let mut values = serde_json::Map::new();
     for (path, val) in overrides {
         let parts: Vec<&str> = path.split('.').collect();
         let mut cur = &mut values;
         for p in &parts[..parts.len() - 1] {
             let entry = cur
-                .entry(serde_yaml::Value::String((*p).into()))
-                .or_insert_with(|| serde_yaml::Value::Mapping(Default::default()));
-            cur = entry.as_mapping_mut().unwrap();
+                .entry((*p).to_string())
+                .or_insert_with(|| Value::Object(Default::default()));
+            cur = entry.as_object_mut().unwrap();
         }
-        cur.insert(
-            serde_yaml::Value::String(parts[parts.len() - 1].into()),
-            val.clone(),
-        );
+        cur.insert(parts[parts.len() - 1].to_string(), val.clone());
     }
     let dir = tempfile::tempdir().unwrap();
+    // JSON is YAML: Helm reads it as a values file.
     let file = dir.path().join("values.yaml");
-    std::fs::write(&file, serde_yaml::to_string(&values).unwrap()).unwrap();
+    std::fs::write(&file, serde_json::to_string(&values).unwrap()).unwrap();
     let out = Command::new(helm)
         .args(["template", "rampart"])
         .arg(root().join("deploy/helm/rampart"))
@@ -65,12 +63,10 @@ fn render_chart(overrides: &[(&str, serde_yaml::Value)]) -> Option<String> {
 }
 
 fn docs_of(text: &str) -> Vec<Value> {
-    text.split("\n---")
-        .filter_map(|d| {
-            let v: serde_yaml::Value =
-                serde_yaml::from_str(d).unwrap_or_else(|e| panic!("{e}\n{d}"));
-            (!v.is_null()).then(|| serde_json::to_value(v).unwrap())
-        })
+    rampart_yaml::load_str(text, &rampart_yaml::Options::default())
+        .into_iter()
+        .map(|d| d.unwrap_or_else(|e| panic!("{e}\n{text}")).value)
+        .filter(|v| !v.is_null())
         .collect()
 }
 
@@ -162,10 +158,10 @@ fn chart_has_what_a_webhook_deployment_needs() {
 #[test]
 fn chart_options_switch_tls_and_policy_reports() {
     let Some(rendered) = render_chart(&[
-        ("certManager.enabled", serde_yaml::Value::Bool(false)),
-        ("caBundle", serde_yaml::Value::String("Q0E=".into())),
-        ("policyReports", serde_yaml::Value::Bool(true)),
-        ("mutating.enabled", serde_yaml::Value::Bool(false)),
+        ("certManager.enabled", Value::Bool(false)),
+        ("caBundle", Value::String("Q0E=".into())),
+        ("policyReports", Value::Bool(true)),
+        ("mutating.enabled", Value::Bool(false)),
     ]) else {
         return;
     };

@@ -228,7 +228,7 @@ mod tests {
         rs.load_builtin().unwrap();
         let engine = Engine::compile(&rs, EngineOptions::default()).unwrap();
         let p = audit_policy(&engine);
-        let doc: serde_json::Value = serde_yaml::from_str(&p).unwrap();
+        let doc: serde_json::Value = rampart_yaml::from_str(&p).unwrap();
         assert_eq!(doc["kind"], "Policy");
         assert_eq!(doc["omitStages"][0], "RequestReceived");
         let rules = doc["rules"].as_array().unwrap();

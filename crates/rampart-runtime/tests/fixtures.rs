@@ -71,7 +71,7 @@ fn every_builtin_rule_has_a_firing_and_a_quiet_fixture() {
             problems.push(format!("{}: Missing fixture {}", rule.name, file.display()));
             continue;
         };
-        let fx: Value = serde_yaml::from_str(&text).unwrap();
+        let fx: Value = rampart_yaml::from_str(&text).unwrap();
         assert_eq!(fx["rule"], rule.name.as_str(), "{}", file.display());
         let mut rs = builtin.clone();
         if let Some(extra) = fx["rules"].as_str() {
