@@ -1,7 +1,10 @@
 //! A small blocking client of the OCI distribution API: manifests (with multi-arch
 //! indexes resolved by platform), config and layer blobs verified against their
 //! digests, anonymous / basic / bearer-token auth (the `WWW-Authenticate` challenge),
-//! credentials from the Docker config file.
+//! credentials from the Docker config file. Requests go through Rampart's one HTTP
+//! client (`rampart_net::http`, keep-alive connections reused for the whole pull);
+//! redirects (blobs served from a CDN) are followed here, never from https to plain http,
+//! and credentials are sent to the registry's own origin only.
 
 use crate::error::ImageError;
 use crate::oci::{self, Descriptor, ImageConfig, Index, Manifest};
@@ -11,6 +14,9 @@ use crate::source::{
 };
 use base64::Engine as _;
 use rampart_core::ImageRef;
+use rampart_net::egress::EgressPolicy;
+use rampart_net::http::header::{self, HeaderValue};
+use rampart_net::http::{BlockingClient, BlockingResponse, HttpClient, StatusCode, Url};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -154,15 +160,28 @@ impl Challenge {
     }
 }
 
+/// A pull: the HTTP client, and the registry session it reads and updates.
 struct Client {
-    agent: ureq::Agent,
+    http: BlockingClient,
+    st: Session,
+}
+
+/// Where and as whom a pull talks to its registry.
+struct Session {
     base: String,
+    /// The registry's origin: the only one credentials and tokens are sent to.
+    origin: Url,
     reference: ImageRef,
     creds: Option<Credentials>,
     auth: Option<String>,
 }
 
 const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
+
+/// Most redirects followed for one request (registries send blobs to a CDN: one hop).
+const MAX_REDIRECTS: usize = 5;
+/// Largest token response.
+const MAX_TOKEN: usize = 1024 * 1024;
 
 fn reg_err(url: &str, m: impl std::fmt::Display) -> ImageError {
     ImageError::Registry {
@@ -171,105 +190,98 @@ fn reg_err(url: &str, m: impl std::fmt::Display) -> ImageError {
     }
 }
 
+fn header_value(url: &str, v: &str) -> Result<HeaderValue, ImageError> {
+    HeaderValue::from_str(v).map_err(|_| reg_err(url, "a header value HTTP cannot carry"))
+}
+
+/// What a non-2xx answer said.
+struct Refusal {
+    code: u16,
+    location: Option<String>,
+    challenge: Option<String>,
+}
+
 impl Client {
-    fn get(
-        &mut self,
-        url: &str,
-        accept: Option<&str>,
-    ) -> Result<ureq::http::Response<ureq::Body>, ImageError> {
-        for attempt in 0..2 {
-            let mut req = self.agent.get(url);
+    /// GET `url`, authenticating on the registry's first `401` challenge and following
+    /// redirects: a redirect may go to another host (a CDN for blobs) but never from
+    /// https to plain http, and credentials go to the registry's origin only.
+    fn get(&mut self, url: &str, accept: Option<&str>) -> Result<BlockingResponse<'_>, ImageError> {
+        let http = &self.http;
+        let st = &mut self.st;
+        let start = Url::parse(url).map_err(|e| reg_err(url, e))?;
+        let mut authenticated = false;
+        let mut current = start.clone();
+        let mut hops = 0;
+        loop {
+            let shown = current.to_string();
+            let mut headers = Vec::new();
             if let Some(a) = accept {
-                req = req.header("Accept", a);
+                headers.push((header::ACCEPT, header_value(&shown, a)?));
             }
-            if let Some(auth) = &self.auth {
-                req = req.header("Authorization", auth);
+            let registry = current.same_origin(&st.origin);
+            if let (true, Some(auth)) = (registry, &st.auth) {
+                headers.push((header::AUTHORIZATION, header_value(&shown, auth)?));
             }
-            let resp = req.call().map_err(|e| reg_err(url, e))?;
-            let code = resp.status().as_u16();
-            if code == 401 && attempt == 0 {
-                let challenge = resp
-                    .headers()
-                    .get("www-authenticate")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(Challenge::parse)
-                    .ok_or_else(|| {
-                        reg_err(url, "401 Unauthorized without a WWW-Authenticate challenge")
-                    })?;
-                self.authenticate(&challenge, url)?;
+            let resp = http
+                .get(&current, &headers)
+                .map_err(|e| reg_err(&shown, e))?;
+            if (200..300).contains(&resp.status) {
+                return Ok(resp);
+            }
+            let r = Refusal {
+                code: resp.status,
+                location: resp.header("location").map(str::to_string),
+                challenge: resp.header("www-authenticate").map(str::to_string),
+            };
+            drop(resp);
+            if matches!(r.code, 301 | 302 | 303 | 307 | 308) {
+                let loc = r.location.ok_or_else(|| {
+                    reg_err(&shown, format!("HTTP {} without a Location", r.code))
+                })?;
+                let next = current.join(&loc).map_err(|e| reg_err(&shown, e))?;
+                if current.https && !next.https {
+                    return Err(reg_err(
+                        &shown,
+                        format!("redirect from https to plain http refused ({next})"),
+                    ));
+                }
+                hops += 1;
+                if hops > MAX_REDIRECTS {
+                    return Err(reg_err(url, format!("more than {MAX_REDIRECTS} redirects")));
+                }
+                current = next;
                 continue;
             }
-            if !(200..300).contains(&code) {
-                let reason = resp.status().canonical_reason().unwrap_or("");
-                let hint = if code == 401 || code == 403 {
-                    if self.creds.is_some() {
-                        " (credentials from the Docker config were rejected)"
-                    } else {
-                        " (no credentials for this registry in the Docker config)"
-                    }
-                } else {
-                    ""
-                };
-                return Err(reg_err(url, format!("HTTP {code} {reason}{hint}")));
+            if r.code == 401 && registry && !authenticated {
+                let challenge = r
+                    .challenge
+                    .as_deref()
+                    .and_then(Challenge::parse)
+                    .ok_or_else(|| {
+                        reg_err(
+                            &shown,
+                            "401 Unauthorized without a WWW-Authenticate challenge",
+                        )
+                    })?;
+                st.authenticate(http, &challenge, &shown)?;
+                authenticated = true;
+                current = start.clone();
+                hops = 0;
+                continue;
             }
-            return Ok(resp);
-        }
-        Err(reg_err(url, "still unauthorized after authenticating"))
-    }
-
-    fn authenticate(&mut self, ch: &Challenge, url: &str) -> Result<(), ImageError> {
-        match ch.scheme.as_str() {
-            "basic" => {
-                let c = self.creds.as_ref().ok_or_else(|| {
-                    reg_err(
-                        url,
-                        "the registry asks for basic auth and no credentials are configured",
-                    )
-                })?;
-                self.auth = Some(basic(c));
-                Ok(())
-            }
-            "bearer" => {
-                let realm = ch
-                    .param("realm")
-                    .ok_or_else(|| reg_err(url, "bearer challenge without a realm"))?;
-                let scope = ch
-                    .param("scope")
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("repository:{}:pull", self.reference.path()));
-                let mut q = vec![("scope", scope)];
-                if let Some(s) = ch.param("service") {
-                    q.push(("service", s.to_string()));
+            let reason = StatusCode::from_u16(r.code)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("");
+            let hint = match r.code {
+                401 if authenticated => " (still unauthorized after authenticating)",
+                401 | 403 if st.creds.is_some() => {
+                    " (credentials from the Docker config were rejected)"
                 }
-                let mut req = self.agent.get(realm);
-                for (k, v) in &q {
-                    req = req.query(k, v);
-                }
-                if let Some(c) = &self.creds {
-                    req = req.header("Authorization", &basic(c));
-                }
-                let mut resp = req.call().map_err(|e| reg_err(realm, e))?;
-                let code = resp.status().as_u16();
-                if !(200..300).contains(&code) {
-                    return Err(reg_err(realm, format!("token request failed: HTTP {code}")));
-                }
-                let body = resp
-                    .body_mut()
-                    .with_config()
-                    .limit(1024 * 1024)
-                    .read_to_vec()
-                    .map_err(|e| reg_err(realm, e))?;
-                let v: serde_json::Value =
-                    serde_json::from_slice(&body).map_err(|e| reg_err(realm, e))?;
-                let token = v
-                    .get("token")
-                    .or_else(|| v.get("access_token"))
-                    .and_then(|t| t.as_str())
-                    .ok_or_else(|| reg_err(realm, "token response has no token"))?;
-                self.auth = Some(format!("Bearer {token}"));
-                Ok(())
-            }
-            other => Err(reg_err(url, format!("unsupported auth scheme `{other}`"))),
+                401 | 403 => " (no credentials for this registry in the Docker config)",
+                _ => "",
+            };
+            return Err(reg_err(&shown, format!("HTTP {} {reason}{hint}", r.code)));
         }
     }
 
@@ -278,23 +290,18 @@ impl Client {
         url: &str,
         accept: Option<&str>,
     ) -> Result<(Option<String>, Vec<u8>), ImageError> {
-        let mut resp = self.get(url, accept)?;
+        let resp = self.get(url, accept)?;
         let ct = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
+            .header("content-type")
             .map(|s| s.split(';').next().unwrap_or(s).trim().to_string());
         let body = resp
-            .body_mut()
-            .with_config()
-            .limit(MAX_DOCUMENT)
-            .read_to_vec()
+            .read_to_vec(usize::try_from(MAX_DOCUMENT).unwrap_or(usize::MAX))
             .map_err(|e| reg_err(url, e))?;
         Ok((ct, body))
     }
 
     fn manifest(&mut self, r: &str) -> Result<(String, Option<String>, Vec<u8>), ImageError> {
-        let url = format!("{}/manifests/{r}", self.base);
+        let url = format!("{}/manifests/{r}", self.st.base);
         let (ct, body) = self.document(&url, Some(ACCEPT))?;
         let mut h = Hasher::for_digest(if r.starts_with("sha512:") {
             r
@@ -314,11 +321,98 @@ impl Client {
     }
 }
 
+impl Session {
+    fn authenticate(
+        &mut self,
+        http: &BlockingClient,
+        ch: &Challenge,
+        url: &str,
+    ) -> Result<(), ImageError> {
+        match ch.scheme.as_str() {
+            "basic" => {
+                let c = self.creds.as_ref().ok_or_else(|| {
+                    reg_err(
+                        url,
+                        "the registry asks for basic auth and no credentials are configured",
+                    )
+                })?;
+                self.auth = Some(basic(c));
+                Ok(())
+            }
+            "bearer" => {
+                let realm = ch
+                    .param("realm")
+                    .ok_or_else(|| reg_err(url, "bearer challenge without a realm"))?;
+                let scope = ch
+                    .param("scope")
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("repository:{}:pull", self.reference.path()));
+                let mut q = form_urlencoded::Serializer::new(String::new());
+                q.append_pair("scope", &scope);
+                if let Some(s) = ch.param("service") {
+                    q.append_pair("service", s);
+                }
+                let sep = if realm.contains('?') { '&' } else { '?' };
+                let token_url = Url::parse(&format!("{realm}{sep}{}", q.finish()))
+                    .map_err(|e| reg_err(realm, e))?;
+                // The registry names the realm: credentials never go there in clear.
+                if self.origin.https && !token_url.https {
+                    return Err(reg_err(
+                        realm,
+                        "token realm is plain http while the registry is https: refused",
+                    ));
+                }
+                let mut headers = Vec::new();
+                if let Some(c) = &self.creds {
+                    headers.push((header::AUTHORIZATION, header_value(realm, &basic(c))?));
+                }
+                let resp = http
+                    .get(&token_url, &headers)
+                    .map_err(|e| reg_err(realm, e))?;
+                let code = resp.status;
+                if !(200..300).contains(&code) {
+                    return Err(reg_err(realm, format!("token request failed: HTTP {code}")));
+                }
+                let body = resp.read_to_vec(MAX_TOKEN).map_err(|e| reg_err(realm, e))?;
+                let v: serde_json::Value =
+                    serde_json::from_slice(&body).map_err(|e| reg_err(realm, e))?;
+                let token = v
+                    .get("token")
+                    .or_else(|| v.get("access_token"))
+                    .and_then(|t| t.as_str())
+                    .ok_or_else(|| reg_err(realm, "token response has no token"))?;
+                self.auth = Some(format!("Bearer {token}"));
+                Ok(())
+            }
+            other => Err(reg_err(url, format!("unsupported auth scheme `{other}`"))),
+        }
+    }
+}
+
 fn basic(c: &Credentials) -> String {
     format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", c.username, c.password))
     )
+}
+
+/// Rampart's one HTTP client (`rampart_net`) as pulls use it: the system trust store
+/// (`SSL_CERT_FILE` or the usual bundle; see `rampart_net::tls::client_roots`), any
+/// destination (the user names the registry, loopback included), 15 s to connect and
+/// get the headers, 60 s without a byte, keep-alive connections reused for the whole
+/// pull.
+fn blocking_client() -> Result<BlockingClient, ImageError> {
+    let mut http = HttpClient::new(
+        rampart_net::tls::client_config(None),
+        EgressPolicy::unrestricted(),
+    );
+    http.timeout = Duration::from_secs(15);
+    http.user_agent = concat!("rampart/", env!("CARGO_PKG_VERSION")).to_string();
+    let mut c =
+        BlockingClient::new(http).map_err(|e| ImageError::Source(format!("HTTP client: {e}")))?;
+    c.read_timeout = Duration::from_secs(60);
+    c.total_timeout = Duration::from_secs(6 * 60 * 60);
+    Ok(c)
 }
 
 /// Pull an image's manifest, config and layers into a temporary directory.
@@ -330,18 +424,17 @@ pub fn pull(reference: &str, opts: &OpenOptions) -> Result<OpenedImage, ImageErr
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
         .and_then(|v| docker_credentials(&v, r.domain()));
     let scheme = if opts.insecure { "http" } else { "https" };
-    let config = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_connect(Some(Duration::from_secs(15)))
-        .timeout_per_read(Some(Duration::from_secs(60)))
-        .user_agent(concat!("rampart/", env!("CARGO_PKG_VERSION")))
-        .build();
+    let base = format!("{scheme}://{}/v2/{}", api_host(&r), r.path());
+    let origin = Url::parse(&base).map_err(|e| reg_err(&base, e))?;
     let mut client = Client {
-        agent: ureq::Agent::new_with_config(config),
-        base: format!("{scheme}://{}/v2/{}", api_host(&r), r.path()),
-        reference: r.clone(),
-        creds,
-        auth: None,
+        http: blocking_client()?,
+        st: Session {
+            base,
+            origin,
+            reference: r.clone(),
+            creds,
+            auth: None,
+        },
     };
     let (mut digest, mut ct, mut body) = client.manifest(manifest_ref(&r))?;
     for _ in 0..3 {
@@ -366,7 +459,7 @@ pub fn pull(reference: &str, opts: &OpenOptions) -> Result<OpenedImage, ImageErr
     let _ = ct;
     check_digest(&manifest.config.digest)?;
     let (_, config_bytes) = client.document(
-        &format!("{}/blobs/{}", client.base, manifest.config.digest),
+        &format!("{}/blobs/{}", client.st.base, manifest.config.digest),
         None,
     )?;
     verify_bytes(&config_bytes, &manifest.config.digest, "image config")?;
@@ -445,11 +538,10 @@ fn download(
     pulled: &mut u64,
 ) -> Result<PathBuf, ImageError> {
     check_digest(&l.digest)?;
-    let url = format!("{}/blobs/{}", client.base, l.digest);
-    let resp = client.get(&url, None)?;
+    let url = format!("{}/blobs/{}", client.st.base, l.digest);
+    let mut reader = client.get(&url, None)?;
     let path = dir.join(format!("layer-{i}"));
     let mut out = std::fs::File::create(&path).map_err(|e| ImageError::io(&path, e))?;
-    let mut reader = resp.into_body().into_reader();
     let mut hasher = Hasher::for_digest(&l.digest)?;
     let mut buf = vec![0u8; 256 * 1024];
     loop {

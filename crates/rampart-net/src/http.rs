@@ -26,6 +26,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_rustls::rustls;
 
+/// The header, method and status types of this client's API (from `hyper`), so callers
+/// need no HTTP crate of their own.
+pub use hyper::{header, Method as HttpMethod, StatusCode};
+
 /// Most idle connections kept per origin.
 pub const MAX_IDLE_PER_ORIGIN: usize = 4;
 /// Most origins with idle connections kept.

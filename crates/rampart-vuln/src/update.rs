@@ -14,13 +14,21 @@
 //!
 //! The temporary archive is created with a random name and `O_EXCL` in the database's
 //! directory (never a predictable name in a shared `/tmp`, never through a symlink) and
-//! removed when done. [`update_file`] builds a database that does not exist yet beside
+//! removed when done.
+//!
+//! Downloads go through Rampart's one HTTP client (`rampart_net::http`, keep-alive
+//! connections reused across ecosystems), trusting the system's CA certificates or
+//! [`UpdateOptions::ca_file`]'s. [`update_file`] builds a database that does not exist yet beside
 //! its final path and renames it into place only when some ecosystem was imported: a
 //! failed first update leaves no file behind.
 
 use crate::db::{Db, ImportReport};
 use crate::error::DbError;
 use crate::import::{self, ImportOptions};
+use rampart_net::egress::EgressPolicy;
+use rampart_net::http::header::{self, HeaderValue};
+use rampart_net::http::StatusCode;
+use rampart_net::http::{BlockingClient, HttpClient, Url};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{Read, Write as _};
@@ -70,6 +78,9 @@ pub struct UpdateOptions {
     pub force: bool,
     /// How archives are imported.
     pub import: ImportOptions,
+    /// CA certificates (PEM) trusted for HTTPS instead of the system's (a corporate
+    /// mirror); `None`: the system trust store (see `rampart_net::tls::client_roots`).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for UpdateOptions {
@@ -83,6 +94,7 @@ impl Default for UpdateOptions {
             total_timeout: Duration::from_secs(30 * 60),
             force: false,
             import: ImportOptions::default(),
+            ca_file: None,
         }
     }
 }
@@ -206,40 +218,45 @@ fn fail(http_status: Option<u16>, message: impl Into<String>) -> FetchError {
 }
 
 fn fetch(
-    agent: &ureq::Agent,
+    client: &BlockingClient,
     url: &str,
     prev: &FeedState,
     dest: &mut tempfile::NamedTempFile,
     max_bytes: u64,
 ) -> Result<(u16, Fetched), FetchError> {
-    let mut req = agent.get(url);
-    if let Some(etag) = &prev.etag {
-        req = req.header("If-None-Match", etag);
+    let parsed = Url::parse(url).map_err(|e| fail(None, e.to_string()))?;
+    let mut headers = Vec::new();
+    for (name, value) in [
+        (header::IF_NONE_MATCH, &prev.etag),
+        (header::IF_MODIFIED_SINCE, &prev.last_modified),
+    ] {
+        if let Some(v) = value.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+            headers.push((name, v));
+        }
     }
-    if let Some(lm) = &prev.last_modified {
-        req = req.header("If-Modified-Since", lm);
-    }
-    let resp = req.call().map_err(|e| fail(None, e.to_string()))?;
-    let code = resp.status().as_u16();
+    let mut resp = client
+        .get(&parsed, &headers)
+        .map_err(|e| fail(None, e.to_string()))?;
+    let code = resp.status;
     if code == 304 {
         return Ok((code, Fetched::NotModified));
     }
     if !(200..300).contains(&code) {
-        let reason = resp.status().canonical_reason().unwrap_or("");
+        let reason = StatusCode::from_u16(code)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("");
         return Err(fail(
             Some(code),
             format!("HTTP {code} {reason}").trim_end().to_string(),
         ));
     }
-    let header = |name: &str| {
-        resp.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let etag = header("etag");
-    let last_modified = header("last-modified");
-    if let Some(len) = header("content-length").and_then(|v| v.trim().parse::<u64>().ok()) {
+    let etag = resp.header("etag").map(str::to_string);
+    let last_modified = resp.header("last-modified").map(str::to_string);
+    if let Some(len) = resp
+        .header("content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
         if len > max_bytes {
             return Err(fail(
                 Some(code),
@@ -249,10 +266,7 @@ fn fetch(
     }
     let shown = dest.path().display().to_string();
     let file = dest.as_file_mut();
-    let mut body = resp
-        .into_body()
-        .into_reader()
-        .take(max_bytes.saturating_add(1));
+    let mut body = (&mut resp).take(max_bytes.saturating_add(1));
     let bytes = std::io::copy(&mut body, file).map_err(|e| FetchError {
         http_status: Some(code),
         bytes: 0,
@@ -275,6 +289,23 @@ fn fetch(
             last_modified,
         },
     ))
+}
+
+/// The one HTTP client (`rampart_net`) as `db update` uses it: the trust store of
+/// [`UpdateOptions::ca_file`] (else the system's), any destination (the user names the
+/// mirror), the timeouts of `opts`, no body limit of its own (archives are streamed to a
+/// file under [`UpdateOptions::max_bytes`]).
+fn client(opts: &UpdateOptions) -> Result<BlockingClient, String> {
+    let mut http = HttpClient::new(
+        rampart_net::tls::client_config(opts.ca_file.as_deref()),
+        EgressPolicy::unrestricted(),
+    );
+    http.timeout = opts.connect_timeout;
+    http.user_agent = concat!("rampart/", env!("CARGO_PKG_VERSION")).to_string();
+    let mut c = BlockingClient::new(http).map_err(|e| e.to_string())?;
+    c.read_timeout = opts.read_timeout;
+    c.total_timeout = opts.total_timeout;
+    Ok(c)
 }
 
 /// Download (when `path` exists) or build (when it does not) the database at `path`.
@@ -394,14 +425,9 @@ impl Db {
         progress: &mut dyn FnMut(&EcosystemUpdate),
     ) -> Result<UpdateReport, DbError> {
         let start = Instant::now();
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_connect(Some(opts.connect_timeout))
-            .timeout_per_read(Some(opts.read_timeout))
-            .timeout_global(Some(opts.total_timeout))
-            .user_agent(concat!("rampart/", env!("CARGO_PKG_VERSION")))
-            .build();
-        let agent = ureq::Agent::new_with_config(config);
+        // A client that cannot be built (a CA file that cannot be read) fails every
+        // ecosystem with its reason; the database keeps what it had.
+        let agent = client(opts);
         let feeds = self.feeds()?;
         // Beside the database (`vuln.db` alone: the working directory); in memory: the
         // system's temporary directory (random name, created exclusively either way).
@@ -434,15 +460,18 @@ impl Db {
                     Some(f) if !opts.force && f.url.as_deref() == Some(url.as_str()) => f.clone(),
                     _ => FeedState::default(),
                 };
-                match tempfile::Builder::new()
-                    .prefix(".rampart-update-")
-                    .suffix(".zip")
-                    .tempfile_in(&tmp_dir)
-                {
-                    Ok(mut dest) => {
-                        self.update_one(&agent, opts, eco, &url, &prev, &mut dest, &mut out)?;
+                match (
+                    &agent,
+                    tempfile::Builder::new()
+                        .prefix(".rampart-update-")
+                        .suffix(".zip")
+                        .tempfile_in(&tmp_dir),
+                ) {
+                    (Err(e), _) => out.error = Some(e.clone()),
+                    (Ok(agent), Ok(mut dest)) => {
+                        self.update_one(agent, opts, eco, &url, &prev, &mut dest, &mut out)?;
                     }
-                    Err(e) => {
+                    (_, Err(e)) => {
                         out.error = Some(format!(
                             "cannot create a temporary file in {}: {e}",
                             tmp_dir.display()
@@ -461,7 +490,7 @@ impl Db {
     #[allow(clippy::too_many_arguments)]
     fn update_one(
         &mut self,
-        agent: &ureq::Agent,
+        agent: &BlockingClient,
         opts: &UpdateOptions,
         eco: &str,
         url: &str,
