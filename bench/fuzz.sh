@@ -17,7 +17,10 @@ shift || true
 CORPORA=${RAMPART_CORPORA:-$ROOT/../shared/corpora}
 cargo afl --version >/dev/null 2>&1 || { echo "cargo-afl missing: cargo install cargo-afl --locked" >&2; exit 2; }
 
-(cd fuzz && cargo afl build --release --quiet)
+# FUZZ_BUILD=0 reuses the last build (e.g. while the tree is mid-edit).
+if [ "${FUZZ_BUILD:-1}" != 0 ] || [ ! -x fuzz/target/release/rampart-fuzz ]; then
+  (cd fuzz && cargo afl build --release --quiet)
+fi
 BIN=$ROOT/fuzz/target/release/rampart-fuzz
 
 # seed DIR PATTERN...: copy up to 200 small files matching find -name PATTERN into DIR.
@@ -32,7 +35,7 @@ seed() {
   find "$ROOT/crates" "$CORPORA" -type f -size -64k \( "${args[@]}" \) 2>/dev/null \
     | head -200 | while read -r f; do
         cp "$f" "$dir/$(printf '%s' "$f" | sha1sum | cut -c1-16)" 2>/dev/null || true
-      done
+      done || true  # head closing the pipe is not an error
   # afl-fuzz needs at least one seed.
   [ -n "$(ls -A "$dir")" ] || printf 'a' > "$dir/empty"
 }
@@ -83,6 +86,7 @@ for t in "${targets[@]}"; do
   seeds_for "$t"
   out=$ROOT/fuzz/out/$t
   rm -rf "$out"
+  mkdir -p "$ROOT/fuzz/out"
   # -t: a run over 2 s is a hang; -m: 1 GiB of address space per run.
   cargo afl fuzz -i "$ROOT/fuzz/seeds/$t" -o "$out" -V "$SECS" -t 2000 -m 1024 \
     -- "$BIN" "$t" >"$out.log" 2>&1 || true
