@@ -288,6 +288,62 @@ fn rule_selection(
     Ok(sel)
 }
 
+/// Whether `sel` leaves no rule able to fail the gate `fail_on`: every known rule is
+/// switched off or lowered below the gate.
+fn neutralises_every_rule(sel: &RuleSelection, known: &[&str], fail_on: FailOn) -> bool {
+    // Runtime and admission rules never fire in a repository scan: they do not count.
+    let scanned: Vec<&&str> = known
+        .iter()
+        .filter(|id| !id.starts_with("runtime/") && !id.starts_with("admission/"))
+        .collect();
+    !scanned.is_empty()
+        && scanned.iter().all(|id| {
+            sel.off(id).is_some()
+                || sel
+                    .severity(id)
+                    .is_some_and(|s| s != Severity::Unknown && !fail_on.trips(s))
+        })
+}
+
+/// Refuse a repository configuration's rule selection (`disable`, `<area>.disable`,
+/// `severity`) whole: together it would leave no rule able to fail the gate, and the
+/// gate is the runner's.
+fn refuse_repository_selection(cfg: &mut Config, summary: &mut ConfigSummary) {
+    let mut keys: Vec<String> = Vec::new();
+    for (pattern, sev) in std::mem::take(&mut cfg.severity) {
+        keys.push(format!("severity.{pattern}: {sev}"));
+    }
+    for d in std::mem::take(&mut cfg.disable) {
+        keys.push(format!("disable: {d}"));
+    }
+    for (area, list) in [
+        ("docker", &mut cfg.docker.disable),
+        ("terraform", &mut cfg.terraform.disable),
+        ("image", &mut cfg.image.disable),
+        ("license", &mut cfg.license.disable),
+        ("k8s", &mut cfg.k8s.disable),
+        ("secrets", &mut cfg.secrets.disable),
+    ] {
+        for d in std::mem::take(list) {
+            keys.push(format!("{area}.disable: {d}"));
+        }
+    }
+    summary.applied.retain(|a| !keys.contains(a));
+    for key in keys {
+        crate::say!(
+            "warning: {} (repository config): `{key}` ignored: together with the file's other \
+             rule selections it switches every rule off or below the gate; refused, every rule runs",
+            summary.path
+        );
+        summary.refused.push(RefusedSetting {
+            key,
+            reason: "the repository's rule selections together switch every rule off or \
+                     below the gate; refused, every rule runs"
+                .into(),
+        });
+    }
+}
+
 impl Settings {
     /// Resolve settings for a scan rooted at `root` (a directory, a file, or `-`).
     ///
@@ -398,7 +454,7 @@ impl Settings {
             },
             None => None,
         };
-        let selection = rule_selection(common, &cfg, config_path.as_deref())?;
+        let mut selection = rule_selection(common, &cfg, config_path.as_deref())?;
         if !selection.is_empty() {
             // Checked before scanning: a typo is a configuration error, not a quiet no-op.
             let known = crate::commands::rules::known_rule_ids(&rules)?;
@@ -406,6 +462,13 @@ impl Settings {
             selection
                 .check(&known)
                 .map_err(|e| anyhow::anyhow!("rule selection: {e}"))?;
+            if let Some(summary) = config_summary.as_mut().filter(|s| s.source == "repository") {
+                let repo = rule_selection(&CommonArgs::default(), &cfg, config_path.as_deref())?;
+                if neutralises_every_rule(&repo, &known, fail_on) {
+                    refuse_repository_selection(&mut cfg, summary);
+                    selection = rule_selection(common, &cfg, config_path.as_deref())?;
+                }
+            }
         }
         Ok(Settings {
             selection,

@@ -843,3 +843,30 @@ fn sbom_output_takes_format_equals_path() {
     let o = run(dir, &["sbom", ".", "-f", "cyclonedx", "-o", "spdx=x.json"]);
     assert_eq!(code(&o), 2);
 }
+
+#[test]
+fn a_repository_cannot_switch_every_rule_off() {
+    let (_tmp, root) = noisy_tree();
+    for yaml in [
+        "disable: [\"*\"]\n",
+        "severity:\n  \"**\": none\n",
+        "severity:\n  \"*/*\": info\n",
+        // Runtime and admission rules never fire in a scan: leaving them on is no escape.
+        "disable: [\"secret/*\", \"docker/*\", \"k8s/*\", \"terraform/*\", \"image/*\", \"license/*\"]\n",
+    ] {
+        std::fs::write(root.join("rampart.yaml"), yaml).unwrap();
+        let o = run(&root, &["scan", ".", "-f", "json"]);
+        assert_eq!(code(&o), 1, "{yaml}: the gate must still run\n{}", stderr(&o));
+        let v = json_of(&stdout(&o));
+        let refused = v["summary"]["config"]["refused"].as_array().unwrap();
+        assert!(!refused.is_empty(), "{yaml}: {v}");
+        assert!(stderr(&o).contains("every rule"), "{yaml}: {}", stderr(&o));
+    }
+    // The runner may (its own --config), and one area off stays the repository's choice.
+    std::fs::write(root.join("runner.yaml"), "disable: [\"*\"]\n").unwrap();
+    let o = run(&root, &["scan", ".", "--config", "runner.yaml"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    std::fs::write(root.join("rampart.yaml"), "disable: [\"docker/*\"]\n").unwrap();
+    let o = run(&root, &["scan", ".", "-f", "json"]);
+    assert_eq!(json_of(&stdout(&o))["summary"]["suppressed"]["config"], 6);
+}
