@@ -326,3 +326,40 @@ fn deep_kustomization_is_bounded_and_refused() {
     // Content left unchecked fails the run (fail closed).
     assert_eq!(run.code(), Some(2), "{}", run.text());
 }
+
+/// A Secret manifest that does not parse is reported (its data values could not be
+/// decoded and checked), with its line; it was skipped silently. A Helm template of a
+/// Secret is not a manifest: no problem reported.
+#[test]
+fn unparsable_secret_manifest_is_an_error_not_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: broken\ndata:\n  password: [unclosed\n",
+    );
+    write(
+        dir.path(),
+        "chart/templates/secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  password: {{ .Values.password | b64enc }}\n",
+    );
+    let run = bounded(dir.path(), &["secrets", ".", "-f", "json"]);
+    run.assert_bounded();
+    assert_eq!(run.code(), Some(2), "{}", run.text());
+    let r: serde_json::Value =
+        serde_json::from_slice(&run.out.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.text()));
+    let errors = r["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["path"], "secret.yaml");
+    assert!(
+        errors[0]["line"].as_u64().is_some_and(|l| l >= 6),
+        "{errors:?}"
+    );
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Secret manifest not parsed"),
+        "{errors:?}"
+    );
+}

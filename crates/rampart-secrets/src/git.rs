@@ -680,7 +680,13 @@ fn scan_diff(
         let content = blob.content();
         acc.files += 1;
         acc.bytes += content.len() as u64;
-        let (findings, keys) = scanner.findings_keyed(&path, content, commit);
+        let (findings, keys, problems) = scanner.findings_keyed(&path, content, commit);
+        for mut p in problems {
+            p.message = format!("{} ({})", p.message, where_(&path));
+            if !acc.errors.contains(&p) {
+                acc.errors.push(p);
+            }
+        }
         let (mut findings, mut keys): (Vec<Finding>, Vec<String>) = findings
             .into_iter()
             .zip(keys)

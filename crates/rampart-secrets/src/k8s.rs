@@ -6,7 +6,7 @@ use crate::scan::SecretScanner;
 use base64::Engine as _;
 use rampart_core::fingerprint::{fingerprint, secret_digest};
 use rampart_core::location::LineIndex;
-use rampart_core::{CommitInfo, Finding, K8sObjectRef, Location, RuleMeta, Severity};
+use rampart_core::{CommitInfo, Finding, K8sObjectRef, Location, RuleMeta, ScanError, Severity};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -55,20 +55,37 @@ struct Doc {
 /// The manifest documents of `content`, split and parsed by the one YAML loader (bounded
 /// in size, depth and alias expansion; a `-----BEGIN` line does not split a document;
 /// layouts go-yaml accepts and yaml-rust2 does not are read by its libyaml fallback).
-fn documents(content: &[u8]) -> Vec<Doc> {
+///
+/// A document that does not load and reads like a Secret (a `kind: Secret` line, not a
+/// `{{ … }}` template) is a problem: its data values could not be decoded and checked.
+fn documents(rel: &str, content: &[u8]) -> (Vec<Doc>, Vec<ScanError>) {
     let mut docs = Vec::new();
+    let mut problems = Vec::new();
     let Ok(text) = std::str::from_utf8(content) else {
-        return docs;
+        return (docs, problems);
     };
     let opts = rampart_yaml::Options::default();
     if text.len() > opts.limits.max_file_bytes {
-        return docs;
+        return (docs, problems);
     }
     for chunk in rampart_yaml::split_documents(text) {
-        let Ok(Some(parsed)) =
-            rampart_yaml::parse_document_lenient(chunk.text, chunk.first_line, &opts)
-        else {
-            continue;
+        let parsed = match rampart_yaml::parse_document_lenient(chunk.text, chunk.first_line, &opts)
+        {
+            Ok(Some(parsed)) => parsed,
+            Ok(None) => continue,
+            Err(e) => {
+                if reads_like_secret(chunk.text) {
+                    problems.push(ScanError {
+                        path: rel.to_string(),
+                        line: e.line.or(Some(chunk.first_line)),
+                        message: format!(
+                            "Secret manifest not parsed ({}); its data values were not decoded and checked",
+                            e.message.chars().take(200).collect::<String>()
+                        ),
+                    });
+                }
+                continue;
+            }
         };
         let value = parsed.value;
         let get = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
@@ -90,7 +107,19 @@ fn documents(content: &[u8]) -> Vec<Doc> {
             value,
         });
     }
-    docs
+    (docs, problems)
+}
+
+/// A `kind: Secret` line in a document that is not a template.
+fn reads_like_secret(text: &str) -> bool {
+    !text.contains("{{")
+        && text.lines().any(|l| {
+            let t = l.trim_start();
+            let t = t
+                .strip_prefix("kind:")
+                .or_else(|| t.strip_prefix("\"kind\":"));
+            t.is_some_and(|v| matches!(v.trim().trim_matches(['"', '\'', ',']), "Secret"))
+        })
 }
 
 /// Byte offset of each `key:` (or `"key":`) line below the `section:` line of the
@@ -144,7 +173,8 @@ fn find_key(text: &[u8], from: usize, key: &str) -> Option<usize> {
 }
 
 /// Add object identity to findings inside manifests, scan decoded Secret data, and report
-/// Secret manifests with literal values.
+/// Secret manifests with literal values. Returns the Secret documents that could not be
+/// checked.
 pub(crate) fn enrich(
     scanner: &SecretScanner,
     rel: &str,
@@ -152,10 +182,10 @@ pub(crate) fn enrich(
     commit: Option<&CommitInfo>,
     findings: &mut Vec<Finding>,
     keys: &mut Vec<String>,
-) {
-    let docs = documents(content);
+) -> Vec<ScanError> {
+    let (docs, problems) = documents(rel, content);
     if docs.is_empty() {
-        return;
+        return problems;
     }
     let lines = LineIndex::new(content);
     for f in findings.iter_mut() {
@@ -283,4 +313,5 @@ pub(crate) fn enrich(
             findings.push(f);
         }
     }
+    problems
 }

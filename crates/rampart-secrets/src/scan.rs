@@ -100,8 +100,9 @@ impl SecretScanner {
     /// whatever the ignore files say, and untracked files git ignores are skipped and
     /// listed in [`ScanOutput::ignored`]; outside one, `.gitignore` files do not apply.
     pub fn scan_path(&self, root: &Path) -> Result<ScanOutput, SecretsError> {
-        let visit =
-            |f: &rampart_core::walk::WalkedFile<'_>| self.scan_buffer(f.rel, f.content, true);
+        let visit = |f: &rampart_core::walk::WalkedFile<'_>| {
+            self.scan_buffer_checked(f.rel, f.content, true)
+        };
         let git = if self.opts.walk.respect_gitignore {
             crate::git::ignored_paths(root)?
         } else {
@@ -119,9 +120,10 @@ impl SecretScanner {
             ignored: out.ignored,
             ..ScanOutput::default()
         };
-        for (findings, stale) in out.results {
+        for (findings, stale, problems) in out.results {
             res.findings.extend(findings);
             res.stale.extend(stale);
+            res.errors.extend(problems);
         }
         if res.stale.len() > MAX_STALE_TOTAL {
             // Which ones are listed must not depend on thread scheduling.
@@ -139,16 +141,33 @@ impl SecretScanner {
     }
 
     /// Scan one buffer as file `rel`, applying inline suppressions (and reporting stale
-    /// ones when `report_stale`).
+    /// ones when `report_stale`). The problems [`Self::scan_buffer_checked`] returns are
+    /// dropped: a caller that can report them uses that instead.
     pub fn scan_buffer(
         &self,
         rel: &str,
         content: &[u8],
         report_stale: bool,
     ) -> (Vec<Finding>, Vec<StaleIgnore>) {
-        let mut findings = self.findings_in(rel, content, None);
+        let (findings, stale, _) = self.scan_buffer_checked(rel, content, report_stale);
+        (findings, stale)
+    }
+
+    /// [`Self::scan_buffer`], with the problems met (a Secret manifest that could not be
+    /// parsed, so its data values were not checked).
+    pub fn scan_buffer_checked(
+        &self,
+        rel: &str,
+        content: &[u8],
+        report_stale: bool,
+    ) -> (Vec<Finding>, Vec<StaleIgnore>, Vec<ScanError>) {
+        let (mut findings, _, problems) = self.findings_keyed(rel, content, None);
         let stale = inline::apply(content, rel, &mut findings);
-        (findings, if report_stale { stale } else { Vec::new() })
+        (
+            findings,
+            if report_stale { stale } else { Vec::new() },
+            problems,
+        )
     }
 
     /// Findings in `content` (no suppression), with `commit` attached to each location.
@@ -171,15 +190,16 @@ impl SecretScanner {
         rel: &str,
         content: &[u8],
         commit: Option<&CommitInfo>,
-    ) -> (Vec<Finding>, Vec<String>) {
+    ) -> (Vec<Finding>, Vec<String>, Vec<ScanError>) {
         let matches = self
             .engine
             .scan(rel, content, commit.map(|c| c.commit.as_str()));
         let (mut findings, mut keys) = self.build(rel, rel, content, matches, commit);
+        let mut problems = Vec::new();
         if k8s::looks_like_manifest(rel, content) {
-            k8s::enrich(self, rel, content, commit, &mut findings, &mut keys);
+            problems = k8s::enrich(self, rel, content, commit, &mut findings, &mut keys);
         }
-        (findings, keys)
+        (findings, keys, problems)
     }
 
     /// Findings for the matches of one buffer: generic duplicates dropped, fingerprints
