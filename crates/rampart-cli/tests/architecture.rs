@@ -28,11 +28,14 @@ fn allowed_edges(doc: &str) -> BTreeMap<String, Option<BTreeSet<String>>> {
         let deps = if cells[2].contains("every crate") {
             None
         } else {
+            // Every `rampart-…` in backticks; anything else in the cell is a comment.
             Some(
                 cells[2]
-                    .split(',')
-                    .map(|s| s.trim().trim_matches('`').to_string())
+                    .split('`')
+                    .skip(1)
+                    .step_by(2)
                     .filter(|s| s.starts_with("rampart-"))
+                    .map(str::to_string)
                     .collect(),
             )
         };
