@@ -556,3 +556,50 @@ fn lint(source: &str, r: &Record) -> Option<RecordProblem> {
 pub fn warm_up() -> bool {
     VALIDATOR.is_some()
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+
+    fn yaml(text: &str) -> Vec<Outcome> {
+        let input = Input {
+            source: "r.yaml".into(),
+            kind: Kind::Yaml,
+            bytes: text.as_bytes().to_vec(),
+        };
+        process_yaml(&input, &ImportOptions::default())
+    }
+
+    /// An unquoted version that reads as a number stays as written (`3.10`, not 3.1).
+    #[test]
+    fn osv_yaml_versions_stay_as_written() {
+        let out = yaml(
+            "id: PYSEC-0000-1\nmodified: 2024-01-01T00:00:00Z\naffected:\n  - package: {ecosystem: PyPI, name: x}\n    ranges:\n      - type: ECOSYSTEM\n        events:\n          - introduced: 3.10\n          - fixed: 3.12\n",
+        );
+        let Some(Outcome::Records(recs)) = out.first() else {
+            panic!("not imported");
+        };
+        let events = &recs[0].0.affected[0].ranges[0].events;
+        assert_eq!(events[0].introduced.as_deref(), Some("3.10"));
+        assert_eq!(events[1].fixed.as_deref(), Some("3.12"));
+    }
+
+    /// Deep nesting is a `YAML` rejection with its line, quickly.
+    #[test]
+    fn deep_osv_yaml_is_rejected() {
+        let text = format!(
+            "id: X-1\naffected: {}{}\n",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let started = std::time::Instant::now();
+        let out = yaml(&text);
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        let Some(Outcome::Rejected(p)) = out.first() else {
+            panic!("not rejected");
+        };
+        assert_eq!(p.code, "YAML");
+        assert!(p.message.contains("line 2"), "{}", p.message);
+    }
+}

@@ -121,4 +121,25 @@ mod tests {
         assert_eq!(a.package.as_ref().unwrap().ecosystem, "Alpine:v3.10");
         assert_eq!(a.ranges[0].events[1].fixed.as_deref(), Some("7.66.0-r0"));
     }
+
+    /// A version that reads as a number is kept as written (serde_yaml gave `3.1`).
+    #[test]
+    fn numeric_looking_versions_stay_as_written() {
+        let y = "distroversion: v3.19\npackages:\n  - pkg:\n      name: py\n      secfixes:\n        3.10:\n          - CVE-2024-1\n";
+        let r = parse(y).unwrap();
+        let fixed = r[0].affected[0].ranges[0].events[1].fixed.clone();
+        assert_eq!(fixed.as_deref(), Some("3.10"));
+    }
+
+    /// Deep nesting is an error quickly, with its line.
+    #[test]
+    fn deep_nesting_is_an_error() {
+        let y = format!(
+            "distroversion: v3.19\npackages: {}{}\n",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let e = parse(&y).unwrap_err();
+        assert!(e.contains("line 2") && e.contains("nesting"), "{e}");
+    }
 }
