@@ -396,16 +396,19 @@ fn basic(c: &Credentials) -> String {
     )
 }
 
-/// Rampart's one HTTP client (`rampart_net`) as pulls use it: the system trust store
-/// (`SSL_CERT_FILE` or the usual bundle; see `rampart_net::tls::client_roots`), any
+/// Rampart's one HTTP client (`rampart_net`) as pulls use it: the trust store of
+/// `ca_file` (`--ca-file`), else the system's (`SSL_CERT_FILE` or the usual bundle; see
+/// `rampart_net::tls::client_roots`), any
 /// destination (the user names the registry, loopback included), 15 s to connect and
 /// get the headers, 60 s without a byte, keep-alive connections reused for the whole
 /// pull.
-fn blocking_client() -> Result<BlockingClient, ImageError> {
-    let mut http = HttpClient::new(
-        rampart_net::tls::client_config(None),
-        EgressPolicy::unrestricted(),
-    );
+fn blocking_client(ca_file: Option<&std::path::Path>) -> Result<BlockingClient, ImageError> {
+    let tls = rampart_net::tls::client_config(ca_file);
+    // A CA file given but unusable is an error now, whatever the registry's scheme.
+    if let (Some(_), Err(e)) = (ca_file, &tls) {
+        return Err(ImageError::Source(format!("--ca-file: {e}")));
+    }
+    let mut http = HttpClient::new(tls, EgressPolicy::unrestricted());
     http.timeout = Duration::from_secs(15);
     http.user_agent = concat!("rampart/", env!("CARGO_PKG_VERSION")).to_string();
     let mut c =
@@ -427,7 +430,7 @@ pub fn pull(reference: &str, opts: &OpenOptions) -> Result<OpenedImage, ImageErr
     let base = format!("{scheme}://{}/v2/{}", api_host(&r), r.path());
     let origin = Url::parse(&base).map_err(|e| reg_err(&base, e))?;
     let mut client = Client {
-        http: blocking_client()?,
+        http: blocking_client(opts.ca_file.as_deref())?,
         st: Session {
             base,
             origin,

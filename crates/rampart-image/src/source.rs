@@ -300,6 +300,8 @@ pub struct OpenOptions {
     pub docker_config: Option<PathBuf>,
     /// Directory for pulled blobs (default: the system temp dir).
     pub temp_dir: Option<PathBuf>,
+    /// CA certificates (PEM) trusted for registry HTTPS instead of the system's.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for OpenOptions {
@@ -314,6 +316,7 @@ impl Default for OpenOptions {
             max_pull_bytes: 8 * 1024 * 1024 * 1024,
             docker_config: None,
             temp_dir: None,
+            ca_file: None,
         }
     }
 }

@@ -296,10 +296,12 @@ fn fetch(
 /// mirror), the timeouts of `opts`, no body limit of its own (archives are streamed to a
 /// file under [`UpdateOptions::max_bytes`]).
 fn client(opts: &UpdateOptions) -> Result<BlockingClient, String> {
-    let mut http = HttpClient::new(
-        rampart_net::tls::client_config(opts.ca_file.as_deref()),
-        EgressPolicy::unrestricted(),
-    );
+    let tls = rampart_net::tls::client_config(opts.ca_file.as_deref());
+    // A CA file given but unusable is an error now, whatever the mirror's scheme.
+    if let (Some(_), Err(e)) = (&opts.ca_file, &tls) {
+        return Err(format!("--ca-file: {e}"));
+    }
+    let mut http = HttpClient::new(tls, EgressPolicy::unrestricted());
     http.timeout = opts.connect_timeout;
     http.user_agent = concat!("rampart/", env!("CARGO_PKG_VERSION")).to_string();
     let mut c = BlockingClient::new(http).map_err(|e| e.to_string())?;

@@ -57,6 +57,10 @@ pub enum DbCmd {
         /// Download every ecosystem again, ignoring stored ETags.
         #[arg(long)]
         force: bool,
+        /// CA certificates (PEM) trusted for HTTPS instead of the system's (a mirror
+        /// behind a corporate CA).
+        #[arg(long, value_name = "FILE")]
+        ca_file: Option<std::path::PathBuf>,
         /// Database location.
         #[command(flatten)]
         db: DbPath,
@@ -174,6 +178,7 @@ pub fn run(cmd: DbCmd) -> Result<u8> {
             max_size,
             timeout,
             force,
+            ca_file,
             db,
             strict,
             no_schema,
@@ -184,6 +189,7 @@ pub fn run(cmd: DbCmd) -> Result<u8> {
                 max_bytes: max_size,
                 total_timeout: Duration::from_secs(timeout.max(1)),
                 force,
+                ca_file,
                 import: ImportOptions {
                     validate_schema: !no_schema,
                     strict,

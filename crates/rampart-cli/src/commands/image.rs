@@ -28,6 +28,10 @@ pub struct ImageCmd {
     /// Talk plain HTTP to the registry (local test registries).
     #[arg(long)]
     pub insecure: bool,
+    /// CA certificates (PEM) trusted for the registry's HTTPS instead of the system's
+    /// (a registry behind a corporate CA).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
     /// Vulnerability database (default: $RAMPART_DB, else the cache path, when it exists).
     #[command(flatten)]
     pub db: crate::commands::db::DbPath,
@@ -61,6 +65,7 @@ pub fn run(cmd: ImageCmd) -> Result<u8> {
     let mut opts = ScanOptions::default();
     opts.open.platform = platform;
     opts.open.insecure = cmd.insecure;
+    opts.open.ca_file = cmd.ca_file.clone();
     opts.open.temp_dir = cmd.temp_dir.clone();
     opts.limits.max_secret_file = settings.walk.max_file_size;
 
