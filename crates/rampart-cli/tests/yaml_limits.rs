@@ -363,3 +363,37 @@ fn unparsable_secret_manifest_is_an_error_not_skipped() {
         "{errors:?}"
     );
 }
+
+/// Operator input is bounded too: a `secrets --rules` file and a `db import` YAML record
+/// with 100,000-deep nesting are errors naming the file (and line), quickly.
+#[test]
+fn deep_rules_file_and_db_import_record_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "rules.yaml",
+        &format!("provider: x\nrules: {}\n", deep()),
+    );
+    write(dir.path(), "scan/a.txt", "nothing here\n");
+    let run = bounded(dir.path(), &["secrets", "scan", "--rules", "rules.yaml"]);
+    run.assert_bounded();
+    let text = run.text();
+    assert_eq!(run.code(), Some(2), "{text}");
+    assert!(text.contains("rules.yaml"), "{text}");
+    assert!(text.contains("nesting deeper than"), "{text}");
+
+    write(
+        dir.path(),
+        "osv/r.yaml",
+        &format!("id: X-1\naffected: {}\n", deep()),
+    );
+    let db = dir.path().join("db.sqlite");
+    let run = bounded(
+        dir.path(),
+        &["db", "import", "--db", db.to_str().unwrap(), "osv"],
+    );
+    run.assert_bounded();
+    let text = run.text();
+    assert!(text.contains("r.yaml"), "{text}");
+    assert!(text.contains("nesting deeper than"), "{text}");
+}
