@@ -94,8 +94,13 @@ pub fn policy_inputs(path: &str, content: &[u8]) -> (Vec<PolicyInput>, Vec<ScanE
         return (out, errors);
     }
     for chunk in rampart_yaml::split_documents(&text) {
-        // The document's first line after its `---` marker.
-        let start_line = chunk.first_line + usize::from(chunk.text.starts_with("---"));
+        // The document's first line after a bare `---` marker line.
+        let marker_only = chunk
+            .text
+            .lines()
+            .next()
+            .is_some_and(|l| l.trim_end() == "---");
+        let start_line = chunk.first_line + usize::from(marker_only);
         if chunk.text.len() > MAX_DOC_BYTES {
             errors.push(err(
                 Some(start_line),
