@@ -39,34 +39,9 @@ fn openssl(dir: &Path, args: &[&str]) {
     assert!(st.success(), "openssl {args:?}");
 }
 
-struct Registry(Child);
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Issue 14: pulls trusted only the CA roots compiled into the HTTP library (ureq's
-/// webpki-roots): a registry behind a corporate CA could not be pulled from at all.
-#[test]
-fn a_registry_behind_a_private_ca_is_trusted_with_ca_file_only() {
-    let tools = ["openssl", "docker-registry", "skopeo"];
-    if tools.iter().any(|t| {
-        rampart_testkit::tool(
-            "RAMPART_NO_SUCH_ENV",
-            t,
-            "apt-get install openssl docker-registry skopeo",
-        )
-        .is_none()
-    }) {
-        return;
-    }
-    let Some(layout) = layout() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    // A CA, and a server certificate for 127.0.0.1 that it signs.
+/// A CA (`ca.pem`), and a server certificate for 127.0.0.1 it signs (`srv.pem`,
+/// `srv.key`), in `d`.
+fn pki(d: &Path) {
     openssl(
         d,
         &[
@@ -129,6 +104,52 @@ fn a_registry_behind_a_private_ca_is_trusted_with_ca_file_only() {
             "ext",
         ],
     );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "server did not start on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+struct Registry(Child);
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Issue 14: pulls trusted only the CA roots compiled into the HTTP library (ureq's
+/// webpki-roots): a registry behind a corporate CA could not be pulled from at all.
+#[test]
+fn a_registry_behind_a_private_ca_is_trusted_with_ca_file_only() {
+    let tools = ["openssl", "docker-registry", "skopeo"];
+    if tools.iter().any(|t| {
+        rampart_testkit::tool(
+            "RAMPART_NO_SUCH_ENV",
+            t,
+            "apt-get install openssl docker-registry skopeo",
+        )
+        .is_none()
+    }) {
+        return;
+    }
+    let Some(layout) = layout() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    pki(d);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -153,11 +174,7 @@ fn a_registry_behind_a_private_ca_is_trusted_with_ca_file_only() {
             .spawn()
             .unwrap(),
     );
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "docker-registry did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(port);
     let image = format!("127.0.0.1:{port}/rampart/test:v1");
     let st = Command::new("skopeo")
         .args(["copy", "-q", "--dest-tls-verify=false"])
@@ -195,4 +212,66 @@ fn a_registry_behind_a_private_ca_is_trusted_with_ca_file_only() {
     let (code, _, stderr) = run(&["--ca-file", &missing]);
     assert_ne!(code, Some(0));
     assert!(stderr.contains("missing.pem"), "{stderr}");
+}
+
+/// The pull follows redirects itself now (the one HTTP client never does): an https
+/// registry redirecting to plain http must not get its next request (and whatever it
+/// carries) sent in clear. The https side is `openssl s_server -HTTP` answering a
+/// canned 307.
+#[test]
+fn a_redirect_from_https_to_plain_http_is_refused() {
+    if rampart_testkit::tool("RAMPART_NO_SUCH_ENV", "openssl", "apt-get install openssl").is_none()
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    pki(d);
+    // The plain-http side counts the connections it gets.
+    let plain = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let plain_port = plain.local_addr().unwrap().port();
+    plain.set_nonblocking(true).unwrap();
+    let www = d.join("www");
+    std::fs::create_dir_all(www.join("v2/team/app/manifests")).unwrap();
+    std::fs::write(
+        www.join("v2/team/app/manifests/1.0"),
+        format!("HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{plain_port}/v2/team/app/manifests/1.0\r\nContent-Length: 0\r\n\r\n"),
+    )
+    .unwrap();
+    let port = free_port();
+    let _server = Registry(
+        Command::new("openssl")
+            .current_dir(&www)
+            .args(["s_server", "-quiet", "-HTTP", "-accept"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("-cert")
+            .arg(d.join("srv.pem"))
+            .arg("-key")
+            .arg(d.join("srv.key"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(port);
+    let out = rampart()
+        .args([
+            "image",
+            &format!("127.0.0.1:{port}/team/app:1.0"),
+            "--list-packages",
+        ])
+        .arg("--ca-file")
+        .arg(d.join("ca.pem"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("redirect from https to plain http refused"),
+        "{stderr}"
+    );
+    assert!(
+        plain.accept().is_err(),
+        "the plain-http server was contacted"
+    );
 }
