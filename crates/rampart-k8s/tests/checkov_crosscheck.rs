@@ -1,5 +1,5 @@
-//! Checkov cross-check: for every best-practice rule that names a Checkov `CKV_K8S_*`
-//! id, run the rule on that check's own example manifests (corpus `k8s-checkov`) and
+//! Checkov cross-check: for every best-practice and Pod Security Standards rule that
+//! names a Checkov `CKV_K8S_*` id, run the rule on that check's own example manifests (corpus `k8s-checkov`) and
 //! compare per-resource PASSED/FAILED with Checkov's expected counts (and resource
 //! lists where the upstream test gives them). Deliberate differences are listed in
 //! [`DIFFERENCES`] with the counts Rampart gives, so a change either way fails.
@@ -11,6 +11,7 @@ mod best_common;
 use best_common::{read_objects, run};
 use rampart_k8s::best;
 use rampart_k8s::podspec::pod_spec;
+use rampart_k8s::pss;
 use rampart_k8s::Object;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -70,6 +71,24 @@ const DIFFERENCES: &[(&str, &str, (usize, usize), &str)] = &[
         "CKV_K8S_44",
         (1, 2),
         "Checkov gives a Service unrelated to Tiller no verdict (UNKNOWN); Rampart counts it as passing",
+    ),
+    (
+        "test_MinimizeCapabilities.py",
+        "CKV_K8S_37",
+        (1, 4),
+        "k8s/pss-capabilities-restricted follows PSA: pod-drop-all-capabilities-PASSED2.yaml drops `all` in lower case, and PSA's capabilities_restricted accepts only the exact string `ALL` in capabilities.drop (Checkov compares case-insensitively)",
+    ),
+    (
+        "test_RootContainers.py",
+        "CKV_K8S_23",
+        (2, 9),
+        "k8s/pss-run-as-non-root follows PSA: in rootContainersPASSED.yaml pod3 sets the pod's runAsNonRoot: false (PSA forbids an explicit false at pod level even when every container sets true), pod4 and pod5 set only runAsUser: 1000 (Checkov accepts a non-zero UID, PSA requires runAsNonRoot: true); rootContainersFAILED-malformed-spec.yaml has `spec` as a list, a schema error with no pod spec to evaluate",
+    ),
+    (
+        "test_Seccomp.py",
+        "CKV_K8S_31",
+        (8, 8),
+        "k8s/pss-seccomp-profile-restricted follows PSA at latest: the four PASSED examples that only set the `seccomp.security.alpha.kubernetes.io/pod` annotation (runtime/default or docker/default) fail, because PSA's restricted check (from v1.19) reads securityContext.seccompProfile.type only; the kubelet ignores the annotation since v1.27",
     ),
 ];
 
@@ -164,9 +183,12 @@ fn checkov_examples_agree() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
 
-    // Checkov id → the best-practice rules that claim it.
+    // Checkov id → the best-practice and PSS rules that claim it (PSS rules run at
+    // the default context: restricted, latest, so every control is active).
+    let all_rules: Vec<rampart_k8s::rules::Rule> =
+        best::rules().into_iter().chain(pss::rules()).collect();
     let mut by_id: BTreeMap<String, Vec<rampart_k8s::rules::Rule>> = BTreeMap::new();
-    for r in best::rules() {
+    for r in &all_rules {
         for id in checkov_ids(&r.meta.peers) {
             by_id.entry(id).or_default().push(rampart_k8s::rules::Rule {
                 meta: r.meta.clone(),
@@ -267,7 +289,7 @@ fn checkov_examples_agree() {
     eprintln!(
         "checkov cross-check: {} Checkov ids claimed by {} rules; {compared} upstream tests compared over {resources} resources: {agreed} agree, {} deliberate differences; ids without upstream examples: {no_examples:?}",
         by_id.len(),
-        best::rules().len(),
+        all_rules.len(),
         DIFFERENCES.len(),
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -177,10 +177,14 @@ pub(crate) struct Control {
     pub title: &'static str,
     pub description: &'static str,
     pub remediation: &'static str,
+    /// Peer-tool ids that check the same thing (`CKV_K8S_n`, `trivy:KSV-nnnn`,
+    /// `kube-linter:x`, `polaris:x`, `kubesec:x`), as on the best-practice rules; a
+    /// comment on the control says where a peer is narrower or wider than PSA.
+    pub peers: &'static [&'static str],
 }
 
 macro_rules! control {
-    ($up:expr, $slug:expr, $lvl:ident, $since:expr, $ov:expr, $f:path, $title:expr, $desc:expr, $rem:expr) => {
+    ($up:expr, $slug:expr, $lvl:ident, $since:expr, $ov:expr, $f:path, $title:expr, $desc:expr, $rem:expr, $peers:expr) => {
         Control {
             upstream: $up,
             slug: $slug,
@@ -191,6 +195,7 @@ macro_rules! control {
             title: $title,
             description: $desc,
             remediation: $rem,
+            peers: $peers,
         }
     };
 }
@@ -198,82 +203,112 @@ macro_rules! control {
 pub(crate) fn controls() -> &'static [Control] {
     use checks::*;
     static CONTROLS: &[Control] = &[
+        // Each peer checks one of the three namespaces (narrower); the control fails on any.
         control!("hostNamespaces", "host-namespaces", Baseline, 0, &[], host_namespaces,
             "Pod shares a host namespace",
             "Sharing the host's network, PID or IPC namespace (hostNetwork, hostPID, hostIPC) lets a pod see and affect host processes and traffic. Pod Security Standards baseline forbids it.",
-            "Remove hostNetwork, hostPID and hostIPC or set them to false."),
+            "Remove hostNetwork, hostPID and hostIPC or set them to false.",
+            &["CKV_K8S_17", "CKV_K8S_18", "CKV_K8S_19", "trivy:KSV-0008", "trivy:KSV-0009", "trivy:KSV-0010", "kube-linter:host-ipc", "kube-linter:host-network", "kube-linter:host-pid", "polaris:hostIPCSet", "polaris:hostNetworkSet", "polaris:hostPIDSet"]),
         control!("privileged", "privileged", Baseline, 0, &[], privileged,
             "Privileged container",
             "A privileged container has all capabilities and access to every host device; it is root on the node. Pod Security Standards baseline forbids it.",
-            "Remove securityContext.privileged or set it to false; grant only the specific capabilities needed."),
+            "Remove securityContext.privileged or set it to false; grant only the specific capabilities needed.",
+            &["CKV_K8S_16", "trivy:KSV-0017", "kube-linter:privileged-container", "polaris:runAsPrivileged", "kubesec:Privileged"]),
+        // CKV_K8S_25 is wider: it fails any added capability, even one of the default set.
         control!("capabilities_baseline", "capabilities-baseline", Baseline, 0, &[], capabilities_baseline,
             "Container adds a capability beyond the default set",
             "Adding capabilities beyond the container runtime's default set (AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT), e.g. SYS_ADMIN or NET_ADMIN, is forbidden by Pod Security Standards baseline.",
-            "Remove the capability from securityContext.capabilities.add."),
+            "Remove the capability from securityContext.capabilities.add.",
+            &["CKV_K8S_25"]),
         control!("hostPathVolumes", "host-path-volumes", Baseline, 0, &[], host_path_volumes,
             "hostPath volume",
             "hostPath volumes mount a directory of the node into the pod, which can expose the node's file system, credentials and container runtime socket. Pod Security Standards baseline forbids them.",
-            "Use a persistentVolumeClaim, emptyDir, configMap or secret volume instead."),
+            "Use a persistentVolumeClaim, emptyDir, configMap or secret volume instead.",
+            &["trivy:KSV-0023"]),
         control!("hostPorts", "host-ports", Baseline, 0, &[], host_ports,
             "Container uses a hostPort",
             "hostPort binds a port on the node's network interfaces, bypassing network policy and limiting scheduling. Pod Security Standards baseline forbids non-zero host ports.",
-            "Remove ports[].hostPort and expose the pod through a Service."),
+            "Remove ports[].hostPort and expose the pod through a Service.",
+            &["CKV_K8S_26", "trivy:KSV-0024", "polaris:hostPortSet"]),
+        // KSV-0002 is wider: it accepts only runtime/default, not localhost/ profiles.
         control!("appArmorProfile", "apparmor-profile", Baseline, 0, &[], apparmor_profile,
             "AppArmor profile disabled or overridden",
             "The AppArmor profile (container.apparmor.security.beta.kubernetes.io/* annotations or securityContext.appArmorProfile) may only be runtime/default (RuntimeDefault) or a localhost profile; Unconfined disables AppArmor.",
-            "Remove the Unconfined AppArmor setting or use RuntimeDefault / a Localhost profile."),
+            "Remove the Unconfined AppArmor setting or use RuntimeDefault / a Localhost profile.",
+            &["trivy:KSV-0002"]),
         control!("seLinuxOptions", "selinux-options", Baseline, 0, &[], selinux_options,
             "Custom SELinux options",
             "Setting a custom SELinux user or role, or a type other than container_t, container_init_t, container_kvm_t (or container_engine_t from v1.31), can escape the container's SELinux confinement.",
-            "Remove seLinuxOptions.user and role and use an allowed type (or none)."),
+            "Remove seLinuxOptions.user and role and use an allowed type (or none).",
+            &["trivy:KSV-0025"]),
+        // KSV-0027 and unsafe-proc-mount ignore the v1.35 user-namespace exemption (wider).
         control!("procMount_baseline", "proc-mount", Baseline, 0, &[], proc_mount_baseline,
             "Unmasked /proc mount",
             "securityContext.procMount other than Default unmasks /proc paths that the runtime hides. From v1.35 baseline allows it for pods in a user namespace (hostUsers: false).",
-            "Remove securityContext.procMount or set it to Default."),
+            "Remove securityContext.procMount or set it to Default.",
+            &["trivy:KSV-0027", "kube-linter:unsafe-proc-mount"]),
         control!("seccompProfile_baseline", "seccomp-profile-baseline", Baseline, 0, &[], seccomp_baseline,
             "Seccomp explicitly disabled",
             "Setting the seccomp profile to Unconfined (seccompProfile.type, or the seccomp annotations before v1.19) removes the system call filter.",
-            "Remove the Unconfined seccomp setting; use RuntimeDefault."),
+            "Remove the Unconfined seccomp setting; use RuntimeDefault.",
+            &["trivy:KSV-0104"]),
         control!("sysctls", "sysctls", Baseline, 0, &[], sysctls,
             "Unsafe sysctl",
             "Only namespaced, isolated sysctls are allowed (kernel.shm_rmid_forced, net.ipv4.ip_local_port_range, net.ipv4.tcp_syncookies, net.ipv4.ping_group_range, net.ipv4.ip_unprivileged_port_start; ip_local_reserved_ports from v1.27; tcp_keepalive_time, tcp_fin_timeout, tcp_keepalive_intvl, tcp_keepalive_probes from v1.29; tcp_rmem, tcp_wmem from v1.32; tcp_slow_start_after_idle, tcp_notsent_lowat from v1.37).",
-            "Remove the sysctl from spec.securityContext.sysctls."),
+            "Remove the sysctl from spec.securityContext.sysctls.",
+            &["trivy:KSV-0026"]),
         control!("windowsHostProcess", "windows-host-process", Baseline, 0, &[], windows_host_process,
             "Windows HostProcess container",
             "Windows HostProcess containers run directly on the host with full privileges. Pod Security Standards baseline forbids them.",
-            "Remove securityContext.windowsOptions.hostProcess or set it to false."),
+            "Remove securityContext.windowsOptions.hostProcess or set it to false.",
+            &["trivy:KSV-0103"]),
         control!("hostProbesAndHostLifecycle", "host-probes-and-lifecycle", Baseline, 34, &[], host_probes_and_lifecycle,
             "Probe or lifecycle handler targets another host",
             "A probe or lifecycle handler with httpGet.host or tcpSocket.host makes the kubelet connect to an arbitrary host (server-side request forgery). Forbidden by baseline from v1.34.",
-            "Remove the host field so the handler targets the pod's own IP."),
+            "Remove the host field so the handler targets the pod's own IP.",
+            &[]),
         control!("restrictedVolumes", "restricted-volumes", Restricted, 0, &[], restricted_volumes,
             "Volume type not allowed by the restricted profile",
             "The restricted profile allows only configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected and secret volumes.",
-            "Replace the volume with one of the allowed types (usually a persistentVolumeClaim)."),
+            "Replace the volume with one of the allowed types (usually a persistentVolumeClaim).",
+            &["trivy:KSV-0028"]),
+        // The peers do not exempt Windows pods (wider).
         control!("allowPrivilegeEscalation", "allow-privilege-escalation", Restricted, 8, &[], allow_privilege_escalation,
             "Privilege escalation not disabled",
             "Every container must set securityContext.allowPrivilegeEscalation=false so setuid binaries cannot gain privileges (not required for Windows pods from v1.25).",
-            "Set securityContext.allowPrivilegeEscalation: false on every container."),
+            "Set securityContext.allowPrivilegeEscalation: false on every container.",
+            &["CKV_K8S_20", "trivy:KSV-0001", "polaris:privilegeEscalationAllowed"]),
+        // CKV_K8S_23, polaris and kube-linter also accept a non-zero runAsUser without
+        // runAsNonRoot (narrower); KSV-0012 wants runAsNonRoot as PSA does.
         control!("runAsNonRoot", "run-as-non-root", Restricted, 0, &[], run_as_non_root,
             "Containers may run as root",
             "The pod or every container must set securityContext.runAsNonRoot=true, and no container may set it to false.",
-            "Set spec.securityContext.runAsNonRoot: true (and a non-zero runAsUser)."),
+            "Set spec.securityContext.runAsNonRoot: true (and a non-zero runAsUser).",
+            &["CKV_K8S_23", "trivy:KSV-0012", "polaris:runAsRootAllowed", "kube-linter:run-as-non-root"]),
         control!("runAsUser", "run-as-user", Restricted, 23, &[], run_as_user,
             "Runs as user 0 (root)",
             "Neither the pod nor a container may set securityContext.runAsUser to 0 (from v1.23).",
-            "Set runAsUser to a non-zero UID or remove it and use runAsNonRoot."),
+            "Set runAsUser to a non-zero UID or remove it and use runAsNonRoot.",
+            &["trivy:KSV-0105"]),
+        // CKV_K8S_31 does not exempt Windows pods (wider) and accepts the deprecated
+        // seccomp annotations (narrower).
         control!("seccompProfile_restricted", "seccomp-profile-restricted", Restricted, 19, &["seccompProfile_baseline"], seccomp_restricted,
             "Seccomp profile not set to RuntimeDefault or Localhost",
             "The pod or every container must set securityContext.seccompProfile.type to RuntimeDefault or Localhost (from v1.19; not required for Windows pods from v1.25).",
-            "Set spec.securityContext.seccompProfile.type: RuntimeDefault."),
+            "Set spec.securityContext.seccompProfile.type: RuntimeDefault.",
+            &["CKV_K8S_31", "trivy:KSV-0030"]),
+        // CKV_K8S_37 wants drop ALL (in any case) but does not look at
+        // capabilities.add (narrower).
         control!("capabilities_restricted", "capabilities-restricted", Restricted, 22, &["capabilities_baseline"], capabilities_restricted,
             "Capabilities not dropped",
             "Every container must drop ALL capabilities and may add back only NET_BIND_SERVICE (from v1.22; not required for Windows pods from v1.25).",
-            "Set securityContext.capabilities.drop: [\"ALL\"] and add only NET_BIND_SERVICE if needed."),
+            "Set securityContext.capabilities.drop: [\"ALL\"] and add only NET_BIND_SERVICE if needed.",
+            &["CKV_K8S_37", "trivy:KSV-0106"]),
         control!("procMount_restricted", "proc-mount-restricted", Restricted, 35, &["procMount_baseline"], proc_mount_restricted,
             "Unmasked /proc mount (restricted)",
             "From v1.35 the restricted profile forbids securityContext.procMount other than Default even for pods in a user namespace.",
-            "Remove securityContext.procMount or set it to Default."),
+            "Remove securityContext.procMount or set it to Default.",
+            &["trivy:KSV-0027", "kube-linter:unsafe-proc-mount"]),
     ];
     CONTROLS
 }
@@ -319,7 +354,7 @@ fn meta_of(c: &Control) -> RuleMeta {
             "https://kubernetes.io/docs/concepts/security/pod-security-standards/".into(),
             format!("PSA check {upstream}"),
         ],
-        peers: Vec::new(),
+        peers: c.peers.iter().map(|p| (*p).to_string()).collect(),
         tags: vec![
             "pss".into(),
             format!("pss-{}", c.level.as_str()),
