@@ -294,6 +294,17 @@ fn checkov_examples_agree() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(compared >= 40, "only {compared} upstream tests compared");
+    // Every Checkov id a Pod Security Standards rule claims is compared on Checkov's
+    // examples (issue 12: `rules explain CKV_K8S_16` names k8s/pss-privileged).
+    let pss_ids: BTreeSet<String> = pss::metas()
+        .iter()
+        .flat_map(|m| checkov_ids(&m.peers))
+        .collect();
+    let unchecked: Vec<_> = pss_ids.difference(&covered).collect();
+    assert!(
+        pss_ids.len() >= 10 && unchecked.is_empty(),
+        "PSS Checkov peers {pss_ids:?}; without upstream examples: {unchecked:?}"
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
