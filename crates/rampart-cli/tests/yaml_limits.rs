@@ -397,3 +397,37 @@ fn deep_rules_file_and_db_import_record_are_bounded() {
     assert!(text.contains("r.yaml"), "{text}");
     assert!(text.contains("nesting deeper than"), "{text}");
 }
+
+/// A key written twice is read as Kubernetes reads it (the last one wins): the Secret
+/// is checked. serde_yaml rejected the document and the Secret went unreported (a real
+/// manifest of the k8s-manifests-large corpus, quobyte-admin-secret.yaml). Literal keys
+/// are listed in document order, not sorted.
+#[test]
+fn secret_with_a_repeated_key_is_still_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: q\ntype: \"kubernetes.io/quobyte\"\ndata:\n  user: YWRtaW4=\n  password: cXVvYnl0ZQ==\ntype: kubernetes.io/quobyte\n",
+    );
+    let run = bounded(
+        dir.path(),
+        &["secrets", ".", "-f", "json", "--fail-on", "none"],
+    );
+    run.assert_bounded();
+    let r: serde_json::Value =
+        serde_json::from_slice(&run.out.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.text()));
+    let messages: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == "secret/kubernetes-secret-manifest")
+        .filter_map(|f| f["message"].as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        ["Secret q has literal values in data.user, data.password"],
+        "{}",
+        run.text()
+    );
+}

@@ -219,7 +219,11 @@ pub(crate) fn enrich(
                 continue;
             };
             let offsets = key_offsets(content, doc, section);
-            for (k, v) in map {
+            // In document order (the loaded map is sorted by key): the first literal key
+            // names the finding and enters its fingerprint.
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by_key(|(k, _)| offsets.get(k.as_str()).copied().unwrap_or(usize::MAX));
+            for (k, v) in entries {
                 let (key, Some(raw)) = (k.as_str(), v.as_str()) else {
                     continue;
                 };
