@@ -69,25 +69,32 @@ fn documents(rel: &str, content: &[u8]) -> (Vec<Doc>, Vec<ScanError>) {
         return (docs, problems);
     }
     for chunk in rampart_yaml::split_documents(text) {
-        let parsed = match rampart_yaml::parse_document_lenient(chunk.text, chunk.first_line, &opts)
-        {
-            Ok(Some(parsed)) => parsed,
-            Ok(None) => continue,
-            Err(e) => {
-                if reads_like_secret(chunk.text) {
-                    problems.push(ScanError {
-                        path: rel.to_string(),
-                        line: e.line.or(Some(chunk.first_line)),
-                        message: format!(
-                            "Secret manifest not parsed ({}); its data values were not decoded and checked",
-                            e.message.chars().take(200).collect::<String>()
-                        ),
-                    });
+        // The loader's fast path for block YAML first (CRD bodies skimmed: only the
+        // object's identity and a Secret's data are read here), then the full parser.
+        let fast =
+            rampart_yaml::fast::parse_for_load(chunk.text, chunk.first_line, &opts.limits, true);
+        let value = match fast {
+            Some(None) => continue,
+            Some(Some((value, _))) => value,
+            None => match rampart_yaml::parse_document_lenient(chunk.text, chunk.first_line, &opts)
+            {
+                Ok(Some(parsed)) => parsed.value,
+                Ok(None) => continue,
+                Err(e) => {
+                    if reads_like_secret(chunk.text) {
+                        problems.push(ScanError {
+                            path: rel.to_string(),
+                            line: e.line.or(Some(chunk.first_line)),
+                            message: format!(
+                                "Secret manifest not parsed ({}); its data values were not decoded and checked",
+                                e.message.chars().take(200).collect::<String>()
+                            ),
+                        });
+                    }
+                    continue;
                 }
-                continue;
-            }
+            },
         };
-        let value = parsed.value;
         let get = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
         let (Some(kind), Some(api_version)) = (get(&value, "kind"), get(&value, "apiVersion"))
         else {
