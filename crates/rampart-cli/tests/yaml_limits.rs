@@ -192,6 +192,18 @@ fn deep_yaml_secret_under_secrets_is_bounded() {
         .filter_map(|f| f["location"]["object"]["name"].as_str())
         .collect();
     assert_eq!(names, ["plain"], "{}", run.text());
+    // The deep one was not checked: an error with its line, and exit 2.
+    let errors = r["errors"].as_array().unwrap();
+    assert!(
+        errors.iter().any(|e| e["path"] == "secret.yaml"
+            && e["line"] == 6
+            && e["message"]
+                .as_str()
+                .unwrap()
+                .contains("nesting deeper than")),
+        "{errors:?}"
+    );
+    assert_eq!(run.code(), Some(2), "{}", run.text());
 }
 
 /// A `-----BEGIN` line is not a document start: the Secret around it is one document
