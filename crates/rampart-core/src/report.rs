@@ -284,6 +284,224 @@ fn sort_findings(findings: &mut Vec<Finding>) {
     findings.extend(order.into_iter().filter_map(|i| slots[i].take()));
 }
 
+/// Rules outside the `secret/` area whose finding is about one literal secret value in a
+/// manifest, so that the secret scanner's finding on that value is the same thing.
+const SECRET_VALUE_RULES: &[&str] = &["k8s/secret-in-manifest", "k8s/env-secret-literal"];
+
+/// Largest group of candidate findings compared pairwise (one file line, one evidence);
+/// past it nothing in the group is merged, which keeps more findings, never fewer.
+const MERGE_GROUP_MAX: usize = 64;
+
+/// Longest span (lines) of an evidence-less finding that is matched against the values
+/// it covers.
+const MERGE_SPAN_MAX_LINES: usize = 10_000;
+
+/// How specific a rule is about a secret value; lower is kept as the merged finding's
+/// rule: a named secret (`secret/aws-access-key`) over the Secret-manifest rules, over
+/// the generic `secret/generic-*` patterns. `None`: never merged.
+fn merge_rank(rule: &str) -> Option<u8> {
+    if rule.starts_with("secret/generic-") {
+        Some(3)
+    } else if rule == "secret/kubernetes-secret-manifest" {
+        Some(1)
+    } else if SECRET_VALUE_RULES.contains(&rule) {
+        Some(2)
+    } else if rule.starts_with("secret/") {
+        Some(0)
+    } else {
+        None
+    }
+}
+
+type MergePlace<'a> = (
+    &'a str,
+    Option<&'a str>,
+    Option<(&'a str, &'a str, Option<&'a str>, &'a str)>,
+);
+
+/// Where a finding is, for merging: file, commit and Kubernetes object (all must agree).
+fn merge_place(f: &Finding) -> Option<MergePlace<'_>> {
+    use crate::location::Location;
+    match &f.location {
+        Location::File { path, commit, .. } => Some((
+            path.as_str(),
+            commit.as_ref().map(|c| c.commit.as_str()),
+            None,
+        )),
+        Location::K8sObject {
+            object,
+            path: Some(path),
+            ..
+        } => Some((
+            path.as_str(),
+            None,
+            Some((
+                object.api_version.as_str(),
+                object.kind.as_str(),
+                object.namespace.as_deref(),
+                object.name.as_str(),
+            )),
+        )),
+        _ => None,
+    }
+}
+
+fn field_path(f: &Finding) -> Option<&str> {
+    match &f.location {
+        crate::location::Location::K8sObject { field_path, .. } => field_path.as_deref(),
+        _ => None,
+    }
+}
+
+/// `outer` is `inner` or one of its parents (`stringData` of `stringData.password`).
+fn field_contains(outer: &str, inner: &str) -> bool {
+    inner
+        .strip_prefix(outer)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
+}
+
+/// Whether two findings with the same (redacted) evidence on the same line are about the
+/// same value: both name the same field, or (neither names one) their columns overlap,
+/// or one names the field and the other matched the raw text.
+fn same_value(a: &Finding, b: &Finding) -> bool {
+    let (Some(sa), Some(sb)) = (a.location.span(), b.location.span()) else {
+        return false;
+    };
+    match (field_path(a), field_path(b)) {
+        (Some(fa), Some(fb)) => fa == fb,
+        (None, None) => {
+            let single = |s: crate::Span| s.start_line == s.end_line;
+            !(single(sa) && single(sb))
+                || (sa.start_column < sb.end_column && sb.start_column < sa.end_column)
+        }
+        _ => true,
+    }
+}
+
+/// Merge findings of different rules (and scanners) about the same secret value at the
+/// same place into one: the most specific rule's finding is kept (see [`merge_rank`]),
+/// with the highest severity of the group, the first suppression any member had (an
+/// ignore by any of the ids applies to the merged finding) and every rule id in
+/// `properties.merged_rule_ids`. Values are compared by their redacted evidence on the
+/// same line, never by the secret; a finding without evidence (the k8s manifest rule)
+/// joins the one group of values its span covers, and none when it covers several.
+pub fn merge_same_value(findings: &mut Vec<Finding>) {
+    use std::collections::HashMap;
+    type Key<'a> = MergePlace<'a>;
+    // Groups of values: (place, line, evidence) -> indices; then split by `same_value`.
+    let mut by_value: HashMap<(Key<'_>, usize, &str), Vec<usize>> = HashMap::new();
+    let mut bare: Vec<usize> = Vec::new();
+    for (i, f) in findings.iter().enumerate() {
+        let (Some(_), Some(place), Some(span)) =
+            (merge_rank(&f.rule_id), merge_place(f), f.location.span())
+        else {
+            continue;
+        };
+        match f.evidence.as_deref() {
+            Some(ev) if span.start_line == span.end_line => by_value
+                .entry((place, span.start_line, ev))
+                .or_default()
+                .push(i),
+            Some(_) => {}
+            None => bare.push(i),
+        }
+    }
+    // Clusters: every member is the same value as every other (no chaining).
+    let mut clusters: Vec<Vec<usize>> = Vec::new();
+    let mut by_line: HashMap<(Key<'_>, usize), Vec<usize>> = HashMap::new();
+    let mut keys: Vec<_> = by_value.into_iter().collect();
+    keys.sort_unstable_by_key(|(_, members)| members.first().copied());
+    for ((place, line, _), members) in keys {
+        let start = clusters.len();
+        if members.len() <= MERGE_GROUP_MAX {
+            for i in members {
+                let fits = (start..clusters.len()).find(|&c| {
+                    clusters[c]
+                        .iter()
+                        .all(|&j| same_value(&findings[i], &findings[j]))
+                });
+                match fits {
+                    Some(c) => clusters[c].push(i),
+                    None => clusters.push(vec![i]),
+                }
+            }
+        } else {
+            clusters.extend(members.into_iter().map(|i| vec![i]));
+        }
+        for c in start..clusters.len() {
+            by_line.entry((place, line)).or_default().push(c);
+        }
+    }
+    for i in bare {
+        let (Some(place), Some(span)) = (merge_place(&findings[i]), findings[i].location.span())
+        else {
+            continue;
+        };
+        if span.end_line < span.start_line
+            || span.end_line - span.start_line >= MERGE_SPAN_MAX_LINES
+        {
+            continue;
+        }
+        let mut candidates = (span.start_line..=span.end_line)
+            .filter_map(|line| by_line.get(&(place, line)))
+            .flatten()
+            .copied()
+            .filter(|&c| {
+                clusters[c].iter().all(|&j| {
+                    match (field_path(&findings[i]), field_path(&findings[j])) {
+                        (Some(outer), Some(inner)) => field_contains(outer, inner),
+                        _ => true,
+                    }
+                })
+            });
+        if let (Some(c), None) = (candidates.next(), candidates.next()) {
+            clusters[c].push(i);
+        }
+    }
+    // Build the merged findings; the others are dropped.
+    let mut drop = vec![false; findings.len()];
+    let mut merged: Vec<(usize, Finding)> = Vec::new();
+    for mut members in clusters.into_iter().filter(|c| c.len() > 1) {
+        members.sort_by_key(|&i| {
+            (
+                merge_rank(&findings[i].rule_id),
+                findings[i].rule_id.clone(),
+                i,
+            )
+        });
+        let Some(&keep) = members.first() else {
+            continue;
+        };
+        let mut f = findings[keep].clone();
+        let mut ids: Vec<String> = Vec::new();
+        for &i in &members {
+            let m = &findings[i];
+            if m.severity > f.severity {
+                f.severity = m.severity;
+            }
+            if f.suppression.is_none() {
+                f.suppression.clone_from(&m.suppression);
+            }
+            if !ids.contains(&m.rule_id) {
+                ids.push(m.rule_id.clone());
+            }
+            drop[i] = true;
+        }
+        f.properties
+            .insert("merged_rule_ids".to_string(), serde_json::Value::from(ids));
+        merged.push((keep, f));
+    }
+    if merged.is_empty() {
+        return;
+    }
+    let mut i = 0;
+    findings.retain(|_| {
+        i += 1;
+        !drop[i - 1]
+    });
+    findings.extend(merged.into_iter().map(|(_, f)| f));
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -341,5 +559,97 @@ mod tests {
         assert_eq!(fs, expected);
         assert!(fs[0].location.path().is_none());
         assert_eq!(fs[1].location.span(), None);
+    }
+    fn at(rule: &str, line: usize, cols: (usize, usize), ev: Option<&str>) -> Finding {
+        let mut f = test_finding(rule, "a.env", line);
+        if let Location::File { span, .. } = &mut f.location {
+            *span = Some(Span {
+                start_line: line,
+                start_column: cols.0,
+                end_line: line,
+                end_column: cols.1,
+            });
+        }
+        f.evidence = ev.map(str::to_string);
+        f
+    }
+
+    #[test]
+    fn merge_keeps_the_specific_rule_the_highest_severity_and_any_suppression() {
+        let mut low = at("secret/generic-api-key", 3, (1, 30), Some("AKIA…"));
+        low.severity = Severity::Low;
+        low.suppression = Some(crate::finding::Suppression {
+            kind: crate::finding::SuppressionKind::IgnoreFile,
+            reason: None,
+            source: None,
+        });
+        let mut aws = at("secret/aws-access-key", 3, (10, 30), Some("AKIA…"));
+        aws.severity = Severity::Medium;
+        let mut crit = at("secret/generic-password", 3, (12, 29), Some("AKIA…"));
+        crit.severity = Severity::Critical;
+        let other_col = at("secret/generic-token", 3, (40, 50), Some("AKIA…"));
+        let other_line = at("secret/generic-token", 4, (1, 30), Some("AKIA…"));
+        let privileged = at("k8s/pss-privileged", 3, (1, 30), None);
+        let mut fs = vec![low, aws, crit, other_col, other_line, privileged];
+        merge_same_value(&mut fs);
+        assert_eq!(fs.len(), 4, "{fs:#?}");
+        let m = fs
+            .iter()
+            .find(|f| f.properties.contains_key("merged_rule_ids"))
+            .unwrap();
+        assert_eq!(m.rule_id, "secret/aws-access-key");
+        assert_eq!(m.severity, Severity::Critical);
+        assert!(m.is_suppressed());
+        assert_eq!(
+            m.properties["merged_rule_ids"],
+            serde_json::json!([
+                "secret/aws-access-key",
+                "secret/generic-api-key",
+                "secret/generic-password"
+            ])
+        );
+        assert_eq!(
+            fs.iter()
+                .filter(|f| f.properties.contains_key("merged_rule_ids"))
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn merge_needs_the_same_evidence_and_commit() {
+        let a = at("secret/aws-access-key", 3, (1, 30), Some("AKIA…"));
+        let b = at("secret/generic-api-key", 3, (1, 30), Some("AKIB…"));
+        let mut c = at("secret/generic-password", 3, (1, 30), Some("AKIA…"));
+        if let Location::File { commit, .. } = &mut c.location {
+            *commit = Some(crate::location::CommitInfo {
+                commit: "abc".into(),
+                author: String::new(),
+                email: String::new(),
+                date: String::new(),
+                summary: String::new(),
+            });
+        }
+        let mut fs = vec![a, b, c];
+        merge_same_value(&mut fs);
+        assert_eq!(fs.len(), 3, "{fs:#?}");
+    }
+
+    #[test]
+    fn merge_is_bounded_on_a_line_full_of_the_same_evidence() {
+        let mut fs: Vec<Finding> = (0..10_000)
+            .map(|i| {
+                at(
+                    "secret/generic-api-key",
+                    1,
+                    (i * 3 + 1, i * 3 + 3),
+                    Some("x…"),
+                )
+            })
+            .collect();
+        let t = std::time::Instant::now();
+        merge_same_value(&mut fs);
+        assert_eq!(fs.len(), 10_000);
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
     }
 }

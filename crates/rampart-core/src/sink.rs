@@ -64,6 +64,9 @@ impl Sink {
             report.stale_ignores.retain(|s| s.kind != "inline");
         }
         report.stale_ignores.extend(stale);
+        // After every suppression, so that an ignore naming any merged rule applies and
+        // is not reported stale.
+        crate::report::merge_same_value(&mut report.findings);
         report.summary.fail_on_unknown = self.fail_on_unknown;
         report.finalize(
             |id| {
