@@ -200,3 +200,31 @@ fn a_privileged_container_and_a_secret_on_other_lines_are_not_merged() {
         );
     }
 }
+
+#[test]
+fn an_inline_ignore_naming_any_merged_rule_on_the_merged_line_suppresses_it() {
+    for rule in [
+        "secret/generic-password",
+        "k8s/secret-in-manifest",
+        "k8s/secret-*",
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(
+            tmp.path().join("secret.yaml"),
+            SECRET.replace(
+                "9xq\"\n",
+                &format!("9xq\" # rampart:ignore {rule} -- test value\n"),
+            ),
+        )
+        .unwrap();
+        let report = scan_json(tmp.path());
+        let found = secret_findings(&report, "secret.yaml");
+        assert_eq!(found.len(), 1, "{rule}: {found:#?}");
+        assert_eq!(
+            found[0]["suppression"]["kind"], "inline",
+            "{rule}: {report:#}"
+        );
+        assert_eq!(found[0]["suppression"]["source"], "secret.yaml:7");
+        assert_eq!(report["stale_ignores"], Value::Array(vec![]), "{rule}");
+    }
+}

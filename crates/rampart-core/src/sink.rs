@@ -60,13 +60,14 @@ impl Sink {
         if let Some(b) = &self.baseline {
             b.apply(&mut report.findings);
         }
+        // After every suppression, so that an ignore naming any merged rule applies and
+        // is not reported stale.
+        crate::report::merge_same_value(&mut report.findings);
+        merged_inline(report);
         if !self.report_stale {
             report.stale_ignores.retain(|s| s.kind != "inline");
         }
         report.stale_ignores.extend(stale);
-        // After every suppression, so that an ignore naming any merged rule applies and
-        // is not reported stale.
-        crate::report::merge_same_value(&mut report.findings);
         report.summary.fail_on_unknown = self.fail_on_unknown;
         report.finalize(
             |id| {
@@ -89,4 +90,61 @@ fn stale_rule(label: &str) -> Option<&str> {
         .split(' ')
         .next()
         .filter(|first| !first.is_empty() && !first.contains('='))
+}
+
+/// Inline ignores are applied by each scanner to its own findings, so one naming a rule of
+/// another scanner (`rampart:ignore k8s/secret-in-manifest` on a Secret's value line) came
+/// back stale; once findings are merged it applies to the merged finding that carries the
+/// rule, on its line or the line below, and is no longer stale.
+fn merged_inline(report: &mut Report) {
+    if report.stale_ignores.iter().all(|s| s.kind != "inline") {
+        return;
+    }
+    let mut used = vec![false; report.stale_ignores.len()];
+    for f in &mut report.findings {
+        if f.is_suppressed() {
+            continue;
+        }
+        let (Some(path), Some(line), Some(ids)) = (
+            f.location.path(),
+            f.location.line(),
+            f.properties
+                .get("merged_rule_ids")
+                .and_then(serde_json::Value::as_array),
+        ) else {
+            continue;
+        };
+        let ids: Vec<&str> = ids.iter().filter_map(serde_json::Value::as_str).collect();
+        let here = [
+            format!("{path}:{line}"),
+            format!("{path}:{}", line.saturating_sub(1)),
+        ];
+        for (i, s) in report.stale_ignores.iter().enumerate() {
+            if s.kind != "inline" || !here.contains(&s.source) {
+                continue;
+            }
+            let names = |pattern: &str| {
+                let m = crate::suppress::rule_matcher(pattern);
+                pattern == "*"
+                    || ids
+                        .iter()
+                        .any(|id| *id == pattern || m.as_ref().is_some_and(|m| m.is_match(id)))
+            };
+            if s.rule.split(',').any(names) {
+                used[i] = true;
+                if f.suppression.is_none() {
+                    f.suppression = Some(Suppression {
+                        kind: SuppressionKind::Inline,
+                        reason: None,
+                        source: Some(s.source.clone()),
+                    });
+                }
+            }
+        }
+    }
+    let mut i = 0;
+    report.stale_ignores.retain(|_| {
+        i += 1;
+        !used[i - 1]
+    });
 }
