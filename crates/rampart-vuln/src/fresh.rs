@@ -174,7 +174,7 @@ pub fn update_ecosystems(problems: &[Problem], ecosystems: &[String]) -> Vec<Str
     let all = problems
         .iter()
         .any(|p| !matches!(p, Problem::MissingEcosystems(_)));
-    let mut out: Vec<String> = if all {
+    let out: Vec<String> = if all {
         ecosystems.to_vec()
     } else {
         problems
@@ -185,6 +185,11 @@ pub fn update_ecosystems(problems: &[Problem], ecosystems: &[String]) -> Vec<Str
             })
             .collect()
     };
+    // The command fetches archives: `Debian:12` is in `Debian/all.zip`.
+    let mut out: Vec<String> = out
+        .iter()
+        .map(|e| crate::update::archive_ecosystem(e).to_string())
+        .collect();
     out.sort();
     out.dedup();
     out

@@ -38,10 +38,9 @@ use std::time::{Duration, Instant};
 /// The public OSV bucket.
 pub const DEFAULT_BASE_URL: &str = "https://osv-vulnerabilities.storage.googleapis.com";
 
-/// Ecosystems fetched when none is named: those of the lockfiles Rampart reads.
-/// Distributions (Alpine, Debian, Ubuntu …) are large and only needed for images; name
-/// them explicitly.
-pub const DEFAULT_ECOSYSTEMS: &[&str] = &[
+/// Language ecosystems: those of the lockfiles Rampart reads (`rampart deps`, `scan`,
+/// and the language packages `rampart image` finds).
+pub const LANGUAGE_ECOSYSTEMS: &[&str] = &[
     "crates.io",
     "Go",
     "Hex",
@@ -53,6 +52,43 @@ pub const DEFAULT_ECOSYSTEMS: &[&str] = &[
     "PyPI",
     "RubyGems",
 ];
+
+/// Distributions `rampart image` recognises (`rampart_image::os::OsInfo::ecosystem`,
+/// `fallback_ecosystem`) that osv.dev publishes: one `all.zip` per distribution holds
+/// every release (`Debian:12`, `Alpine:v3.20`, `Ubuntu:22.04:LTS` …). Oracle Linux,
+/// Amazon Linux, Fedora and CentOS are recognised too but osv.dev has no feed for
+/// them: their packages are reported as not checked.
+pub const DISTRO_ECOSYSTEMS: &[&str] = &[
+    "AlmaLinux",
+    "Alpine",
+    "Azure Linux",
+    "Chainguard",
+    "Debian",
+    "Photon OS",
+    "Red Hat",
+    "Rocky Linux",
+    "SUSE",
+    "Ubuntu",
+    "Wolfi",
+    "openSUSE",
+];
+
+/// Ecosystems fetched when none is named: what the scanners need, the language
+/// ecosystems then the distributions.
+pub fn default_ecosystems() -> Vec<String> {
+    LANGUAGE_ECOSYSTEMS
+        .iter()
+        .chain(DISTRO_ECOSYSTEMS)
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// The bucket directory that holds an ecosystem's records: its base
+/// ([`crate::ecosystem::base`]): `Debian:12` and `Debian:13` are both in
+/// `Debian/all.zip`, `Ubuntu:22.04:LTS` in `Ubuntu/all.zip`.
+pub fn archive_ecosystem(ecosystem: &str) -> &str {
+    crate::ecosystem::base(ecosystem)
+}
 
 /// Default largest archive accepted (per ecosystem).
 pub const DEFAULT_MAX_BYTES: u64 = 2 << 30;
@@ -87,7 +123,7 @@ impl Default for UpdateOptions {
     fn default() -> Self {
         UpdateOptions {
             base_url: DEFAULT_BASE_URL.to_string(),
-            ecosystems: DEFAULT_ECOSYSTEMS.iter().map(|s| s.to_string()).collect(),
+            ecosystems: default_ecosystems(),
             max_bytes: DEFAULT_MAX_BYTES,
             connect_timeout: Duration::from_secs(30),
             read_timeout: Duration::from_secs(60),
@@ -604,5 +640,17 @@ mod tests {
         assert!(check_name("../etc").is_err());
         assert!(check_name("").is_err());
         assert!(check_name("Debian:12").is_ok());
+    }
+
+    #[test]
+    fn distro_releases_live_in_the_distro_archive() {
+        assert_eq!(archive_ecosystem("Debian:12"), "Debian");
+        assert_eq!(archive_ecosystem("Ubuntu:22.04:LTS"), "Ubuntu");
+        assert_eq!(archive_ecosystem("openSUSE:Leap 15.5"), "openSUSE");
+        assert_eq!(archive_ecosystem("crates.io"), "crates.io");
+        // Every default is its own archive name.
+        for e in default_ecosystems() {
+            assert_eq!(archive_ecosystem(&e), e);
+        }
     }
 }

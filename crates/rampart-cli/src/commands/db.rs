@@ -44,10 +44,17 @@ pub enum DbCmd {
         /// Base URL; archives are fetched from `{base}/{ecosystem}/all.zip`.
         #[arg(long, value_name = "URL", default_value = rampart_vuln::update::DEFAULT_BASE_URL)]
         base_url: String,
-        /// OSV ecosystem to fetch (repeatable or comma-separated; default: crates.io, Go,
-        /// Hex, Maven, npm, NuGet, Packagist, Pub, PyPI, RubyGems).
+        /// OSV ecosystem to fetch (repeatable or comma-separated; default: what the
+        /// scanners need: crates.io, Go, Hex, Maven, npm, NuGet, Packagist, Pub, PyPI,
+        /// RubyGems and the distributions `rampart image` recognises: AlmaLinux, Alpine,
+        /// Azure Linux, Chainguard, Debian, Photon OS, Red Hat, Rocky Linux, SUSE,
+        /// Ubuntu, Wolfi, openSUSE).
         #[arg(long = "ecosystem", value_name = "NAME", value_delimiter = ',')]
         ecosystems: Vec<String>,
+        /// With the default list: only the language ecosystems, no distributions (enough
+        /// for `rampart deps`/`scan`; images' OS packages are then reported unchecked).
+        #[arg(long, conflicts_with = "ecosystems")]
+        languages_only: bool,
         /// Largest archive accepted per ecosystem (bytes; K, M, G suffixes).
         #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = parse_size)]
         max_size: u64,
@@ -175,6 +182,7 @@ pub fn run(cmd: DbCmd) -> Result<u8> {
         DbCmd::Update {
             base_url,
             ecosystems,
+            languages_only,
             max_size,
             timeout,
             force,
@@ -196,6 +204,12 @@ pub fn run(cmd: DbCmd) -> Result<u8> {
                 },
                 ..UpdateOptions::default()
             };
+            if languages_only {
+                opts.ecosystems = rampart_vuln::update::LANGUAGE_ECOSYSTEMS
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+            }
             if !ecosystems.is_empty() {
                 opts.ecosystems = ecosystems;
             }
