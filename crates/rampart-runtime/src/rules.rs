@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -88,6 +88,10 @@ pub struct Origin {
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Line 0: the whole file or directory (cannot read it, skipped, nothing in it).
+        if self.pos.line == 0 {
+            return write!(f, "{}", self.file);
+        }
         write!(f, "{}:{}:{}", self.file, self.pos.line, self.pos.column)
     }
 }
@@ -227,6 +231,8 @@ pub struct Ruleset {
     pub warnings: Vec<LoadError>,
     /// The files loaded, in order.
     pub files: Vec<String>,
+    /// Rule, macro and list items read (definitions, appends and overrides alike).
+    items: usize,
     sources: HashMap<Arc<str>, Arc<str>>,
     rule_idx: HashMap<String, usize>,
     macro_idx: HashMap<String, usize>,
@@ -262,39 +268,102 @@ impl Ruleset {
         self.load_str(crate::DEFAULT_RULES_NAME, crate::DEFAULT_RULES)
     }
 
-    /// Load a rules file, or every `*.yaml`/`*.yml` file of a directory in name order.
+    /// Load a rules file, or a directory the way Falco reads one (`-r DIR`, a
+    /// `rules_files` entry): the files directly in it, in name order (byte order, so
+    /// `00-base.yaml` before `10-local.yaml`); Falco does not descend into
+    /// subdirectories and neither does this. Entries that are not `*.yaml`/`*.yml`
+    /// files, hidden files (`.name`) and subdirectories are skipped, each named in
+    /// [`Ruleset::warnings`]. A path that yields no rule, macro or list (an empty file, a
+    /// directory without rules files) is an error: it was meant to add rules and adds
+    /// nothing.
     pub fn load_path(&mut self, path: &Path) -> Result<(), LoadError> {
-        let origin = |m: String| LoadError {
+        /// More entries than this in a rules directory is an error, not a long walk.
+        const MAX_DIR_ENTRIES: usize = 10_000;
+        let at = |f: &Path, m: String| LoadError {
             origin: Origin {
-                file: Arc::from(path.display().to_string()),
+                file: Arc::from(f.display().to_string()),
                 pos: Pos::default(),
             },
             context: None,
             message: m,
         };
+        let before = self.items;
         if path.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|e| origin(format!("cannot read directory: {e}")))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-                .collect();
+            let mut files = Vec::new();
+            let mut skipped = Vec::new();
+            let entries = std::fs::read_dir(path)
+                .map_err(|e| at(path, format!("cannot read directory: {e}")))?;
+            for (n, e) in entries.enumerate() {
+                if n >= MAX_DIR_ENTRIES {
+                    return Err(at(
+                        path,
+                        format!("more than {MAX_DIR_ENTRIES} entries in a rules directory"),
+                    ));
+                }
+                let e = e.map_err(|e| at(path, format!("cannot read directory: {e}")))?;
+                let p = e.path();
+                let name = e.file_name().to_string_lossy().into_owned();
+                let yaml = p.extension().is_some_and(|x| x == "yaml" || x == "yml");
+                // `is_dir`/`is_file` follow symlinks: `rules.d/x.yaml -> ../rules.available/x.yaml`.
+                let why = if name.starts_with('.') {
+                    Some("hidden file")
+                } else if p.is_dir() {
+                    Some("subdirectory (Falco does not load subdirectories)")
+                } else if !p.is_file() {
+                    Some("not a regular file")
+                } else if !yaml {
+                    Some("not a .yaml/.yml file")
+                } else {
+                    None
+                };
+                match why {
+                    Some(w) => skipped.push((p, w)),
+                    None => files.push(p),
+                }
+            }
             files.sort();
-            for f in files {
-                let text = std::fs::read_to_string(&f).map_err(|e| LoadError {
-                    origin: Origin {
-                        file: Arc::from(f.display().to_string()),
-                        pos: Pos::default(),
+            skipped.sort();
+            for (p, why) in &skipped {
+                self.warnings
+                    .push(at(p, format!("skipped: {why}, not loaded as rules")));
+            }
+            if files.is_empty() {
+                let names: Vec<String> = skipped
+                    .iter()
+                    .filter_map(|(p, _)| p.file_name())
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .collect();
+                return Err(at(
+                    path,
+                    if names.is_empty() {
+                        "empty rules directory: no *.yaml/*.yml file to load".to_string()
+                    } else {
+                        format!(
+                            "no *.yaml/*.yml rules file directly in this directory \
+                             (skipped: {})",
+                            names.join(", ")
+                        )
                     },
-                    context: None,
-                    message: format!("cannot read file: {e}"),
-                })?;
+                ));
+            }
+            for f in files {
+                let text = std::fs::read_to_string(&f)
+                    .map_err(|e| at(&f, format!("cannot read file: {e}")))?;
                 self.load_text(&f.display().to_string(), &text, true)?;
             }
-            return Ok(());
+        } else {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| at(path, format!("cannot read file: {e}")))?;
+            self.load_str(&path.display().to_string(), &text)?;
         }
-        let text =
-            std::fs::read_to_string(path).map_err(|e| origin(format!("cannot read file: {e}")))?;
-        self.load_str(&path.display().to_string(), &text)
+        if self.items == before {
+            return Err(at(
+                path,
+                "no k8s_audit rule (no rule, macro or list at all) loaded from it: it adds nothing"
+                    .to_string(),
+            ));
+        }
+        Ok(())
     }
 
     /// Load rules from text; `name` is used in error messages.
@@ -388,12 +457,15 @@ impl Ruleset {
             return self.load_plugin_versions(&origin, v);
         }
         if item.get("rule").is_some() {
+            self.items += 1;
             return self.load_rule(origin, item);
         }
         if item.get("macro").is_some() {
+            self.items += 1;
             return self.load_macro(origin, item);
         }
         if item.get("list").is_some() {
+            self.items += 1;
             return self.load_list(origin, item);
         }
         let keys: Vec<&str> = item
