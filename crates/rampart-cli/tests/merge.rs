@@ -228,3 +228,35 @@ fn an_inline_ignore_naming_any_merged_rule_on_the_merged_line_suppresses_it() {
         assert_eq!(report["stale_ignores"], Value::Array(vec![]), "{rule}");
     }
 }
+
+#[test]
+fn a_baseline_of_a_merged_report_suppresses_the_merged_finding() {
+    let tmp = secret_tree();
+    let base = scan_json(tmp.path());
+    let path = tmp.path().join("base.json");
+    std::fs::write(&path, base.to_string()).unwrap();
+    let o = run(
+        tmp.path(),
+        &[
+            "scan",
+            ".",
+            "--format",
+            "json",
+            "--fail-on",
+            "medium",
+            "--baseline",
+            path.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let found = secret_findings(&report, "secret.yaml");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["suppression"]["kind"], "baseline");
+    assert_eq!(merged_ids(found[0]).len(), 3);
+}
