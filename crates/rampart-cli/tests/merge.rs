@@ -260,3 +260,29 @@ fn a_baseline_of_a_merged_report_suppresses_the_merged_finding() {
     assert_eq!(found[0]["suppression"]["kind"], "baseline");
     assert_eq!(merged_ids(found[0]).len(), 3);
 }
+
+#[test]
+fn a_named_secret_in_a_pod_env_literal_is_one_finding_of_the_named_rule() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("p.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: app\nspec:\n  containers:\n  \
+         - name: c\n    image: nginx:1.25\n    env:\n    - name: AWS_KEY\n      \
+         value: \"AKIAZ52HGXYRN4WBTEST\"\n",
+    )
+    .unwrap();
+    let report = scan_json(tmp.path());
+    let all = report["findings"].as_array().unwrap();
+    let on_value: Vec<&Value> = all
+        .iter()
+        .filter(|f| {
+            f["rule_id"] == "secret/aws-access-key" || f["rule_id"] == "k8s/env-secret-literal"
+        })
+        .collect();
+    assert_eq!(on_value.len(), 1, "{all:#?}");
+    assert_eq!(on_value[0]["rule_id"], "secret/aws-access-key");
+    assert_eq!(
+        merged_ids(on_value[0]),
+        ["k8s/env-secret-literal", "secret/aws-access-key"]
+    );
+}
