@@ -1,0 +1,5 @@
+from openai import OpenAI
+from anthropic import Anthropic
+
+openai_client = OpenAI(api_key="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")
+claude = Anthropic(api_key="sk-ant-api03-6B8kBAApNOCzJ3dVzO4fXE4X5ueLGC40TPnbg_bqbwbCy_5ssLWMus64mMru20Lls5Ad8r2AXXF1lGohV-vGTUwlMlpBGAA")
