@@ -139,3 +139,29 @@ fn check(set: RuleSet) {
         "precision {precision:.3} < {MIN_PRECISION}; false alarms: {false_alarms:#?}"
     );
 }
+
+/// Two assignments on adjacent lines are two findings: the first match used to consume
+/// the newline the second needed as its left boundary, so every other line of a
+/// `.properties` / `.env` block of passwords went unreported.
+#[test]
+fn adjacent_assignment_lines_are_both_reported() {
+    adjacent_lines(RuleSet::builtin().unwrap());
+}
+
+fn adjacent_lines(set: RuleSet) {
+    let scanner = SecretScanner::new(set, ScanOptions::default()).unwrap();
+    let text = "spring.datasource.password=Qh3vX9rTz2LpW8nYc5Kd\n\
+                spring.mail.password=BePs36FSMRuo0YfLfHkKMT\n\
+                API_TOKEN=Zr8kQ2mW5xTn9LpV3yHd7c\n";
+    let (findings, _) = scanner.scan_buffer("application.properties", text.as_bytes(), false);
+    let mut lines: Vec<usize> = findings
+        .iter()
+        .filter_map(|f| match &f.location {
+            Location::File { span: Some(s), .. } => Some(s.start_line),
+            _ => None,
+        })
+        .collect();
+    lines.sort_unstable();
+    lines.dedup();
+    assert_eq!(lines, vec![1, 2, 3], "{findings:#?}");
+}
