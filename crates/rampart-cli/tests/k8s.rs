@@ -329,7 +329,11 @@ fn chart_without_helm_is_reported_skipped() {
         .unwrap()
         .contains("Helm chart skipped")));
     // A chart that was not rendered was not checked: the gate must not pass (was exit 0).
-    assert_eq!(out.status.code(), Some(2), "a skipped chart passed the gate");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a skipped chart passed the gate"
+    );
 }
 
 /// A reader that stops early (`rampart k8s -f json | head`) is not an error: every
