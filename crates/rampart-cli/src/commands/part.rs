@@ -1,16 +1,4 @@
-//! What one scanner contributes to `rampart scan`.
+//! What one scanner contributes to `rampart scan`: [`rampart_core::ScanPart`], re-exported
+//! here for the command modules.
 
-use rampart_core::{Finding, RuleMeta, ScanError};
-
-/// One scanner's findings, errors and rule metadata, merged into the combined report.
-#[derive(Debug, Default)]
-pub struct ScanPart {
-    /// Scanner name as it appears in the report (`secrets`, `deps`, `k8s`, …).
-    pub scanner: &'static str,
-    /// Findings (before suppression).
-    pub findings: Vec<Finding>,
-    /// Files or inputs that could not be scanned.
-    pub errors: Vec<ScanError>,
-    /// Metadata of every rule that may appear in `findings`.
-    pub metas: Vec<RuleMeta>,
-}
+pub use rampart_core::ScanPart;

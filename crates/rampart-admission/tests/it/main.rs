@@ -1,0 +1,10 @@
+//! Every integration test of this crate, in one test binary: one module per former
+//! `tests/*.rs` file (one binary links once instead of once per file).
+
+mod common;
+mod cluster;
+mod corpora;
+mod deploy;
+mod image_refs;
+mod server;
+mod trust;

@@ -1,0 +1,29 @@
+//! Every integration test of this crate, in one test binary: one module per former
+//! `tests/*.rs` file (one binary links once instead of once per file).
+
+mod admission;
+mod admission_certs;
+mod admission_mtls;
+mod architecture;
+mod cli;
+mod db;
+mod defaults;
+mod deps;
+mod docs;
+mod help;
+mod iac;
+mod image;
+mod image_hostile;
+mod image_tls;
+mod k8s;
+mod merge;
+mod monitor;
+mod noise;
+mod peers;
+mod policy;
+mod sbom;
+mod severity;
+mod trust;
+mod trust_inputs;
+mod trust_secrets;
+mod yaml_limits;

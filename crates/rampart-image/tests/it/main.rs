@@ -1,0 +1,7 @@
+//! Every integration test of this crate, in one test binary: one module per former
+//! `tests/*.rs` file (one binary links once instead of once per file).
+
+mod real_images;
+mod registry_auth;
+mod registry_redirects;
+mod synthetic;
