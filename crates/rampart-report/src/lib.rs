@@ -197,7 +197,7 @@ pub fn render_to(
 }
 
 #[cfg(test)]
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 pub(crate) mod fixture;
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! Admission fixtures (the webhook's verdict equals the library's).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use rampart_admission::engine::Engine;

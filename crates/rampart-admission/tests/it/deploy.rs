@@ -74,7 +74,7 @@ fn find<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
     docs.iter().filter(|d| d["kind"] == kind).collect()
 }
 
-const HEADER: &str = "# Generated from deploy/helm/rampart with its default values (namespace `rampart`).\n# Do not edit: change the chart, then `RAMPART_BLESS=1 cargo test -p rampart-admission --test deploy`.\n# Create the namespace first: kubectl create namespace rampart\n";
+const HEADER: &str = "# Generated from deploy/helm/rampart with its default values (namespace `rampart`).\n# Do not edit: change the chart, then `RAMPART_BLESS=1 cargo test -p rampart-admission --test it deploy`.\n# Create the namespace first: kubectl create namespace rampart\n";
 
 /// Documents in a stable order (Helm orders by kind for installation).
 fn sorted_docs(text: &str) -> Vec<Value> {
@@ -97,7 +97,7 @@ fn manifests_equal_the_chart_defaults() {
     assert_eq!(
         sorted_docs(&on_disk),
         sorted_docs(&rendered),
-        "deploy/manifests is out of date: RAMPART_BLESS=1 cargo test -p rampart-admission --test deploy"
+        "deploy/manifests is out of date: RAMPART_BLESS=1 cargo test -p rampart-admission --test it deploy"
     );
 }
 

@@ -2,7 +2,7 @@
 //! deadlines, certificate reload, graceful shutdown.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use base64::Engine as _;
 use common::*;

@@ -11,7 +11,7 @@
 //! - `admission certs` creates `tls.key` 0600, never follows a link, never clobbers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use rampart_admission::engine::Engine;

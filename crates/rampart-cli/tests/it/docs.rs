@@ -1,5 +1,5 @@
 //! Generated documentation is committed and must match the registry. Regenerate with
-//! `RAMPART_UPDATE_DOCS=1 cargo test -p rampart-cli --test docs`.
+//! `RAMPART_UPDATE_DOCS=1 cargo test -p rampart-cli --test it docs`.
 
 use rampart_secrets::rules::RuleSet;
 use rampart_secrets::{ScanOptions, SecretScanner};
@@ -19,6 +19,6 @@ fn secret_rule_docs_are_fresh() {
     let have = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         have == want,
-        "docs/rules/secret.md is stale: run RAMPART_UPDATE_DOCS=1 cargo test -p rampart-cli --test docs"
+        "docs/rules/secret.md is stale: run RAMPART_UPDATE_DOCS=1 cargo test -p rampart-cli --test it docs"
     );
 }

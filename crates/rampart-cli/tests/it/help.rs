@@ -1,5 +1,5 @@
 //! Snapshots of the command-line surface: `--help` texts and the rule list.
-//! Update with `INSTA_UPDATE=always cargo test -p rampart-cli --test help` and review.
+//! Update with `INSTA_UPDATE=always cargo test -p rampart-cli --test it help` and review.
 
 #![allow(clippy::unwrap_used)]
 

@@ -165,7 +165,7 @@ fn bad_files_are_reported_and_the_rest_is_scanned() {
 }
 
 /// `docs/rules/docker.md` and `docs/rules/terraform.md` are generated from the registry.
-/// Regenerate with `RAMPART_UPDATE_DOCS=1 cargo test -p rampart-cli --test iac`.
+/// Regenerate with `RAMPART_UPDATE_DOCS=1 cargo test -p rampart-cli --test it iac`.
 #[test]
 fn iac_rule_docs_are_fresh() {
     for area in ["docker", "terraform"] {
@@ -184,7 +184,7 @@ fn iac_rule_docs_are_fresh() {
         let have = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             have == want,
-            "docs/rules/{area}.md is stale: run RAMPART_UPDATE_DOCS=1 cargo test -p rampart-cli --test iac"
+            "docs/rules/{area}.md is stale: run RAMPART_UPDATE_DOCS=1 cargo test -p rampart-cli --test it iac"
         );
     }
 }

@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
-mod best_common;
+use crate::best_common;
 
 use best_common::{read_objects, run};
 use rampart_k8s::best;

@@ -8,7 +8,7 @@
 // Test helpers outside `#[test]` functions: panicking is how they fail.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
-mod common;
+use crate::common;
 
 use rampart_core::{Location, Report};
 use serde_json::Value;

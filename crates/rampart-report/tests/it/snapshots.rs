@@ -4,7 +4,7 @@
 // Test helpers outside `#[test]` functions: panicking is how they fail.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
-mod common;
+use crate::common;
 
 use rampart_report::{render, Format, RenderOptions};
 

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
-mod sbom_support;
+use crate::sbom_support;
 
 use rampart_sca::sbom::{cyclonedx, read_str, spdx, SbomMeta};
 use sbom_support::*;
