@@ -1,8 +1,8 @@
 //! Every integration test of this crate, in one test binary: one module per former
 //! `tests/*.rs` file (one binary links once instead of once per file).
 
-mod common;
 mod cluster;
+mod common;
 mod corpora;
 mod deploy;
 mod image_refs;
