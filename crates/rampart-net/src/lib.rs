@@ -13,6 +13,7 @@
 //!   then connected to.
 //! - [`http`]: the one HTTP/1.1 client (timeouts, body limits, TLS with the trust store,
 //!   egress policy).
+//! - [`registry`]: the one OCI registry client (pull, push, auth, digests) over [`http`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), rampart_net::NetError> {
@@ -33,6 +34,7 @@
 pub mod egress;
 pub mod http;
 pub mod pem;
+pub mod registry;
 pub mod server;
 pub mod tls;
 
