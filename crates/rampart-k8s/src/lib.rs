@@ -11,14 +11,16 @@ pub mod load;
 pub mod object;
 pub mod podspec;
 pub mod pss;
+pub mod rbac;
 pub mod render;
 pub mod rules;
 
 pub use object::Object;
 pub use rules::{check_object, check_set, Context};
 
-/// Metadata of every built-in rule (PSS controls and best practices), for
-/// `rampart rules list/explain`.
+/// Metadata of every built-in per-object rule (PSS controls and best practices), for
+/// `rampart rules list/explain`; the `rbac/*` rules of the set analysis are
+/// [`rbac::metas`].
 pub fn metas() -> Vec<rampart_core::RuleMeta> {
     rules::all().into_iter().map(|r| r.meta).collect()
 }
