@@ -761,7 +761,9 @@ fn read_file<R: Read>(
     if scan_secrets && !rampart_core::walk::is_binary(&data) {
         if let Some(scanner) = ctx.secrets {
             out.secret_files += 1;
-            let (findings, _) = scanner.scan_buffer(path, &data, false);
+            let (findings, _, problems) = scanner.scan_buffer_checked(path, &data, false);
+            // A Secret manifest that could not be parsed was not checked: say so.
+            out.errors.extend(problems.into_iter().map(|p| p.to_string()));
             for f in findings {
                 out.secrets.push(LayerSecret {
                     path: path.to_string(),

@@ -985,3 +985,32 @@ fn package_files_over_the_analysis_limit_are_errors() {
         s.errors
     );
 }
+
+/// A Kubernetes Secret manifest in a layer that the one YAML loader cannot parse: its
+/// `data` values were not checked for secrets, so the image scan must say so (the layer
+/// reader used to drop the secret scanner's problems and report nothing).
+#[test]
+fn unparseable_secret_manifest_in_a_layer_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let l0 = gz_layer(&[
+        E::File("etc/os-release", OS_RELEASE, 0o644),
+        E::File("lib/apk/db/installed", APK, 0o644),
+        E::File(
+            "etc/app/secret.yaml",
+            b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  password: [unclosed\n",
+            0o644,
+        ),
+    ]);
+    layout(dir.path(), &[l0], serde_json::json!({}));
+    let opts = ScanOptions {
+        today: Some("2026-11-23".into()),
+        ..ScanOptions::default()
+    };
+    let scanner = secrets();
+    let s = scan(dir.path().to_str().unwrap(), &opts, Some(&scanner), None).unwrap();
+    assert!(
+        has_error(&s, &["etc/app/secret.yaml"]),
+        "the unchecked Secret is named in the errors: {:?}",
+        s.errors
+    );
+}
