@@ -8,6 +8,8 @@
 //! - [`server`]: the server scaffold: accept loop with backoff, connection cap, TLS
 //!   handshake and header timeouts, body limits, CPU work off the async workers, graceful
 //!   shutdown, and the metrics of all of it.
+//! - [`metrics`]: one [`prometheus_client`] registry per server, the `/metrics` handler
+//!   (OpenMetrics or Prometheus text), the scaffold's metrics, bounded label families.
 //! - [`egress`]: which addresses a client may connect to (no loopback, private or
 //!   link-local targets unless allow-listed), checked on the resolved address that is
 //!   then connected to.
@@ -33,6 +35,7 @@
 
 pub mod egress;
 pub mod http;
+pub mod metrics;
 pub mod pem;
 pub mod registry;
 pub mod server;

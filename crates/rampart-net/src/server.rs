@@ -15,6 +15,8 @@
 //!   [`ServerOptions::shutdown_delay`] (so Service endpoints drop the pod first), then the
 //!   listener closes and in-flight requests get [`ServerOptions::shutdown_grace`].
 
+pub use crate::metrics::ServerMetrics;
+use crate::metrics::{OpenConnection, Routes};
 use crate::NetError;
 use axum::body::{Body, Bytes};
 use axum::http::{header, Request};
@@ -23,75 +25,13 @@ use http_body_util::BodyExt;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_rustls::rustls;
-
-/// Counters of the scaffold, exported by each server on its `/metrics`.
-#[derive(Debug, Default)]
-pub struct ServerMetrics {
-    /// Serving certificate reloads.
-    pub cert_reloads: AtomicU64,
-    /// Certificate files that changed but could not be loaded (the previous certificate
-    /// is kept).
-    pub cert_reload_failures: AtomicU64,
-    /// Failed `accept` calls (each followed by a backoff).
-    pub accept_errors: AtomicU64,
-    /// Times the accept loop waited because the connection cap was reached.
-    pub connection_cap_waits: AtomicU64,
-    /// TLS handshakes that failed or timed out (including clients refused by mutual TLS).
-    pub tls_handshake_failures: AtomicU64,
-    /// Connections served so far.
-    pub connections: AtomicU64,
-}
-
-impl ServerMetrics {
-    /// Prometheus text exposition, every name starting with `prefix` (e.g.
-    /// `rampart_admission`).
-    pub fn render(&self, prefix: &str) -> String {
-        let mut s = String::new();
-        for (name, help, v) in [
-            (
-                "cert_reloads_total",
-                "Serving certificate reloads.",
-                &self.cert_reloads,
-            ),
-            (
-                "cert_reload_failures_total",
-                "Certificate file changes that could not be loaded (the previous certificate is kept).",
-                &self.cert_reload_failures,
-            ),
-            (
-                "accept_errors_total",
-                "Failed accept calls (followed by a backoff).",
-                &self.accept_errors,
-            ),
-            (
-                "connection_cap_waits_total",
-                "Times accepting paused because the connection cap was reached.",
-                &self.connection_cap_waits,
-            ),
-            (
-                "tls_handshake_failures_total",
-                "TLS handshakes that failed or timed out.",
-                &self.tls_handshake_failures,
-            ),
-            ("connections_total", "Connections accepted.", &self.connections),
-        ] {
-            let _ = writeln!(
-                s,
-                "# HELP {prefix}_{name} {help}\n# TYPE {prefix}_{name} counter\n{prefix}_{name} {}",
-                v.load(Ordering::Relaxed)
-            );
-        }
-        s
-    }
-}
 
 /// Listener, TLS, limits and shutdown timing.
 #[derive(Debug, Clone)]
@@ -110,8 +50,12 @@ pub struct ServerOptions {
     /// After the shutdown signal, keep accepting (with [`Lifecycle::stopping`] true) this
     /// long.
     pub shutdown_delay: Duration,
-    /// Counters (shared with [`crate::tls::server_config`] for certificate reloads).
+    /// The scaffold's metrics (shared with [`crate::tls::server_config`] for certificate
+    /// reloads); the server registers them in its [`crate::metrics::MetricsRegistry`].
     pub metrics: Arc<ServerMetrics>,
+    /// The fixed routes request durations are labelled with (other paths:
+    /// [`Routes::fallback`]).
+    pub routes: Routes,
 }
 
 impl ServerOptions {
@@ -125,6 +69,7 @@ impl ServerOptions {
             shutdown_grace: Duration::from_secs(20),
             shutdown_delay: Duration::ZERO,
             metrics,
+            routes: Routes::default(),
         }
     }
 }
@@ -182,6 +127,10 @@ impl Bound {
     ) -> Result<(), NetError> {
         let Bound { listener, opts } = self;
         let metrics = opts.metrics.clone();
+        let app = app.layer(axum::middleware::from_fn_with_state(
+            (metrics.clone(), opts.routes),
+            crate::metrics::track,
+        ));
         let graceful = GracefulShutdown::new();
         let acceptor = opts.tls.clone().map(tokio_rustls::TlsAcceptor::from);
         let permits = Arc::new(Semaphore::new(opts.max_connections.max(1)));
@@ -198,7 +147,7 @@ impl Bound {
             let permit = match permits.clone().try_acquire_owned() {
                 Ok(p) => p,
                 Err(_) => {
-                    metrics.connection_cap_waits.fetch_add(1, Ordering::Relaxed);
+                    metrics.connection_cap_waits.inc();
                     tokio::select! {
                         p = permits.clone().acquire_owned() => match p {
                             Ok(p) => p,
@@ -215,7 +164,7 @@ impl Bound {
                         tcp
                     }
                     Err(_) => {
-                        metrics.accept_errors.fetch_add(1, Ordering::Relaxed);
+                        metrics.accept_errors.inc();
                         tokio::select! {
                             () = tokio::time::sleep(backoff) => {},
                             () = &mut shutdown => break,
@@ -226,7 +175,7 @@ impl Bound {
                 },
                 () = &mut shutdown => break,
             };
-            metrics.connections.fetch_add(1, Ordering::Relaxed);
+            metrics.connections.inc();
             let _ = tcp.set_nodelay(true);
             let svc = TowerToHyperService::new(app.clone());
             let mut builder = hyper::server::conn::http1::Builder::new();
@@ -237,15 +186,15 @@ impl Bound {
             let acceptor = acceptor.clone();
             let timeout = opts.read_timeout;
             let metrics = metrics.clone();
+            let open = OpenConnection::new(&metrics.connections_open);
             tokio::spawn(async move {
                 let _permit = permit;
+                let _open = open;
                 match acceptor {
                     Some(acc) => {
                         let Ok(Ok(tls)) = tokio::time::timeout(timeout, acc.accept(tcp)).await
                         else {
-                            metrics
-                                .tls_handshake_failures
-                                .fetch_add(1, Ordering::Relaxed);
+                            metrics.tls_handshake_failures.inc();
                             return;
                         };
                         let conn = builder.serve_connection(TokioIo::new(tls), svc);
@@ -420,17 +369,5 @@ mod tests {
         .await
         .unwrap_err();
         assert_eq!(e, BlockingError::Deadline(Duration::from_millis(20)));
-    }
-
-    #[test]
-    fn metrics_are_prefixed() {
-        let m = ServerMetrics::default();
-        m.cert_reload_failures.fetch_add(2, Ordering::Relaxed);
-        let t = m.render("rampart_x");
-        assert!(t.contains("rampart_x_cert_reload_failures_total 2"), "{t}");
-        assert!(
-            t.contains("# TYPE rampart_x_accept_errors_total counter"),
-            "{t}"
-        );
     }
 }

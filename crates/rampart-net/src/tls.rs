@@ -11,11 +11,10 @@
 //! given, else `SSL_CERT_FILE`, else the distribution's CA bundle. No bundle is an error,
 //! never an unverified connection.
 
+use crate::metrics::ServerMetrics;
 use crate::pem::{read_certs, read_key};
-use crate::server::ServerMetrics;
 use crate::{file_err, NetError};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use tokio_rustls::rustls;
@@ -115,13 +114,11 @@ impl ReloadingCert {
                         st.key = Arc::new(ck);
                         st.stamps = stamps;
                         st.failed = None;
-                        self.metrics.cert_reloads.fetch_add(1, Ordering::Relaxed);
+                        self.metrics.cert_reloads.inc();
                     }
                     Err(_) => {
                         st.failed = Some(stamps);
-                        self.metrics
-                            .cert_reload_failures
-                            .fetch_add(1, Ordering::Relaxed);
+                        self.metrics.cert_reload_failures.inc();
                     }
                 }
             }

@@ -8,7 +8,6 @@
 
 use rampart_net::server::{self, Lifecycle, ServerMetrics, ServerOptions};
 use std::io::{Read, Seek};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,7 +58,7 @@ async fn accept_errors_back_off_instead_of_spinning() {
     let before = cpu_ticks(&mut stat);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let spent = cpu_ticks(&mut stat) - before;
-    let errors = metrics.accept_errors.load(Ordering::Relaxed);
+    let errors = metrics.accept_errors.get();
     eprintln!(
         "{} connections, {spent} ticks of CPU in 1 s, {errors} accept errors",
         clients.len()
