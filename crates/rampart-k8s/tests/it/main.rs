@@ -5,3 +5,5 @@ mod best_common;
 mod best_rules;
 mod checkov_crosscheck;
 mod load_props;
+mod rbac_corpus;
+mod rbac_rules;
