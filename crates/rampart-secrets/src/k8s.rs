@@ -36,10 +36,20 @@ Sealed Secrets, SOPS, External Secrets Operator or the CSI secrets-store driver 
     }
 }
 
-/// A cheap test before parsing: a YAML/JSON file that mentions `kind`.
+/// The name findings on standard input carry (`rampart secrets -`).
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// A cheap test before parsing: a YAML/JSON file (or standard input) that mentions `kind`
+/// and `apiVersion`.
 pub fn looks_like_manifest(rel: &str, content: &[u8]) -> bool {
     let lower = rel.to_ascii_lowercase();
-    (lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json"))
+    // Standard input has no name to go by (`kubectl get secret -o yaml | rampart secrets -`):
+    // its content decides. Only a document that fails to load *and* reads like a Secret is
+    // a problem, so other text on stdin costs a parse attempt, never an error.
+    (lower.ends_with(".yaml")
+        || lower.ends_with(".yml")
+        || lower.ends_with(".json")
+        || rel == STDIN_NAME)
         && memchr::memmem::find(content, b"kind").is_some()
         && memchr::memmem::find(content, b"apiVersion").is_some()
 }

@@ -178,9 +178,12 @@ fn scan_stdin(scanner: &SecretScanner, settings: &Settings) -> Result<ScanOutput
     if buf.len() as u64 > limit {
         bail!("standard input is over the {limit} byte limit (--max-file-size)");
     }
-    let (findings, _) = scanner.scan_buffer("<stdin>", &buf, false);
+    // A Secret manifest on stdin that does not parse was not checked: an error (exit 2).
+    let (findings, _, errors) =
+        scanner.scan_buffer_checked(rampart_secrets::k8s::STDIN_NAME, &buf, false);
     Ok(ScanOutput {
         findings,
+        errors,
         files_scanned: 1,
         bytes_scanned: buf.len() as u64,
         ..ScanOutput::default()

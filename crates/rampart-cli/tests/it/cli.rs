@@ -415,6 +415,47 @@ fn stdin_mode() {
     assert_eq!(r["findings"][0]["location"]["path"], "<stdin>");
 }
 
+/// `rampart secrets -` reads a Kubernetes Secret piped in (`kubectl get secret -o yaml |
+/// rampart secrets -`): its base64 `data` is decoded and checked, as for a file, and a
+/// Secret that does not parse is an error (exit 2), not a silent pass.
+#[test]
+fn kubernetes_secret_manifest_on_stdin_is_decoded() {
+    use base64::Engine as _;
+    let stdin_scan = |text: &str| {
+        let mut child = rampart()
+            .args(["secrets", "-", "--format", "json"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let manifest = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: prod\ndata:\n  aws: {}\n",
+        base64::engine::general_purpose::STANDARD.encode(AWS_KEY)
+    );
+    let o = stdin_scan(&manifest);
+    assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o);
+    let findings = r["findings"].as_array().unwrap();
+    let aws = findings
+        .iter()
+        .find(|f| f["rule_id"] == "secret/aws-access-key")
+        .unwrap_or_else(|| panic!("decoded AWS key not found: {findings:#?}"));
+    assert_eq!(aws["location"]["object"]["name"], "creds");
+    assert_eq!(aws["location"]["field_path"], "data.aws");
+    let broken = stdin_scan("apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\ndata:\n  k: [unclosed\n");
+    assert_eq!(code(&broken), 2, "{}", String::from_utf8_lossy(&broken.stdout));
+}
+
 #[test]
 fn kubernetes_secret_manifests_are_decoded_and_named() {
     use std::fmt::Write as _;
