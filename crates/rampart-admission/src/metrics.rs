@@ -1,16 +1,28 @@
-//! Prometheus metrics: requests, a latency histogram, violations by mode and rule.
+//! The webhook's metrics (requests, a latency histogram, violations by mode and rule),
+//! on `prometheus-client` through [`rampart_net::metrics`]: the server registers them
+//! with the scaffold's in one [`MetricsRegistry`] (prefix `rampart_admission`) and
+//! serves it on `/metrics`.
 //!
 //! Every label takes values from a bounded set, whatever requests say (any pod that can
-//! reach the webhook can send forged reviews): rule ids are the registry's, a loaded
-//! policy set's entry rules, or `policy/other` (see [`crate::engine::Counted`]), capped at
-//! [`MAX_RULE_LABELS`] all the same; namespaces are not a label at all (like Pod Security
-//! Admission's own metrics): per-namespace detail is in the audit log and PolicyReports.
+//! reach the webhook can send forged reviews): endpoints, modes and `allowed` are closed
+//! sets, the HTTP code is one the server answered, rule ids are the registry's, a loaded
+//! policy set's entry rules, or `policy/other` (see [`crate::engine::Counted`]), capped
+//! at [`MAX_RULE_LABELS`] all the same (`rule="other"` beyond); namespaces are not a
+//! label at all (like Pod Security Admission's own metrics): per-namespace detail is in
+//! the audit log and PolicyReports.
 
 use crate::settings::Mode;
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, EncodeMetric, LabelValueEncoder,
+};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Unit;
+use rampart_net::metrics::{CappedFamily, Format, MetricsRegistry, OTHER};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Histogram bucket upper bounds, in seconds.
@@ -18,41 +30,11 @@ pub const BUCKETS: [f64; 12] = [
     0.000_25, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 ];
 
-/// A fixed-bucket latency histogram.
-#[derive(Debug, Default)]
-pub struct Histogram {
-    counts: [AtomicU64; BUCKETS.len()],
-    count: AtomicU64,
-    sum_micros: AtomicU64,
-}
-
-impl Histogram {
-    /// Record one observation.
-    pub fn observe(&self, d: Duration) {
-        let secs = d.as_secs_f64();
-        for (i, b) in BUCKETS.iter().enumerate() {
-            if secs <= *b {
-                self.counts[i].fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum_micros.fetch_add(
-            u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
-    }
-
-    /// Observations so far.
-    pub fn count(&self) -> u64 {
-        self.count.load(Ordering::Relaxed)
-    }
-}
-
-/// Most distinct rule labels; further rules are counted under `other`.
-pub const MAX_RULE_LABELS: usize = 512;
+/// Most distinct (mode, rule) label sets; further ones are counted under `rule="other"`.
+pub const MAX_RULE_LABELS: usize = 512 * 3;
 
 /// Endpoints with their own series.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Endpoint {
     /// `/validate`.
     Validate,
@@ -61,7 +43,8 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    fn as_str(self) -> &'static str {
+    /// The label value: `validate`, `mutate`.
+    pub fn as_str(self) -> &'static str {
         match self {
             Endpoint::Validate => "validate",
             Endpoint::Mutate => "mutate",
@@ -69,50 +52,166 @@ impl Endpoint {
     }
 }
 
-/// Everything exported on `/metrics`.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    /// Requests by (endpoint, HTTP code).
-    pub requests: Mutex<BTreeMap<(Endpoint, u16), u64>>,
-    /// Admission answers by (endpoint, allowed).
-    pub answers: Mutex<BTreeMap<(Endpoint, bool), u64>>,
-    /// Violations by (mode, rule).
-    pub decisions: Mutex<BTreeMap<(Mode, String), u64>>,
-    /// Latency of `/validate`.
-    pub validate_latency: Histogram,
-    /// Latency of `/mutate`.
-    pub mutate_latency: Histogram,
-    /// Rule panics caught.
-    pub panics: AtomicU64,
-    /// Evaluations past the deadline.
-    pub deadline_exceeded: AtomicU64,
-    /// Mutations applied (requests answered with a patch).
-    pub patches: AtomicU64,
-    /// PolicyReports applied.
-    pub policy_reports_written: AtomicU64,
-    /// PolicyReport writes the API server refused or that failed.
-    pub policy_reports_failed: AtomicU64,
-    /// Audited decisions not reported because a bound was reached (distinct resources,
-    /// pending reports: see [`crate::reports`]).
-    pub policy_reports_dropped: AtomicU64,
+impl EncodeLabelValue for Endpoint {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        EncodeLabelValue::encode(&self.as_str(), encoder)
+    }
 }
 
-fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RequestLabels {
+    endpoint: Endpoint,
+    code: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct AnswerLabels {
+    endpoint: Endpoint,
+    allowed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ViolationLabels {
+    mode: &'static str,
+    rule: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct EndpointLabels {
+    endpoint: Endpoint,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(BUCKETS)
+}
+
+/// Everything the webhook exports on `/metrics` besides the scaffold's metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    /// Requests by (endpoint, HTTP code).
+    requests: Family<RequestLabels, Counter>,
+    /// Admission answers by (endpoint, allowed).
+    answers: Family<AnswerLabels, Counter>,
+    /// Violations by (mode, rule), capped.
+    violations: CappedFamily<ViolationLabels, Counter>,
+    /// Latency by endpoint.
+    latency: Family<EndpointLabels, Histogram>,
+    /// Rule panics caught.
+    pub panics: Counter,
+    /// Evaluations past the deadline.
+    pub deadline_exceeded: Counter,
+    /// Mutations applied (requests answered with a patch).
+    pub patches: Counter,
+    /// PolicyReports applied.
+    pub policy_reports_written: Arc<AtomicU64>,
+    /// PolicyReport writes the API server refused or that failed.
+    pub policy_reports_failed: Arc<AtomicU64>,
+    /// Audited decisions not reported because a bound was reached (distinct resources,
+    /// pending reports: see [`crate::reports`]).
+    pub policy_reports_dropped: Arc<AtomicU64>,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics {
+            requests: Family::default(),
+            answers: Family::default(),
+            violations: CappedFamily::new(MAX_RULE_LABELS),
+            latency: Family::new_with_constructor(latency_histogram),
+            panics: Counter::default(),
+            deadline_exceeded: Counter::default(),
+            patches: Counter::default(),
+            policy_reports_written: Arc::default(),
+            policy_reports_failed: Arc::default(),
+            policy_reports_dropped: Arc::default(),
+        }
+    }
+}
+
+/// The PolicyReport counters, kept as plain atomics (the report writer counts with
+/// them) and read at each scrape.
+#[derive(Debug)]
+struct ReportCounters([(&'static str, &'static str, Arc<AtomicU64>); 3]);
+
+impl Collector for ReportCounters {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        for (name, help, v) in &self.0 {
+            let c = ConstCounter::new(v.load(Ordering::Relaxed));
+            let m = encoder.encode_descriptor(name, help, None, c.metric_type())?;
+            c.encode(m)?;
+        }
+        Ok(())
+    }
 }
 
 impl Metrics {
+    /// Register every metric in `reg` (the server's registry, prefix
+    /// `rampart_admission`).
+    pub fn register(&self, reg: &mut MetricsRegistry) {
+        let r = reg.registry_mut();
+        r.register(
+            "requests",
+            "Admission requests by endpoint and HTTP status",
+            self.requests.clone(),
+        );
+        r.register(
+            "responses",
+            "AdmissionReview answers by endpoint and allowed",
+            self.answers.clone(),
+        );
+        r.register(
+            "violations",
+            "Violations by mode and rule (rule ids from the loaded rules; `other` past the cap)",
+            self.violations.family().clone(),
+        );
+        r.register_with_unit(
+            "request_duration",
+            "Time to answer an admission request (body read to response)",
+            Unit::Seconds,
+            self.latency.clone(),
+        );
+        r.register(
+            "panics",
+            "Rule panics caught (the request got the on_error answer)",
+            self.panics.clone(),
+        );
+        r.register(
+            "deadline_exceeded",
+            "Evaluations that passed the per-request deadline",
+            self.deadline_exceeded.clone(),
+        );
+        r.register(
+            "patches",
+            "Mutate answers that carried a JSON Patch",
+            self.patches.clone(),
+        );
+        r.register_collector(Box::new(ReportCounters([
+            (
+                "policy_reports_written",
+                "PolicyReports applied (server-side apply, one report per resource)",
+                self.policy_reports_written.clone(),
+            ),
+            (
+                "policy_reports_failed",
+                "PolicyReport writes that failed or that the API server refused",
+                self.policy_reports_failed.clone(),
+            ),
+            (
+                "policy_reports_dropped",
+                "Audited decisions not reported because the report bounds were reached",
+                self.policy_reports_dropped.clone(),
+            ),
+        ])));
+    }
+
     /// Count one HTTP request.
     pub fn request(&self, ep: Endpoint, code: u16, took: Duration) {
-        if let Ok(mut m) = self.requests.lock() {
-            *m.entry((ep, code)).or_insert(0) += 1;
-        }
-        match ep {
-            Endpoint::Validate => self.validate_latency.observe(took),
-            Endpoint::Mutate => self.mutate_latency.observe(took),
-        }
+        self.requests
+            .get_or_create(&RequestLabels { endpoint: ep, code })
+            .inc();
+        self.latency
+            .get_or_create(&EndpointLabels { endpoint: ep })
+            .observe(took.as_secs_f64());
     }
 
     /// Count one admission answer and its violations. `_namespace` is not a label (it
@@ -124,130 +223,40 @@ impl Metrics {
         _namespace: &str,
         counted: &[crate::engine::Counted],
     ) {
-        if let Ok(mut m) = self.answers.lock() {
-            *m.entry((ep, allowed)).or_insert(0) += 1;
-        }
-        if counted.is_empty() {
-            return;
-        }
-        if let Ok(mut m) = self.decisions.lock() {
-            for c in counted {
-                let key = (c.mode, c.rule_id.clone());
-                if let Some(n) = m.get_mut(&key) {
-                    *n += 1;
-                    continue;
-                }
-                // Modes × rules: a new rule label only while under the cap.
-                let key = if m.len() < MAX_RULE_LABELS * Mode::ALL.len() {
-                    key
-                } else {
-                    (c.mode, "other".to_string())
-                };
-                *m.entry(key).or_insert(0) += 1;
-            }
+        self.answers
+            .get_or_create(&AnswerLabels {
+                endpoint: ep,
+                allowed,
+            })
+            .inc();
+        for c in counted {
+            let mode = mode_label(c.mode);
+            self.violations
+                .get(
+                    &ViolationLabels {
+                        mode,
+                        rule: c.rule_id.clone(),
+                    },
+                    || ViolationLabels {
+                        mode,
+                        rule: OTHER.to_string(),
+                    },
+                )
+                .inc();
         }
     }
 
-    /// The Prometheus text exposition.
+    /// This struct's metrics alone in the OpenMetrics text format (the server's
+    /// `/metrics` adds the scaffold's).
     pub fn render(&self) -> String {
-        let mut s = String::new();
-        let _ = writeln!(s, "# HELP rampart_admission_requests_total Admission requests by endpoint and HTTP status.\n# TYPE rampart_admission_requests_total counter");
-        if let Ok(m) = self.requests.lock() {
-            for ((ep, code), n) in m.iter() {
-                let _ = writeln!(
-                    s,
-                    "rampart_admission_requests_total{{endpoint=\"{}\",code=\"{code}\"}} {n}",
-                    ep.as_str()
-                );
-            }
-        }
-        let _ = writeln!(s, "# HELP rampart_admission_responses_total AdmissionReview answers by endpoint and allowed.\n# TYPE rampart_admission_responses_total counter");
-        if let Ok(m) = self.answers.lock() {
-            for ((ep, allowed), n) in m.iter() {
-                let _ = writeln!(
-                    s,
-                    "rampart_admission_responses_total{{endpoint=\"{}\",allowed=\"{allowed}\"}} {n}",
-                    ep.as_str()
-                );
-            }
-        }
-        let _ = writeln!(s, "# HELP rampart_admission_violations_total Violations by mode and rule.\n# TYPE rampart_admission_violations_total counter");
-        if let Ok(m) = self.decisions.lock() {
-            for ((mode, rule), n) in m.iter() {
-                let _ = writeln!(
-                    s,
-                    "rampart_admission_violations_total{{mode=\"{}\",rule=\"{}\"}} {n}",
-                    mode.as_str(),
-                    esc(rule),
-                );
-            }
-        }
-        let _ = writeln!(s, "# HELP rampart_admission_request_duration_seconds Time to answer an admission request (body read to response).\n# TYPE rampart_admission_request_duration_seconds histogram");
-        for (ep, h) in [
-            (Endpoint::Validate, &self.validate_latency),
-            (Endpoint::Mutate, &self.mutate_latency),
-        ] {
-            let e = ep.as_str();
-            for (i, b) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(
-                    s,
-                    "rampart_admission_request_duration_seconds_bucket{{endpoint=\"{e}\",le=\"{b}\"}} {}",
-                    h.counts[i].load(Ordering::Relaxed)
-                );
-            }
-            let count = h.count.load(Ordering::Relaxed);
-            let _ = writeln!(s, "rampart_admission_request_duration_seconds_bucket{{endpoint=\"{e}\",le=\"+Inf\"}} {count}");
-            #[allow(clippy::cast_precision_loss)]
-            let sum = h.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-            let _ = writeln!(
-                s,
-                "rampart_admission_request_duration_seconds_sum{{endpoint=\"{e}\"}} {sum}"
-            );
-            let _ = writeln!(
-                s,
-                "rampart_admission_request_duration_seconds_count{{endpoint=\"{e}\"}} {count}"
-            );
-        }
-        for (name, help, v) in [
-            (
-                "rampart_admission_panics_total",
-                "Rule panics caught (the request got the on_error answer).",
-                &self.panics,
-            ),
-            (
-                "rampart_admission_deadline_exceeded_total",
-                "Evaluations that passed the per-request deadline.",
-                &self.deadline_exceeded,
-            ),
-            (
-                "rampart_admission_patches_total",
-                "Mutate answers that carried a JSON Patch.",
-                &self.patches,
-            ),
-            (
-                "rampart_admission_policy_reports_written_total",
-                "PolicyReports applied (server-side apply, one report per resource).",
-                &self.policy_reports_written,
-            ),
-            (
-                "rampart_admission_policy_reports_failed_total",
-                "PolicyReport writes that failed or that the API server refused.",
-                &self.policy_reports_failed,
-            ),
-            (
-                "rampart_admission_policy_reports_dropped_total",
-                "Audited decisions not reported because the report bounds were reached.",
-                &self.policy_reports_dropped,
-            ),
-        ] {
-            let _ = writeln!(
-                s,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
-                v.load(Ordering::Relaxed)
-            );
-        }
-        s
+        let mut reg = MetricsRegistry::new("rampart_admission");
+        self.register(&mut reg);
+        reg.encode(Format::OpenMetrics).unwrap_or_default()
     }
+}
+
+fn mode_label(m: Mode) -> &'static str {
+    m.as_str()
 }
 
 #[cfg(test)]
@@ -270,17 +279,25 @@ mod tests {
         );
         let t = m.render();
         assert!(
-            t.contains("rampart_admission_requests_total{endpoint=\"validate\",code=\"200\"} 1")
+            t.contains("rampart_admission_requests_total{endpoint=\"validate\",code=\"200\"} 1"),
+            "{t}"
         );
-        assert!(t.contains("rampart_admission_request_duration_seconds_bucket{endpoint=\"validate\",le=\"0.0005\"} 0"));
-        assert!(t.contains("rampart_admission_request_duration_seconds_bucket{endpoint=\"validate\",le=\"0.001\"} 1"));
+        assert!(t.contains("rampart_admission_request_duration_seconds_bucket{le=\"0.0005\",endpoint=\"validate\"} 0") || t.contains("rampart_admission_request_duration_seconds_bucket{endpoint=\"validate\",le=\"0.0005\"} 0"), "{t}");
         assert!(t.contains(
             "rampart_admission_violations_total{mode=\"enforce\",rule=\"k8s/pss-privileged\"} 1"
-        ));
+        ), "{t}");
         assert!(!t.contains("team"), "{t}");
-        assert!(t.contains(
-            "rampart_admission_responses_total{endpoint=\"validate\",allowed=\"false\"} 1"
-        ));
+        assert!(
+            t.contains(
+                "rampart_admission_responses_total{endpoint=\"validate\",allowed=\"false\"} 1"
+            ),
+            "{t}"
+        );
+        assert!(
+            t.contains("rampart_admission_policy_reports_dropped_total 0"),
+            "{t}"
+        );
+        assert!(t.ends_with("# EOF\n"), "{t}");
     }
 
     #[test]
@@ -302,7 +319,7 @@ mod tests {
             .lines()
             .filter(|l| l.starts_with("rampart_admission_violations_total{"))
             .count();
-        assert!(series <= MAX_RULE_LABELS * 3 + 3, "{series}");
-        assert!(t.contains("rule=\"other\""), "{t}");
+        assert!(series <= MAX_RULE_LABELS + 3, "{series}");
+        assert!(t.contains("rule=\"other\"} "), "{t}");
     }
 }

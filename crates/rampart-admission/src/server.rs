@@ -26,6 +26,7 @@ use axum::http::{header, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::get;
 use axum::Router;
+use rampart_net::metrics::{MetricsRegistry, Routes};
 pub use rampart_net::server::{shutdown_signal, ServerMetrics};
 use rampart_net::server::{BlockingError, BodyError, Lifecycle};
 pub use rampart_net::tls::ServerTlsFiles;
@@ -103,15 +104,21 @@ impl ServerOptions {
         o.read_timeout = self.read_timeout;
         o.shutdown_grace = self.shutdown_grace;
         o.shutdown_delay = self.shutdown_delay;
+        o.routes = ROUTES;
         o
     }
 }
+
+/// The routes request metrics are labelled with (any other path is `other`).
+const ROUTES: Routes = Routes {
+    paths: &["/validate", "/mutate", "/healthz", "/readyz", "/metrics"],
+    fallback: rampart_net::metrics::OTHER,
+};
 
 #[derive(Clone)]
 struct AppState {
     engine: Arc<Engine>,
     metrics: Arc<Metrics>,
-    net_metrics: Arc<ServerMetrics>,
     audit: Arc<dyn AuditSink>,
     registry: Option<Arc<Registry>>,
     life: Lifecycle,
@@ -159,10 +166,12 @@ impl Bound {
         shutdown: impl std::future::Future<Output = ()> + Send,
     ) -> Result<(), ServerError> {
         let life = Lifecycle::new();
+        let mut registry = MetricsRegistry::new("rampart_admission");
+        self.opts.net_metrics.register(&mut registry);
+        services.metrics.register(&mut registry);
         let state = AppState {
             engine: services.engine,
             metrics: services.metrics,
-            net_metrics: self.opts.net_metrics.clone(),
             audit: services.audit,
             registry: services.registry,
             life: life.clone(),
@@ -172,10 +181,10 @@ impl Bound {
         let app = Router::new()
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(ready))
-            .route("/metrics", get(metrics_handler))
             .route("/validate", axum::routing::any(validate))
             .route("/mutate", axum::routing::any(mutate))
-            .with_state(state);
+            .with_state(state)
+            .merge(rampart_net::metrics::router(Arc::new(registry)));
         self.inner.serve(app, life, shutdown).await?;
         Ok(())
     }
@@ -205,12 +214,6 @@ async fn ready(State(st): State<AppState>) -> impl IntoResponse {
     } else {
         (StatusCode::OK, "ready")
     }
-}
-
-async fn metrics_handler(State(st): State<AppState>) -> impl IntoResponse {
-    let mut text = st.metrics.render();
-    text.push_str(&st.net_metrics.render("rampart_admission"));
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
 fn plain(code: StatusCode, msg: &str) -> HttpResponse {
@@ -250,18 +253,18 @@ async fn isolated(
     match rampart_net::server::blocking(Some(deadline), f).await {
         Ok(o) => Ok(o),
         Err(BlockingError::Deadline(d)) => {
-            st.metrics.deadline_exceeded.fetch_add(1, Ordering::Relaxed);
+            st.metrics.deadline_exceeded.inc();
             Err(format!(
                 "evaluation exceeded the {} ms deadline",
                 d.as_millis()
             ))
         }
         Err(BlockingError::Panicked(p)) => {
-            st.metrics.panics.fetch_add(1, Ordering::Relaxed);
+            st.metrics.panics.inc();
             Err(format!("a rule panicked: {p}"))
         }
         Err(e) => {
-            st.metrics.panics.fetch_add(1, Ordering::Relaxed);
+            st.metrics.panics.inc();
             Err(format!("evaluation failed: {e}"))
         }
     }
@@ -340,7 +343,7 @@ async fn handle_inner(st: &AppState, req: Request<Body>, ep: Endpoint) -> HttpRe
         &outcome.counted,
     );
     if !outcome.response.patch.is_empty() {
-        st.metrics.patches.fetch_add(1, Ordering::Relaxed);
+        st.metrics.patches.inc();
     }
     if let Some(ev) = &outcome.audit {
         st.audit.record(ev);

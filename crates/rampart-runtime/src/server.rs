@@ -12,12 +12,9 @@
 //! Alerts go through a bounded queue to the sinks, so a slow sink never blocks
 //! ingestion: when the queue is full, alerts are dropped and counted.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,7 +24,10 @@ use axum::http::{header, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
 use rampart_net::http::{HttpClient, Url};
+use rampart_net::metrics::{CappedFamily, Format, MetricsRegistry, Routes, OTHER};
 pub use rampart_net::server::{shutdown_signal, ServerMetrics};
 use rampart_net::server::{BodyError, Lifecycle};
 pub use rampart_net::tls::ServerTlsFiles;
@@ -52,91 +52,132 @@ pub enum ServerError {
     Sink(String),
 }
 
-/// Counters exported on `/metrics`.
-#[derive(Debug, Default)]
+/// Most distinct rule labels on `rampart_runtime_alerts_total`; alerts of further rules
+/// are counted under `rule="other"`. Rule names come from the loaded rules, never from
+/// events, and the cap bounds even a huge rule set.
+pub const MAX_RULE_LABELS: usize = 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RuleLabels {
+    rule: String,
+}
+
+/// The monitor's metrics on `/metrics` (besides the scaffold's), registered in the
+/// server's [`MetricsRegistry`] (prefix `rampart_runtime`) by [`Metrics::register`].
+#[derive(Debug)]
 pub struct Metrics {
     /// Audit events evaluated.
-    pub events: AtomicU64,
+    pub events: Counter,
     /// Records that were not audit events.
-    pub parse_errors: AtomicU64,
+    pub parse_errors: Counter,
     /// Batches accepted.
-    pub batches: AtomicU64,
+    pub batches: Counter,
     /// Batches refused: too large (413).
-    pub rejected_too_large: AtomicU64,
+    pub rejected_too_large: Counter,
     /// Batches refused: not JSON / no audit events (400).
-    pub rejected_invalid: AtomicU64,
+    pub rejected_invalid: Counter,
     /// Alerts dropped because the queue was full.
-    pub alerts_dropped: AtomicU64,
+    pub alerts_dropped: Counter,
     /// Alerts delivered to every sink.
-    pub alerts_delivered: AtomicU64,
+    pub alerts_delivered: Counter,
     /// Delivery failures (after retries).
-    pub sink_errors: AtomicU64,
-    /// Alerts raised, by rule.
-    pub alerts_by_rule: Mutex<BTreeMap<String, u64>>,
+    pub sink_errors: Counter,
+    /// Alerts raised, by rule (capped at [`MAX_RULE_LABELS`]).
+    alerts_by_rule: CappedFamily<RuleLabels, Counter>,
+    /// Alerts raised (for the run summary).
+    alerts: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics {
+            events: Counter::default(),
+            parse_errors: Counter::default(),
+            batches: Counter::default(),
+            rejected_too_large: Counter::default(),
+            rejected_invalid: Counter::default(),
+            alerts_dropped: Counter::default(),
+            alerts_delivered: Counter::default(),
+            sink_errors: Counter::default(),
+            alerts_by_rule: CappedFamily::new(MAX_RULE_LABELS),
+            alerts: Counter::default(),
+        }
+    }
 }
 
 impl Metrics {
-    /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
-        let mut s = String::new();
-        let mut counter = |name: &str, help: &str, v: &AtomicU64| {
-            let _ = writeln!(
-                s,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
-                v.load(Ordering::Relaxed)
-            );
-        };
-        counter(
-            "rampart_runtime_events_total",
-            "Audit events evaluated.",
-            &self.events,
-        );
-        counter(
-            "rampart_runtime_parse_errors_total",
-            "Input records that were not audit events.",
-            &self.parse_errors,
-        );
-        counter(
-            "rampart_runtime_batches_total",
-            "Event batches accepted.",
-            &self.batches,
-        );
-        counter(
-            "rampart_runtime_batches_too_large_total",
-            "Batches refused with 413.",
-            &self.rejected_too_large,
-        );
-        counter(
-            "rampart_runtime_batches_invalid_total",
-            "Batches refused with 400.",
-            &self.rejected_invalid,
-        );
-        counter(
-            "rampart_runtime_alerts_dropped_total",
-            "Alerts dropped because the sink queue was full.",
-            &self.alerts_dropped,
-        );
-        counter(
-            "rampart_runtime_alerts_delivered_total",
-            "Alerts delivered to the sinks.",
-            &self.alerts_delivered,
-        );
-        counter(
-            "rampart_runtime_sink_errors_total",
-            "Alert deliveries that failed after retries.",
-            &self.sink_errors,
-        );
-        let _ = writeln!(s, "# HELP rampart_runtime_alerts_total Alerts raised, by rule.\n# TYPE rampart_runtime_alerts_total counter");
-        if let Ok(m) = self.alerts_by_rule.lock() {
-            for (rule, n) in m.iter() {
-                let rule = rule
-                    .replace('\\', "\\\\")
-                    .replace('"', "\\\"")
-                    .replace('\n', "\\n");
-                let _ = writeln!(s, "rampart_runtime_alerts_total{{rule=\"{rule}\"}} {n}");
-            }
+    /// Register every metric in `reg`.
+    pub fn register(&self, reg: &mut MetricsRegistry) {
+        let r = reg.registry_mut();
+        for (name, help, c) in [
+            ("events", "Audit events evaluated", &self.events),
+            (
+                "parse_errors",
+                "Input records that were not audit events",
+                &self.parse_errors,
+            ),
+            ("batches", "Event batches accepted", &self.batches),
+            (
+                "batches_too_large",
+                "Batches refused with 413",
+                &self.rejected_too_large,
+            ),
+            (
+                "batches_invalid",
+                "Batches refused with 400",
+                &self.rejected_invalid,
+            ),
+            (
+                "alerts_dropped",
+                "Alerts dropped because the sink queue was full",
+                &self.alerts_dropped,
+            ),
+            (
+                "alerts_delivered",
+                "Alerts delivered to the sinks",
+                &self.alerts_delivered,
+            ),
+            (
+                "sink_errors",
+                "Alert deliveries that failed after retries",
+                &self.sink_errors,
+            ),
+        ] {
+            r.register(name, help, c.clone());
         }
-        s
+        r.register(
+            "alerts",
+            "Alerts raised, by rule (names from the loaded rules; `other` past the cap)",
+            self.alerts_by_rule.family().clone(),
+        );
+    }
+
+    /// Count one alert of `rule`.
+    pub fn alert(&self, rule: &str) {
+        self.alerts.inc();
+        self.alerts_by_rule
+            .get(
+                &RuleLabels {
+                    rule: rule.to_string(),
+                },
+                || RuleLabels {
+                    rule: OTHER.to_string(),
+                },
+            )
+            .inc();
+    }
+
+    /// Alerts raised so far.
+    pub fn alerts(&self) -> u64 {
+        self.alerts.get()
+    }
+
+    /// These metrics alone in the OpenMetrics text format (the server's `/metrics` adds
+    /// the scaffold's).
+    pub fn render(&self) -> String {
+        let mut reg = MetricsRegistry::new("rampart_runtime");
+        self.register(&mut reg);
+        reg.encode(Format::OpenMetrics).unwrap_or_default()
     }
 }
 
@@ -308,6 +349,7 @@ impl ServerOptions {
         o.max_connections = self.max_connections;
         o.read_timeout = self.read_timeout;
         o.shutdown_grace = self.shutdown_grace;
+        o.routes = ROUTES;
         o
     }
 }
@@ -337,11 +379,17 @@ pub struct ServerSummary {
     pub notes: Vec<String>,
 }
 
+/// The routes request metrics are labelled with; every other path is the audit webhook
+/// (`ingest`).
+const ROUTES: Routes = Routes {
+    paths: &["/healthz", "/readyz", "/metrics"],
+    fallback: "ingest",
+};
+
 #[derive(Clone)]
 struct AppState {
     monitor: Arc<Mutex<Monitor>>,
     metrics: Arc<Metrics>,
-    net_metrics: Arc<ServerMetrics>,
     tx: Arc<Mutex<Option<mpsc::Sender<Alert>>>>,
     batches: Arc<Semaphore>,
     life: Lifecycle,
@@ -376,20 +424,22 @@ impl Bound {
         let state = AppState {
             monitor: monitor.clone(),
             metrics: metrics.clone(),
-            net_metrics: self.opts.net_metrics.clone(),
             tx: Arc::new(Mutex::new(Some(tx))),
             batches: Arc::new(Semaphore::new(self.opts.max_inflight_batches.max(1))),
             life: life.clone(),
             max_body: self.opts.max_body_bytes,
             read_timeout: self.opts.read_timeout,
         };
+        let mut registry = MetricsRegistry::new("rampart_runtime");
+        self.opts.net_metrics.register(&mut registry);
+        metrics.register(&mut registry);
         let sink_task = tokio::spawn(deliver(rx, sinks, metrics.clone()));
         let app = Router::new()
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(ready))
-            .route("/metrics", get(metrics_handler))
             .fallback(ingest)
-            .with_state(state.clone());
+            .with_state(state.clone())
+            .merge(rampart_net::metrics::router(Arc::new(registry)));
         let grace = self.opts.shutdown_grace;
         self.inner.serve(app, life, shutdown).await?;
         // Close the queue: the sink task drains what is left and ends.
@@ -402,16 +452,11 @@ impl Bound {
             Ok(m) => (m.stats().events, m.summary()),
             Err(_) => (0, Vec::new()),
         };
-        let alerts = metrics
-            .alerts_by_rule
-            .lock()
-            .map(|m| m.values().sum())
-            .unwrap_or(0);
         Ok(ServerSummary {
             events,
-            alerts,
-            dropped: metrics.alerts_dropped.load(Ordering::Relaxed),
-            delivered: metrics.alerts_delivered.load(Ordering::Relaxed),
+            alerts: metrics.alerts(),
+            dropped: metrics.alerts_dropped.get(),
+            delivered: metrics.alerts_delivered.get(),
             notes,
         })
     }
@@ -446,12 +491,6 @@ async fn ready(State(st): State<AppState>) -> impl IntoResponse {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "shutting down")
     }
-}
-
-async fn metrics_handler(State(st): State<AppState>) -> impl IntoResponse {
-    let mut text = st.metrics.render();
-    text.push_str(&st.net_metrics.render("rampart_runtime"));
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
 fn status(code: StatusCode, msg: &str) -> Response {
@@ -510,9 +549,7 @@ async fn ingest(State(st): State<AppState>, req: Request<Body>) -> Response {
     let bytes = match rampart_net::server::read_body(req, st.max_body, st.read_timeout).await {
         Ok(b) => b,
         Err(BodyError::TooLarge(_)) => {
-            st.metrics
-                .rejected_too_large
-                .fetch_add(1, Ordering::Relaxed);
+            st.metrics.rejected_too_large.inc();
             return status(StatusCode::PAYLOAD_TOO_LARGE, "batch too large");
         }
         Err(BodyError::Timeout) => {
@@ -538,24 +575,22 @@ async fn ingest(State(st): State<AppState>, req: Request<Body>) -> Response {
         blank,
     } = evaluated;
     let m = &st.metrics;
-    m.events.fetch_add(ok, Ordering::Relaxed);
-    m.parse_errors.fetch_add(bad, Ordering::Relaxed);
+    m.events.inc_by(ok);
+    m.parse_errors.inc_by(bad);
     if ok == 0 && (bad > 0 || blank) {
-        m.rejected_invalid.fetch_add(1, Ordering::Relaxed);
+        m.rejected_invalid.inc();
         return status(
             StatusCode::BAD_REQUEST,
             "data not recognized as a k8s audit event",
         );
     }
-    m.batches.fetch_add(1, Ordering::Relaxed);
-    if let Ok(mut by_rule) = m.alerts_by_rule.lock() {
-        for a in &alerts {
-            *by_rule.entry(a.rule.clone()).or_insert(0) += 1;
-        }
+    m.batches.inc();
+    for a in &alerts {
+        m.alert(&a.rule);
     }
     for a in alerts {
         if tx.try_send(a).is_err() {
-            m.alerts_dropped.fetch_add(1, Ordering::Relaxed);
+            m.alerts_dropped.inc();
         }
     }
     (
@@ -588,9 +623,9 @@ async fn deliver(mut rx: mpsc::Receiver<Alert>, mut sinks: Vec<Sink>, metrics: A
             }
         }
         if ok {
-            metrics.alerts_delivered.fetch_add(1, Ordering::Relaxed);
+            metrics.alerts_delivered.inc();
         } else {
-            metrics.sink_errors.fetch_add(1, Ordering::Relaxed);
+            metrics.sink_errors.inc();
         }
     }
 }
@@ -619,10 +654,33 @@ mod tests {
     #[test]
     fn metrics_text() {
         let m = Metrics::default();
-        m.events.fetch_add(3, Ordering::Relaxed);
-        m.alerts_by_rule.lock().unwrap().insert("A \"b\"".into(), 2);
+        m.events.inc_by(3);
+        m.alert("A \"b\"");
+        m.alert("A \"b\"");
         let t = m.render();
-        assert!(t.contains("rampart_runtime_events_total 3"));
-        assert!(t.contains("rampart_runtime_alerts_total{rule=\"A \\\"b\\\"\"} 2"));
+        assert!(t.contains("rampart_runtime_events_total 3"), "{t}");
+        assert!(
+            t.contains("rampart_runtime_alerts_total{rule=\"A \\\"b\\\"\"} 2"),
+            "{t}"
+        );
+        assert_eq!(m.alerts(), 2);
+    }
+
+    #[test]
+    fn rule_labels_are_capped() {
+        let m = Metrics::default();
+        for i in 0..(MAX_RULE_LABELS + 500) {
+            m.alert(&format!("rule {i}"));
+        }
+        let t = m.render();
+        let series = t
+            .lines()
+            .filter(|l| l.starts_with("rampart_runtime_alerts_total{"))
+            .count();
+        assert_eq!(series, MAX_RULE_LABELS + 1, "{t}");
+        assert!(
+            t.contains("rampart_runtime_alerts_total{rule=\"other\"} 500"),
+            "{t}"
+        );
     }
 }

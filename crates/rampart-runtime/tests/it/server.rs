@@ -243,7 +243,7 @@ async fn https_webhook_end_to_end() {
         3,
         "{got:?}"
     );
-    assert_eq!(metrics.sink_errors.load(Ordering::Relaxed), 0);
+    assert_eq!(metrics.sink_errors.get(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -286,7 +286,7 @@ async fn slow_sink_drops_instead_of_blocking() {
         started.elapsed() < Duration::from_secs(5),
         "ingestion blocked on the sink"
     );
-    assert!(metrics.alerts_dropped.load(Ordering::Relaxed) >= 17);
+    assert!(metrics.alerts_dropped.get() >= 17);
     stop_tx.send(()).unwrap();
     let summary = server.await.unwrap().unwrap();
     assert!(summary.dropped >= 17);
