@@ -65,6 +65,18 @@ impl BlockingRegistry {
         self.rt.block_on(self.client.resolve_image(r, platform))
     }
 
+    /// [`RegistryClient::resolve_digest`].
+    pub fn resolve_digest(&self, r: &ImageRef) -> Result<String, RegistryError> {
+        outside_runtime()?;
+        self.rt.block_on(self.client.resolve_digest(r))
+    }
+
+    /// [`RegistryClient::head_blob`].
+    pub fn head_blob(&self, r: &ImageRef, digest: &str) -> Result<Option<u64>, RegistryError> {
+        outside_runtime()?;
+        self.rt.block_on(self.client.head_blob(r, digest))
+    }
+
     /// [`RegistryClient::get_blob`].
     pub fn get_blob(
         &self,

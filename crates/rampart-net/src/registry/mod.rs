@@ -630,23 +630,29 @@ impl RegistryClient {
                         reason: format!("token realm {turl} refused: it must be https"),
                     });
                 }
-                let scope_asked = ch.param("scope").unwrap_or(scope);
-                let mut q = form_urlencoded::Serializer::new(String::new());
+                // Our scope (the actions this request needs) first, then the
+                // registry's if it differs: the token is cached under ours.
+                let mut pairs: Vec<(&str, &str)> = Vec::new();
                 if let Some(s) = ch.param("service") {
-                    q.append_pair("service", s);
+                    pairs.push(("service", s));
                 }
-                q.append_pair("scope", scope_asked);
+                pairs.push(("scope", scope));
+                if let Some(asked) = ch.param("scope").filter(|a| *a != scope) {
+                    pairs.push(("scope", asked));
+                }
                 let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
                 let (method, body) = match &creds {
                     Some(Credentials::IdentityToken(t)) => {
-                        q.append_pair("grant_type", "refresh_token");
-                        q.append_pair("client_id", "rampart");
-                        q.append_pair("refresh_token", t);
+                        pairs.extend([
+                            ("grant_type", "refresh_token"),
+                            ("client_id", "rampart"),
+                            ("refresh_token", t.as_str()),
+                        ]);
                         headers.push((
                             header::CONTENT_TYPE,
                             HeaderValue::from_static("application/x-www-form-urlencoded"),
                         ));
-                        (Method::POST, bytes::Bytes::from(q.finish()))
+                        (Method::POST, bytes::Bytes::from(form(&pairs)))
                     }
                     other => {
                         if let Some(b) = other.as_ref().and_then(Credentials::basic_header) {
@@ -657,7 +663,8 @@ impl RegistryClient {
                         } else {
                             '?'
                         };
-                        turl.path_and_query = format!("{}{sep}{}", turl.path_and_query, q.finish());
+                        turl.path_and_query =
+                            format!("{}{sep}{}", turl.path_and_query, form(&pairs));
                         (Method::GET, bytes::Bytes::new())
                     }
                 };
@@ -1030,10 +1037,11 @@ impl RegistryClient {
         } else {
             '?'
         };
-        let q = form_urlencoded::Serializer::new(String::new())
-            .append_pair("digest", &digest)
-            .finish();
-        put.path_and_query = format!("{}{sep}{q}", put.path_and_query);
+        put.path_and_query = format!(
+            "{}{sep}{}",
+            put.path_and_query,
+            form(&[("digest", &digest)])
+        );
         self.exchange(
             r,
             "pull,push",
@@ -1111,6 +1119,13 @@ impl RegistryClient {
         }
         Ok(digest)
     }
+}
+
+/// `application/x-www-form-urlencoded` pairs.
+fn form(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
 }
 
 /// A body over the client's limit is reported as [`RegistryError::TooLarge`].

@@ -2,4 +2,5 @@
 //! `tests/*.rs` file (one binary links once instead of once per file).
 
 mod accept_backoff;
+mod registry;
 mod scaffold;
