@@ -11,6 +11,7 @@ pub mod finding;
 pub mod fingerprint;
 pub mod image_ref;
 pub mod location;
+pub mod package;
 pub mod report;
 pub mod rule;
 pub mod scan;

@@ -164,7 +164,9 @@ pub fn purl(p: &ImagePackage, distro: Option<(&str, &str)>) -> String {
         }
         PackageKind::Python => format!(
             "pkg:pypi/{}@{}",
-            e(&rampart_vuln::ecosystem::normalize_name("PyPI", &p.name)),
+            e(&rampart_core::package::ecosystem::normalize_name(
+                "PyPI", &p.name
+            )),
             e(&p.version)
         ),
         PackageKind::Npm => match p.name.split_once('/') {

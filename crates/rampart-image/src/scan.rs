@@ -9,6 +9,7 @@ use crate::packages::{purl, ImagePackage, PackageKind};
 use crate::rules::{self, ids};
 use crate::source::{self, OpenOptions, OpenedImage, SourceKind};
 use rampart_core::fingerprint::fingerprint;
+use rampart_core::package::{Package, SourceRef};
 use rampart_core::{Finding, Location, RuleMeta, ScanError, Severity};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -687,11 +688,9 @@ fn match_vulns(
         groups.entry((e, n, v, found)).or_default().push(p);
     }
     let keys: Vec<_> = groups.keys().cloned().collect();
-    let query: Vec<rampart_vuln::Package> = keys
+    let query: Vec<Package> = keys
         .iter()
-        .map(|(e, n, v, f)| {
-            rampart_vuln::Package::new(e.clone(), n.clone(), v.clone()).with_found_in(f.clone())
-        })
+        .map(|(e, n, v, f)| Package::new(e.clone(), n.clone(), v.clone()).with_found_in(f.clone()))
         .collect();
     let reports = db.match_packages(&query)?;
     let mut out = Vec::new();
@@ -996,9 +995,8 @@ pub fn to_inventory(scan: &ImageScan) -> rampart_sca::inventory::Inventory {
             packages: pk
                 .iter()
                 .map(|p| {
-                    let mut q =
-                        rampart_sca::inventory::Package::new(&p.ecosystem, &p.name, &p.version);
-                    q.source = Some(rampart_sca::inventory::SourceRef {
+                    let mut q = Package::new(&p.ecosystem, &p.name, &p.version);
+                    q.source = Some(SourceRef {
                         path: p.path.clone(),
                         line: p.line,
                     });

@@ -14,6 +14,7 @@
 
 use crate::inventory::{Inventory, Lockfile};
 use crate::lockfile::{self, Kind};
+use rampart_core::package::{MatchError, VulnHit, VulnMatcher};
 use rampart_core::walk::{walk_filtered, WalkOptions};
 use rampart_core::ScanError;
 use std::cell::RefCell;
@@ -259,15 +260,15 @@ pub struct MatchOptions {
     pub vex: Vec<crate::vex::Statement>,
 }
 
-/// Match every package of `inv` against `db`: one finding per (package entry,
-/// vulnerability), aliases merged, with the lockfile line, direct/transitive, dev and
-/// the dependency path (`via a → b → c`) in the message and properties; VEX statements
-/// applied as suppressions.
+/// Match every package of `inv` with `matcher` (the vulnerability database): one
+/// finding per (package entry, vulnerability), aliases merged, with the lockfile line,
+/// direct/transitive, dev and the dependency path (`via a → b → c`) in the message and
+/// properties; VEX statements applied as suppressions.
 pub fn findings(
-    db: &rampart_vuln::Db,
+    matcher: &dyn VulnMatcher,
     inv: &Inventory,
     opts: &MatchOptions,
-) -> Result<Vec<rampart_core::Finding>, rampart_vuln::DbError> {
+) -> Result<Vec<rampart_core::Finding>, MatchError> {
     use rampart_core::{Suppression, SuppressionKind};
     use serde_json::json;
     let mut entries: Vec<(&crate::inventory::Package, Option<Vec<String>>)> = Vec::new();
@@ -277,29 +278,29 @@ pub fn findings(
             entries.push((p, paths.path(&p.key())));
         }
     }
-    let packages: Vec<rampart_vuln::Package> =
-        entries.iter().map(|(p, _)| p.to_vuln_package()).collect();
-    let reports = db.match_packages(&packages)?;
+    let packages: Vec<rampart_core::package::Package> =
+        entries.iter().map(|(p, _)| p.for_matching()).collect();
+    let reports = matcher.match_packages(&packages)?;
+    if reports.len() != packages.len() {
+        // Never zip short: a package without an answer was not checked.
+        return Err(MatchError::msg(format!(
+            "the vulnerability matcher answered for {} of {} packages",
+            reports.len(),
+            packages.len()
+        )));
+    }
     let mut out: Vec<rampart_core::Finding> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for (mut report, (pkg, path)) in reports.into_iter().zip(entries) {
+    for (mut hits, (pkg, path)) in reports.into_iter().zip(entries) {
         if opts.ignore_unfixed {
-            report.vulns.retain(|v| !v.fixed.is_empty());
+            hits.retain(|h| h.has_fix);
         }
-        if report.vulns.is_empty() {
-            continue;
-        }
-        let ids: Vec<Vec<String>> = report
-            .vulns
-            .iter()
-            .map(|v| {
-                let mut ids = vec![v.id.clone()];
-                ids.extend(v.aliases.iter().cloned());
-                ids.extend(v.records.iter().cloned());
-                ids
-            })
-            .collect();
-        for (mut f, ids) in report.findings().into_iter().zip(ids) {
+        for VulnHit {
+            finding: mut f,
+            ids,
+            ..
+        } in hits
+        {
             let line = pkg.source.as_ref().and_then(|s| s.line);
             let file = pkg
                 .source

@@ -167,7 +167,7 @@ pub fn parse_purl(purl: &str) -> Option<PurlRef> {
 
 impl PurlRef {
     fn matches(&self, ecosystem: &str, name: &str, version: &str) -> bool {
-        use rampart_vuln::ecosystem::{base, normalize_name};
+        use rampart_core::package::ecosystem::{base, normalize_name};
         if base(ecosystem) != self.ecosystem {
             return false;
         }

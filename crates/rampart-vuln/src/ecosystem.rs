@@ -1,12 +1,9 @@
-//! OSV ecosystems: which version scheme each uses and how package names are normalised.
+//! OSV ecosystems: which version scheme each uses. Names, bases and normalisation are
+//! the package model's (`rampart_core::package::ecosystem`), re-exported here.
 
 use crate::version::Scheme;
 
-/// The base of an OSV ecosystem string: `Debian:11` → `Debian`,
-/// `Alpine:v3.16` → `Alpine`, `Red Hat:rhel_aus:8.6::appstream` → `Red Hat`.
-pub fn base(ecosystem: &str) -> &str {
-    ecosystem.split(':').next().unwrap_or(ecosystem).trim()
-}
+pub use rampart_core::package::ecosystem::{base, covers, normalize_name};
 
 /// The version scheme of an ecosystem (by its base), if Rampart can order its versions.
 pub fn scheme(ecosystem: &str) -> Option<Scheme> {
@@ -34,49 +31,6 @@ pub fn scheme(ecosystem: &str) -> Option<Scheme> {
         "Hackage" => Scheme::Hackage,
         _ => return None,
     })
-}
-
-/// The name under which a package is indexed: PyPI names are normalised as PEP 503
-/// (lower case, runs of `-`, `_`, `.` become `-`); names of ecosystems whose registry
-/// is case-insensitive (crates.io, NuGet, Packagist, Pub, Hex, Debian, Ubuntu, Alpine)
-/// are lower-cased, and crates.io also treats `_` as `-`. Others (npm, Go, Maven,
-/// RubyGems, RPM) are case-sensitive and kept as given.
-pub fn normalize_name(ecosystem: &str, name: &str) -> String {
-    let name = name.trim();
-    match base(ecosystem) {
-        "PyPI" => {
-            let mut out = String::with_capacity(name.len());
-            let mut sep = false;
-            for c in name.chars() {
-                if matches!(c, '-' | '_' | '.') {
-                    sep = true;
-                    continue;
-                }
-                if sep && !out.is_empty() {
-                    out.push('-');
-                }
-                sep = false;
-                out.extend(c.to_lowercase());
-            }
-            out
-        }
-        "crates.io" => name.to_ascii_lowercase().replace('_', "-"),
-        "NuGet" | "Packagist" | "Pub" | "Hex" | "Debian" | "Ubuntu" | "Alpine" | "Wolfi"
-        | "Chainguard" => name.to_lowercase(),
-        _ => name.to_string(),
-    }
-}
-
-/// Whether a package's ecosystem (`Debian:12`, or plain `Debian`) is covered by an
-/// advisory's ecosystem: same base, and same release suffix when both have one.
-pub fn covers(advisory: &str, package: &str) -> bool {
-    if base(advisory) != base(package) {
-        return false;
-    }
-    match (advisory.split_once(':'), package.split_once(':')) {
-        (Some((_, a)), Some((_, p))) => a == p,
-        _ => true,
-    }
 }
 
 #[cfg(test)]

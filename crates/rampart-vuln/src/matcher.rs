@@ -17,53 +17,9 @@ use rampart_core::{Finding, Location, RuleMeta};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 
-/// A package to check. Build it with [`Package::new`] (more optional fields, such as
-/// the lockfile line and the dependency path, will be added for the inventory side).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Package {
-    /// OSV ecosystem (`crates.io`, `npm`, `PyPI`, `Go`, `Maven`, `Debian:12`, …).
-    pub ecosystem: String,
-    /// Name as the ecosystem spells it (normalised for lookup).
-    pub name: String,
-    /// Installed version.
-    pub version: String,
-    /// Where it was found (lockfile path, image layer …), for the finding's location.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub found_in: Option<String>,
-    /// Line of the package's entry in `found_in`, when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line: Option<usize>,
-}
-
-impl Package {
-    /// A package without a source location.
-    pub fn new(
-        ecosystem: impl Into<String>,
-        name: impl Into<String>,
-        version: impl Into<String>,
-    ) -> Package {
-        Package {
-            ecosystem: ecosystem.into(),
-            name: name.into(),
-            version: version.into(),
-            found_in: None,
-            line: None,
-        }
-    }
-
-    /// Set where the package was found (lockfile path, image layer …).
-    pub fn with_found_in(mut self, found_in: impl Into<String>) -> Package {
-        self.found_in = Some(found_in.into());
-        self
-    }
-
-    /// Set the line of the package's entry in `found_in`.
-    pub fn with_line(mut self, line: usize) -> Package {
-        self.line = Some(line);
-        self
-    }
-}
+/// A package to check: the package model of `rampart_core` (build it with
+/// [`Package::new`], [`Package::with_found_in`], [`Package::with_line`]).
+pub use rampart_core::package::Package;
 
 /// One vulnerability affecting a package (records that alias each other merged).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -701,14 +657,14 @@ impl PackageReport {
                     ecosystem: p.ecosystem.clone(),
                     name: p.name.clone(),
                     version: p.version.clone(),
-                    found_in: p.found_in.clone(),
-                    span: p.line.map(rampart_core::Span::line),
+                    found_in: p.found_in().map(str::to_string),
+                    span: p.line().map(rampart_core::Span::line),
                 };
                 let fp = fingerprint(&[
                     &rule_id,
                     ecosystem::base(&p.ecosystem),
                     &ecosystem::normalize_name(&p.ecosystem, &p.name),
-                    p.found_in.as_deref().unwrap_or(""),
+                    p.found_in().unwrap_or(""),
                 ]);
                 let mut f = Finding::new(&meta, message, location, fp);
                 let props = [
@@ -734,5 +690,39 @@ impl PackageReport {
                 f
             })
             .collect()
+    }
+}
+
+impl PackageReport {
+    /// The report as matcher hits: one per vulnerability, with its finding, every id
+    /// (primary, aliases, merged records) and whether a fix is known.
+    pub fn hits(&self) -> Vec<rampart_core::package::VulnHit> {
+        self.findings()
+            .into_iter()
+            .zip(&self.vulns)
+            .map(|(finding, v)| {
+                let mut ids = Vec::with_capacity(1 + v.aliases.len() + v.records.len());
+                ids.push(v.id.clone());
+                ids.extend(v.aliases.iter().cloned());
+                ids.extend(v.records.iter().cloned());
+                rampart_core::package::VulnHit {
+                    finding,
+                    ids,
+                    has_fix: !v.fixed.is_empty(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// The local database as the inventory pipeline's matcher.
+impl rampart_core::package::VulnMatcher for Db {
+    fn match_packages(
+        &self,
+        packages: &[Package],
+    ) -> Result<Vec<Vec<rampart_core::package::VulnHit>>, rampart_core::package::MatchError> {
+        let reports =
+            Db::match_packages(self, packages).map_err(rampart_core::package::MatchError::new)?;
+        Ok(reports.iter().map(PackageReport::hits).collect())
     }
 }

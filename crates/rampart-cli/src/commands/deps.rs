@@ -10,8 +10,10 @@ use crate::exit;
 use crate::settings::Settings;
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use rampart_core::package::VulnMatcher;
 use rampart_core::{Report, RuleMeta, ScanError};
-use rampart_sca::scan::{findings, meta_of, scan_dir_detailed, MatchOptions, ScanOutput};
+use rampart_sca::deps::{self as pipeline, DepsOptions};
+use rampart_sca::scan::{MatchOptions, ScanOutput};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -61,14 +63,17 @@ fn no_db_message(path: &Path) -> String {
     )
 }
 
-fn scan(root: &Path, settings: &Settings, raise_limit: bool) -> Result<ScanOutput> {
-    let mut walk = settings.walk.clone();
-    if raise_limit {
-        walk.max_file_size = walk
-            .max_file_size
-            .max(rampart_sca::lockfile::MAX_LOCKFILE_SIZE);
+/// The pipeline's options from the settings (`raise_limit`: lockfiles may be larger than
+/// the walk's default file-size limit when the user did not set one).
+fn options(settings: &Settings, raise_limit: bool, matching: MatchOptions) -> DepsOptions {
+    DepsOptions {
+        walk: settings.walk.clone(),
+        raise_size_limit: raise_limit,
+        matching,
+        informational: settings.informational.clone(),
+        skip_informational: Vec::new(),
+        license: settings.license.clone(),
     }
-    scan_dir_detailed(root, &walk).with_context(|| format!("cannot scan {}", root.display()))
 }
 
 /// Run `rampart deps`.
@@ -78,6 +83,15 @@ pub fn run(cmd: DepsCmd) -> Result<u8> {
         bail!("{}: no such file or directory", cmd.path.display());
     }
     let settings = Settings::resolve(&cmd.common, &SecretArgs::default(), &cmd.path)?;
+    let mut opts = options(
+        &settings,
+        cmd.common.max_file_size.is_none(),
+        MatchOptions {
+            ignore_unfixed: cmd.ignore_unfixed,
+            vex: Vec::new(),
+        },
+    );
+    opts.skip_informational = cmd.skip_informational.clone();
     let out = match &cmd.sbom {
         Some(sbom) => ScanOutput {
             inventory: rampart_sca::sbom::read(sbom)
@@ -85,7 +99,8 @@ pub fn run(cmd: DepsCmd) -> Result<u8> {
             notes: Vec::new(),
             files_scanned: 1,
         },
-        None => scan(&cmd.path, &settings, cmd.common.max_file_size.is_none())?,
+        None => pipeline::inventory(&cmd.path, &opts.walk, opts.raise_size_limit)
+            .with_context(|| format!("cannot scan {}", cmd.path.display()))?,
     };
     if !settings.quiet {
         for n in &out.notes {
@@ -95,71 +110,35 @@ pub fn run(cmd: DepsCmd) -> Result<u8> {
     if cmd.list {
         return list(&out, &cmd.common);
     }
-    let vex = load_vex(&cmd.vex)?;
+    opts.matching.vex = load_vex(&cmd.vex)?;
     let db_path = cmd.db.resolve();
     if !db_path.exists() {
         crate::say!("error: {}", no_db_message(&db_path));
         return Ok(exit::ERROR);
     }
-    let db = cmd.db.open_for_scan(&ecosystems_of(&out.inventory))?;
-    let opts = MatchOptions {
-        ignore_unfixed: cmd.ignore_unfixed,
-        vex,
-    };
-    let mut found = findings(&db, &out.inventory, &opts)?;
-    keep_informational(&mut found, &settings.informational, &cmd.skip_informational);
-    let mut metas: HashMap<String, RuleMeta> = found
-        .iter()
-        .map(|f| (f.rule_id.clone(), meta_of(f)))
-        .collect();
+    // `rampart deps` insists on a usable database even for an empty inventory.
+    let db = cmd
+        .db
+        .open_for_scan(&pipeline::ecosystems(&out.inventory))?;
     let enrich = cmd.sbom.is_none().then_some(cmd.path.as_path());
-    found.extend(license_findings(&out.inventory, enrich, &settings)?);
-    for m in rampart_sca::license::metas() {
-        metas.entry(m.id.clone()).or_insert(m);
-    }
+    let part = pipeline::part_of(&out.inventory, enrich, &opts, &|_| {
+        Ok(Box::new(&db) as Box<dyn VulnMatcher + '_>)
+    })?;
+    let metas: HashMap<String, RuleMeta> = part
+        .metas
+        .into_iter()
+        .map(|m| (m.id.clone(), m))
+        .collect();
     let target = match &cmd.sbom {
         Some(s) => format!("sbom:{}", s.display()),
         None => cmd.path.display().to_string(),
     };
     let mut report = Report::new(target, vec!["deps".into()]);
-    report.findings = found;
-    report.errors = out.inventory.errors.clone();
+    report.findings = part.findings;
+    report.errors = part.errors;
     report.summary.files_scanned = out.files_scanned;
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     crate::commands::output::finish(report, &settings, true, |id| metas.get(id).cloned())
-}
-
-/// Drop informational advisories (findings with a `kind` property: `unmaintained` …)
-/// whose kind is not in `keep` or is in `skip`. Vulnerabilities are never dropped here.
-fn keep_informational(
-    found: &mut Vec<rampart_core::Finding>,
-    keep: &[rampart_core::config::InformationalKind],
-    skip: &[rampart_core::config::InformationalKind],
-) {
-    found.retain(|f| {
-        let Some(kind) = f.properties.get("kind").and_then(|k| k.as_str()) else {
-            return true;
-        };
-        let listed =
-            |l: &[rampart_core::config::InformationalKind]| l.iter().any(|k| k.as_str() == kind);
-        // A kind Rampart does not know is kept (never silently dropped).
-        let known = rampart_core::config::InformationalKind::ALL
-            .iter()
-            .any(|k| k.as_str() == kind);
-        !known || (listed(keep) && !listed(skip))
-    });
-}
-
-/// The ecosystems of the inventory's packages (OSV names).
-fn ecosystems_of(inv: &rampart_sca::inventory::Inventory) -> Vec<String> {
-    let mut e: Vec<String> = inv
-        .lockfiles
-        .iter()
-        .flat_map(|l| l.packages.iter().map(|p| p.ecosystem.clone()))
-        .collect();
-    e.sort();
-    e.dedup();
-    e
 }
 
 fn load_vex(files: &[PathBuf]) -> Result<Vec<rampart_sca::vex::Statement>> {
@@ -247,106 +226,22 @@ fn list(out: &ScanOutput, common: &CommonArgs) -> Result<u8> {
 /// (so the run exits 2 unless `--allow-errors`: the packages were not checked). A tree
 /// without packages needs no database.
 pub fn scan_part(root: &Path, settings: &Settings) -> Result<ScanPart> {
-    let out = scan(root, settings, false)?;
-    let mut errors = out.inventory.errors.clone();
-    let licences = license_findings(&out.inventory, Some(root), settings)?;
+    let opts = options(settings, false, MatchOptions::default());
     let db_path = settings.db.resolve();
-    let has_packages = out
-        .inventory
-        .lockfiles
-        .iter()
-        .any(|l| !l.packages.is_empty());
-    if !has_packages {
-        // Nothing to match: no database needed, nothing left unchecked.
-        return Ok(ScanPart {
-            scanner: "deps",
-            findings: licences,
-            errors,
-            metas: rampart_sca::license::metas(),
-        });
-    }
-    if !db_path.exists() {
-        errors.push(ScanError {
-            path: db_path.display().to_string(),
-            line: None,
-            message: format!(
-                "dependency vulnerabilities not checked: {}",
-                no_db_message(&db_path)
-            ),
-        });
-        return Ok(ScanPart {
-            scanner: "deps",
-            findings: licences,
-            errors,
-            metas: rampart_sca::license::metas(),
-        });
-    }
-    let db = match settings.db.open_for_scan(&ecosystems_of(&out.inventory)) {
-        Ok(db) => db,
-        Err(e) => {
+    let not_checked = |message: String| ScanError {
+        path: db_path.display().to_string(),
+        line: None,
+        message: format!("dependency vulnerabilities not checked: {message}"),
+    };
+    let open = |ecosystems: &[String]| -> Result<Box<dyn VulnMatcher>, ScanError> {
+        if !db_path.exists() {
+            return Err(not_checked(no_db_message(&db_path)));
+        }
+        match settings.db.open_for_scan(ecosystems) {
+            Ok(db) => Ok(Box::new(db)),
             // Not checked is an error (exit 2 unless --allow-errors), never "no findings".
-            errors.push(ScanError {
-                path: db_path.display().to_string(),
-                line: None,
-                message: format!("dependency vulnerabilities not checked: {e:#}"),
-            });
-            return Ok(ScanPart {
-                scanner: "deps",
-                findings: licences,
-                errors,
-                metas: rampart_sca::license::metas(),
-            });
+            Err(e) => Err(not_checked(format!("{e:#}"))),
         }
     };
-    let mut found = findings(&db, &out.inventory, &MatchOptions::default())?;
-    keep_informational(&mut found, &settings.informational, &[]);
-    found.extend(licences);
-    let mut metas: Vec<RuleMeta> = rampart_sca::license::metas();
-    let mut seen = std::collections::HashSet::new();
-    for f in &found {
-        if seen.insert(f.rule_id.clone()) {
-            metas.push(meta_of(f));
-        }
-    }
-    Ok(ScanPart {
-        scanner: "deps",
-        findings: found,
-        errors,
-        metas,
-    })
-}
-
-/// Licence-policy findings (`license:` in rampart.yaml) for an inventory. With `root`,
-/// licences missing from the lockfiles are filled in from installed metadata under it
-/// (node_modules, site-packages) and from the cargo registry, as `rampart sbom` does;
-/// packages found only in installed metadata are checked too.
-fn license_findings(
-    inventory: &rampart_sca::inventory::Inventory,
-    root: Option<&Path>,
-    settings: &Settings,
-) -> Result<Vec<rampart_core::Finding>> {
-    use rampart_sca::installed;
-    let mut inv = inventory.clone();
-    if let Some(root) = root {
-        if root.is_dir() {
-            let found = installed::scan_installed(root, installed::Limits::default());
-            installed::merge(&mut inv, found);
-        }
-        if let Some(home) = installed::cargo_home() {
-            installed::fill_from_cargo_registry(&mut inv, &home);
-        }
-    }
-    if let Some(root) = root {
-        // The walker honours `exclude`; installed metadata is read by its own reader.
-        let matcher = rampart_core::walk::ExcludeMatcher::new(root, &settings.walk.exclude)?;
-        for l in &mut inv.lockfiles {
-            l.packages.retain(|p| {
-                p.source
-                    .as_ref()
-                    .is_none_or(|s| !matcher.is_excluded(&s.path))
-            });
-        }
-    }
-    rampart_sca::license::checked_findings(&inv, &settings.license)
-        .map_err(|e| anyhow::anyhow!("license policy in rampart.yaml: {e}"))
+    Ok(pipeline::scan(root, &opts, &open)?)
 }

@@ -6,7 +6,6 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use rampart_core::walk::WalkOptions;
-use rampart_sca::installed::{self, Limits};
 use rampart_sca::inventory::Inventory;
 use rampart_sca::sbom::{self, Format, SbomMeta};
 use std::io::Write;
@@ -56,24 +55,15 @@ pub struct SbomCmd {
     pub allow_errors: bool,
 }
 
-/// The inventory of `root` for an SBOM: lockfiles, then licences (and packages no
-/// lockfile lists) from installed metadata, then licences of crates from the cargo
+/// The inventory of `root` for an SBOM: lockfiles (the size limit raised for them),
+/// then licences (and packages no lockfile lists) from installed metadata and the cargo
 /// registry. Errors of individual files are in `inventory.errors`.
 pub fn inventory(root: &Path, walk: &WalkOptions, use_installed: bool) -> Result<Inventory> {
-    let mut walk = walk.clone();
-    walk.max_file_size = walk
-        .max_file_size
-        .max(rampart_sca::lockfile::MAX_LOCKFILE_SIZE);
-    let mut inv = rampart_sca::scan::scan_dir(root, &walk)
-        .with_context(|| format!("cannot scan {}", root.display()))?;
+    let mut inv = rampart_sca::deps::inventory(root, walk, true)
+        .with_context(|| format!("cannot scan {}", root.display()))?
+        .inventory;
     if use_installed {
-        if root.is_dir() {
-            let found = installed::scan_installed(root, Limits::default());
-            installed::merge(&mut inv, found);
-        }
-        if let Some(home) = installed::cargo_home() {
-            installed::fill_from_cargo_registry(&mut inv, &home);
-        }
+        rampart_sca::deps::add_installed(&mut inv, root);
     }
     Ok(inv)
 }
