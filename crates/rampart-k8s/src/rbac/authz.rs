@@ -205,7 +205,7 @@ pub fn rule_allows(req: &Request, rule: &PolicyRule) -> bool {
 pub fn subject_applies(subject: &Subject, user: &UserInfo) -> bool {
     match subject.kind {
         SubjectKind::User => !user.name.is_empty() && user.name == subject.name,
-        SubjectKind::Group => user.groups.iter().any(|g| *g == subject.name),
+        SubjectKind::Group => user.groups.contains(&subject.name),
         SubjectKind::ServiceAccount => match &subject.namespace {
             Some(ns) if !ns.is_empty() => {
                 user.name

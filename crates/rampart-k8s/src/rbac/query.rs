@@ -175,8 +175,7 @@ pub fn parse_subject(spec: &str, groups: &[String]) -> Result<UserInfo, String> 
     if spec.is_empty() {
         return Err(bad());
     }
-    if spec.starts_with("system:serviceaccount:") {
-        let rest = &spec["system:serviceaccount:".len()..];
+    if let Some(rest) = spec.strip_prefix("system:serviceaccount:") {
         let Some((ns, name)) = rest
             .split_once(':')
             .filter(|(n, s)| !n.is_empty() && !s.is_empty())

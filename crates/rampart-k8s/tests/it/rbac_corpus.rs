@@ -3,6 +3,8 @@
 //! server creates). Every expected answer below was derived by reading those objects;
 //! the comment on each says which binding, role and rule grant it (or why nothing does).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use rampart_k8s::load::load_str;
 use rampart_k8s::rbac::query::{parse_request, parse_subject};
 use rampart_k8s::rbac::{self, Policy};

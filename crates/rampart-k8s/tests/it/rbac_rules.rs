@@ -3,6 +3,8 @@
 //! role → rule, and does not fire on `pass.yaml` (a near miss: the same shape one step
 //! short of the risk). A rule without fixtures, or fixtures without a rule, fail.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use rampart_core::Location;
 use rampart_k8s::load::load_str;
 use rampart_k8s::rbac;
