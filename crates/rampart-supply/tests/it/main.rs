@@ -1,0 +1,4 @@
+//! rampart-supply's integration tests, one binary.
+
+mod corpus;
+mod cosign_keys;
