@@ -1,6 +1,6 @@
 //! Image policy (allowed registries, digest pinning, no `latest`), the signature
-//! verification hook, and a small OCI distribution client that resolves tags to digests
-//! and reads an image's configured user.
+//! verification hook. Registry lookups (tag → digest, image user) are in
+//! [`crate::registry`], over Rampart's one registry client.
 
 use crate::settings::ImagePolicy;
 use crate::Violation;

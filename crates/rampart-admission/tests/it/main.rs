@@ -6,5 +6,6 @@ mod common;
 mod corpora;
 mod deploy;
 mod image_refs;
+mod registry_digests;
 mod server;
 mod trust;
