@@ -46,6 +46,13 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::commands::db::DbCmd,
     },
+    /// RBAC questions answered as the API server's authorizer would: who-can, can-i,
+    /// permissions (see docs/rbac.md).
+    Rbac {
+        /// What to ask.
+        #[command(subcommand)]
+        command: crate::commands::rbac::RbacCmd,
+    },
     /// Git hooks.
     Hook {
         /// What to do.

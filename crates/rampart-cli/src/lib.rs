@@ -54,6 +54,7 @@ where
         args::Command::Secrets(cmd) => commands::scan::run_secrets(cmd),
         args::Command::Rules { command } => commands::rules::run(command),
         args::Command::Hook { command } => commands::hook::run(command),
+        args::Command::Rbac { command } => commands::rbac::run(command),
         args::Command::Monitor(cmd) => commands::monitor::run(cmd),
         args::Command::Admission(cmd) => commands::admission::run(cmd),
         args::Command::Db { command } => commands::db::run(command),

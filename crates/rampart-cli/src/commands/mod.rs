@@ -10,6 +10,7 @@ pub mod k8s;
 pub mod monitor;
 pub mod output;
 pub mod part;
+pub mod rbac;
 pub mod rules;
 pub mod sbom;
 pub mod scan;
