@@ -53,6 +53,30 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::commands::rbac::RbacCmd,
     },
+    /// Signing keys: generate a key pair, print a private key's public key.
+    Key {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::commands::supply::KeyCmd,
+    },
+    /// Sign a file (cosign's blob signature format).
+    Sign {
+        /// What to sign.
+        #[command(subcommand)]
+        command: crate::commands::supply::SignCmd,
+    },
+    /// Verify a blob signature or an in-toto attestation (DSSE).
+    Verify {
+        /// What to verify.
+        #[command(subcommand)]
+        command: crate::commands::supply::VerifyCmd,
+    },
+    /// Sign an in-toto statement about a file (DSSE envelope).
+    Attest {
+        /// What to attest.
+        #[command(subcommand)]
+        command: crate::commands::supply::AttestCmd,
+    },
     /// Git hooks.
     Hook {
         /// What to do.

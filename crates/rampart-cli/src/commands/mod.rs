@@ -14,3 +14,4 @@ pub mod rbac;
 pub mod rules;
 pub mod sbom;
 pub mod scan;
+pub mod supply;

@@ -23,6 +23,7 @@ mod peers;
 mod policy;
 mod sbom;
 mod severity;
+mod supply;
 mod trust;
 mod trust_inputs;
 mod trust_secrets;
