@@ -660,3 +660,70 @@ async fn reqwest_like(port: u16, path: &str) -> (u16, String, Vec<u8>) {
         .to_string();
     (r.status, ct, r.body.to_vec())
 }
+
+/// A registry that answers `429`/`503` is retried a bounded number of times with a
+/// bounded wait (`Retry-After` capped), then given up on; a blob over the caller's limit
+/// is cut off.
+#[test]
+fn busy_registries_are_retried_a_bounded_number_of_times() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h2 = hits.clone();
+    let blob = vec![7u8; 100_000];
+    let bd = oci::sha256(&blob);
+    let addr = serve(
+        axum::Router::new().fallback(move |req: axum::extract::Request| {
+            let (hits, blob) = (h2.clone(), blob.clone());
+            async move {
+                let n = hits.fetch_add(1, Ordering::SeqCst);
+                let path = req.uri().path().to_string();
+                let busy = axum::response::Response::builder()
+                    .status(if n % 2 == 0 { 503 } else { 429 })
+                    .header("retry-after", "3600")
+                    .body(axum::body::Body::empty())
+                    .unwrap();
+                if path.contains("/always-busy/") || (path.contains("/blobs/") && n == 0) {
+                    return busy;
+                }
+                axum::response::Response::builder()
+                    .status(200)
+                    .body(axum::body::Body::from(blob))
+                    .unwrap()
+            }
+        }),
+    );
+    let http = HttpClient::new(
+        Err(rampart_net::NetError::Tls("plain HTTP only".into())),
+        EgressPolicy::unrestricted(),
+    );
+    let c = BlockingRegistry::new(RegistryClient::new(
+        http,
+        RegistryOptions {
+            plain_http: PlainHttp::All,
+            retries: 2,
+            max_backoff: Duration::from_millis(100),
+            ..RegistryOptions::default()
+        },
+    ))
+    .unwrap();
+    // Busy once, then served: the blob arrives, verified.
+    let r = ImageRef::parse(&format!("{addr}/team/app:1")).unwrap();
+    let mut out = Vec::new();
+    assert_eq!(
+        c.download_blob(&r, &bd, 1 << 20, &mut out).unwrap(),
+        100_000
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+    // Over the caller's limit: cut off.
+    let err = c.download_blob(&r, &bd, 1000, &mut Vec::new()).unwrap_err();
+    assert!(matches!(err, RegistryError::TooLarge { .. }), "{err}");
+    // Always busy: 1 + 2 retries, each wait capped (Retry-After: 3600 is not honoured
+    // past max_backoff), then the status is the error.
+    hits.store(0, Ordering::SeqCst);
+    let busy = ImageRef::parse(&format!("{addr}/always-busy/app:1")).unwrap();
+    let started = Instant::now();
+    let err = c.get_blob(&busy, &bd, 1 << 20).unwrap_err().to_string();
+    assert!(err.contains("HTTP 503"), "{err}");
+    assert_eq!(hits.load(Ordering::SeqCst), 3);
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
