@@ -214,3 +214,39 @@ fn non_resource_urls_and_implicit_groups() {
         ""
     ));
 }
+
+/// The `rbac/*` findings on the bootstrap policy are exactly those of the committed,
+/// documented expectation file (`fixtures/rbac-bootstrap-expected.tsv`).
+#[test]
+fn bootstrap_policy_findings_are_the_documented_ones() {
+    let Some(objects) = corpus() else { return };
+    let a = rbac::check(&objects);
+    assert!(a.errors.is_empty(), "{:?}", a.errors);
+    let got: BTreeSet<String> = a
+        .findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{}\t{}\t{}",
+                f.rule_id,
+                f.properties["subject"].as_str().unwrap(),
+                f.properties["object"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(got.len(), a.findings.len(), "duplicate findings");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/rbac-bootstrap-expected.tsv");
+    let want: BTreeSet<String> = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.splitn(4, '\t').take(3).collect::<Vec<_>>().join("\t"))
+        .collect();
+    let missing: Vec<_> = want.difference(&got).collect();
+    let extra: Vec<_> = got.difference(&want).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing: {missing:#?}\nnot expected: {extra:#?}"
+    );
+}
