@@ -46,7 +46,7 @@ pub fn policy_inputs(path: &str, content: &[u8]) -> (Vec<PolicyInput>, Vec<ScanE
                 Vec::new(),
             );
         }
-        Some(crate::Kind::Terraform) => {
+        Some(crate::Kind::Terraform | crate::Kind::TerraformVars) => {
             return match crate::terraform::policy_input(&text) {
                 Ok(v) => (
                     vec![PolicyInput {

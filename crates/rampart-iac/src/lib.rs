@@ -23,6 +23,9 @@ pub struct FileResult {
     pub findings: Vec<Finding>,
     /// Problems (parse errors with a line where known).
     pub errors: Vec<ScanError>,
+    /// Terraform files parsed by [`prepare_file`], checked later, module by module, by
+    /// [`finish_terraform`].
+    pub terraform: Vec<terraform::Source>,
 }
 
 /// Which IaC language a file is in.
@@ -34,6 +37,8 @@ pub enum Kind {
     Terraform,
     /// A Terraform JSON-syntax `.tf.json` file.
     TerraformJson,
+    /// A Terraform variable values file (`.tfvars`).
+    TerraformVars,
 }
 
 /// The kind of a file by its name, if it is one this crate scans.
@@ -45,22 +50,47 @@ pub fn kind_of(path: &str) -> Option<Kind> {
         Some(Kind::Terraform)
     } else if name.to_ascii_lowercase().ends_with(".tf.json") {
         Some(Kind::TerraformJson)
+    } else if name.to_ascii_lowercase().ends_with(".tfvars") {
+        Some(Kind::TerraformVars)
     } else {
         None
     }
 }
 
-/// Scan one file (`path` relative to the scan root, `/`-separated), or `None` when it
-/// is not a Dockerfile or Terraform file.
+/// Scan one file on its own (`path` relative to the scan root, `/`-separated), or `None`
+/// when it is not a Dockerfile or Terraform file. A Terraform file is one module by
+/// itself here: use [`prepare_file`] and [`finish_terraform`] to evaluate the variables
+/// and locals of a whole directory.
 pub fn scan_file(path: &str, content: &[u8]) -> Option<FileResult> {
+    let mut r = prepare_file(path, content)?;
+    let sources = std::mem::take(&mut r.terraform);
+    r.findings.extend(finish_terraform(sources));
+    Some(r)
+}
+
+/// First step of a tree scan: a Dockerfile is checked at once; a Terraform file is parsed
+/// and returned in [`FileResult::terraform`] (or its parse error in `errors`), for
+/// [`finish_terraform`] once every file of the tree has been read.
+pub fn prepare_file(path: &str, content: &[u8]) -> Option<FileResult> {
     let kind = kind_of(path)?;
     let text = String::from_utf8_lossy(content);
-    let (findings, errors) = match kind {
-        Kind::Dockerfile => dockerfile::check(path, &text),
-        Kind::Terraform => terraform::check(path, &text),
-        Kind::TerraformJson => terraform::check_json(path, &text),
-    };
-    Some(FileResult { findings, errors })
+    let mut r = FileResult::default();
+    match kind {
+        Kind::Dockerfile => (r.findings, r.errors) = dockerfile::check(path, &text),
+        Kind::Terraform | Kind::TerraformJson | Kind::TerraformVars => {
+            match terraform::parse_source(path, &text) {
+                Ok(s) => r.terraform.push(s),
+                Err(e) => r.errors.push(e),
+            }
+        }
+    }
+    Some(r)
+}
+
+/// Second step: check the Terraform files [`prepare_file`] parsed, each directory as one
+/// module (variables, `terraform.tfvars`/`*.auto.tfvars` and locals evaluated).
+pub fn finish_terraform(sources: Vec<terraform::Source>) -> Vec<Finding> {
+    terraform::check_sources(sources)
 }
 
 /// Metadata of every Dockerfile and Terraform rule (the `kubernetes_*` resources report
@@ -89,6 +119,7 @@ mod tests {
         assert_eq!(kind_of("main.tf"), Some(Kind::Terraform));
         assert_eq!(kind_of("Dockerfile.dockerignore"), None);
         assert_eq!(kind_of("cdk.tf.json"), Some(Kind::TerraformJson));
+        assert_eq!(kind_of("prod.auto.tfvars"), Some(Kind::TerraformVars));
         assert_eq!(kind_of("package.json"), None);
         assert_eq!(kind_of("README.md"), None);
     }

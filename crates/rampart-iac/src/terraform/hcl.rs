@@ -16,6 +16,8 @@ pub struct Attr {
     pub value: Value,
     /// Line of the attribute (1-based).
     pub line: usize,
+    /// The expression, when it is not a literal (what [`super::eval`] evaluates).
+    pub expr: Option<Box<hcl::Expression>>,
 }
 
 /// A block (the file itself is a block with an empty identifier).
@@ -167,9 +169,11 @@ fn fill(body: &hcl::edit::structure::Body, lines: &LineIndex, out: &mut Block) {
             hcl::edit::structure::Structure::Attribute(a) => {
                 let line = a.span().map_or(out.line, |r| lines.line_of(r.start));
                 let expr: hcl::Expression = a.value.clone().into();
+                let value = expr_json(&expr);
                 out.attrs.push(Attr {
                     key: a.key.as_str().to_string(),
-                    value: expr_json(&expr),
+                    expr: (!is_literal(&expr)).then(|| Box::new(expr)),
+                    value,
                     line,
                 });
             }
@@ -191,6 +195,22 @@ fn fill(body: &hcl::edit::structure::Body, lines: &LineIndex, out: &mut Block) {
                 out.blocks.push(nb);
             }
         }
+    }
+}
+
+/// Whether an expression is made of literals only (nothing to evaluate).
+fn is_literal(e: &hcl::Expression) -> bool {
+    use hcl::Expression as E;
+    match e {
+        E::Null | E::Bool(_) | E::Number(_) | E::String(_) => true,
+        E::Array(a) => a.iter().all(is_literal),
+        E::Object(o) => o.iter().all(|(k, v)| {
+            matches!(
+                k,
+                hcl::ObjectKey::Identifier(_) | hcl::ObjectKey::Expression(E::String(_))
+            ) && is_literal(v)
+        }),
+        _ => false,
     }
 }
 

@@ -227,11 +227,15 @@ fn body(node: &Node, out: &mut Block) {
                     out.blocks.push(block(key, Vec::new(), *l, item));
                 }
             }
-            _ => out.attrs.push(Attr {
-                key: key.clone(),
-                value: v.to_json(),
-                line: *line,
-            }),
+            _ => {
+                let value = v.to_json();
+                out.attrs.push(Attr {
+                    key: key.clone(),
+                    expr: super::eval::json_expr(&value),
+                    value,
+                    line: *line,
+                })
+            }
         }
     }
 }
@@ -302,6 +306,7 @@ pub fn parse(text: &str) -> Result<Block, (Option<usize>, String)> {
                 key: key.clone(),
                 value: v.to_json(),
                 line: *line,
+                expr: None,
             }),
         }
     }

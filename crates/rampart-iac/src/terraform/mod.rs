@@ -1,11 +1,17 @@
-//! Terraform (`.tf`, HCL) rules for managed Kubernetes clusters (EKS, GKE, AKS) and the
-//! `kubernetes_*` provider resources.
+//! Terraform (`.tf`, HCL) rules for managed Kubernetes clusters (EKS, GKE, AKS), the
+//! cloud resources around them ([`cloud`]: object storage, networks, IAM, KMS, databases,
+//! registries, audit logs, load balancers, secrets, disks) and the `kubernetes_*`
+//! provider resources.
 //!
-//! Each `.tf` file is checked on its own: modules are not resolved and variables are not
-//! evaluated. An attribute set from an expression (`var.public`) is treated as unknown:
-//! rules that need a literal bad value do not fire on it, rules that need a setting to
-//! be present count it as present.
+//! The files of one directory are one module: its variables (defaults, `terraform.tfvars`,
+//! `*.auto.tfvars`) and locals are evaluated ([`eval`]) before the rules run, and rules
+//! that look at several resources (a bucket and its `aws_s3_bucket_acl`) see the whole
+//! module. Module calls are not followed. A value that stays an expression
+//! (`aws_kms_key.k.arn`, a variable without a default) is unknown: rules that need a
+//! literal bad value do not fire on it, rules that need a setting to be present count it
+//! as present.
 
+pub mod eval;
 pub mod hcl;
 pub mod json;
 pub mod k8s;
@@ -16,14 +22,123 @@ use rampart_core::fingerprint::fingerprint;
 use rampart_core::{Finding, Location, RuleMeta, ScanError, Severity, Span};
 use serde_json::{json, Value};
 
+/// Problems a check found in one resource: (line, message) each.
+pub type Hits = Vec<(usize, String)>;
+
+/// How a rule looks at a resource.
+#[derive(Clone, Copy)]
+pub enum Check {
+    /// The resource's own block.
+    Resource(fn(&Block) -> Hits),
+    /// The resource's block and the rest of its module (resources that refer to it),
+    /// with a three-valued answer.
+    Cloud(fn(&Block, &Module<'_>) -> cloud::Verdict),
+}
+
+impl Rule {
+    /// This rule's verdict on one (evaluated) resource of `module`.
+    pub fn verdict(&self, block: &Block, module: &Module<'_>) -> cloud::Verdict {
+        match self.check {
+            Check::Resource(f) => {
+                let hits = f(block);
+                if hits.is_empty() {
+                    cloud::Verdict::Pass
+                } else {
+                    cloud::Verdict::Fail(hits)
+                }
+            }
+            Check::Cloud(f) => f(block, module),
+        }
+    }
+}
+
+/// One rule's verdict on one resource ([`verdicts`]).
+#[derive(Debug, Clone)]
+pub struct RuleVerdict {
+    /// `terraform/<slug>`.
+    pub rule_id: String,
+    /// File of the resource.
+    pub path: String,
+    /// `aws_s3_bucket.logs`.
+    pub address: String,
+    /// The answer.
+    pub verdict: cloud::Verdict,
+}
+
 /// One Terraform rule.
 pub struct Rule {
     /// Metadata (id `terraform/<slug>`).
     pub spec: MetaSpec,
     /// Resource types it applies to.
     pub resources: &'static [&'static str],
-    /// The check: (line, message) per problem.
-    pub check: fn(&Block) -> Vec<(usize, String)>,
+    /// The check.
+    pub check: Check,
+}
+
+/// One resource (or data source) of a module, evaluated.
+#[derive(Debug)]
+pub struct Resource {
+    /// File it is in.
+    pub path: String,
+    /// `resource` or `data`.
+    pub mode: String,
+    /// `aws_s3_bucket`.
+    pub rtype: String,
+    /// `logs`.
+    pub name: String,
+    /// The block, every attribute evaluated as far as it goes.
+    pub block: Block,
+}
+
+/// The resources of one module (one directory), what [`Check::Module`] rules see.
+#[derive(Debug, Default)]
+pub struct Module<'a> {
+    /// Every resource and data source.
+    pub resources: &'a [Resource],
+}
+
+impl Module<'_> {
+    /// Resources of one of `types` with an attribute `attr` that refers to `target`
+    /// (`aws_s3_bucket.logs`): `${aws_s3_bucket.logs.id}` and the like, or the target's
+    /// literal `name_attr` value (a bucket name) when `name_attr` is given.
+    pub fn referring<'b>(
+        &'b self,
+        types: &'b [&'b str],
+        attr: &'b str,
+        target: &'b Block,
+        name_attr: Option<&'b str>,
+    ) -> impl Iterator<Item = &'b Resource> + 'b {
+        let addr = match (target.labels.first(), target.labels.get(1)) {
+            (Some(t), Some(n)) => format!("{t}.{n}"),
+            _ => String::new(),
+        };
+        let literal = name_attr
+            .and_then(|k| target.attr(k))
+            .and_then(|a| a.value.as_str())
+            .filter(|s| !s.starts_with("${"))
+            .map(str::to_string);
+        self.resources.iter().filter(move |r| {
+            r.mode == "resource"
+                && types.contains(&r.rtype.as_str())
+                && r.block.attr(attr).is_some_and(|a| {
+                    refers_to(&a.value, &addr) || literal.as_deref().is_some_and(|l| a.value == l)
+                })
+        })
+    }
+}
+
+/// Whether a value is an expression referring to `addr` (`aws_s3_bucket.b`).
+pub fn refers_to(v: &Value, addr: &str) -> bool {
+    !addr.is_empty()
+        && v.as_str().is_some_and(|s| {
+            s.starts_with("${")
+                && s.match_indices(addr).any(|(i, _)| {
+                    let before = s[..i].chars().next_back();
+                    let after = s[i + addr.len()..].chars().next();
+                    !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+                        && !after.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-')
+                })
+        })
 }
 
 macro_rules! rule {
@@ -38,10 +153,12 @@ macro_rules! rule {
                 references: &[$($r),*],
             },
             resources: &[$($res),*],
-            check: $check,
+            check: Check::Resource($check),
         }
     };
 }
+
+pub mod cloud;
 
 const EKS: &str = "aws_eks_cluster";
 const GKE: &str = "google_container_cluster";
@@ -51,6 +168,12 @@ const AKS_POOL: &str = "azurerm_kubernetes_cluster_node_pool";
 
 /// Every Terraform rule.
 pub fn rules() -> Vec<Rule> {
+    let mut v = cluster_rules();
+    v.extend(cloud::rules());
+    v
+}
+
+fn cluster_rules() -> Vec<Rule> {
     vec![
         // ---- EKS
         rule!("eks-public-endpoint", Medium, [EKS], "EKS API endpoint is public",
@@ -159,11 +282,11 @@ pub fn metas() -> Vec<RuleMeta> {
     rules().iter().map(|r| meta(&r.spec, "terraform")).collect()
 }
 
-fn line_of(b: &Block, path: &str) -> usize {
+pub(crate) fn line_of(b: &Block, path: &str) -> usize {
     b.get(path).map_or_else(|| b.nearest(path).line, |a| a.line)
 }
 
-fn strings(v: &Value) -> Vec<&str> {
+pub(crate) fn strings(v: &Value) -> Vec<&str> {
     match v {
         Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
         Value::String(s) => vec![s.as_str()],
@@ -171,7 +294,7 @@ fn strings(v: &Value) -> Vec<&str> {
     }
 }
 
-fn open_cidr(v: &Value) -> bool {
+pub(crate) fn open_cidr(v: &Value) -> bool {
     strings(v).iter().any(|s| *s == "0.0.0.0/0" || *s == "::/0")
 }
 
@@ -196,6 +319,10 @@ fn eks_public_cidr(b: &Block) -> Vec<(usize, String)> {
         Some(a) if open_cidr(&a.value) => {
             vec![(a.line, "public_access_cidrs includes 0.0.0.0/0".into())]
         }
+        Some(a) if a.value.as_array().is_some_and(Vec::is_empty) => vec![(
+            a.line,
+            "public_access_cidrs is empty (EKS then allows 0.0.0.0/0)".into(),
+        )],
         Some(_) => vec![],
         None => vec![(
             line_of(b, "vpc_config.public_access_cidrs"),
@@ -536,56 +663,166 @@ fn aks_upgrade_channel(b: &Block) -> Vec<(usize, String)> {
     }
 }
 
-/// Check one `.tf` file: cluster rules, then `kubernetes_*` resources through
-/// `rampart-k8s`.
+/// What kind of Terraform file a source is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// `.tf` or `.tf.json`: configuration.
+    Config,
+    /// `.tfvars`: variable values (only `terraform.tfvars` and `*.auto.tfvars` are
+    /// applied, as Terraform does without `-var-file`).
+    Vars,
+}
+
+/// A parsed Terraform file waiting for the other files of its module.
+#[derive(Debug)]
+pub struct Source {
+    /// Path relative to the scan root, `/`-separated.
+    pub path: String,
+    /// Configuration or variable values.
+    pub kind: SourceKind,
+    /// The parsed file.
+    pub root: Block,
+}
+
+/// Parse one `.tf`, `.tf.json` or `.tfvars` file.
+pub fn parse_source(path: &str, text: &str) -> Result<Source, ScanError> {
+    let lower = path.to_ascii_lowercase();
+    let (parsed, kind) = if lower.ends_with(".tf.json") {
+        (
+            json::parse(text).map_err(|(l, m)| (l, format!("cannot parse Terraform JSON: {m}"))),
+            SourceKind::Config,
+        )
+    } else {
+        (
+            hcl::parse(text).map_err(|(l, m)| (l, format!("cannot parse HCL: {m}"))),
+            if lower.ends_with(".tfvars") {
+                SourceKind::Vars
+            } else {
+                SourceKind::Config
+            },
+        )
+    };
+    parsed
+        .map(|root| Source {
+            path: path.to_string(),
+            kind,
+            root,
+        })
+        .map_err(|(line, message)| ScanError {
+            path: path.to_string(),
+            line,
+            message,
+        })
+}
+
+/// Check one `.tf` file on its own (its own variables and locals are evaluated).
 pub fn check(path: &str, text: &str) -> (Vec<Finding>, Vec<ScanError>) {
-    check_with(
-        path,
-        hcl::parse(text).map_err(|(l, m)| (l, format!("cannot parse HCL: {m}"))),
-    )
+    match parse_source(path, text) {
+        Ok(s) => (check_sources(vec![s]), Vec::new()),
+        Err(e) => (Vec::new(), vec![e]),
+    }
 }
 
 /// Check one `.tf.json` file (Terraform's JSON syntax) with the same rules.
 pub fn check_json(path: &str, text: &str) -> (Vec<Finding>, Vec<ScanError>) {
-    check_with(
-        path,
-        json::parse(text).map_err(|(l, m)| (l, format!("cannot parse Terraform JSON: {m}"))),
-    )
+    check(path, text)
 }
 
-fn check_with(
-    path: &str,
-    parsed: Result<Block, (Option<usize>, String)>,
-) -> (Vec<Finding>, Vec<ScanError>) {
-    match parsed {
-        Ok(root) => (check_parsed(path, &root), Vec::new()),
-        Err((line, message)) => (
-            Vec::new(),
-            vec![ScanError {
-                path: path.to_string(),
-                line,
-                message,
-            }],
-        ),
+fn dir_of(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+fn auto_vars(path: &str) -> Option<u8> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    if name == "terraform.tfvars" {
+        Some(0)
+    } else if name.ends_with(".auto.tfvars") {
+        Some(1)
+    } else {
+        None
     }
 }
 
-/// Check a parsed file.
-pub fn check_parsed(path: &str, root: &Block) -> Vec<Finding> {
+/// Check parsed files: each directory is one module, evaluated on its own.
+pub fn check_sources(mut sources: Vec<Source>) -> Vec<Finding> {
+    sources.sort_by(|a, b| (dir_of(&a.path), &a.path).cmp(&(dir_of(&b.path), &b.path)));
     let rules = rules();
     let mut out = Vec::new();
-    for res in root.blocks_named("resource") {
-        let (Some(rtype), Some(rname)) = (res.labels.first(), res.labels.get(1)) else {
-            continue;
-        };
-        for r in rules
-            .iter()
-            .filter(|r| r.resources.contains(&rtype.as_str()))
-        {
-            let hits = (r.check)(res);
-            if hits.is_empty() {
+    let mut rest: &[Source] = &sources;
+    while let Some(first) = rest.first() {
+        let dir = dir_of(&first.path);
+        let n = rest.iter().take_while(|s| dir_of(&s.path) == dir).count();
+        let (module, tail) = rest.split_at(n);
+        rest = tail;
+        out.extend(check_module(module, &rules, None));
+    }
+    out.sort_by(|a, b| {
+        (a.location.path(), a.location.line(), &a.rule_id).cmp(&(
+            b.location.path(),
+            b.location.line(),
+            &b.rule_id,
+        ))
+    });
+    out
+}
+
+fn check_module(
+    files: &[Source],
+    rules: &[Rule],
+    mut verdicts: Option<&mut Vec<RuleVerdict>>,
+) -> Vec<Finding> {
+    let configs: Vec<&Block> = files
+        .iter()
+        .filter(|s| s.kind == SourceKind::Config)
+        .map(|s| &s.root)
+        .collect();
+    let mut vars: Vec<(u8, &Source)> = files
+        .iter()
+        .filter_map(|s| auto_vars(&s.path).map(|o| (o, s)))
+        .filter(|(_, s)| s.kind == SourceKind::Vars)
+        .collect();
+    vars.sort_by(|a, b| (a.0, &a.1.path).cmp(&(b.0, &b.1.path)));
+    let tfvars: Vec<&Block> = vars.iter().map(|(_, s)| &s.root).collect();
+    let scope = eval::Scope::new(&configs, &tfvars);
+    let mut resources = Vec::new();
+    for s in files.iter().filter(|s| s.kind == SourceKind::Config) {
+        for b in s.root.blocks.iter() {
+            if b.ident != "resource" && b.ident != "data" {
                 continue;
             }
+            let (Some(rtype), Some(name)) = (b.labels.first(), b.labels.get(1)) else {
+                continue;
+            };
+            for inst in scope.instances(b) {
+                resources.push(Resource {
+                    path: s.path.clone(),
+                    mode: b.ident.clone(),
+                    rtype: rtype.clone(),
+                    name: format!("{name}{}", inst.index),
+                    block: inst.block,
+                });
+            }
+        }
+    }
+    let module = Module {
+        resources: &resources,
+    };
+    let mut out = Vec::new();
+    for res in resources.iter().filter(|r| r.mode == "resource") {
+        let (path, rtype, rname) = (res.path.as_str(), res.rtype.as_str(), res.name.as_str());
+        for r in rules.iter().filter(|r| r.resources.contains(&rtype)) {
+            let verdict = r.verdict(&res.block, &module);
+            if let Some(v) = verdicts.as_deref_mut() {
+                v.push(RuleVerdict {
+                    rule_id: r.spec.id.to_string(),
+                    path: path.to_string(),
+                    address: format!("{rtype}.{rname}"),
+                    verdict: verdict.clone(),
+                });
+            }
+            let cloud::Verdict::Fail(hits) = verdict else {
+                continue;
+            };
             let m = meta(&r.spec, "terraform");
             for (line, msg) in hits {
                 let fp = fingerprint(&[&m.id, path, rtype, rname]);
@@ -600,7 +837,7 @@ pub fn check_parsed(path: &str, root: &Block) -> Vec<Finding> {
                 out.push(f);
             }
         }
-        if let Some((value, spans)) = k8s::to_object(rtype, res) {
+        if let Some((value, spans)) = k8s::to_object(rtype, &res.block) {
             let mut obj = rampart_k8s::Object::from_value(value);
             obj.path = Some(path.to_string());
             obj.set_spans(spans);
@@ -611,8 +848,33 @@ pub fn check_parsed(path: &str, root: &Block) -> Vec<Finding> {
             }
         }
     }
-    out.sort_by(|a, b| (a.location.line(), &a.rule_id).cmp(&(b.location.line(), &b.rule_id)));
     out
+}
+
+/// Every rule's verdict on every resource it applies to (pass, fail or unknown), module
+/// by module as [`check_sources`] does: what the Checkov cross-check compares.
+pub fn verdicts(mut sources: Vec<Source>) -> Vec<RuleVerdict> {
+    sources.sort_by(|a, b| (dir_of(&a.path), &a.path).cmp(&(dir_of(&b.path), &b.path)));
+    let rules = rules();
+    let mut out = Vec::new();
+    let mut rest: &[Source] = &sources;
+    while let Some(first) = rest.first() {
+        let dir = dir_of(&first.path);
+        let n = rest.iter().take_while(|s| dir_of(&s.path) == dir).count();
+        let (module, tail) = rest.split_at(n);
+        rest = tail;
+        check_module(module, &rules, Some(&mut out));
+    }
+    out
+}
+
+/// Check a parsed file on its own.
+pub fn check_parsed(path: &str, root: &Block) -> Vec<Finding> {
+    check_sources(vec![Source {
+        path: path.to_string(),
+        kind: SourceKind::Config,
+        root: root.clone(),
+    }])
 }
 
 /// The file as HCL JSON (the input custom policies see).
