@@ -30,6 +30,9 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A git repository could not be read (the walker asks git what it ignores).
+    #[error("git: {0}")]
+    Git(String),
     /// Invalid value given by the user (a flag or a config key).
     #[error("invalid {what}: {message}")]
     Invalid {

@@ -7,11 +7,17 @@
 //! read by the walker at all, every path git does not report as ignored-and-untracked is
 //! walked, so a committed `.gitignore` (or `.ignore`) cannot hide a tracked file, and the
 //! ignored paths that were skipped are listed in [`WalkOutcome::ignored`].
+//!
+//! [`Tree`] is the one walk of a target: collected once (git asked once), then every
+//! scanner reads the files it selects from it ([`Tree::visit`]). [`walk`] and
+//! [`walk_filtered`] collect a tree and visit it, asking git themselves, so every scanner
+//! sees tracked files whatever a committed `.gitignore` says.
 
 use crate::location::relative_path;
 use crate::report::ScanError;
 use ignore::overrides::OverrideBuilder;
 use ignore::{WalkBuilder, WalkState};
+use rayon::prelude::*;
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -86,21 +92,230 @@ pub struct GitIgnored {
     pub paths: HashSet<String>,
 }
 
-struct Shared<T> {
-    results: Vec<T>,
-    files: u64,
-    bytes: u64,
-    skipped: BTreeMap<String, u64>,
-    errors: Vec<ScanError>,
-}
-
 /// Whether content looks binary (a NUL byte in the first 8000 bytes).
 pub fn is_binary(content: &[u8]) -> bool {
     memchr::memchr(0, &content[..content.len().min(BINARY_SNIFF)]).is_some()
 }
 
+/// What a directory entry of a [`Tree`] is (the walker never follows symlinks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A regular file.
+    File,
+    /// A symbolic link (never followed; counted as `symlink` when a scanner wants it).
+    Symlink,
+    /// A FIFO, socket or device (counted as `special`).
+    Special,
+}
+
+/// One non-directory entry of a [`Tree`].
+#[derive(Debug, Clone)]
+pub struct TreeEntry {
+    /// Path as found from the root (absolute when the root is).
+    pub path: PathBuf,
+    /// Path relative to the root, `/`-separated.
+    pub rel: String,
+    /// Last path component (what scanners select on: `package-lock.json`, `Dockerfile`).
+    pub name: String,
+    /// File, symlink or special file.
+    pub kind: EntryKind,
+}
+
+/// A target tree walked once: every non-directory entry the ignore rules, git's answers
+/// and the `exclude` globs let through, sorted by relative path, plus what the traversal
+/// itself met (unreadable directories, symlink loops) and what git's ignore rules pruned.
+/// Files are not read here: each scanner reads (bounded, binary files skipped) the entries
+/// it selects with [`Tree::visit`], so one traversal feeds every analyser.
+///
+/// Inside a git work tree (and with `respect_gitignore`), git itself says what is ignored
+/// ([`git_ignored`]): no ignore file is read, so a committed `.gitignore` (or `.ignore`)
+/// cannot hide a tracked file from any scanner; only untracked ignored paths are skipped,
+/// and listed.
+#[derive(Debug)]
+pub struct Tree {
+    root: PathBuf,
+    opts: WalkOptions,
+    entries: Vec<TreeEntry>,
+    errors: Vec<ScanError>,
+    ignored: Vec<String>,
+}
+
+impl Tree {
+    /// Walk `root` (a directory or a single file) once. Inside a git work tree, git's
+    /// ignored paths are read first (an unreadable repository is an error: nothing would
+    /// say which ignore rules apply).
+    pub fn collect(root: &Path, opts: &WalkOptions) -> crate::Result<Tree> {
+        let git = if opts.respect_gitignore {
+            git_ignored(root)?
+        } else {
+            None
+        };
+        Tree::collect_with(root, opts, git.as_ref())
+    }
+
+    /// As [`Tree::collect`], with git's answer given by the caller (`None`: not a work
+    /// tree, the ignore files apply only under a `.git` directory, as in ripgrep).
+    pub fn collect_with(
+        root: &Path,
+        opts: &WalkOptions,
+        git: Option<&GitIgnored>,
+    ) -> crate::Result<Tree> {
+        collect_inner(root, opts, git)
+    }
+
+    /// The root as given.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The walker options the tree was collected with.
+    pub fn options(&self) -> &WalkOptions {
+        &self.opts
+    }
+
+    /// Every entry, sorted by relative path.
+    pub fn entries(&self) -> &[TreeEntry] {
+        &self.entries
+    }
+
+    /// Untracked paths git ignores that were pruned (sorted).
+    pub fn ignored(&self) -> &[String] {
+        &self.ignored
+    }
+
+    /// Read every file whose name passes `keep` (bounded by the tree's `max_file_size`,
+    /// binary files skipped) and call `visit` on it, in parallel. Symlinks and special
+    /// files that pass `keep` are counted as skipped; the traversal's own errors and the
+    /// pruned git-ignored paths are part of every outcome.
+    pub fn visit<T, K, F>(&self, keep: K, visit: F) -> WalkOutcome<T>
+    where
+        T: Send,
+        K: Fn(&str) -> bool + Sync,
+        F: Fn(&WalkedFile<'_>) -> T + Sync,
+    {
+        self.visit_limited(self.opts.max_file_size, keep, visit)
+    }
+
+    /// As [`Tree::visit`] with another per-file size limit (lockfiles may be larger than
+    /// the default limit).
+    pub fn visit_limited<T, K, F>(&self, max_file_size: u64, keep: K, visit: F) -> WalkOutcome<T>
+    where
+        T: Send,
+        K: Fn(&str) -> bool + Sync,
+        F: Fn(&WalkedFile<'_>) -> T + Sync,
+    {
+        let selected: Vec<&TreeEntry> = self.entries.iter().filter(|e| keep(&e.name)).collect();
+        let run = || {
+            selected
+                .par_iter()
+                .map_init(Vec::new, |buf: &mut Vec<u8>, e| {
+                    visit_entry(e, max_file_size, buf, &visit)
+                })
+                .collect::<Vec<Visited<T>>>()
+        };
+        let visited = in_pool(self.opts.threads, run);
+        let mut out = WalkOutcome {
+            results: Vec::with_capacity(visited.len()),
+            files_scanned: 0,
+            bytes_scanned: 0,
+            skipped: BTreeMap::new(),
+            errors: self.errors.clone(),
+            ignored: self.ignored.clone(),
+        };
+        if !self.errors.is_empty() {
+            *out.skipped.entry("unreadable".into()).or_default() += self.errors.len() as u64;
+        }
+        if !self.ignored.is_empty() {
+            *out.skipped.entry("gitignored".into()).or_default() += self.ignored.len() as u64;
+        }
+        for v in visited {
+            match v {
+                Visited::Skipped(reason) => *out.skipped.entry(reason.into()).or_default() += 1,
+                Visited::Failed(reason, err) => {
+                    *out.skipped.entry(reason.into()).or_default() += 1;
+                    out.errors.push(err);
+                }
+                Visited::Read(t, len) => {
+                    out.files_scanned += 1;
+                    out.bytes_scanned += len;
+                    out.results.push(t);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Run `f` on a rayon pool of `threads` workers (0: the current pool, one per core by
+/// default).
+fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    if threads == 0 || threads == rayon::current_num_threads() {
+        return f();
+    }
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(f),
+        Err(_) => f(),
+    }
+}
+
+enum Visited<T> {
+    Skipped(&'static str),
+    Failed(&'static str, ScanError),
+    Read(T, u64),
+}
+
+fn visit_entry<T, F>(e: &TreeEntry, limit: u64, buf: &mut Vec<u8>, visit: &F) -> Visited<T>
+where
+    F: Fn(&WalkedFile<'_>) -> T,
+{
+    match e.kind {
+        EntryKind::Symlink => return Visited::Skipped("symlink"),
+        EntryKind::Special => return Visited::Skipped("special"),
+        EntryKind::File => {}
+    }
+    match read_limited(&e.path, limit, buf) {
+        Ok(ReadOutcome::Read) => {}
+        Ok(ReadOutcome::TooLarge(size)) => {
+            return Visited::Failed(
+                "too_large",
+                ScanError {
+                    path: e.rel.clone(),
+                    line: None,
+                    message: format!(
+                        "skipped: {size} bytes is over the {limit} byte limit (max_file_size)"
+                    ),
+                },
+            )
+        }
+        Err(err) => {
+            return Visited::Failed(
+                "unreadable",
+                ScanError {
+                    path: e.rel.clone(),
+                    line: None,
+                    message: format!("cannot read: {err}"),
+                },
+            )
+        }
+    }
+    if is_binary(buf) {
+        return Visited::Skipped("binary");
+    }
+    let out = visit(&WalkedFile {
+        path: &e.path,
+        rel: &e.rel,
+        content: buf,
+    });
+    let len = buf.len() as u64;
+    if buf.capacity() > 1 << 20 {
+        *buf = Vec::new();
+    }
+    Visited::Read(out, len)
+}
+
 /// Walk `root` (a directory or a single file) and call `visit` on every text file, in
-/// parallel. Errors on individual entries are recorded and the walk goes on.
+/// parallel. Errors on individual entries are recorded and the walk goes on. Inside a git
+/// work tree git's answers apply (see [`Tree`]).
 pub fn walk<T, F>(root: &Path, opts: &WalkOptions, visit: F) -> crate::Result<WalkOutcome<T>>
 where
     T: Send,
@@ -123,7 +338,7 @@ where
     T: Send,
     F: Fn(&WalkedFile<'_>) -> T + Sync,
 {
-    walk_inner(root, opts, Some(git), |_| true, visit)
+    Ok(Tree::collect_with(root, opts, Some(git))?.visit(|_| true, visit))
 }
 
 /// As [`walk`], but only files whose name (last path component) passes `keep` are read
@@ -139,21 +354,10 @@ where
     K: Fn(&str) -> bool + Sync,
     F: Fn(&WalkedFile<'_>) -> T + Sync,
 {
-    walk_inner(root, opts, None, keep, visit)
+    Ok(Tree::collect(root, opts)?.visit(keep, visit))
 }
 
-fn walk_inner<T, K, F>(
-    root: &Path,
-    opts: &WalkOptions,
-    git: Option<&GitIgnored>,
-    keep: K,
-    visit: F,
-) -> crate::Result<WalkOutcome<T>>
-where
-    T: Send,
-    K: Fn(&str) -> bool + Sync,
-    F: Fn(&WalkedFile<'_>) -> T + Sync,
-{
+fn collect_inner(root: &Path, opts: &WalkOptions, git: Option<&GitIgnored>) -> crate::Result<Tree> {
     let meta = std::fs::symlink_metadata(root).map_err(|e| crate::Error::io(root, e))?;
     let root_is_file = !meta.is_dir();
     // With git's own answer, the walker reads no ignore file.
@@ -209,42 +413,27 @@ where
         })?;
         builder.overrides(ov);
     }
-    let shared = Mutex::new(Shared {
-        results: Vec::new(),
-        files: 0,
-        bytes: 0,
-        skipped: BTreeMap::new(),
-        errors: Vec::new(),
-    });
     let root_buf: PathBuf = if root_is_file {
         root.parent().map(Path::to_path_buf).unwrap_or_default()
     } else {
         root.to_path_buf()
     };
-    let with = |f: &mut dyn FnMut(&mut Shared<T>)| {
-        if let Ok(mut g) = shared.lock() {
-            f(&mut g);
-        }
-    };
+    let found: Mutex<(Vec<TreeEntry>, Vec<ScanError>)> = Mutex::default();
     builder.build_parallel().run(|| {
-        let visit = &visit;
-        let keep = &keep;
-        let with = &with;
+        let found = &found;
         let root_buf = &root_buf;
-        let mut buf: Vec<u8> = Vec::new();
         Box::new(move |entry| {
             let entry = match entry {
                 Ok(e) => e,
                 Err(err) => {
                     let (path, message) = describe_walk_error(&err);
-                    with(&mut |s| {
-                        *s.skipped.entry("unreadable".into()).or_default() += 1;
-                        s.errors.push(ScanError {
-                            path: path.clone(),
+                    if let Ok(mut g) = found.lock() {
+                        g.1.push(ScanError {
+                            path,
                             line: None,
-                            message: message.clone(),
+                            message,
                         });
-                    });
+                    }
                     return WalkState::Continue;
                 }
             };
@@ -254,89 +443,113 @@ where
             if ft.is_dir() {
                 return WalkState::Continue;
             }
-            let path = entry.path();
-            if !keep(&entry.file_name().to_string_lossy()) {
-                return WalkState::Continue;
-            }
-            let rel = relative_path(root_buf, path);
-            if ft.is_symlink() {
-                with(&mut |s| *s.skipped.entry("symlink".into()).or_default() += 1);
-                return WalkState::Continue;
-            }
-            if !ft.is_file() {
-                with(&mut |s| *s.skipped.entry("special".into()).or_default() += 1);
-                return WalkState::Continue;
-            }
-            match read_limited(path, opts.max_file_size, &mut buf) {
-                Ok(ReadOutcome::Read) => {}
-                Ok(ReadOutcome::TooLarge(size)) => {
-                    with(&mut |s| {
-                        *s.skipped.entry("too_large".into()).or_default() += 1;
-                        s.errors.push(ScanError {
-                            path: rel.clone(),
-                            line: None,
-                            message: format!(
-                                "skipped: {size} bytes is over the {} byte limit (max_file_size)",
-                                opts.max_file_size
-                            ),
-                        });
-                    });
-                    return WalkState::Continue;
-                }
-                Err(e) => {
-                    with(&mut |s| {
-                        *s.skipped.entry("unreadable".into()).or_default() += 1;
-                        s.errors.push(ScanError {
-                            path: rel.clone(),
-                            line: None,
-                            message: format!("cannot read: {e}"),
-                        });
-                    });
-                    return WalkState::Continue;
-                }
-            }
-            if is_binary(&buf) {
-                with(&mut |s| *s.skipped.entry("binary".into()).or_default() += 1);
-                return WalkState::Continue;
-            }
-            let out = visit(&WalkedFile {
+            let kind = if ft.is_symlink() {
+                EntryKind::Symlink
+            } else if ft.is_file() {
+                EntryKind::File
+            } else {
+                EntryKind::Special
+            };
+            let path = entry.path().to_path_buf();
+            let e = TreeEntry {
+                rel: relative_path(root_buf, &path),
+                name: entry.file_name().to_string_lossy().into_owned(),
                 path,
-                rel: &rel,
-                content: &buf,
-            });
-            let len = buf.len() as u64;
-            let mut out = Some(out);
-            with(&mut |s| {
-                s.files += 1;
-                s.bytes += len;
-                if let Some(o) = out.take() {
-                    s.results.push(o);
-                }
-            });
-            if buf.capacity() > 1 << 20 {
-                buf = Vec::new();
+                kind,
+            };
+            if let Ok(mut g) = found.lock() {
+                g.0.push(e);
             }
             WalkState::Continue
         })
     });
-    let s = shared.into_inner().map_err(|_| crate::Error::Invalid {
+    let (mut entries, mut errors) = found.into_inner().map_err(|_| crate::Error::Invalid {
         what: "walker".into(),
         message: "a worker thread panicked".into(),
     })?;
+    entries.sort_by(|a, b| a.rel.cmp(&b.rel));
+    errors.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
     let mut ignored = pruned.lock().map(|v| v.clone()).unwrap_or_default();
     ignored.sort();
-    let mut skipped = s.skipped;
-    if !ignored.is_empty() {
-        *skipped.entry("gitignored".into()).or_default() += ignored.len() as u64;
-    }
-    Ok(WalkOutcome {
-        results: s.results,
-        files_scanned: s.files,
-        bytes_scanned: s.bytes,
-        skipped,
-        errors: s.errors,
+    Ok(Tree {
+        root: root.to_path_buf(),
+        opts: opts.clone(),
+        entries,
+        errors,
         ignored,
     })
+}
+
+/// What git ignores under `root` when `root` is a directory inside a git work tree:
+/// untracked paths its ignore rules match (`.gitignore` files, `info/exclude`, the global
+/// excludes file), wholly ignored directories as one entry, relative to `root`. Tracked
+/// files are never listed, whatever the ignore files say. `None` outside a work tree (or
+/// for a bare repository); an error when the repository cannot be read.
+pub fn git_ignored(root: &Path) -> crate::Result<Option<GitIgnored>> {
+    use git2::{ErrorCode, Repository};
+    if !root.is_dir() {
+        return Ok(None);
+    }
+    let r = match Repository::discover(root) {
+        Ok(r) => r,
+        Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(crate::Error::Git(format!(
+                "{}: cannot open git repository: {}",
+                root.display(),
+                e.message()
+            )))
+        }
+    };
+    let Some(workdir) = r.workdir() else {
+        return Ok(None);
+    };
+    let (Ok(workdir), Ok(abs_root)) = (workdir.canonicalize(), root.canonicalize()) else {
+        return Ok(None);
+    };
+    let Ok(prefix) = abs_root.strip_prefix(&workdir) else {
+        return Ok(None);
+    };
+    let prefix = prefix.to_string_lossy().replace('\\', "/");
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(true)
+        .recurse_ignored_dirs(false)
+        .include_unmodified(false)
+        .exclude_submodules(true);
+    if !prefix.is_empty() {
+        // Only the scanned directory: git does not look at the rest of the work tree.
+        opts.pathspec(&prefix).disable_pathspec_match(true);
+    }
+    let prefix = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{prefix}/")
+    };
+    let statuses = r.statuses(Some(&mut opts)).map_err(|e| {
+        crate::Error::Git(format!(
+            "{}: cannot read the work tree status: {}",
+            root.display(),
+            e.message()
+        ))
+    })?;
+    let mut paths = HashSet::new();
+    for entry in statuses.iter() {
+        if !entry.status().contains(git2::Status::IGNORED) {
+            continue;
+        }
+        let p = String::from_utf8_lossy(entry.path_bytes());
+        let p = p.trim_end_matches('/');
+        // Outside the scanned directory, or the directory itself inside an ignored one
+        // (then nothing under it is pruned: it was asked for by name).
+        if let Some(rel) = p.strip_prefix(prefix.as_str()) {
+            if !rel.is_empty() {
+                paths.insert(rel.to_string());
+            }
+        }
+    }
+    Ok(Some(GitIgnored { paths }))
 }
 
 /// A UTF-8 text file's contents if it is at most `limit` bytes (bounded while reading, as

@@ -12,6 +12,7 @@
 pub mod dockerfile;
 pub mod inputs;
 pub mod meta;
+pub mod scan;
 pub mod terraform;
 
 use rampart_core::{Finding, RuleMeta, ScanError};

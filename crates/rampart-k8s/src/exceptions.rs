@@ -21,7 +21,7 @@
 
 use crate::object::Object;
 use crate::podspec::pod_spec;
-use rampart_core::{Finding, Location, Suppression, SuppressionKind};
+use rampart_core::{Finding, Location, ScanError, Suppression, SuppressionKind};
 use serde_json::Value;
 
 pub use chrono::NaiveDate;
@@ -95,8 +95,18 @@ fn looks_like_rule(s: &str) -> bool {
 }
 
 /// Parse an annotation value. Returns the entries and the problems (one message per
-/// malformed entry).
+/// malformed entry, prefixed with `source`).
 pub fn parse_exceptions(value: &str, source: &str) -> (Vec<Exception>, Vec<String>) {
+    let (entries, problems) = parse_entries(value, source);
+    let problems = problems
+        .into_iter()
+        .map(|m| format!("{source}: {m}"))
+        .collect();
+    (entries, problems)
+}
+
+/// [`parse_exceptions`] with the problems' messages alone.
+fn parse_entries(value: &str, source: &str) -> (Vec<Exception>, Vec<String>) {
     let mut entries = Vec::new();
     let mut problems = Vec::new();
     for line in value.lines() {
@@ -120,9 +130,7 @@ pub fn parse_exceptions(value: &str, source: &str) -> (Vec<Exception>, Vec<Strin
                 None => (p, ""),
             };
             if rule.is_empty() || rule.contains(char::is_whitespace) {
-                problems.push(format!(
-                    "{source}: `{p}` is not `RULE: reason; expires YYYY-MM-DD`"
-                ));
+                problems.push(format!("`{p}` is not `RULE: reason; expires YYYY-MM-DD`"));
                 continue;
             }
             let mut reason_parts = Vec::new();
@@ -136,7 +144,7 @@ pub fn parse_exceptions(value: &str, source: &str) -> (Vec<Exception>, Vec<Strin
                         Ok(d) => expires = Some(d),
                         Err(_) => {
                             problems.push(format!(
-                                "{source}: bad expiry `{t}` for {rule} (want `expires YYYY-MM-DD`)"
+                                "bad expiry `{t}` for {rule} (want `expires YYYY-MM-DD`)"
                             ));
                             bad = true;
                         }
@@ -163,9 +171,41 @@ fn annotation_in(meta: Option<&Value>) -> Option<&str> {
     meta?.get("annotations")?.get(IGNORE_ANNOTATION)?.as_str()
 }
 
+/// A malformed `rampart.dev/ignore` entry: where it is and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The manifest file (relative to the scan root), or the object (`Kind/ns/name (…)`)
+    /// when the object did not come from a file or its annotation has no span.
+    pub path: String,
+    /// 1-based line of the annotation, when known.
+    pub line: Option<usize>,
+    /// What is wrong with the entry.
+    pub message: String,
+}
+
+impl Problem {
+    /// The problem as a scan error of the report (the entry was not applied).
+    pub fn into_scan_error(self) -> ScanError {
+        ScanError {
+            path: self.path,
+            line: self.line,
+            message: format!("{IGNORE_ANNOTATION}: {}", self.message),
+        }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{l}: {}", self.path, self.message),
+            None => write!(f, "{}: {}", self.path, self.message),
+        }
+    }
+}
+
 /// The exceptions an object declares (its own annotation and its pod template's), with
 /// problems found while parsing them.
-pub fn object_exceptions(obj: &Object) -> (Vec<Exception>, Vec<String>) {
+pub fn object_exceptions(obj: &Object) -> (Vec<Exception>, Vec<Problem>) {
     let mut all = Vec::new();
     let mut problems = Vec::new();
     let r = obj.object_ref();
@@ -186,14 +226,28 @@ pub fn object_exceptions(obj: &Object) -> (Vec<Exception>, Vec<String>) {
     }
     for (value, field) in sources {
         let field = crate::object::join_key(&field, IGNORE_ANNOTATION);
-        let source = match (&obj.path, obj.span(&field)) {
-            (Some(p), Some(s)) => format!("{p}:{}", s.start_line),
-            (Some(p), None) => format!("{p} ({})", r.display()),
-            (None, _) => format!("{} annotation {IGNORE_ANNOTATION}", r.display()),
+        let (source, path, line) = match (&obj.path, obj.span(&field)) {
+            (Some(p), Some(s)) => (
+                format!("{p}:{}", s.start_line),
+                p.clone(),
+                Some(s.start_line),
+            ),
+            (Some(p), None) => {
+                let s = format!("{p} ({})", r.display());
+                (s.clone(), s, None)
+            }
+            (None, _) => {
+                let s = format!("{} annotation {IGNORE_ANNOTATION}", r.display());
+                (s.clone(), s, None)
+            }
         };
-        let (e, p) = parse_exceptions(value, &source);
+        let (e, p) = parse_entries(value, &source);
         all.extend(e);
-        problems.extend(p);
+        problems.extend(p.into_iter().map(|message| Problem {
+            path: path.clone(),
+            line,
+            message,
+        }));
     }
     (all, problems)
 }
@@ -204,7 +258,7 @@ pub struct Applied {
     /// Entries that expired or (when `report_unused`) matched nothing.
     pub stale: Vec<rampart_core::report::StaleIgnore>,
     /// Malformed entries.
-    pub problems: Vec<String>,
+    pub problems: Vec<Problem>,
 }
 
 /// Apply `obj`'s annotation exceptions to `findings` (all about `obj`): matching

@@ -14,6 +14,7 @@ pub mod pss;
 pub mod rbac;
 pub mod render;
 pub mod rules;
+pub mod scan;
 
 pub use object::Object;
 pub use rules::{check_object, check_set, Context};

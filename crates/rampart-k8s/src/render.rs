@@ -33,7 +33,7 @@ mod template_lines;
 
 use crate::load::{is_k8s_value, load_str, load_str_with, Limits};
 use crate::object::Object;
-use rampart_core::walk::{read_text_limited, walk_filtered, WalkOptions};
+use rampart_core::walk::{read_text_limited, Tree, WalkOptions};
 use rampart_core::ScanError;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -233,12 +233,19 @@ fn kustomization_refs(dir: &Path, file: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Load every manifest under `root` (a directory or one file).
+/// Load every manifest under `root` (a directory or one file): walk it (git-aware, see
+/// [`Tree`]) and [`load_from_tree`].
 pub fn load_tree(root: &Path, opts: &TreeOptions) -> Result<LoadedSet, rampart_core::Error> {
+    let tree = Tree::collect(root, &opts.walk)?;
+    Ok(load_from_tree(&tree, opts))
+}
+
+/// Load every manifest of a tree already walked (the walk `rampart scan` shares between
+/// its scanners); `opts.walk` is not used, the tree's own options are.
+pub fn load_from_tree(tree: &Tree, opts: &TreeOptions) -> LoadedSet {
+    let root = tree.root();
     let limits = opts.limits;
-    let outcome = walk_filtered(
-        root,
-        &opts.walk,
+    let outcome = tree.visit(
         |name| is_candidate(name) || name == "Chart.yaml",
         |f| {
             let name = f.path.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -263,7 +270,7 @@ pub fn load_tree(root: &Path, opts: &TreeOptions) -> Result<LoadedSet, rampart_c
             let loaded = load_str_with(text, Some(f.rel), &limits);
             Found::Manifest(f.rel.to_string(), loaded)
         },
-    )?;
+    );
     let mut set = LoadedSet {
         files: outcome.files_scanned,
         errors: outcome.errors,
@@ -496,7 +503,7 @@ pub fn load_tree(root: &Path, opts: &TreeOptions) -> Result<LoadedSet, rampart_c
     for (_, objs) in raw {
         set.objects.extend(objs);
     }
-    Ok(set)
+    set
 }
 
 fn is_component(file: &Path) -> bool {

@@ -683,6 +683,24 @@ pub fn meta_from_finding(f: &Finding) -> RuleMeta {
     }
 }
 
+impl rampart_core::scan::Policies for PolicySet {
+    fn evaluate(
+        &self,
+        input: &Json,
+        location: &Location,
+    ) -> std::result::Result<Vec<Finding>, String> {
+        PolicySet::evaluate(self, input, location).map_err(|e| e.to_string())
+    }
+
+    fn metas(&self) -> Vec<RuleMeta> {
+        PolicySet::metas(self)
+    }
+
+    fn meta_of(&self, finding: &Finding) -> RuleMeta {
+        meta_from_finding(finding)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

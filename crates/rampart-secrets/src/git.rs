@@ -319,71 +319,13 @@ pub fn install_hook_with(
     })
 }
 
-/// What git ignores under `root` when `root` is a directory inside a git work tree:
-/// untracked paths its ignore rules match (`.gitignore` files, `info/exclude`, the global
-/// excludes file), wholly ignored directories as one entry, relative to `root`. Tracked
-/// files are never listed, whatever the ignore files say. `None` outside a work tree (or
-/// for a bare repository); an error when the repository cannot be read.
+/// What git ignores under `root` (see [`rampart_core::walk::git_ignored`], the one
+/// implementation, which the walker uses).
 pub fn ignored_paths(root: &Path) -> Result<Option<GitIgnored>, SecretsError> {
-    if !root.is_dir() {
-        return Ok(None);
-    }
-    let r = match Repository::discover(root) {
-        Ok(r) => r,
-        Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(SecretsError::Git(format!(
-                "{}: cannot open git repository: {}",
-                root.display(),
-                msg(&e)
-            )))
-        }
-    };
-    let Some(workdir) = r.workdir() else {
-        return Ok(None);
-    };
-    let (Ok(workdir), Ok(abs_root)) = (workdir.canonicalize(), root.canonicalize()) else {
-        return Ok(None);
-    };
-    let Ok(prefix) = abs_root.strip_prefix(&workdir) else {
-        return Ok(None);
-    };
-    let prefix = prefix.to_string_lossy().replace('\\', "/");
-    let prefix = if prefix.is_empty() {
-        String::new()
-    } else {
-        format!("{prefix}/")
-    };
-    let mut opts = git2::StatusOptions::new();
-    opts.include_untracked(true)
-        .recurse_untracked_dirs(true)
-        .include_ignored(true)
-        .recurse_ignored_dirs(false)
-        .include_unmodified(false)
-        .exclude_submodules(true);
-    let statuses = r.statuses(Some(&mut opts)).map_err(|e| {
-        SecretsError::Git(format!(
-            "{}: cannot read the work tree status: {}",
-            root.display(),
-            msg(&e)
-        ))
-    })?;
-    let mut paths = std::collections::HashSet::new();
-    for entry in statuses.iter() {
-        if !entry.status().contains(git2::Status::IGNORED) {
-            continue;
-        }
-        let p = String::from_utf8_lossy(entry.path_bytes());
-        let p = p.trim_end_matches('/');
-        // Outside the scanned directory, or the directory itself inside an ignored one
-        // (then nothing under it is pruned: it was asked for by name).
-        if let Some(rel) = p.strip_prefix(prefix.as_str()) {
-            if !rel.is_empty() {
-                paths.insert(rel.to_string());
-            }
-        }
-    }
-    Ok(Some(GitIgnored { paths }))
+    rampart_core::walk::git_ignored(root).map_err(|e| match e {
+        rampart_core::Error::Git(m) => SecretsError::Git(m),
+        other => SecretsError::Core(other),
+    })
 }
 
 /// The scan's `exclude` globs (`--exclude`, the config's `exclude`), relative to the

@@ -10,7 +10,7 @@ use rampart_core::fingerprint::{fingerprint, secret_digest};
 use rampart_core::location::LineIndex;
 use rampart_core::report::StaleIgnore;
 use rampart_core::suppress::inline;
-use rampart_core::walk::{walk, walk_git, WalkOptions};
+use rampart_core::walk::{Tree, WalkOptions};
 use rampart_core::{CommitInfo, Finding, Location, Report, RuleMeta, ScanError};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -100,18 +100,22 @@ impl SecretScanner {
     /// whatever the ignore files say, and untracked files git ignores are skipped and
     /// listed in [`ScanOutput::ignored`]; outside one, `.gitignore` files do not apply.
     pub fn scan_path(&self, root: &Path) -> Result<ScanOutput, SecretsError> {
-        let visit = |f: &rampart_core::walk::WalkedFile<'_>| {
-            self.scan_buffer_checked(f.rel, f.content, true)
-        };
         let git = if self.opts.walk.respect_gitignore {
             crate::git::ignored_paths(root)?
         } else {
             None
         };
-        let out = match &git {
-            Some(g) => walk_git(root, &self.opts.walk, g, visit)?,
-            None => walk(root, &self.opts.walk, visit)?,
+        let tree = Tree::collect_with(root, &self.opts.walk, git.as_ref())?;
+        Ok(self.scan_tree(&tree))
+    }
+
+    /// Scan every text file of a tree walked once (see [`Tree`]): the secrets part of
+    /// `rampart scan`, which shares the tree with the other scanners.
+    pub fn scan_tree(&self, tree: &Tree) -> ScanOutput {
+        let visit = |f: &rampart_core::walk::WalkedFile<'_>| {
+            self.scan_buffer_checked(f.rel, f.content, true)
         };
+        let out = tree.visit(|_| true, visit);
         let mut res = ScanOutput {
             errors: out.errors,
             files_scanned: out.files_scanned,
@@ -137,7 +141,7 @@ impl SecretScanner {
                 message: format!("{more} more stale inline ignore reports (not listed)"),
             });
         }
-        Ok(res)
+        res
     }
 
     /// Scan one buffer as file `rel`, applying inline suppressions (and reporting stale

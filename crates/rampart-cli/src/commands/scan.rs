@@ -4,6 +4,7 @@ use crate::args::{ScanCmd, SecretArgs, SecretsCmd};
 use crate::commands::part::ScanPart;
 use crate::settings::Settings;
 use anyhow::{bail, Context, Result};
+use rampart_core::walk::Tree;
 use rampart_core::{Report, RuleMeta};
 use rampart_secrets::rules::RuleSet;
 use rampart_secrets::scan::ScanOutput;
@@ -85,7 +86,13 @@ fn run(
             walk: settings.walk.clone(),
         },
     )?;
+    let mut parts = Vec::new();
     let (target, output, full_scan) = match &mode {
+        Mode::Path(p) if all_scanners.is_some() => {
+            let (output, others) = scan_all(p, &settings, &scanner)?;
+            parts = others;
+            (p.display().to_string(), output, true)
+        }
         Mode::Path(p) => (
             p.display().to_string(),
             scanner
@@ -117,12 +124,8 @@ fn run(
         .into_iter()
         .map(|m| (m.id.clone(), m))
         .collect();
-    if let Mode::Path(p) = &mode {
-        if all_scanners.is_some() {
-            for part in other_parts(p, &settings, &scanner) {
-                merge_part(&mut report, &mut metas, part?);
-            }
-        }
+    for part in parts {
+        merge_part(&mut report, &mut metas, part?);
     }
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     crate::commands::output::finish(report, &settings, full_scan, |id| metas.get(id).cloned())
@@ -147,14 +150,51 @@ fn note_gitignored(ignored: &[String]) {
     );
 }
 
-/// The scanners `rampart scan` runs besides secrets, each contributing a [`ScanPart`].
-fn other_parts(root: &Path, settings: &Settings, secrets: &SecretScanner) -> Vec<Result<ScanPart>> {
-    vec![
-        crate::commands::deps::scan_part(root, settings),
-        crate::commands::k8s::scan_part(root, settings),
-        crate::commands::iac::scan_part(root, settings),
-        crate::commands::image::scan_part(root, settings, Some(secrets)),
-    ]
+/// `rampart scan PATH`: the tree is walked once (git asked once) and every scanner reads
+/// the files it wants from that one list, the scanners running side by side on the
+/// worker pool (`--threads`). Returns the secret scan and the other scanners' parts, in
+/// report order (deps, k8s, iac, image).
+fn scan_all(
+    root: &Path,
+    settings: &Settings,
+    secrets: &SecretScanner,
+) -> Result<(ScanOutput, Vec<Result<ScanPart>>)> {
+    let tree = Tree::collect(root, &settings.walk)
+        .with_context(|| format!("cannot scan {}", root.display()))?;
+    let work = || {
+        let ((output, deps), ((k8s, iac), image)) = rayon::join(
+            || {
+                rayon::join(
+                    || secrets.scan_tree(&tree),
+                    // The dependency scanner still walks on its own (rampart-sca).
+                    || crate::commands::deps::scan_part(root, settings),
+                )
+            },
+            || {
+                rayon::join(
+                    || {
+                        rayon::join(
+                            || crate::commands::k8s::scan_part(&tree, settings),
+                            || Ok(crate::commands::iac::scan_part(&tree)),
+                        )
+                    },
+                    || crate::commands::image::scan_part(root, settings, Some(secrets)),
+                )
+            },
+        );
+        (output, vec![deps, k8s, iac, image])
+    };
+    let threads = settings.walk.threads;
+    let out = if threads == 0 {
+        work()
+    } else {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .context("cannot start the worker threads")?
+            .install(work)
+    };
+    Ok(out)
 }
 
 /// Merge one scanner's part into the combined report.
