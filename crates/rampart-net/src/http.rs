@@ -192,6 +192,29 @@ impl fmt::Display for Url {
     }
 }
 
+/// The connection of a [`HttpClient::send_reusable`] response.
+pub struct Reusable {
+    sender: Sender,
+    url: Url,
+    pool: Pool,
+}
+
+impl fmt::Debug for Reusable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reusable")
+            .field("url", &self.url.to_string())
+            .finish()
+    }
+}
+
+impl Reusable {
+    /// Put the connection back in the pool: only once the response body was read to the
+    /// end.
+    pub fn release(self) {
+        self.pool.put(&self.url, self.sender);
+    }
+}
+
 /// A whole response.
 #[derive(Debug, Clone)]
 pub struct Reply {
@@ -292,6 +315,29 @@ impl HttpClient {
         )
         .await
         .map_err(|_| NetError::Timeout(url.to_string()))?
+    }
+
+    /// [`HttpClient::send`] on a pooled keep-alive connection: the response with its body
+    /// unread, and the connection, to [`Reusable::release`] once the body was read to the
+    /// end (dropped unreleased, it is closed). Connecting and the headers are bounded by
+    /// [`HttpClient::timeout`]; the caller bounds the body.
+    pub async fn send_reusable(
+        &self,
+        method: Method,
+        url: &Url,
+        headers: &[(HeaderName, HeaderValue)],
+        body: Bytes,
+    ) -> Result<(Response<hyper::body::Incoming>, Reusable), NetError> {
+        let (resp, sender) =
+            tokio::time::timeout(self.timeout, self.send_pooled(&method, url, headers, &body))
+                .await
+                .map_err(|_| NetError::Timeout(url.to_string()))??;
+        let reuse = Reusable {
+            sender,
+            url: url.clone(),
+            pool: self.pool.clone(),
+        };
+        Ok((resp, reuse))
     }
 
     fn build(

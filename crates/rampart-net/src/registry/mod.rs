@@ -316,20 +316,23 @@ enum Body {
 
 enum Answer {
     Whole(Reply),
-    Stream(hyper::Response<hyper::body::Incoming>),
+    Stream(
+        hyper::Response<hyper::body::Incoming>,
+        crate::http::Reusable,
+    ),
 }
 
 impl Answer {
     fn status(&self) -> u16 {
         match self {
             Answer::Whole(r) => r.status,
-            Answer::Stream(r) => r.status().as_u16(),
+            Answer::Stream(r, _) => r.status().as_u16(),
         }
     }
     fn headers(&self) -> &HeaderMap {
         match self {
             Answer::Whole(r) => &r.headers,
-            Answer::Stream(r) => r.headers(),
+            Answer::Stream(r, _) => r.headers(),
         }
     }
     fn header(&self, name: &str) -> Option<&str> {
@@ -493,11 +496,13 @@ impl RegistryClient {
                         .await?,
                 ))
             }
-            Body::Stream => Ok(Answer::Stream(
-                self.http
-                    .send(c.method.clone(), url, &headers, c.body.clone())
-                    .await?,
-            )),
+            Body::Stream => {
+                let (resp, conn) = self
+                    .http
+                    .send_reusable(c.method.clone(), url, &headers, c.body.clone())
+                    .await?;
+                Ok(Answer::Stream(resp, conn))
+            }
         }
     }
 
@@ -717,7 +722,7 @@ impl RegistryClient {
     fn whole(a: Answer) -> Reply {
         match a {
             Answer::Whole(r) => r,
-            Answer::Stream(r) => Reply {
+            Answer::Stream(r, _) => Reply {
                 status: r.status().as_u16(),
                 headers: r.headers().clone(),
                 body: bytes::Bytes::new(),
@@ -962,7 +967,7 @@ impl RegistryClient {
                 },
             )
             .await?;
-        let Answer::Stream(resp) = a else {
+        let Answer::Stream(resp, conn) = a else {
             return Err(http_err(&url, "no body"));
         };
         let mut body = resp.into_body();
@@ -994,6 +999,8 @@ impl RegistryClient {
                 source: e,
             })?;
         }
+        // Read to the end: the connection can serve the next request.
+        conn.release();
         let actual = hasher.finish();
         if actual != digest {
             return Err(RegistryError::DigestMismatch {

@@ -304,6 +304,13 @@ fn push_then_pull_round_trip_with_an_index() {
         .get_blob(&r, &got.manifest.config.digest, 1 << 20)
         .unwrap();
     assert!(String::from_utf8_lossy(&cfg).contains("65532"));
+    // Streamed blobs go back to the keep-alive pool once read: one connection so far.
+    for _ in 0..5 {
+        let mut out = Vec::new();
+        c.download_blob(&r, &got.manifest.layers[0].digest, 1 << 20, &mut out)
+            .unwrap();
+    }
+    assert_eq!(c.client().http().connections_opened(), 1);
 
     // An index: the platform's manifest.
     let multi = reg.image("team/app:multi");
