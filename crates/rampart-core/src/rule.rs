@@ -326,7 +326,7 @@ pub fn scanner_areas(scanner: &str) -> Option<&'static [&'static str]> {
     Some(match scanner {
         "secrets" => &["secret"],
         "deps" => &["vuln", "license"],
-        "k8s" => &["k8s", "policy"],
+        "k8s" => &["k8s", "rbac", "policy"],
         "iac" => &["docker", "terraform", "policy"],
         // `rampart image` lists "secrets" and "vuln" itself when those parts ran.
         "image" => &["image"],

@@ -19,9 +19,10 @@ pub mod scan;
 pub use object::Object;
 pub use rules::{check_object, check_set, Context};
 
-/// Metadata of every built-in per-object rule (PSS controls and best practices), for
-/// `rampart rules list/explain`; the `rbac/*` rules of the set analysis are
-/// [`rbac::metas`].
+/// Metadata of every built-in rule (PSS controls, best practices and the `rbac/*` rules
+/// of [`rbac::check`]), for `rampart rules list/explain`.
 pub fn metas() -> Vec<rampart_core::RuleMeta> {
-    rules::all().into_iter().map(|r| r.meta).collect()
+    let mut m: Vec<rampart_core::RuleMeta> = rules::all().into_iter().map(|r| r.meta).collect();
+    m.extend(rbac::metas());
+    m
 }

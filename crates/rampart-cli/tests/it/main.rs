@@ -21,6 +21,7 @@ mod monitor;
 mod noise;
 mod peers;
 mod policy;
+mod rbac;
 mod sbom;
 mod severity;
 mod supply;
