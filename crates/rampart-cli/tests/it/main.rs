@@ -12,6 +12,7 @@ mod deps;
 mod docs;
 mod help;
 mod iac;
+mod iac_cloud;
 mod image;
 mod image_hostile;
 mod image_tls;
