@@ -14,6 +14,7 @@ mod help;
 mod iac;
 mod iac_cloud;
 mod image;
+mod image_credentials;
 mod image_hostile;
 mod image_tls;
 mod k8s;
