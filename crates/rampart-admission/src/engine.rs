@@ -39,6 +39,10 @@ pub struct AuditEvent {
     pub operation: String,
     /// Kind of the object.
     pub kind: String,
+    /// The object's `apiVersion` (`v1`, `apps/v1`; empty when the object has none).
+    pub api_version: String,
+    /// The resource (`pods`), for PolicyReport garbage collection.
+    pub resource: String,
     /// Namespace.
     pub namespace: String,
     /// Name (or generateName).
@@ -472,6 +476,13 @@ impl Engine {
                 uid: req.uid.clone(),
                 operation: req.operation.clone(),
                 kind: req.kind.clone(),
+                api_version: req
+                    .object
+                    .get("apiVersion")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                resource: req.resource.clone(),
                 namespace: req.namespace.clone(),
                 name: object_name(req),
                 user: req.username.clone(),

@@ -10,9 +10,11 @@
 //! - [`server`]: the HTTPS server (`/validate`, `/mutate`, `/healthz`, `/readyz`,
 //!   `/metrics`), with certificate reloading, body limits, deadlines, panic isolation
 //!   and graceful shutdown.
-//! - [`kube`]: the Namespace watch cache and PolicyReport writer over the API server.
-//! - [`reports`]: the PolicyReport model: one report per resource, updated in place,
-//!   coalesced and bounded.
+//! - [`namespaces`]: namespace labels, from a watch cache of the API server's Namespaces
+//!   (`rampart-cluster`, the one Kubernetes client) or a fixed map.
+//! - [`reports`]: the audit sink and the PolicyReport model: one report per resource,
+//!   updated in place, coalesced and bounded, applied and garbage-collected through
+//!   `rampart-cluster`.
 //! - [`certs`]: a CA and serving certificate for the webhook.
 //!
 //! ```
@@ -33,7 +35,6 @@
 pub mod certs;
 pub mod engine;
 pub mod images;
-pub mod kube;
 pub mod metrics;
 pub mod mutate;
 pub mod namespaces;

@@ -1,8 +1,16 @@
 //! Where namespace labels come from: a watch cache of the API server's Namespaces
-//! ([`crate::kube::KubeNamespaces`]) or a fixed map (tests, `--namespace-labels`).
+//! ([`namespace_watcher`], over `rampart-cluster`'s [`Watcher`]) or a fixed map (tests,
+//! `--namespace-labels`).
+//!
+//! The watch cache decides which namespaces are enforced, so it is ready only while it
+//! is fresh: synced by a first list and heard from within
+//! [`WatchOptions::stale_after`] (see [`rampart_cluster::watch`]). Until then `/readyz`
+//! fails and the Service routes around this replica.
 
+use rampart_cluster::watch::{WatchCache, WatchOptions, Watcher};
+use rampart_cluster::{ApiResource, Cluster, DynamicObject};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 /// Labels of a namespace.
 pub type Labels = BTreeMap<String, String>;
@@ -76,6 +84,43 @@ impl NamespaceSource for StaticNamespaces {
     fn ready(&self) -> bool {
         self.ready.load(std::sync::atomic::Ordering::Acquire)
     }
+}
+
+/// The Namespace labels as last synced by a [`Watcher`], ready only while fresh.
+#[derive(Debug, Clone)]
+pub struct NamespaceCache(pub Arc<WatchCache<Labels>>);
+
+impl NamespaceSource for NamespaceCache {
+    fn labels(&self, name: &str) -> Option<Labels> {
+        self.0.get(name)
+    }
+
+    fn ready(&self) -> bool {
+        self.0.fresh()
+    }
+}
+
+fn labels_of(ns: &DynamicObject) -> Labels {
+    ns.metadata.labels.clone().unwrap_or_default()
+}
+
+/// A watcher of the cluster's Namespaces keeping their labels, and the cache it fills
+/// (give the cache to [`crate::engine::Engine::with_namespaces`], spawn
+/// [`Watcher::run`]).
+pub fn namespace_watcher(
+    cluster: &Cluster,
+    opts: WatchOptions,
+) -> (Watcher<Labels>, Arc<NamespaceCache>) {
+    let resource = ApiResource {
+        group: String::new(),
+        version: "v1".into(),
+        api_version: "v1".into(),
+        kind: "Namespace".into(),
+        plural: "namespaces".into(),
+    };
+    let w = Watcher::new(cluster, resource, None, opts, labels_of);
+    let cache = Arc::new(NamespaceCache(w.cache()));
+    (w, cache)
 }
 
 #[cfg(test)]

@@ -2,16 +2,27 @@
 //!
 //! A report is named after the resource it is about (namespace, kind, name), never after
 //! the request, so every decision about the same resource updates the same report in
-//! place (server-side apply, [`apply_path`] and [`APPLY_CONTENT_TYPE`]) instead of adding
-//! one report per request. Reports waiting to be written are coalesced per resource in a
+//! place (server-side apply as [`FIELD_MANAGER`], through `rampart-cluster`'s
+//! [`ReportWriter`]) instead of adding one report per request. Reports waiting to be written are coalesced per resource in a
 //! [`ReportQueue`] (the latest decision wins), and the number of distinct resources the
 //! webhook writes reports for is capped ([`MAX_REPORTS`]): requests come from anyone who
 //! can reach the webhook, and every name they carry would otherwise become an object in
-//! etcd.
+//! etcd. Reports about objects that no longer exist are deleted by
+//! [`spawn_garbage_collector`] ([`ReportWriter::collect_garbage`]).
+//!
+//! [`JsonAuditSink`] ties it together: one JSON line per audit event, and the report
+//! queued for the background writer.
 
-use crate::engine::AuditEvent;
+use crate::engine::{AuditEvent, AuditSink};
+use crate::metrics::Metrics;
+use rampart_cluster::reports::{stamp, GcOptions, ReportWriter, Subject};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
+use std::io::Write as _;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
 
 /// Most results in one report (the rest are summarised in `summary.fail` and a last
 /// result saying how many were left out).
@@ -21,8 +32,6 @@ pub const MAX_RESULTS: usize = 100;
 pub const MAX_REPORTS: usize = 10_000;
 /// Most reports waiting to be written at once.
 pub const MAX_PENDING: usize = 1024;
-/// Content type of a server-side apply request (JSON is valid YAML).
-pub const APPLY_CONTENT_TYPE: &str = "application/apply-patch+yaml";
 /// Field manager of the reports.
 pub const FIELD_MANAGER: &str = "rampart-admission";
 
@@ -110,32 +119,25 @@ pub fn policy_report(ev: &AuditEvent) -> Value {
             "resources": [resource],
         }));
     }
-    json!({
-        "apiVersion": "wgpolicyk8s.io/v1alpha2",
-        "kind": "PolicyReport",
+    let mut report = json!({
         "metadata": {
             "name": key.report_name(),
-            "namespace": ev.namespace,
-            "labels": {"app.kubernetes.io/managed-by": "rampart"},
             "annotations": {"rampart.dev/operation": ev.operation, "rampart.dev/allowed": ev.allowed.to_string()},
         },
-        "scope": {"kind": ev.kind, "name": ev.name, "namespace": ev.namespace},
         "summary": {"pass": 0, "fail": ev.violations.len(), "warn": 0, "error": 0, "skip": 0},
         "results": results,
-    })
-}
-
-/// The server-side apply path of a report (PATCH it with [`APPLY_CONTENT_TYPE`]): it
-/// creates the report or replaces the fields this manager owns.
-pub fn apply_path(report: &Value) -> Option<String> {
-    let ns = report.get("metadata")?.get("namespace")?.as_str()?;
-    let name = report.get("metadata")?.get("name")?.as_str()?;
-    if ns.is_empty() || name.is_empty() {
-        return None;
-    }
-    Some(format!(
-        "/apis/wgpolicyk8s.io/v1alpha2/namespaces/{ns}/policyreports/{name}?fieldManager={FIELD_MANAGER}&force=true"
-    ))
+    });
+    stamp(
+        &mut report,
+        &Subject {
+            api_version: ev.api_version.clone(),
+            kind: ev.kind.clone(),
+            plural: ev.resource.clone(),
+            namespace: ev.namespace.clone(),
+            name: ev.name.clone(),
+        },
+    );
+    report
 }
 
 /// Reports waiting to be written, at most one per resource (the latest), bounded in
@@ -196,6 +198,124 @@ impl ReportQueue {
     }
 }
 
+/// Writes audit events: one JSON line per event to a writer (stderr in the CLI) and,
+/// with [`JsonAuditSink::with_policy_reports`], a PolicyReport per resource (never for
+/// dry runs, nor for cluster-scoped objects). Reports are coalesced in a bounded
+/// [`ReportQueue`] and applied by a background task, so the request path never waits
+/// on the API server and every decision about one resource updates the same report.
+pub struct JsonAuditSink {
+    writer: Mutex<Box<dyn std::io::Write + Send>>,
+    reports: Option<QueueHandle>,
+}
+
+/// The queue shared with the background task that applies the reports.
+struct QueueHandle {
+    queue: Arc<Mutex<ReportQueue>>,
+    wake: Arc<Notify>,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for JsonAuditSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonAuditSink").finish()
+    }
+}
+
+impl JsonAuditSink {
+    /// Log lines only.
+    pub fn new(writer: Box<dyn std::io::Write + Send>) -> JsonAuditSink {
+        JsonAuditSink {
+            writer: Mutex::new(writer),
+            reports: None,
+        }
+    }
+
+    /// Also write PolicyReports with `writer` (call inside a Tokio runtime), counting
+    /// reports written, failed and dropped (a bound reached) in `metrics`.
+    pub fn with_policy_reports(
+        mut self,
+        writer: ReportWriter,
+        metrics: Arc<Metrics>,
+    ) -> JsonAuditSink {
+        let queue = Arc::new(Mutex::new(ReportQueue::new()));
+        let wake = Arc::new(Notify::new());
+        let (q, w, m) = (queue.clone(), wake.clone(), metrics.clone());
+        tokio::spawn(async move {
+            loop {
+                w.notified().await;
+                let batch = match q.lock() {
+                    Ok(mut q) => q.drain(),
+                    Err(_) => return,
+                };
+                for report in batch {
+                    let counter = if writer.apply(&report).await.is_ok() {
+                        &m.policy_reports_written
+                    } else {
+                        &m.policy_reports_failed
+                    };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+        self.reports = Some(QueueHandle {
+            queue,
+            wake,
+            metrics,
+        });
+        self
+    }
+}
+
+impl AuditSink for JsonAuditSink {
+    fn record(&self, ev: &AuditEvent) {
+        let line = json!({
+            "time": chrono::Utc::now().to_rfc3339(),
+            "level": "audit",
+            "msg": "rampart admission audit",
+            "event": ev,
+        });
+        if let Ok(mut w) = self.writer.lock() {
+            let _ = writeln!(w, "{line}");
+            let _ = w.flush();
+        }
+        if let Some(r) = &self.reports {
+            if ev.dry_run || ev.namespace.is_empty() {
+                return;
+            }
+            let queued = r.queue.lock().is_ok_and(|mut q| q.push(ev));
+            if queued {
+                r.wake.notify_one();
+            } else {
+                r.metrics
+                    .policy_reports_dropped
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Delete, every `every`, the reports Rampart wrote about objects that are gone (see
+/// [`ReportWriter::collect_garbage`]); each pass's outcome goes to `on_pass` (the CLI
+/// logs it). Call inside a Tokio runtime; abort the task to stop.
+pub fn spawn_garbage_collector(
+    writer: ReportWriter,
+    every: Duration,
+    opts: GcOptions,
+    on_pass: impl Fn(Result<rampart_cluster::reports::GcOutcome, rampart_cluster::ClusterError>)
+        + Send
+        + Sync
+        + 'static,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            on_pass(writer.collect_garbage(&opts).await);
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +326,8 @@ mod tests {
             uid: uid.into(),
             operation: "CREATE".into(),
             kind: "Pod".into(),
+            api_version: "v1".into(),
+            resource: "pods".into(),
             namespace: ns.into(),
             name: name.into(),
             user: "alice".into(),
@@ -232,12 +354,15 @@ mod tests {
         assert_eq!(b["results"].as_array().unwrap().len(), 2);
         let other = policy_report(&event("uid-3", "team", "db", 1));
         assert_ne!(a["metadata"]["name"], other["metadata"]["name"]);
+        assert_eq!(a["metadata"]["namespace"], "team");
+        assert_eq!(a["scope"]["apiVersion"], "v1");
         assert_eq!(
-            apply_path(&a).unwrap(),
-            format!(
-                "/apis/wgpolicyk8s.io/v1alpha2/namespaces/team/policyreports/{}?fieldManager=rampart-admission&force=true",
-                a["metadata"]["name"].as_str().unwrap()
-            )
+            a["metadata"]["annotations"]["rampart.dev/scope-resource"],
+            "pods"
+        );
+        assert_eq!(
+            a["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+            "rampart"
         );
     }
 

@@ -46,6 +46,9 @@ pub enum ServerError {
     /// I/O.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The Kubernetes API client could not be set up.
+    #[error(transparent)]
+    Cluster(#[from] rampart_cluster::ClusterError),
 }
 
 /// A TLS configuration (TLS 1.2 and 1.3, HTTP/1.1) serving a certificate reloaded when
@@ -365,10 +368,14 @@ pub struct ServeSetup {
     pub opts: ServerOptions,
     /// The engine (its namespace source is replaced by the watch cache when `kube` is set).
     pub engine: Engine,
-    /// API server client: Namespace watch cache (and PolicyReports when enabled).
-    pub kube: Option<crate::kube::KubeClient>,
-    /// Create PolicyReports for audit-mode decisions (needs `kube`).
+    /// How to reach the API server: Namespace watch cache (and PolicyReports when
+    /// enabled). The client is built when the server starts; an error stops it.
+    pub kube: Option<rampart_cluster::ClusterOptions>,
+    /// Create PolicyReports for audit-mode decisions, and delete those about objects
+    /// that are gone (needs `kube`).
     pub policy_reports: bool,
+    /// How often reports about deleted objects are collected.
+    pub report_gc_every: std::time::Duration,
     /// Where audit JSON lines go.
     pub audit_log: Box<dyn std::io::Write + Send>,
     /// Registry client for `/mutate` lookups.
@@ -385,15 +392,35 @@ pub fn serve_until_signal(
     rampart_net::server::runtime()?.block_on(async move {
         let mut engine = setup.engine;
         let metrics = setup.metrics;
-        let mut audit = crate::kube::JsonAuditSink::new(setup.audit_log);
-        if let Some(client) = setup.kube {
-            let store = Arc::new(crate::namespaces::StaticNamespaces::new());
-            let watcher = crate::kube::KubeNamespaces::new(client.clone(), store);
-            // Ready only while the cache is fresh (see `kube`).
-            engine = engine.with_namespaces(watcher.cache());
+        let mut audit = crate::reports::JsonAuditSink::new(setup.audit_log);
+        if let Some(opts) = &setup.kube {
+            let cluster = rampart_cluster::Cluster::connect(opts).await?;
+            let (watcher, cache) = crate::namespaces::namespace_watcher(
+                &cluster,
+                rampart_cluster::watch::WatchOptions::default(),
+            );
+            // Ready only while the cache is fresh (see `namespaces`).
+            engine = engine.with_namespaces(cache);
             tokio::spawn(watcher.run());
             if setup.policy_reports {
-                audit = audit.with_policy_reports(client, metrics.clone());
+                let writer = rampart_cluster::reports::ReportWriter::new(
+                    &cluster,
+                    crate::reports::FIELD_MANAGER,
+                );
+                audit = audit.with_policy_reports(writer.clone(), metrics.clone());
+                let gc = rampart_cluster::reports::GcOptions::default();
+                let m = metrics.clone();
+                // A pass that could not check everything counts as a failed write.
+                crate::reports::spawn_garbage_collector(
+                    writer,
+                    setup.report_gc_every,
+                    gc,
+                    move |pass| {
+                        if pass.map_or(true, |o| !o.errors.is_empty()) {
+                            m.policy_reports_failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    },
+                );
             }
         }
         let services = Services {

@@ -192,11 +192,34 @@ async fn load_config(source: &Source) -> Result<kube::Config, ClusterError> {
     }
 }
 
+/// `kube` sends a token file's content verbatim, so a file ending in a newline (written
+/// with `echo`) makes every request fail with "invalid bearer token". Say so up front,
+/// naming the file (never the token).
+fn check_token_file(path: &str) -> Result<(), ClusterError> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(64 << 10).read_to_string(&mut text))
+        .map_err(|e| config_err(path, e))?;
+    if text.trim().is_empty() {
+        return Err(ClusterError::Config(format!("{path}: empty token file")));
+    }
+    if text.trim() != text {
+        return Err(ClusterError::Config(format!(
+            "{path}: the token file has leading or trailing whitespace (a newline?), which would be sent in the Authorization header; write it without (printf '%s' \"$TOKEN\" > file)"
+        )));
+    }
+    Ok(())
+}
+
 impl Cluster {
     /// Read the configuration and build the client. An exec credential plugin runs
     /// here, bounded by [`ClusterOptions::setup_timeout`]. No request is sent yet.
     pub async fn connect(opts: &ClusterOptions) -> Result<Cluster, ClusterError> {
         let mut config = load_config(&opts.source).await?;
+        if let Some(t) = &config.auth_info.token_file {
+            check_token_file(t)?;
+        }
         config.connect_timeout = Some(opts.connect_timeout);
         // Watches are bounded by their own idle timeout and requests by
         // `request_timeout`, so no per-read timeout on the connection.

@@ -13,18 +13,45 @@ use base64::Engine as _;
 use common::*;
 use http_body_util::BodyExt;
 use rampart_admission::engine::{AuditEvent, AuditSink, Engine};
-use rampart_admission::kube::{JsonAuditSink, KubeClient, KubeNamespaces};
 use rampart_admission::mutate::ImageUser;
-use rampart_admission::namespaces::{NamespaceSource, StaticNamespaces};
+use rampart_admission::namespaces::namespace_watcher;
+use rampart_admission::namespaces::NamespaceSource;
 use rampart_admission::registry::Registry;
+use rampart_admission::reports::{JsonAuditSink, FIELD_MANAGER};
 use rampart_admission::settings::{Mutations, Settings};
 use rampart_admission::Violation;
+use rampart_cluster::reports::ReportWriter;
+use rampart_cluster::watch::WatchOptions;
+use rampart_cluster::{Cluster, ClusterOptions, Source};
 use serde_json::{json, Value};
 use sha2::Digest as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// A client of a plain-HTTP loopback fake, with `token` in a token file (kept alive by
+/// the returned directory).
+async fn client(addr: SocketAddr, token: Option<&str>) -> (Cluster, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = token.map(|t| {
+        let p = dir.path().join("token");
+        std::fs::write(&p, t).unwrap();
+        p
+    });
+    let c = Cluster::connect(&ClusterOptions::new(Source::Server {
+        url: format!("http://{addr}"),
+        ca_file: None,
+        token_file,
+    }))
+    .await
+    .unwrap();
+    (c, dir)
+}
+
+fn writer(c: &Cluster) -> ReportWriter {
+    ReportWriter::new(c, FIELD_MANAGER)
+}
 
 async fn serve(app: Router) -> SocketAddr {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -58,7 +85,7 @@ async fn fake_api(st: Arc<FakeApi>, req: Request<Body>) -> Response {
     {
         st.auth.lock().unwrap().push(a.to_string());
     }
-    if path == "/api/v1/namespaces" && !query.contains("watch=1") {
+    if path == "/api/v1/namespaces" && !query.contains("watch=") {
         let list = json!({"kind": "NamespaceList", "apiVersion": "v1", "metadata": {"resourceVersion": "10"},
             "items": [ns("team", "5", json!({"rampart.dev/enforce": "baseline"})), ns("gone", "6", json!({}))]});
         return (StatusCode::OK, list.to_string()).into_response();
@@ -70,7 +97,7 @@ async fn fake_api(st: Arc<FakeApi>, req: Request<Body>) -> Response {
             let events = [
                 json!({"type": "MODIFIED", "object": ns("team", "11", json!({"rampart.dev/enforce": "restricted"}))}),
                 json!({"type": "DELETED", "object": ns("gone", "12", json!({}))}),
-                json!({"type": "BOOKMARK", "object": {"kind": "Namespace", "metadata": {"resourceVersion": "13"}}}),
+                json!({"type": "BOOKMARK", "object": {"kind": "Namespace", "apiVersion": "v1", "metadata": {"resourceVersion": "13"}}}),
             ];
             let body: String = events.iter().map(|e| format!("{e}\n")).collect();
             return (StatusCode::OK, body).into_response();
@@ -95,7 +122,8 @@ async fn fake_api(st: Arc<FakeApi>, req: Request<Body>) -> Response {
             .lock()
             .unwrap()
             .push((path, serde_json::from_slice(&b).unwrap()));
-        return (StatusCode::CREATED, "{}").into_response();
+        // Server-side apply answers the object.
+        return (StatusCode::CREATED, b).into_response();
     }
     (StatusCode::NOT_FOUND, "{}").into_response()
 }
@@ -105,9 +133,8 @@ async fn namespace_watch_cache_follows_the_api_server() {
     let st = Arc::new(FakeApi::default());
     let s2 = st.clone();
     let addr = serve(Router::new().fallback(move |req| fake_api(s2.clone(), req))).await;
-    let client = KubeClient::new(&format!("http://{addr}"), Some("tok".into()), None).unwrap();
-    let store = Arc::new(StaticNamespaces::new());
-    let watcher = KubeNamespaces::new(client, store.clone());
+    let (client, _dir) = client(addr, Some("tok")).await;
+    let (watcher, store) = namespace_watcher(&client, WatchOptions::default());
     assert!(!store.ready(), "not ready before the first list");
     let task = tokio::spawn(watcher.run());
     let mut synced = false;
@@ -153,14 +180,17 @@ async fn audit_events_become_json_lines_and_policy_reports() {
     let st = Arc::new(FakeApi::default());
     let s2 = st.clone();
     let addr = serve(Router::new().fallback(move |req| fake_api(s2.clone(), req))).await;
-    let client = KubeClient::new(&format!("http://{addr}"), None, None).unwrap();
+    let (client, _dir) = client(addr, None).await;
     let buf = Buf::default();
     let metrics = Arc::new(rampart_admission::metrics::Metrics::default());
-    let sink = JsonAuditSink::new(Box::new(buf.clone())).with_policy_reports(client, metrics);
+    let sink =
+        JsonAuditSink::new(Box::new(buf.clone())).with_policy_reports(writer(&client), metrics);
     let mut ev = AuditEvent {
         uid: "u".into(),
         operation: "CREATE".into(),
         kind: "Pod".into(),
+        api_version: "v1".into(),
+        resource: "pods".into(),
         namespace: "team".into(),
         name: "p".into(),
         user: "alice".into(),
@@ -618,7 +648,7 @@ async fn raw_api(st: Arc<RawApi>) -> SocketAddr {
                 }) {
                     st.auth.lock().unwrap().push(a.trim().to_string());
                 }
-                if !target.contains("watch=1") {
+                if !target.contains("watch=") {
                     st.lists.fetch_add(1, Ordering::SeqCst);
                     let body = json!({"kind": "NamespaceList", "apiVersion": "v1", "metadata": {"resourceVersion": "10"},
                         "items": [ns("team", "5", json!({"rampart.dev/enforce": "restricted"}))]})
@@ -644,7 +674,7 @@ async fn raw_api(st: Arc<RawApi>) -> SocketAddr {
                     WatchMode::Healthy => {
                         let ev = format!(
                             "{}\n",
-                            json!({"type": "BOOKMARK", "object": {"kind": "Namespace", "metadata": {"resourceVersion": "11"}}})
+                            json!({"type": "BOOKMARK", "object": {"kind": "Namespace", "apiVersion": "v1", "metadata": {"resourceVersion": "11"}}})
                         );
                         let _ = tcp
                             .write_all(format!("{:x}\r\n{ev}\r\n", ev.len()).as_bytes())
@@ -661,19 +691,19 @@ async fn raw_api(st: Arc<RawApi>) -> SocketAddr {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_watch_is_abandoned_and_readyz_reports_the_stale_cache() {
-    use rampart_admission::kube::WatchOptions;
     let st = Arc::new(RawApi::default());
     *st.mode.lock().unwrap() = Some(WatchMode::Silent);
     let addr = raw_api(st.clone()).await;
-    let client = KubeClient::new(&format!("http://{addr}"), Some("tok".into()), None).unwrap();
-    let store = Arc::new(StaticNamespaces::new());
-    let watcher = KubeNamespaces::new(client, store.clone()).with_options(WatchOptions {
-        timeout_seconds: 60,
-        idle_timeout: Duration::from_millis(700),
-        stale_after: Duration::from_millis(400),
-        ..WatchOptions::default()
-    });
-    let cache = watcher.cache();
+    let (client, _dir) = client(addr, Some("tok")).await;
+    let (watcher, cache) = namespace_watcher(
+        &client,
+        WatchOptions {
+            timeout_seconds: 60,
+            idle_timeout: Duration::from_millis(700),
+            stale_after: Duration::from_millis(400),
+            ..WatchOptions::default()
+        },
+    );
     let task = tokio::spawn(watcher.run());
     let s = start(Engine::new(Settings::default()).with_namespaces(cache.clone())).await;
     let readyz = |s: &TestServer| {
@@ -738,64 +768,18 @@ async fn a_silent_watch_is_abandoned_and_readyz_reports_the_stale_cache() {
     task.abort();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rotated_service_account_token_is_used() {
-    use rampart_admission::kube::WatchOptions;
-    let st = Arc::new(RawApi::default());
-    let addr = raw_api(st.clone()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let token = dir.path().join("token");
-    std::fs::write(&token, "first-token\n").unwrap();
-    let client = KubeClient::new(&format!("http://{addr}"), None, None)
-        .unwrap()
-        .with_token_file(&token, Duration::from_millis(100));
-    let store = Arc::new(StaticNamespaces::new());
-    let watcher = KubeNamespaces::new(client, store).with_options(WatchOptions::default());
-    let task = tokio::spawn(watcher.run());
-    let mut first = false;
-    for _ in 0..100 {
-        if st
-            .auth
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|a| a == "Bearer first-token")
-        {
-            first = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(first, "{:?}", st.auth.lock().unwrap());
-    // The kubelet rotates the projected token (atomically, by renaming).
-    std::fs::write(dir.path().join("token.new"), "second-token\n").unwrap();
-    std::fs::rename(dir.path().join("token.new"), &token).unwrap();
-    let mut second = false;
-    for _ in 0..150 {
-        if st
-            .auth
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|a| a == "Bearer second-token")
-        {
-            second = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    task.abort();
-    let seen = st.auth.lock().unwrap().clone();
-    assert!(second, "the rotated token was never sent: {seen:?}");
-    let last = seen.last().unwrap();
-    assert_eq!(last, "Bearer second-token", "{seen:?}");
-}
+// The rotated-token test moved to rampart-cluster (tests/it/auth.rs,
+// `a_rotated_token_file_is_used`): token files are re-read by `kube` (at least once a
+// minute, as client-go), for the in-cluster service account, --kube-server's
+// --kube-token-file and kubeconfig `tokenFile` alike.
 
 fn audit_event(uid: &str, name: &str) -> AuditEvent {
     AuditEvent {
         uid: uid.into(),
         operation: "UPDATE".into(),
         kind: "Pod".into(),
+        api_version: "v1".into(),
+        resource: "pods".into(),
         namespace: "team".into(),
         name: name.into(),
         user: "alice".into(),
@@ -830,10 +814,10 @@ async fn fifty_decisions_about_one_pod_update_one_report_in_place() {
     let st = Arc::new(FakeApi::default());
     let s2 = st.clone();
     let addr = serve(Router::new().fallback(move |req| fake_api(s2.clone(), req))).await;
-    let client = KubeClient::new(&format!("http://{addr}"), None, None).unwrap();
+    let (client, _dir) = client(addr, None).await;
     let metrics = Arc::new(rampart_admission::metrics::Metrics::default());
-    let sink =
-        JsonAuditSink::new(Box::new(std::io::sink())).with_policy_reports(client, metrics.clone());
+    let sink = JsonAuditSink::new(Box::new(std::io::sink()))
+        .with_policy_reports(writer(&client), metrics.clone());
     for i in 0..50 {
         sink.record(&audit_event(&format!("uid-{i}"), "web"));
         tokio::time::sleep(Duration::from_millis(2)).await;
@@ -887,10 +871,10 @@ async fn reports_beyond_the_cap_are_dropped_and_counted() {
     let st = Arc::new(FakeApi::default());
     let s2 = st.clone();
     let addr = serve(Router::new().fallback(move |req| fake_api(s2.clone(), req))).await;
-    let client = KubeClient::new(&format!("http://{addr}"), None, None).unwrap();
+    let (client, _dir) = client(addr, None).await;
     let metrics = Arc::new(rampart_admission::metrics::Metrics::default());
-    let sink =
-        JsonAuditSink::new(Box::new(std::io::sink())).with_policy_reports(client, metrics.clone());
+    let sink = JsonAuditSink::new(Box::new(std::io::sink()))
+        .with_policy_reports(writer(&client), metrics.clone());
     let extra = 200;
     for i in 0..(MAX_REPORTS + extra) {
         sink.record(&audit_event("u", &format!("p{i}")));

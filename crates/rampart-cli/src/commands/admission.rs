@@ -13,12 +13,12 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use rampart_admission::engine::Engine;
-use rampart_admission::kube::KubeClient;
 use rampart_admission::metrics::Metrics;
 use rampart_admission::mutate::Lookups;
 use rampart_admission::registry::Registry;
 use rampart_admission::server::{self, ServeSetup, ServerOptions};
 use rampart_admission::settings::Settings;
+use rampart_cluster::{ClusterOptions, Source};
 use rampart_core::config::Config;
 
 use crate::exit;
@@ -80,10 +80,19 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub policy: PolicyArgs,
     /// Where namespace labels come from: `auto` (the API server when running in a
-    /// cluster, else none), `kube` (required), `none` (cluster defaults everywhere).
+    /// cluster or given --kubeconfig/--kube-server, else none), `kube` (required),
+    /// `none` (cluster defaults everywhere).
     #[arg(long, value_name = "SOURCE", default_value = "auto")]
     pub namespaces: String,
-    /// API server URL instead of the in-cluster service account (`https://host:6443`).
+    /// Kubeconfig file instead of the in-cluster service account (contexts, client
+    /// certificates, tokens, token files, exec credential plugins).
+    #[arg(long, value_name = "FILE", conflicts_with = "kube_server")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Context of --kubeconfig (default: its current-context).
+    #[arg(long, value_name = "NAME", requires = "kubeconfig")]
+    pub kube_context: Option<String>,
+    /// API server URL instead of the in-cluster service account (`https://host:6443`,
+    /// `https://[fd00::1]:6443`).
     #[arg(long, value_name = "URL")]
     pub kube_server: Option<String>,
     /// Bearer token file for --kube-server (re-read every minute: rotated tokens).
@@ -222,27 +231,31 @@ fn serve(a: ServeArgs) -> Result<u8> {
         _ if a.insecure_http => None,
         _ => bail!("serve needs --tls-cert and --tls-key (or --insecure-http behind a TLS proxy)"),
     };
-    let kube = match (a.namespaces.as_str(), &a.kube_server) {
+    let explicit = match (&a.kubeconfig, &a.kube_server) {
+        (Some(path), _) => Some(Source::Kubeconfig {
+            path: Some(path.clone()),
+            context: a.kube_context.clone(),
+        }),
+        (None, Some(url)) => Some(Source::Server {
+            url: url.clone(),
+            ca_file: a.kube_ca_file.clone(),
+            token_file: a.kube_token_file.clone(),
+        }),
+        (None, None) => None,
+    };
+    let in_cluster = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
+    let kube = match (a.namespaces.as_str(), explicit) {
         ("none", _) => None,
-        (_, Some(url)) => {
-            let client = KubeClient::new(url, None, a.kube_ca_file.as_deref())?;
-            Some(match &a.kube_token_file {
-                Some(f) => {
-                    // Readable now; re-read every minute (rotated tokens).
-                    std::fs::read_to_string(f)
-                        .with_context(|| format!("cannot read {}", f.display()))?;
-                    client.with_token_file(f, std::time::Duration::from_secs(60))
-                }
-                None => client,
-            })
-        }
-        ("kube", None) => Some(KubeClient::in_cluster()?),
-        ("auto", None) => KubeClient::in_cluster().ok(),
+        ("kube" | "auto", Some(source)) => Some(ClusterOptions::new(source)),
+        ("kube", None) => Some(ClusterOptions::new(Source::InCluster)),
+        // In a pod, a broken service account is an error, not a silent fallback.
+        ("auto", None) if in_cluster => Some(ClusterOptions::new(Source::InCluster)),
+        ("auto", None) => None,
         (other, _) => bail!("--namespaces `{other}` (expected auto, kube or none)"),
     };
     let policy_reports = a.policy_reports || engine.settings.policy_reports;
     if policy_reports && kube.is_none() {
-        bail!("PolicyReports need the API server (run in a cluster or pass --kube-server)");
+        bail!("PolicyReports need the API server (run in a cluster or pass --kubeconfig or --kube-server)");
     }
     let needs_registry =
         engine.settings.images.resolve_digests || engine.settings.mutations.run_as_non_root;
@@ -271,6 +284,7 @@ fn serve(a: ServeArgs) -> Result<u8> {
         engine,
         kube,
         policy_reports,
+        report_gc_every: std::time::Duration::from_secs(600),
         audit_log: Box::new(std::io::stderr()),
         registry,
         metrics,

@@ -306,3 +306,30 @@ async fn lists_are_paginated_and_bounded() {
     .unwrap_err();
     assert!(matches!(e, ClusterError::TooLarge(_)), "{e}");
 }
+
+/// A token file ending in a newline (`echo $TOKEN > file`) would make `kube` fail every
+/// request with "invalid bearer token" (seen: `ServiceError: invalid bearer token: failed
+/// to parse header value`); it is refused when the client is built, naming the file and
+/// never the token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_file_with_a_trailing_newline_is_a_clear_error() {
+    let pki = Pki::new();
+    let (st, url) = started(&pki, false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "nl-token\n").unwrap();
+    let e = Cluster::connect(&ClusterOptions::new(Source::Server {
+        url,
+        ca_file: Some(pki.path("ca.crt")),
+        token_file: Some(token.clone()),
+    }))
+    .await
+    .unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&token.display().to_string()) && msg.contains("newline"),
+        "{msg}"
+    );
+    assert!(!msg.contains("nl-token"), "{msg}");
+    assert!(st.seen.lock().unwrap().is_empty());
+}
