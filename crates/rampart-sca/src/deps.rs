@@ -13,7 +13,7 @@ use crate::inventory::Inventory;
 use crate::scan::{meta_of, MatchOptions, ScanDirError, ScanOutput};
 use rampart_core::config::{InformationalKind, LicenseConfig};
 use rampart_core::package::{MatchError, OpenMatcher, VulnMatcher};
-use rampart_core::walk::{ExcludeMatcher, WalkOptions};
+use rampart_core::walk::{ExcludeMatcher, Tree, WalkOptions};
 use rampart_core::{Finding, RuleMeta, ScanPart};
 use std::collections::HashSet;
 use std::path::Path;
@@ -75,8 +75,13 @@ pub fn inventory(
 
 /// Add what installed metadata under `root` knows (node_modules, `*.dist-info`:
 /// licences, and packages no lockfile lists), then licences of crates from the cargo
-/// registry (`CARGO_HOME`).
-pub fn add_installed(inv: &mut Inventory, root: &Path) {
+/// registry (`CARGO_HOME`); then drop the packages found under an `exclude` glob (the
+/// walker honours `exclude` for lockfiles; installed metadata has its own reader).
+pub fn add_installed(
+    inv: &mut Inventory,
+    root: &Path,
+    exclude: &[String],
+) -> Result<(), DepsError> {
     if root.is_dir() {
         let found = installed::scan_installed(root, installed::Limits::default());
         installed::merge(inv, found);
@@ -84,6 +89,15 @@ pub fn add_installed(inv: &mut Inventory, root: &Path) {
     if let Some(home) = installed::cargo_home() {
         installed::fill_from_cargo_registry(inv, &home);
     }
+    let matcher = ExcludeMatcher::new(root, exclude)?;
+    for l in &mut inv.lockfiles {
+        l.packages.retain(|p| {
+            p.source
+                .as_ref()
+                .is_none_or(|s| !matcher.is_excluded(&s.path))
+        });
+    }
+    Ok(())
 }
 
 /// The OSV ecosystems of the inventory's packages, sorted, once each.
@@ -96,9 +110,8 @@ pub fn ecosystems(inv: &Inventory) -> Vec<String> {
 
 /// Licence-policy findings for an inventory. With `root`, licences missing from the
 /// lockfiles are filled in from installed metadata under it and from the cargo
-/// registry ([`add_installed`]), and packages found only in installed metadata are
-/// checked too, except under `exclude` (the walker honours it for lockfiles; installed
-/// metadata has its own reader).
+/// registry, and packages found only in installed metadata are checked too, except
+/// under `exclude` ([`add_installed`]).
 pub fn license_findings(
     inventory: &Inventory,
     root: Option<&Path>,
@@ -107,15 +120,7 @@ pub fn license_findings(
 ) -> Result<Vec<Finding>, DepsError> {
     let mut inv = inventory.clone();
     if let Some(root) = root {
-        add_installed(&mut inv, root);
-        let matcher = ExcludeMatcher::new(root, exclude)?;
-        for l in &mut inv.lockfiles {
-            l.packages.retain(|p| {
-                p.source
-                    .as_ref()
-                    .is_none_or(|s| !matcher.is_excluded(&s.path))
-            });
-        }
+        add_installed(&mut inv, root, exclude)?;
     }
     crate::license::checked_findings(&inv, policy).map_err(DepsError::License)
 }
@@ -220,6 +225,21 @@ pub fn scan(
             source,
         })?;
     part_of(&out.inventory, Some(root), opts, open)
+}
+
+/// As [`scan`], on a tree already walked (the one walk of `rampart scan`): its lockfiles
+/// are read from the tree's entries (outside `node_modules`, `vendor`, `.git`).
+pub fn scan_tree(
+    tree: &Tree,
+    opts: &DepsOptions,
+    open: &OpenMatcher<'_>,
+) -> Result<ScanPart, DepsError> {
+    let mut limit = tree.options().max_file_size;
+    if opts.raise_size_limit {
+        limit = limit.max(crate::lockfile::MAX_LOCKFILE_SIZE);
+    }
+    let out = crate::scan::scan_tree(tree, limit);
+    part_of(&out.inventory, Some(tree.root()), opts, open)
 }
 
 #[cfg(test)]
@@ -383,5 +403,49 @@ mod tests {
         assert_eq!(rules(&part), ["vuln/V-1", "vuln/V-2"]);
         assert!(part.findings[0].suppression.is_some());
         assert!(part.findings[1].suppression.is_none());
+    }
+
+    #[test]
+    fn a_shared_tree_gives_the_same_part_as_a_walk_of_its_own() {
+        let dir = project("alpha==1.0\nbeta==2.0\n");
+        for sub in ["node_modules/x", "vendor", "app"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+            std::fs::write(dir.path().join(sub).join("requirements.txt"), "alpha==3\n").unwrap();
+        }
+        // Over the limit, but in a directory the dependency scan never reads.
+        std::fs::write(
+            dir.path().join("node_modules/x/package-lock.json"),
+            "x".repeat(64),
+        )
+        .unwrap();
+        let open =
+            |_: &[String]| -> Result<Box<dyn VulnMatcher>, ScanError> { Ok(Box::new(fake(false))) };
+        let opts = DepsOptions {
+            walk: WalkOptions {
+                max_file_size: 32,
+                ..WalkOptions::default()
+            },
+            ..DepsOptions::default()
+        };
+        let own = scan(dir.path(), &opts, &open).unwrap();
+        let tree = Tree::collect(dir.path(), &opts.walk).unwrap();
+        let shared = scan_tree(&tree, &opts, &open).unwrap();
+        let files = |p: &ScanPart| -> Vec<String> {
+            p.findings
+                .iter()
+                .map(|f| format!("{} {}", f.rule_id, f.properties["lockfile"]))
+                .collect()
+        };
+        assert_eq!(
+            files(&own),
+            [
+                "vuln/V-1 \"app/requirements.txt\"",
+                "vuln/V-1 \"requirements.txt\"",
+                "vuln/V-2 \"requirements.txt\""
+            ]
+        );
+        assert_eq!(files(&own), files(&shared));
+        assert!(own.errors.is_empty(), "{:?}", own.errors);
+        assert!(shared.errors.is_empty(), "{:?}", shared.errors);
     }
 }

@@ -15,7 +15,7 @@
 use crate::inventory::{Inventory, Lockfile};
 use crate::lockfile::{self, Kind};
 use rampart_core::package::{MatchError, VulnHit, VulnMatcher};
-use rampart_core::walk::{walk_filtered, WalkOptions};
+use rampart_core::walk::{Tree, WalkOptions};
 use rampart_core::ScanError;
 use std::cell::RefCell;
 use std::io::Read;
@@ -54,20 +54,42 @@ pub fn scan_dir_detailed(root: &Path, opts: &WalkOptions) -> Result<ScanOutput, 
     for d in SKIPPED_DIRS {
         opts.exclude.push(format!("{d}/"));
     }
-    let root_is_file = root.is_file();
-    let out = walk_filtered(
-        root,
-        &opts,
+    let tree = Tree::collect(root, &opts)?;
+    Ok(scan_tree(&tree, opts.max_file_size))
+}
+
+/// The lockfiles of a tree already walked (the one walk of `rampart scan`), read with
+/// `max_file_size` as the per-file limit. Files under [`SKIPPED_DIRS`], and the walk's
+/// problems there, are left out, as [`scan_dir_detailed`] never walks into them.
+pub fn scan_tree(tree: &Tree, max_file_size: u64) -> ScanOutput {
+    let root_is_file = tree.root().is_file();
+    let out = tree.visit_limited(
+        max_file_size,
         |name| root_is_file || lockfile::detect(name).is_some(),
         |f| {
+            if !root_is_file && in_skipped_dir(f.rel) {
+                return None;
+            }
             let name = f.path.file_name().map(|n| n.to_string_lossy().into_owned());
             let kind = name.as_deref().and_then(lockfile::detect)?;
             Some(parse_file_confined(kind, f.path, f.rel, f.content))
         },
-    )?;
+    );
+    let root = tree.root();
+    let errors = out
+        .errors
+        .into_iter()
+        .filter(|e| {
+            let rel = Path::new(&e.path)
+                .strip_prefix(root)
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+                .unwrap_or_else(|_| e.path.clone());
+            root_is_file || !in_skipped_dir(&rel)
+        })
+        .collect();
     let mut inv = Inventory {
         lockfiles: Vec::new(),
-        errors: out.errors,
+        errors,
     };
     let mut notes = Vec::new();
     let mut files = 0;
@@ -86,11 +108,18 @@ pub fn scan_dir_detailed(root: &Path, opts: &WalkOptions) -> Result<ScanOutput, 
     inv.errors
         .sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     notes.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
-    Ok(ScanOutput {
+    ScanOutput {
         inventory: inv,
         notes,
         files_scanned: files,
-    })
+    }
+}
+
+/// Whether a `/`-separated relative path lies in a directory of [`SKIPPED_DIRS`].
+fn in_skipped_dir(rel: &str) -> bool {
+    let mut dirs = rel.split('/').collect::<Vec<_>>();
+    dirs.pop();
+    dirs.iter().any(|d| SKIPPED_DIRS.contains(d))
 }
 
 /// Parse one lockfile already read; siblings are read from its directory, inside the

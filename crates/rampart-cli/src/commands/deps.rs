@@ -11,6 +11,7 @@ use crate::settings::Settings;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use rampart_core::package::VulnMatcher;
+use rampart_core::walk::Tree;
 use rampart_core::{Report, RuleMeta, ScanError};
 use rampart_sca::deps::{self as pipeline, DepsOptions};
 use rampart_sca::scan::{MatchOptions, ScanOutput};
@@ -124,11 +125,8 @@ pub fn run(cmd: DepsCmd) -> Result<u8> {
     let part = pipeline::part_of(&out.inventory, enrich, &opts, &|_| {
         Ok(Box::new(&db) as Box<dyn VulnMatcher + '_>)
     })?;
-    let metas: HashMap<String, RuleMeta> = part
-        .metas
-        .into_iter()
-        .map(|m| (m.id.clone(), m))
-        .collect();
+    let metas: HashMap<String, RuleMeta> =
+        part.metas.into_iter().map(|m| (m.id.clone(), m)).collect();
     let target = match &cmd.sbom {
         Some(s) => format!("sbom:{}", s.display()),
         None => cmd.path.display().to_string(),
@@ -227,21 +225,34 @@ fn list(out: &ScanOutput, common: &CommonArgs) -> Result<u8> {
 /// without packages needs no database.
 pub fn scan_part(root: &Path, settings: &Settings) -> Result<ScanPart> {
     let opts = options(settings, false, MatchOptions::default());
-    let db_path = settings.db.resolve();
-    let not_checked = |message: String| ScanError {
-        path: db_path.display().to_string(),
-        line: None,
-        message: format!("dependency vulnerabilities not checked: {message}"),
-    };
-    let open = |ecosystems: &[String]| -> Result<Box<dyn VulnMatcher>, ScanError> {
+    Ok(pipeline::scan(root, &opts, &db_opener(settings))?)
+}
+
+/// As [`scan_part`], on the tree `rampart scan` walked once.
+pub fn scan_tree_part(tree: &Tree, settings: &Settings) -> Result<ScanPart> {
+    let opts = options(settings, false, MatchOptions::default());
+    Ok(pipeline::scan_tree(tree, &opts, &db_opener(settings))?)
+}
+
+/// Opens the database for the ecosystems found; a missing or unusable database is the
+/// error "dependency vulnerabilities not checked" (exit 2 unless --allow-errors), never
+/// "no findings".
+fn db_opener<'a>(
+    settings: &'a Settings,
+) -> impl Fn(&[String]) -> Result<Box<dyn VulnMatcher + 'a>, ScanError> + 'a {
+    move |ecosystems: &[String]| {
+        let db_path = settings.db.resolve();
+        let not_checked = |message: String| ScanError {
+            path: db_path.display().to_string(),
+            line: None,
+            message: format!("dependency vulnerabilities not checked: {message}"),
+        };
         if !db_path.exists() {
             return Err(not_checked(no_db_message(&db_path)));
         }
         match settings.db.open_for_scan(ecosystems) {
-            Ok(db) => Ok(Box::new(db)),
-            // Not checked is an error (exit 2 unless --allow-errors), never "no findings".
+            Ok(db) => Ok(Box::new(db) as Box<dyn VulnMatcher + 'a>),
             Err(e) => Err(not_checked(format!("{e:#}"))),
         }
-    };
-    Ok(pipeline::scan(root, &opts, &open)?)
+    }
 }

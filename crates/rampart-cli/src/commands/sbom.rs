@@ -57,13 +57,14 @@ pub struct SbomCmd {
 
 /// The inventory of `root` for an SBOM: lockfiles (the size limit raised for them),
 /// then licences (and packages no lockfile lists) from installed metadata and the cargo
-/// registry. Errors of individual files are in `inventory.errors`.
+/// registry, leaving out what lies under `walk.exclude`. Errors of individual files are
+/// in `inventory.errors`.
 pub fn inventory(root: &Path, walk: &WalkOptions, use_installed: bool) -> Result<Inventory> {
     let mut inv = rampart_sca::deps::inventory(root, walk, true)
         .with_context(|| format!("cannot scan {}", root.display()))?
         .inventory;
     if use_installed {
-        rampart_sca::deps::add_installed(&mut inv, root);
+        rampart_sca::deps::add_installed(&mut inv, root, &walk.exclude)?;
     }
     Ok(inv)
 }

@@ -102,3 +102,37 @@ fn bad_format_and_missing_path_are_errors() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("no such file"), "{err}");
 }
+
+#[test]
+fn exclude_leaves_out_installed_packages_under_it() {
+    // `.venv` holds the only copy of custom-lib (egg-info, no lockfile lists it). The
+    // SBOM used to list it under `--exclude .venv`, while `rampart deps` (licences) left it
+    // out: the two commands now share one inventory pipeline.
+    let p = project();
+    let purls = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["sbom", p.to_str().unwrap(), "-q"];
+        args.extend_from_slice(extra);
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+        let bom: Value = serde_json::from_str(&out).unwrap();
+        bom["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["purl"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let all = purls(&[]);
+    assert!(
+        all.contains(&"pkg:pypi/custom-lib@0.1".to_string()),
+        "{all:?}"
+    );
+    let excluded = purls(&["--exclude", ".venv"]);
+    assert!(
+        !excluded.contains(&"pkg:pypi/custom-lib@0.1".to_string()),
+        "{excluded:?}"
+    );
+    // Packages the lockfiles list stay.
+    assert!(excluded.contains(&"pkg:pypi/requests@2.31.0".to_string()));
+    assert!(excluded.contains(&"pkg:npm/left-pad@1.3.0".to_string()));
+}
