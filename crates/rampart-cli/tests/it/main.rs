@@ -19,6 +19,7 @@ mod image_hostile;
 mod image_tls;
 mod k8s;
 mod merge;
+mod metrics;
 mod monitor;
 mod noise;
 mod peers;
