@@ -852,7 +852,7 @@ fn a_repository_cannot_switch_every_rule_off() {
         "severity:\n  \"**\": none\n",
         "severity:\n  \"*/*\": info\n",
         // Runtime and admission rules never fire in a scan: leaving them on is no escape.
-        "disable: [\"secret/*\", \"docker/*\", \"k8s/*\", \"terraform/*\", \"image/*\", \"license/*\"]\n",
+        "disable: [\"secret/*\", \"docker/*\", \"k8s/*\", \"rbac/*\", \"terraform/*\", \"image/*\", \"license/*\"]\n",
     ] {
         std::fs::write(root.join("rampart.yaml"), yaml).unwrap();
         let o = run(&root, &["scan", ".", "-f", "json"]);
