@@ -166,8 +166,7 @@ fn scan_all(
             || {
                 rayon::join(
                     || secrets.scan_tree(&tree),
-                    // The dependency scanner still walks on its own (rampart-sca).
-                    || crate::commands::deps::scan_part(root, settings),
+                    || crate::commands::deps::scan_tree_part(&tree, settings),
                 )
             },
             || {
