@@ -218,17 +218,11 @@ fn list(out: &ScanOutput, common: &CommonArgs) -> Result<u8> {
     Ok(exit::CLEAN)
 }
 
-/// What `rampart scan` gets from dependency scanning. Without a vulnerability database
-/// the packages are still parsed (lockfile errors are reported) and one entry in
-/// `errors` says that vulnerability matching was skipped and how to create a database
-/// (so the run exits 2 unless `--allow-errors`: the packages were not checked). A tree
-/// without packages needs no database.
-pub fn scan_part(root: &Path, settings: &Settings) -> Result<ScanPart> {
-    let opts = options(settings, false, MatchOptions::default());
-    Ok(pipeline::scan(root, &opts, &db_opener(settings))?)
-}
-
-/// As [`scan_part`], on the tree `rampart scan` walked once.
+/// What `rampart scan` gets from dependency scanning, on the tree it walked once.
+/// Without a vulnerability database the packages are still parsed (lockfile errors are
+/// reported) and one entry in `errors` says that vulnerability matching was skipped and
+/// how to create a database (so the run exits 2 unless `--allow-errors`: the packages
+/// were not checked). A tree without packages needs no database.
 pub fn scan_tree_part(tree: &Tree, settings: &Settings) -> Result<ScanPart> {
     let opts = options(settings, false, MatchOptions::default());
     Ok(pipeline::scan_tree(tree, &opts, &db_opener(settings))?)
