@@ -511,11 +511,22 @@ pub fn git_ignored(root: &Path) -> crate::Result<Option<GitIgnored>> {
         return Ok(None);
     };
     let prefix = prefix.to_string_lossy().replace('\\', "/");
+    // libgit2 lists a wholly ignored directory as one entry, except when a catch-all
+    // pattern (`*`, `/*`) ignores the scanned directory's own entries: it then lists none
+    // of them (a committed `.gitignore` of `*` would hide every untracked file from the
+    // list, and so keep it in the scan). When an arbitrary name in the scanned directory
+    // is ignored, ask for every ignored file instead.
+    let probe = if prefix.is_empty() {
+        "rampart-ignore-probe".to_string()
+    } else {
+        format!("{prefix}/rampart-ignore-probe")
+    };
+    let catch_all = r.status_should_ignore(Path::new(&probe)).unwrap_or(true);
     let mut opts = git2::StatusOptions::new();
     opts.include_untracked(true)
         .recurse_untracked_dirs(true)
         .include_ignored(true)
-        .recurse_ignored_dirs(false)
+        .recurse_ignored_dirs(catch_all)
         .include_unmodified(false)
         .exclude_submodules(true);
     if !prefix.is_empty() {
@@ -748,6 +759,33 @@ mod tests {
     #[test]
     fn missing_root_is_an_error() {
         assert!(walk(Path::new("/nonexistent/x"), &WalkOptions::default(), |_| ()).is_err());
+    }
+
+    #[test]
+    fn committed_catch_all_gitignore_hides_no_tracked_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir(root.join("deploy")).unwrap();
+        std::fs::write(root.join(".gitignore"), "*\n").unwrap();
+        std::fs::write(root.join("deploy/pod.yaml"), "kind: Pod").unwrap();
+        let repo = git2::Repository::init(root).unwrap();
+        let mut index = repo.index().unwrap();
+        index.add_path(Path::new(".gitignore")).unwrap();
+        index.add_path(Path::new("deploy/pod.yaml")).unwrap();
+        index.write().unwrap();
+        std::fs::write(root.join("scratch.yaml"), "kind: Pod").unwrap();
+        std::fs::create_dir(root.join("build")).unwrap();
+        std::fs::write(root.join("build/out.yaml"), "kind: Pod").unwrap();
+        let git = git_ignored(root).unwrap().unwrap();
+        let mut ignored: Vec<&str> = git.paths.iter().map(String::as_str).collect();
+        ignored.sort();
+        assert_eq!(ignored, vec!["build/out.yaml", "scratch.yaml"]);
+        let tree = Tree::collect(root, &WalkOptions::default()).unwrap();
+        let rels: Vec<&str> = tree.entries().iter().map(|e| e.rel.as_str()).collect();
+        assert_eq!(rels, vec![".gitignore", "deploy/pod.yaml"]);
+        let out = tree.visit(|n| n.ends_with(".yaml"), |f| f.rel.to_string());
+        assert_eq!(out.results, vec!["deploy/pod.yaml"]);
+        assert_eq!(out.skipped.get("gitignored"), Some(&2));
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod merge;
 mod metrics;
 mod monitor;
 mod noise;
+mod one_walk;
 mod peers;
 mod policy;
 mod rbac;
