@@ -8,7 +8,7 @@
 //! unknown value is never a finding and never counted as a pass.
 
 use super::hcl::{is_expr, is_false, is_true, Block};
-use super::{line_of, open_cidr, strings, Check, Hits, Module, Rule};
+use super::{line_of, open_cidr, refers_to, strings, Check, Hits, Module, Rule};
 use crate::meta::MetaSpec;
 use rampart_core::Severity;
 use serde_json::Value;
@@ -114,6 +114,94 @@ pub fn rules() -> Vec<Rule> {
             "An inbound Allow rule from `*`, `0.0.0.0/0`, `Internet` or `any` covering port 3389 exposes Remote Desktop to the whole internet.",
             "Restrict `source_address_prefix(es)` to your CIDRs, or use Azure Bastion.",
             ["CKV_AZURE_9", "CIS Azure 6.1", "CWE-284"], nsg_3389),
+        // ---- IAM
+        cloud!("iam-admin-policy", High, ["aws_iam_policy", "aws_iam_role_policy", "aws_iam_user_policy", "aws_iam_group_policy", "aws_ssoadmin_permission_set_inline_policy"], "IAM policy grants full administrator access (\"*\" on \"*\")",
+            "A statement that allows `Action = \"*\"` on `Resource = \"*\"` makes whoever holds the policy an administrator of the account: one leaked credential is the whole account.",
+            "Grant only the actions and resources the workload needs (IAM Access Analyzer can generate a policy from CloudTrail activity); keep administrator access to break-glass roles.",
+            ["CKV_AWS_62", "CIS AWS 1.16", "CWE-269"], iam_admin_policy),
+        cloud!("iam-managed-admin-policy", High, ["aws_iam_role", "aws_iam_policy_attachment", "aws_iam_role_policy_attachment", "aws_iam_user_policy_attachment", "aws_iam_group_policy_attachment", "aws_ssoadmin_managed_policy_attachment"], "AWS AdministratorAccess policy attached",
+            "Attaching `arn:aws:iam::aws:policy/AdministratorAccess` to a role, user, group or permission set grants every action on every resource.",
+            "Attach a least-privilege customer-managed policy instead; keep AdministratorAccess to a break-glass role with MFA.",
+            ["CKV_AWS_274", "CWE-269"], iam_managed_admin),
+        cloud!("iam-role-trust-any-principal", Critical, ["aws_iam_role"], "IAM role can be assumed by any AWS principal",
+            "An `assume_role_policy` statement that allows `sts:AssumeRole` to `Principal = \"*\"` (or `{AWS = \"*\"}`) without a narrowing `Condition` lets any AWS account assume the role.",
+            "Name the trusted accounts, roles or services in `Principal`, or add a `Condition` such as `aws:PrincipalOrgID` or `sts:ExternalId`.",
+            ["CKV_AWS_60", "CWE-284"], iam_trust_any),
+        cloud!("gcp-iam-basic-role", High, ["google_project_iam_member", "google_project_iam_binding", "google_folder_iam_member", "google_folder_iam_binding", "google_organization_iam_member", "google_organization_iam_binding"], "GCP basic role (owner/editor/viewer) granted",
+            "The basic roles `roles/owner`, `roles/editor` and `roles/viewer` cover thousands of permissions across every service of the project, folder or organization.",
+            "Grant predefined or custom roles scoped to what the member needs.",
+            ["CKV_GCP_117", "CKV_GCP_116", "CKV_GCP_115", "CIS GCP 1.5"], gcp_basic_role),
+        // ---- KMS (Google)
+        cloud!("gcp-kms-rotation", Medium, ["google_kms_crypto_key"], "Cloud KMS key not rotated within 90 days",
+            "A symmetric Cloud KMS key without `rotation_period` (or with one longer than 90 days) keeps the same key version for too long.",
+            "Set `rotation_period = \"7776000s\"` (90 days) or shorter.",
+            ["CKV_GCP_43", "CIS GCP 1.10"], gcp_kms_rotation),
+        // ---- managed databases
+        cloud!("rds-encryption", High, ["aws_db_instance"], "RDS instance storage not encrypted",
+            "Without `storage_encrypted = true` the database files, automated backups, read replicas and snapshots are stored unencrypted.",
+            "Set `storage_encrypted = true` (and `kms_key_id` for a customer-managed key); an existing instance needs a snapshot copy with encryption and a restore.",
+            ["CKV_AWS_16", "CIS AWS 2.3.1", "CWE-311"], rds_encryption),
+        cloud!("rds-public", Critical, ["aws_db_instance", "aws_rds_cluster_instance"], "RDS instance is publicly accessible",
+            "`publicly_accessible = true` gives the instance a public DNS name and IP address: the database login is reachable from the internet when the security group allows it.",
+            "Set `publicly_accessible = false` and reach the database from inside the VPC (or through a bastion/SSM tunnel).",
+            ["CKV_AWS_17", "CIS AWS 2.3.3", "CWE-284"], rds_public),
+        cloud!("rds-backup-retention", Medium, ["aws_db_instance", "aws_rds_cluster"], "RDS automated backups disabled",
+            "`backup_retention_period = 0` turns automated backups and point-in-time recovery off.",
+            "Set `backup_retention_period` to at least 7 days.",
+            ["CKV_AWS_133"], rds_backup),
+        cloud!("gcp-sql-public-ip", Medium, ["google_sql_database_instance"], "Cloud SQL instance has a public IP address",
+            "`settings.ip_configuration.ipv4_enabled` defaults to `true`: the instance gets a public IP address and any authorized network (or misconfigured `0.0.0.0/0`) can reach it.",
+            "Set `ip_configuration { ipv4_enabled = false private_network = google_compute_network.vpc.id }`.",
+            ["CKV_GCP_60", "CIS GCP 6.6"], gcp_sql_public_ip),
+        // ---- registries
+        cloud!("ecr-immutable-tags", Medium, ["aws_ecr_repository"], "ECR repository tags are mutable",
+            "With `image_tag_mutability = \"MUTABLE\"` (the default) anyone who can push can replace the image behind a tag that clusters already deploy.",
+            "Set `image_tag_mutability = \"IMMUTABLE\"` and deploy by digest.",
+            ["CKV_AWS_51"], ecr_immutable),
+        cloud!("ecr-scan-on-push", Low, ["aws_ecr_repository"], "ECR repository does not scan images on push",
+            "Without `image_scanning_configuration { scan_on_push = true }` (or enhanced registry scanning) pushed images are not checked for known vulnerabilities.",
+            "Add `image_scanning_configuration { scan_on_push = true }` or turn on enhanced scanning for the registry.",
+            ["CKV_AWS_163"], ecr_scan),
+        cloud!("acr-admin-enabled", High, ["azurerm_container_registry"], "Azure Container Registry admin account enabled",
+            "`admin_enabled = true` creates a shared username/password with push and pull rights on the whole registry, outside Entra ID and its audit.",
+            "Set `admin_enabled = false` and use Entra ID identities (managed identity, service principal) with `AcrPull`/`AcrPush` roles.",
+            ["CKV_AZURE_137"], acr_admin),
+        // ---- audit logging
+        cloud!("cloudtrail-kms", Medium, ["aws_cloudtrail"], "CloudTrail logs not encrypted with a KMS key",
+            "Without `kms_key_id` the trail's log files are encrypted with S3-managed keys: anyone who can read the bucket can read the account's audit log.",
+            "Set `kms_key_id = aws_kms_key.trail.arn` with a key policy that limits decryption.",
+            ["CKV_AWS_35", "CIS AWS 3.5"], cloudtrail_kms),
+        cloud!("cloudtrail-log-validation", Medium, ["aws_cloudtrail"], "CloudTrail log file validation disabled",
+            "Without `enable_log_file_validation = true` a deleted or edited audit log file cannot be detected.",
+            "Set `enable_log_file_validation = true`.",
+            ["CKV_AWS_36", "CIS AWS 3.2"], cloudtrail_validation),
+        cloud!("cloudtrail-multi-region", Medium, ["aws_cloudtrail"], "CloudTrail trail covers one region only",
+            "Without `is_multi_region_trail = true` activity in the other regions (where an attacker would start resources) is not recorded by this trail.",
+            "Set `is_multi_region_trail = true`.",
+            ["CKV_AWS_67", "CIS AWS 3.1"], cloudtrail_multi_region),
+        cloud!("cloudwatch-log-retention", Low, ["aws_cloudwatch_log_group"], "CloudWatch log group without a retention period",
+            "Without `retention_in_days` the retention is left implicit (kept forever, at a cost) instead of a decision matching your audit requirements.",
+            "Set `retention_in_days` (e.g. 365 for audit logs).",
+            ["CKV_AWS_66"], log_retention),
+        // ---- load balancers
+        cloud!("lb-access-logs", Medium, ["aws_lb", "aws_alb"], "Load balancer access logs disabled",
+            "Without `access_logs { enabled = true }` there is no record of the requests that reached the load balancer.",
+            "Add `access_logs { bucket = aws_s3_bucket.lb_logs.id enabled = true }`.",
+            ["CKV_AWS_91"], lb_access_logs),
+        cloud!("lb-http-listener", Medium, ["aws_lb_listener", "aws_alb_listener"], "Load balancer listener serves plain HTTP",
+            "A listener with `protocol = \"HTTP\"` whose default action is not a redirect to HTTPS sends traffic (cookies, tokens) unencrypted.",
+            "Listen on HTTPS with a certificate and an `ssl_policy`, and make the HTTP listener a `redirect` to `HTTPS` with `status_code = \"HTTP_301\"`.",
+            ["CKV_AWS_2", "CWE-319"], lb_http),
+        // ---- secrets managers
+        cloud!("secretsmanager-kms", Low, ["aws_secretsmanager_secret"], "Secrets Manager secret not encrypted with a customer-managed KMS key",
+            "Without `kms_key_id` the secret is encrypted with the AWS-managed key `aws/secretsmanager`: every principal of the account allowed to call GetSecretValue can decrypt it, and the key policy cannot be narrowed.",
+            "Set `kms_key_id = aws_kms_key.secrets.arn`.",
+            ["CKV_AWS_149"], secret_kms),
+        // ---- block storage
+        cloud!("ebs-encryption", High, ["aws_ebs_volume"], "EBS volume not encrypted",
+            "Without `encrypted = true` (and without account-level EBS encryption by default) the volume and its snapshots are stored unencrypted.",
+            "Set `encrypted = true` (with `kms_key_id` for a customer-managed key), or turn on `aws_ebs_encryption_by_default`.",
+            ["CKV_AWS_3", "CIS AWS 2.2.1", "CWE-311"], ebs_encryption),
         // ---- KMS
         cloud!("kms-key-rotation", Medium, ["aws_kms_key"], "KMS key rotation not enabled",
             "A symmetric customer-managed key without `enable_key_rotation = true` keeps the same key material forever.",
@@ -238,6 +326,12 @@ fn policy_doc(v: &Value) -> Option<Value> {
     }
 }
 
+/// Whether a statement allows (an `Effect` other than `Deny`, as IAM reads a missing one
+/// in `aws_iam_policy_document`, and as Checkov reads it everywhere).
+fn allows(s: &Value) -> bool {
+    s.get("Effect").and_then(Value::as_str) != Some("Deny")
+}
+
 fn statements(doc: &Value) -> Vec<&Value> {
     doc.get("Statement").map(list).unwrap_or_default()
 }
@@ -284,7 +378,7 @@ fn s3_any_principal(b: &Block, _m: &Module<'_>) -> Verdict {
         return Verdict::Unknown;
     };
     let bad = statements(&doc).into_iter().any(|s| {
-        s.get("Effect").and_then(Value::as_str) == Some("Allow")
+        allows(s)
             && s.get("Principal").is_some_and(principal_is_any)
             && s.get("Condition").is_none_or(|c| !restricts(c))
     });
@@ -792,4 +886,367 @@ fn kms_rotation(b: &Block, _m: &Module<'_>) -> Verdict {
             "enable_key_rotation is not set (default false)",
         ),
     }
+}
+
+// ---------------------------------------------------------------- IAM
+
+/// The policy document an attribute holds: JSON text or an object, or a reference to a
+/// `data "aws_iam_policy_document"` of the module (its `statement` blocks).
+fn policy_of(v: &Value, m: &Module<'_>) -> Option<Value> {
+    if let Some(doc) = policy_doc(v) {
+        return Some(doc);
+    }
+    let s = v.as_str()?;
+    let r = m.resources.iter().find(|r| {
+        r.mode == "data"
+            && r.rtype == "aws_iam_policy_document"
+            && refers_to(v, &format!("data.aws_iam_policy_document.{}", r.name))
+    })?;
+    let _ = s;
+    let mut statements = Vec::new();
+    for st in r.block.blocks_named("statement") {
+        let mut o = serde_json::Map::new();
+        let effect = st
+            .attr("effect")
+            .map_or(Value::String("Allow".into()), |a| a.value.clone());
+        o.insert("Effect".into(), effect);
+        for (k, key) in [
+            ("actions", "Action"),
+            ("not_actions", "NotAction"),
+            ("resources", "Resource"),
+            ("not_resources", "NotResource"),
+        ] {
+            if let Some(a) = st.attr(k) {
+                o.insert(key.into(), a.value.clone());
+            }
+        }
+        let mut principal = serde_json::Map::new();
+        for p in st.blocks_named("principals") {
+            if let (Some(t), Some(ids)) = (p.attr("type"), p.attr("identifiers")) {
+                let key = t.value.as_str().unwrap_or("AWS").to_string();
+                let ids = if t.value.as_str() == Some("*") {
+                    Value::String("*".into())
+                } else {
+                    ids.value.clone()
+                };
+                principal.insert(key, ids);
+            }
+        }
+        if let Some(star) = principal.get("*").cloned() {
+            o.insert("Principal".into(), star);
+        } else if !principal.is_empty() {
+            o.insert("Principal".into(), Value::Object(principal));
+        }
+        let mut cond = serde_json::Map::new();
+        for c in st.blocks_named("condition") {
+            if let (Some(t), Some(var), Some(vals)) =
+                (c.attr("test"), c.attr("variable"), c.attr("values"))
+            {
+                let mut inner = serde_json::Map::new();
+                inner.insert(
+                    var.value.as_str().unwrap_or_default().into(),
+                    vals.value.clone(),
+                );
+                cond.insert(
+                    t.value.as_str().unwrap_or_default().into(),
+                    Value::Object(inner),
+                );
+            }
+        }
+        if !cond.is_empty() {
+            o.insert("Condition".into(), Value::Object(cond));
+        }
+        statements.push(Value::Object(o));
+    }
+    Some(serde_json::json!({ "Statement": statements }))
+}
+
+fn has_star(v: Option<&Value>) -> bool {
+    v.is_some_and(|v| list(v).iter().any(|x| x.as_str() == Some("*")))
+}
+
+fn iam_admin_policy(b: &Block, m: &Module<'_>) -> Verdict {
+    let Some(a) = b.attr("policy").or(b.attr("inline_policy")) else {
+        return Verdict::NotApplicable;
+    };
+    let Some(doc) = policy_of(&a.value, m) else {
+        return Verdict::Unknown;
+    };
+    let admin = statements(&doc)
+        .into_iter()
+        .any(|s| allows(s) && has_star(s.get("Action")) && has_star(s.get("Resource")));
+    if admin {
+        Verdict::fail(a.line, "a statement allows Action \"*\" on Resource \"*\"")
+    } else {
+        Verdict::Pass
+    }
+}
+
+const ADMIN_ARN_SUFFIX: &str = ":policy/AdministratorAccess";
+
+fn iam_managed_admin(b: &Block, _m: &Module<'_>) -> Verdict {
+    let attr = b
+        .attr("policy_arn")
+        .or(b.attr("managed_policy_arn"))
+        .or(b.attr("managed_policy_arns"));
+    let Some(a) = attr else {
+        return Verdict::Pass;
+    };
+    let vals = list(&a.value);
+    if vals.iter().any(|v| {
+        v.as_str()
+            .is_some_and(|s| !is_expr(v) && s.ends_with(ADMIN_ARN_SUFFIX))
+    }) {
+        Verdict::fail(a.line, "the AWS AdministratorAccess policy is attached")
+    } else if vals.iter().any(|v| is_expr(v)) {
+        Verdict::Unknown
+    } else {
+        Verdict::Pass
+    }
+}
+
+fn iam_trust_any(b: &Block, m: &Module<'_>) -> Verdict {
+    let Some(a) = b.attr("assume_role_policy") else {
+        return Verdict::NotApplicable;
+    };
+    let Some(doc) = policy_of(&a.value, m) else {
+        return Verdict::Unknown;
+    };
+    let open = statements(&doc).into_iter().any(|s| {
+        allows(s)
+            && s.get("Principal").is_some_and(principal_is_any)
+            && s.get("Condition").is_none_or(|c| !restricts(c))
+    });
+    if open {
+        Verdict::fail(
+            a.line,
+            "the trust policy allows Principal \"*\" without a Condition",
+        )
+    } else {
+        Verdict::Pass
+    }
+}
+
+fn gcp_basic_role(b: &Block, _m: &Module<'_>) -> Verdict {
+    match b.attr("role") {
+        Some(a) if is_expr(&a.value) => Verdict::Unknown,
+        Some(a) => match a.value.as_str() {
+            Some(r @ ("roles/owner" | "roles/editor" | "roles/viewer")) => {
+                Verdict::fail(a.line, format!("role = \"{r}\" is a basic role"))
+            }
+            _ => Verdict::Pass,
+        },
+        None => Verdict::NotApplicable,
+    }
+}
+
+// ---------------------------------------------------------------- KMS (Google)
+
+fn gcp_kms_rotation(b: &Block, _m: &Module<'_>) -> Verdict {
+    if let Some(p) = b.attr("purpose") {
+        match p.value.as_str() {
+            _ if is_expr(&p.value) => return Verdict::Unknown,
+            Some(s) if s != "ENCRYPT_DECRYPT" => return Verdict::NotApplicable,
+            _ => {}
+        }
+    }
+    const MAX: f64 = 90.0 * 24.0 * 3600.0;
+    match b.attr("rotation_period") {
+        None => Verdict::fail(b.line, "rotation_period is not set: the key never rotates"),
+        Some(a) if is_expr(&a.value) => Verdict::Unknown,
+        Some(a) => {
+            let secs = a
+                .value
+                .as_str()
+                .and_then(|s| s.strip_suffix('s'))
+                .and_then(|s| s.parse::<f64>().ok());
+            match secs {
+                Some(n) if n <= MAX => Verdict::Pass,
+                _ => Verdict::fail(
+                    a.line,
+                    format!("rotation_period = {} is longer than 90 days", a.value),
+                ),
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- simple settings
+
+/// A boolean setting that must be `true`; `default` is the provider default.
+fn must_be_true(b: &Block, path: &str, default: bool, msg: &str) -> Verdict {
+    match b.get(path) {
+        Some(a) if is_true(&a.value) => Verdict::Pass,
+        Some(a) if is_expr(&a.value) => Verdict::Unknown,
+        Some(a) => Verdict::fail(a.line, format!("{msg} ({path} = {})", a.value)),
+        None if default => Verdict::Pass,
+        None => Verdict::fail(line_of(b, path), format!("{msg} ({path} is not set)")),
+    }
+}
+
+/// A boolean setting that must not be `true`; `default` is the provider default.
+fn must_not_be_true(b: &Block, path: &str, default: bool, msg: &str) -> Verdict {
+    match b.get(path) {
+        Some(a) if is_true(&a.value) => Verdict::fail(a.line, format!("{msg} ({path} = true)")),
+        Some(a) if is_expr(&a.value) => Verdict::Unknown,
+        Some(_) => Verdict::Pass,
+        None if default => {
+            Verdict::fail(line_of(b, path), format!("{msg} ({path} defaults to true)"))
+        }
+        None => Verdict::Pass,
+    }
+}
+
+/// An attribute that must be set (to anything but null or an empty string).
+fn must_be_set(b: &Block, path: &str, msg: &str) -> Verdict {
+    match b.get(path) {
+        Some(a) if a.value.is_null() || a.value.as_str() == Some("") => {
+            Verdict::fail(a.line, format!("{msg} ({path} is empty)"))
+        }
+        Some(_) => Verdict::Pass,
+        None => Verdict::fail(line_of(b, path), format!("{msg} ({path} is not set)")),
+    }
+}
+
+fn rds_encryption(b: &Block, _m: &Module<'_>) -> Verdict {
+    must_be_true(b, "storage_encrypted", false, "storage is not encrypted")
+}
+
+fn rds_public(b: &Block, _m: &Module<'_>) -> Verdict {
+    must_not_be_true(
+        b,
+        "publicly_accessible",
+        false,
+        "the instance is publicly accessible",
+    )
+}
+
+fn rds_backup(b: &Block, _m: &Module<'_>) -> Verdict {
+    match b.attr("backup_retention_period") {
+        Some(a) if is_expr(&a.value) => Verdict::Unknown,
+        Some(a) => match num(&a.value) {
+            Some(0) => Verdict::fail(
+                a.line,
+                "backup_retention_period = 0: automated backups are off",
+            ),
+            Some(1..=35) => Verdict::Pass,
+            _ => Verdict::fail(
+                a.line,
+                format!("backup_retention_period = {} is not 1 to 35 days", a.value),
+            ),
+        },
+        // The provider leaves it to RDS, which keeps backups (1 or 7 days).
+        None => Verdict::Pass,
+    }
+}
+
+fn gcp_sql_public_ip(b: &Block, _m: &Module<'_>) -> Verdict {
+    must_not_be_true(
+        b,
+        "settings.ip_configuration.ipv4_enabled",
+        true,
+        "the instance has a public IP address",
+    )
+}
+
+fn ecr_immutable(b: &Block, _m: &Module<'_>) -> Verdict {
+    match b.attr("image_tag_mutability") {
+        Some(a) if is_expr(&a.value) => Verdict::Unknown,
+        Some(a) if a.value.as_str().is_some_and(|s| s.starts_with("IMMUTABLE")) => Verdict::Pass,
+        Some(a) => Verdict::fail(a.line, format!("image_tag_mutability = {}", a.value)),
+        None => Verdict::fail(b.line, "image_tag_mutability is not set (default MUTABLE)"),
+    }
+}
+
+fn ecr_scan(b: &Block, _m: &Module<'_>) -> Verdict {
+    must_be_true(
+        b,
+        "image_scanning_configuration.scan_on_push",
+        false,
+        "images are not scanned on push",
+    )
+}
+
+fn acr_admin(b: &Block, _m: &Module<'_>) -> Verdict {
+    must_not_be_true(b, "admin_enabled", false, "the admin account is enabled")
+}
+
+fn cloudtrail_kms(b: &Block, _m: &Module<'_>) -> Verdict {
+    must_be_set(b, "kms_key_id", "no KMS key")
+}
+
+fn cloudtrail_validation(b: &Block, _m: &Module<'_>) -> Verdict {
+    must_be_true(
+        b,
+        "enable_log_file_validation",
+        false,
+        "log file validation is off",
+    )
+}
+
+fn cloudtrail_multi_region(b: &Block, _m: &Module<'_>) -> Verdict {
+    must_be_true(
+        b,
+        "is_multi_region_trail",
+        false,
+        "the trail covers one region",
+    )
+}
+
+fn log_retention(b: &Block, _m: &Module<'_>) -> Verdict {
+    must_be_set(b, "retention_in_days", "no retention period")
+}
+
+fn lb_access_logs(b: &Block, _m: &Module<'_>) -> Verdict {
+    if b.attr("load_balancer_type")
+        .and_then(|a| a.value.as_str())
+        .is_some_and(|t| t == "gateway")
+    {
+        return Verdict::NotApplicable;
+    }
+    must_be_true(b, "access_logs.enabled", false, "access logs are off")
+}
+
+fn lb_http(b: &Block, _m: &Module<'_>) -> Verdict {
+    match b.attr("protocol") {
+        Some(a) if is_expr(&a.value) => return Verdict::Unknown,
+        Some(a)
+            if a.value
+                .as_str()
+                .is_some_and(|p| p.eq_ignore_ascii_case("HTTP")) => {}
+        _ => return Verdict::Pass,
+    }
+    let redirects = b.blocks_named("default_action").any(|d| {
+        d.attr("type").and_then(|t| t.value.as_str()) == Some("redirect")
+            && d.get("redirect.protocol")
+                .is_some_and(|p| p.value.as_str() == Some("HTTPS") || is_expr(&p.value))
+    });
+    if redirects {
+        Verdict::Pass
+    } else {
+        let line = b.attr("protocol").map_or(b.line, |a| a.line);
+        Verdict::fail(line, "HTTP listener without a redirect to HTTPS")
+    }
+}
+
+fn secret_kms(b: &Block, _m: &Module<'_>) -> Verdict {
+    if let Some(a) = b.attr("kms_key_id") {
+        if a.value.as_str().is_some_and(|k| {
+            k == "alias/aws/secretsmanager" || k.ends_with(":alias/aws/secretsmanager")
+        }) {
+            return Verdict::fail(
+                a.line,
+                "kms_key_id is the AWS-managed key aws/secretsmanager",
+            );
+        }
+    }
+    must_be_set(b, "kms_key_id", "no customer-managed KMS key")
+}
+
+fn ebs_encryption(b: &Block, _m: &Module<'_>) -> Verdict {
+    if b.attr("snapshot_id").is_some() && b.attr("encrypted").is_none() {
+        // Encryption follows the snapshot's.
+        return Verdict::Unknown;
+    }
+    must_be_true(b, "encrypted", false, "the volume is not encrypted")
 }
