@@ -221,12 +221,15 @@ fn list(v: &Value) -> Vec<&Value> {
     }
 }
 
+/// Values with the line to report them on.
+type Lined<'a, T> = Vec<(usize, &'a T)>;
+
 /// The canned ACL of a bucket: its own `acl`, else an `aws_s3_bucket_acl` for it.
 /// Returns each ACL value with its line, and the grants (blocks) that apply.
 fn bucket_acls<'a>(
     b: &'a Block,
     m: &'a Module<'_>,
-) -> (Vec<(usize, &'a Value)>, Vec<(usize, &'a Block)>) {
+) -> (Lined<'a, Value>, Lined<'a, Block>) {
     let mut acls = Vec::new();
     // Grants of a separate `aws_s3_bucket_acl` (maybe in another file) are reported on
     // the bucket's line.

@@ -210,9 +210,9 @@ pub fn json_expr(v: &Json) -> Option<Box<Expression>> {
     }
     fn conv(v: &Json) -> Expression {
         match v {
-            Json::String(s) if s.contains("${") => Expression::TemplateExpr(Box::new(
-                hcl::TemplateExpr::QuotedString(s.clone()),
-            )),
+            Json::String(s) if s.contains("${") => {
+                Expression::TemplateExpr(Box::new(hcl::TemplateExpr::QuotedString(s.clone())))
+            }
             Json::Array(a) => Expression::Array(a.iter().map(conv).collect()),
             Json::Object(o) => Expression::Object(
                 o.iter()
