@@ -29,9 +29,40 @@ fn rampart(dir: &Path, args: &[&str], password: Option<&str>) -> Out {
         stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
     };
-    // Never any private key material on either stream.
+    // Never any private key material on either stream: no PEM armour of a private key,
+    // no line of any private key file in the directory (except lines that are public
+    // material: a SEC1 key file ends with its public point, as the .pub holds it).
+    let public: String = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".pub"))
+        .map(|e| {
+            std::fs::read_to_string(e.path())
+                .unwrap_or_default()
+                .replace('\n', "")
+        })
+        .collect();
+    let key_lines: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.ends_with(".key") || n.ends_with(".pem")
+        })
+        .flat_map(|e| {
+            std::fs::read_to_string(e.path())
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| l.len() >= 16 && !l.starts_with("-----") && !public.contains(*l))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
     for s in [&out.stdout, &out.stderr] {
-        assert!(!s.contains("PRIVATE KEY"), "private key printed: {s}");
+        assert!(!s.contains("PRIVATE KEY-----"), "private key printed: {s}");
+        for l in &key_lines {
+            assert!(!s.contains(l.as_str()), "private key material printed: {s}");
+        }
     }
     out
 }
