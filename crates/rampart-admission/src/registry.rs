@@ -71,6 +71,7 @@ fn build(insecure: &[String], egress: &EgressPolicy, ca_file: Option<&Path>) -> 
             blob_timeout: TIMEOUT,
             digest_cache: (MAX_CACHE, TTL),
             user_agent: "rampart-admission".into(),
+            ..RegistryOptions::default()
         },
     )
 }

@@ -5,7 +5,7 @@
 //! Credentials come only from the runner: the file named by the caller, else
 //! `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`; never from scanned
 //! content. A credential helper `docker-credential-<name>` is run from `PATH` with the
-//! registry host on its standard input, bounded by [`HELPER_TIMEOUT`] and
+//! registry host on its standard input, bounded in time (default [`HELPER_TIMEOUT`]) and
 //! [`MAX_HELPER_OUTPUT`]. No secret is ever part of an error or a `Debug` output.
 
 use super::RegistryError;
@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Longest a credential helper may run.
+/// Longest a credential helper may run, by default.
 pub const HELPER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest credential-helper answer read.
 pub const MAX_HELPER_OUTPUT: usize = 64 << 10;
@@ -211,9 +211,14 @@ pub fn helper_for(config: &serde_json::Value, registry: &str) -> Option<String> 
         .filter(|n| !n.is_empty())
 }
 
-/// Run `docker-credential-<helper> get` with `server` on its standard input (bounded
-/// in time and output). `Ok(None)`: the helper has no credentials for it.
-pub async fn run_helper(helper: &str, server: &str) -> Result<Option<Credentials>, RegistryError> {
+/// Run `docker-credential-<helper> get` with `server` on its standard input (at most
+/// `timeout`, [`MAX_HELPER_OUTPUT`] bytes; killed past the timeout). `Ok(None)`: the
+/// helper has no credentials for it.
+pub async fn run_helper(
+    helper: &str,
+    server: &str,
+    timeout: Duration,
+) -> Result<Option<Credentials>, RegistryError> {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let fail = |m: String| {
         RegistryError::Auth(format!("credential helper docker-credential-{helper}: {m}"))
@@ -253,9 +258,9 @@ pub async fn run_helper(helper: &str, server: &str) -> Result<Option<Credentials
         let status = child.wait().await.map_err(|e| fail(e.to_string()))?;
         Ok::<_, RegistryError>((status, out))
     };
-    let (status, out) = tokio::time::timeout(HELPER_TIMEOUT, work)
+    let (status, out) = tokio::time::timeout(timeout, work)
         .await
-        .map_err(|_| fail(format!("no answer within {} s", HELPER_TIMEOUT.as_secs())))??;
+        .map_err(|_| fail(format!("no answer within {} ms", timeout.as_millis())))??;
     if out.len() > MAX_HELPER_OUTPUT {
         return Err(fail(format!("answer over {MAX_HELPER_OUTPUT} bytes")));
     }
@@ -286,6 +291,7 @@ pub async fn run_helper(helper: &str, server: &str) -> Result<Option<Credentials
 pub async fn from_docker_config(
     path: &Path,
     registry: &str,
+    helper_timeout: Duration,
 ) -> Result<Option<Credentials>, RegistryError> {
     let cfg_err =
         |m: &dyn std::fmt::Display| RegistryError::Auth(format!("{}: {m}", path.display()));
@@ -316,7 +322,7 @@ pub async fn from_docker_config(
             } else {
                 registry
             };
-            run_helper(&h, server).await
+            run_helper(&h, server, helper_timeout).await
         }
         None => Ok(None),
     }

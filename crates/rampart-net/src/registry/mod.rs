@@ -205,6 +205,8 @@ pub struct RegistryOptions {
     pub digest_cache: (usize, Duration),
     /// `User-Agent`.
     pub user_agent: String,
+    /// Longest a Docker credential helper may run ([`auth::HELPER_TIMEOUT`]).
+    pub helper_timeout: Duration,
 }
 
 impl Default for RegistryOptions {
@@ -219,6 +221,7 @@ impl Default for RegistryOptions {
             blob_timeout: Duration::from_secs(6 * 60 * 60),
             digest_cache: (0, Duration::ZERO),
             user_agent: concat!("rampart/", env!("CARGO_PKG_VERSION")).to_string(),
+            helper_timeout: auth::HELPER_TIMEOUT,
         }
     }
 }
@@ -440,7 +443,7 @@ impl RegistryClient {
             return Ok(c);
         }
         let c = match path {
-            Some(p) => auth::from_docker_config(&p, &domain).await?,
+            Some(p) => auth::from_docker_config(&p, &domain, self.opts.helper_timeout).await?,
             None => None,
         };
         if let Ok(mut m) = self.creds.lock() {

@@ -449,6 +449,32 @@ fn credential_helper_child() {
             .digest,
         md
     );
+    // A helper that never answers is killed after the helper timeout.
+    let hang = std::env::var("RAMPART_TEST_HANG_CONFIG").unwrap();
+    let http = HttpClient::new(
+        Err(rampart_net::NetError::Tls("plain HTTP only".into())),
+        EgressPolicy::unrestricted(),
+    );
+    let c = BlockingRegistry::new(RegistryClient::new(
+        http,
+        RegistryOptions {
+            plain_http: PlainHttp::All,
+            credentials: CredentialSource::DockerConfig(Some(hang.into())),
+            helper_timeout: Duration::from_millis(500),
+            ..RegistryOptions::default()
+        },
+    ))
+    .unwrap();
+    let started = Instant::now();
+    let err = c
+        .resolve_image(&r, &Platform::linux_amd64())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("docker-credential-hang: no answer within 500 ms"),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
 }
 
 #[test]
@@ -479,6 +505,15 @@ fn credentials_from_a_docker_credential_helper() {
         r#"{"auths": {}, "credsStore": "test"}"#,
     )
     .unwrap();
+    let hang = bin.join("docker-credential-hang");
+    std::fs::write(&hang, "#!/bin/sh\nexec sleep 30\n").unwrap();
+    std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let hang_cfg = tmp.path().join("hang.json");
+    std::fs::write(
+        &hang_cfg,
+        r#"{"credHelpers": {"127.0.0.1": "x"}, "credsStore": "hang"}"#,
+    )
+    .unwrap();
     let path = format!(
         "{}:{}",
         bin.display(),
@@ -494,6 +529,7 @@ fn credentials_from_a_docker_credential_helper() {
         .env("PATH", path)
         .env("DOCKER_CONFIG", &cfg)
         .env("RAMPART_TEST_REGISTRY", reg.host())
+        .env("RAMPART_TEST_HANG_CONFIG", &hang_cfg)
         .output()
         .unwrap();
     let text = format!(
