@@ -519,7 +519,11 @@ pub(crate) fn selector_matches(
 
 /// At most this many rules are held by aggregated ClusterRoles together (a bound on
 /// hostile label selectors that make every role aggregate every other).
-const MAX_AGGREGATED_RULES: usize = 2_000_000;
+const MAX_AGGREGATED_RULES: usize = 500_000;
+
+/// At most this many steps (roles visited, selections followed, rules compared) are spent
+/// aggregating ClusterRoles.
+const MAX_AGGREGATION_WORK: usize = 4_000_000;
 
 impl<'a> Policy<'a> {
     /// Resolve the RBAC objects of `objects`. ClusterRoles a binding names that the set
@@ -618,6 +622,7 @@ impl<'a> Policy<'a> {
                 }
             };
             let mut selected = Vec::new();
+            let mut is_selected = vec![false; self.roles.len()];
             let mut bad = false;
             for sel in &selectors {
                 for &j in &by_name {
@@ -632,7 +637,8 @@ impl<'a> Policy<'a> {
                         .and_then(Value::as_object);
                     match selector_matches(sel, labels) {
                         Ok(true) => {
-                            if !selected.contains(&j) {
+                            if !is_selected[j] {
+                                is_selected[j] = true;
                                 selected.push(j);
                             }
                         }
@@ -662,42 +668,57 @@ impl<'a> Policy<'a> {
             self.roles[i].aggregated = true;
             aggregated.push((i, selected));
         }
-        // Iterate to the fixpoint: rules only grow, so this ends; a chain of n
-        // aggregated roles needs at most n + 1 rounds.
+        // The fixpoint the controller converges to: an aggregated role holds the rules of
+        // every plain ClusterRole reachable through its selections (through aggregated
+        // roles it selects, transitively; cycles add nothing). A breadth-first walk per
+        // aggregated role, in the order of the selected roles' names, with a budget on the
+        // total work: hostile selectors (every role selecting every other) make it grow
+        // as roles x roles x rules.
+        let is_aggregated: HashSet<usize> = aggregated.iter().map(|(i, _)| *i).collect();
+        let selections: HashMap<usize, Vec<usize>> = aggregated.iter().cloned().collect();
+        let mut work = 0usize;
         let mut total = 0usize;
-        for _round in 0..=aggregated.len() {
-            let mut changed = false;
-            for (i, selected) in &aggregated {
-                let mut seen: HashSet<PolicyRule> = self.roles[*i]
-                    .rules
-                    .iter()
-                    .map(|r| r.rule.clone())
-                    .collect();
-                let mut add = Vec::new();
-                for &j in selected {
+        let mut aggregated_rules = Vec::with_capacity(aggregated.len());
+        for (i, selected) in &aggregated {
+            let mut visited: HashSet<usize> = HashSet::from([*i]);
+            let mut queue: std::collections::VecDeque<usize> = selected.iter().copied().collect();
+            let mut seen: HashSet<&PolicyRule> = HashSet::new();
+            let mut rules: Vec<EffectiveRule<'a>> = Vec::new();
+            while let Some(j) = queue.pop_front() {
+                if !visited.insert(j) {
+                    continue;
+                }
+                work = work.saturating_add(1);
+                if is_aggregated.contains(&j) {
+                    if let Some(next) = selections.get(&j) {
+                        work = work.saturating_add(next.len());
+                        queue.extend(next.iter().copied());
+                    }
+                } else {
                     for r in &self.roles[j].rules {
-                        if seen.insert(r.rule.clone()) {
-                            add.push(r.clone());
+                        work = work.saturating_add(1);
+                        if seen.insert(&r.rule) {
+                            rules.push(r.clone());
                         }
                     }
                 }
-                if !add.is_empty() {
-                    total = total.saturating_add(add.len());
-                    if total > MAX_AGGREGATED_RULES {
-                        self.errors.push(error_at(
-                            self.roles[*i].obj,
-                            "aggregationRule",
-                            format!("aggregated ClusterRoles would hold more than {MAX_AGGREGATED_RULES} rules; aggregation stopped"),
-                        ));
-                        return;
-                    }
-                    self.roles[*i].rules.extend(add);
-                    changed = true;
+                if work > MAX_AGGREGATION_WORK {
+                    break;
                 }
             }
-            if !changed {
+            total = total.saturating_add(rules.len());
+            if work > MAX_AGGREGATION_WORK || total > MAX_AGGREGATED_RULES {
+                self.errors.push(error_at(
+                    self.roles[*i].obj,
+                    "aggregationRule",
+                    format!("aggregating ClusterRoles took more than {MAX_AGGREGATION_WORK} steps or {MAX_AGGREGATED_RULES} rules (selectors that select nearly every role); this and the remaining aggregated roles were not aggregated"),
+                ));
                 break;
             }
+            aggregated_rules.push((*i, rules));
+        }
+        for (i, rules) in aggregated_rules {
+            self.roles[i].rules = rules;
         }
     }
 

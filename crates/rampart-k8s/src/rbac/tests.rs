@@ -232,3 +232,38 @@ fn metas_are_valid_and_unique() {
     assert_eq!(reg.extend(metas()), Ok(()));
     assert_eq!(reg.problems(), Vec::<String>::new());
 }
+
+/// Hostile aggregation: many ClusterRoles whose empty selector (`{}`) selects every
+/// other. The work is bounded (it used to grow as roles × roles × rules), and every
+/// aggregated role still gets every plain role's rule.
+#[test]
+fn aggregation_of_everything_by_everything_is_bounded() {
+    for n in [50, 600] {
+        let mut yaml = String::new();
+        for i in 0..n {
+            yaml.push_str(&format!("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: plain{i}}}\nrules:\n- apiGroups: [g{i}]\n  resources: [r]\n  verbs: [get]\n---\n"));
+            yaml.push_str(&format!("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: agg{i}}}\naggregationRule:\n  clusterRoleSelectors:\n  - {{}}\n---\n"));
+        }
+        let objs = objects(&yaml);
+        let started = std::time::Instant::now();
+        let p = Policy::build_with(&objs, &[]);
+        let took = started.elapsed();
+        assert!(
+            took < std::time::Duration::from_secs(5),
+            "{n}: took {took:?}"
+        );
+        let agg = p.roles.iter().find(|r| r.name == "agg7").unwrap();
+        if n == 50 {
+            // Every aggregated role holds every plain role's rule, once.
+            assert!(p.errors.is_empty(), "{:?}", p.errors);
+            assert_eq!(agg.rules.len(), n);
+        } else {
+            assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+            assert!(
+                p.errors[0].message.contains("not aggregated"),
+                "{:?}",
+                p.errors
+            );
+        }
+    }
+}
