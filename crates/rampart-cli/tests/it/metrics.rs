@@ -6,7 +6,7 @@
 //! could become a label (path, method, headers, and every field of the AdmissionReview
 //! or audit event, including a policy rule id taken from the object), and its exposition
 //! must stay bounded: no value from a request appears, and the series count barely moves.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -68,12 +68,15 @@ for f in text_string_to_metric_families(text):
 json.dump(out, sys.stdout)
 "#;
 
+/// One parsed sample: name, labels, value.
+type Sample = (String, Vec<(String, String)>, f64);
+
 /// One parsed family.
 #[derive(Debug)]
 struct Family {
     name: String,
     kind: String,
-    samples: Vec<(String, Vec<(String, String)>, f64)>,
+    samples: Vec<Sample>,
 }
 
 /// Parse an exposition with the reference parser; a parse error fails the test.
@@ -484,7 +487,7 @@ fn audit_event(i: usize) -> Value {
     json!({"kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "RequestResponse",
         "auditID": v, "stage": "ResponseStarted",
         "requestURI": format!("/api/v1/namespaces/HOSTILE{i}/pods/p/exec?command=sh"),
-        "verb": if i % 2 == 0 { "create".to_string() } else { v.clone() },
+        "verb": if i.is_multiple_of(2) { "create".to_string() } else { v.clone() },
         "user": {"username": v, "groups": [v], "extra": {v.clone(): [v.clone()]}},
         "sourceIPs": [v], "userAgent": v,
         "objectRef": {"resource": "pods", "subresource": "exec", "namespace": v, "name": v,
@@ -500,7 +503,7 @@ fn monitor_request(i: usize) -> Vec<u8> {
     let items: Vec<Value> = (0..100).map(|j| audit_event(i * 100 + j)).collect();
     let body =
         json!({"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": items}).to_string();
-    let path = if i % 2 == 0 {
+    let path = if i.is_multiple_of(2) {
         "/k8s-audit".to_string()
     } else {
         format!("/HOSTILE{i}%22%7D?rule=%22{i}")
