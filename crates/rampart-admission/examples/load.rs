@@ -133,14 +133,26 @@ async fn buckets(addr: std::net::SocketAddr, cfg: Arc<rustls::ClientConfig>) -> 
     let r = s.send_request(req).await.unwrap();
     let text =
         String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    // `…_bucket{le="0.0005",endpoint="validate"} 12`: labels in any order, `le` as a float.
+    let bucket = |l: &str| -> Option<(f64, u64)> {
+        let rest = l.strip_prefix("rampart_admission_request_duration_seconds_bucket{")?;
+        let (labels, n) = rest.split_once("} ")?;
+        if !labels.split(',').any(|kv| kv == "endpoint=\"validate\"") {
+            return None;
+        }
+        let le = labels
+            .split(',')
+            .find_map(|kv| kv.strip_prefix("le=\""))?
+            .trim_end_matches('"');
+        Some((le.parse().ok()?, n.trim().parse().ok()?))
+    };
     let mut v = Vec::new();
     for b in BUCKETS {
-        let key = format!("rampart_admission_request_duration_seconds_bucket{{endpoint=\"validate\",le=\"{b}\"}} ");
         let n = text
             .lines()
-            .find_map(|l| l.strip_prefix(&key))
-            .and_then(|n| n.trim().parse().ok())
-            .unwrap_or(0);
+            .filter_map(bucket)
+            .find(|(le, _)| (le - b).abs() < 1e-12)
+            .map_or(0, |(_, n)| n);
         v.push(n);
     }
     let count = text
