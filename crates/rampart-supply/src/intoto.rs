@@ -90,8 +90,13 @@ pub struct ArtifactDigests(pub Vec<(String, String)>);
 impl ArtifactDigests {
     /// SHA-256 and SHA-512 of a stream (one pass).
     pub fn of_reader(reader: &mut dyn Read) -> Result<Self> {
-        let mut a = Sha256::new();
-        let mut b = Sha512::new();
+        Self::of_reader_for(reader, &["sha256", "sha512"])
+    }
+
+    /// The digests named (`sha256`, `sha512`; others are ignored) of a stream, one pass.
+    pub fn of_reader_for(reader: &mut dyn Read, algorithms: &[&str]) -> Result<Self> {
+        let mut a = algorithms.contains(&"sha256").then(Sha256::new);
+        let mut b = algorithms.contains(&"sha512").then(Sha512::new);
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             let n = reader.read(&mut buf).map_err(|source| Error::Io {
@@ -101,13 +106,21 @@ impl ArtifactDigests {
             if n == 0 {
                 break;
             }
-            a.update(&buf[..n]);
-            b.update(&buf[..n]);
+            if let Some(h) = a.as_mut() {
+                h.update(&buf[..n]);
+            }
+            if let Some(h) = b.as_mut() {
+                h.update(&buf[..n]);
+            }
         }
-        Ok(ArtifactDigests(vec![
-            ("sha256".into(), hex::encode(a.finalize())),
-            ("sha512".into(), hex::encode(b.finalize())),
-        ]))
+        let mut out = Vec::new();
+        if let Some(h) = a {
+            out.push(("sha256".into(), hex::encode(h.finalize())));
+        }
+        if let Some(h) = b {
+            out.push(("sha512".into(), hex::encode(h.finalize())));
+        }
+        Ok(ArtifactDigests(out))
     }
 
     /// From `ALG:HEX` (e.g. `sha256:658781cd…`); only sha256 and sha512, hex of the right
@@ -183,6 +196,27 @@ impl Statement {
         Ok(st)
     }
 
+    /// The digest algorithms worth computing for an artifact: `sha256` when a subject has
+    /// one, `sha512` when a subject has only that (so a blob is hashed once, not twice).
+    pub fn subject_algorithms(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.subject.iter().any(|s| s.digest.contains_key("sha256")) {
+            out.push("sha256");
+        }
+        if self
+            .subject
+            .iter()
+            .any(|s| s.digest.contains_key("sha512") && !s.digest.contains_key("sha256"))
+        {
+            out.push("sha512");
+        }
+        if out.is_empty() {
+            // No subject can match; hash anyway so the error names the artifact's digest.
+            out.push("sha256");
+        }
+        out
+    }
+
     /// The first subject with one of the artifact's digests (hex compared without case).
     pub fn matching_subject(&self, artifact: &ArtifactDigests) -> Result<&Subject> {
         self.subject
@@ -221,13 +255,23 @@ pub fn attest(statement: &Statement, key: &PrivateKey) -> Result<Envelope> {
     Ok(crate::dsse::sign(PAYLOAD_TYPE, &payload, key))
 }
 
+/// The artifact a statement must be about.
+#[derive(Debug, Clone)]
+pub enum Artifact {
+    /// Known digests.
+    Digests(ArtifactDigests),
+    /// A file, hashed (streamed) only after the signature verified, with only the
+    /// algorithms the statement's subjects use.
+    File(std::path::PathBuf),
+}
+
 /// What to check besides the signature.
 #[derive(Debug, Clone, Default)]
 pub struct Claims {
     /// Required predicate type URI (resolve aliases with [`resolve_predicate_type`]).
     pub predicate_type: Option<String>,
     /// The artifact the statement must be about.
-    pub artifact: Option<ArtifactDigests>,
+    pub artifact: Option<Artifact>,
 }
 
 /// A verified attestation.
@@ -275,7 +319,15 @@ pub fn check_claims(
         }
     }
     let matched = match &claims.artifact {
-        Some(a) => Some(statement.matching_subject(a)?.clone()),
+        Some(Artifact::Digests(a)) => Some(statement.matching_subject(a)?.clone()),
+        Some(Artifact::File(path)) => {
+            let mut f = std::fs::File::open(path).map_err(|source| Error::Io {
+                what: "artifact",
+                source,
+            })?;
+            let a = ArtifactDigests::of_reader_for(&mut f, &statement.subject_algorithms())?;
+            Some(statement.matching_subject(&a)?.clone())
+        }
         None => None,
     };
     Ok((statement, matched))
@@ -306,7 +358,7 @@ mod tests {
         let env = attest(&st, &k).unwrap();
         let ok = Claims {
             predicate_type: Some("https://slsa.dev/provenance/v1".into()),
-            artifact: Some(d.clone()),
+            artifact: Some(Artifact::Digests(d.clone())),
         };
         let v = verify(&env, &[k.public_key()], &ok).unwrap();
         assert_eq!(v.statement, st);
@@ -319,7 +371,7 @@ mod tests {
             Err(Error::PredicateType { .. })
         ));
         let wrong_blob = Claims {
-            artifact: Some(digests(b"other")),
+            artifact: Some(Artifact::Digests(digests(b"other"))),
             ..ok.clone()
         };
         assert!(matches!(

@@ -194,7 +194,7 @@ pub fn run_attest(cmd: AttestCmd) -> Result<u8> {
         )
     })?;
     let key = load_private_key(&a.key)?;
-    let digests = intoto::ArtifactDigests::of_reader(&mut open(&a.file)?)?;
+    let digests = intoto::ArtifactDigests::of_reader_for(&mut open(&a.file)?, &["sha256"])?;
     let sha256 = digests
         .0
         .iter()
@@ -273,8 +273,14 @@ fn verify_attestation(v: VerifyAttestation) -> Result<u8> {
         .collect::<Result<Vec<_>>>()?;
     let predicate_type = intoto::resolve_predicate_type(&v.predicate_type)?;
     let artifact = match (&v.blob, &v.digest) {
-        (Some(b), _) => Some(intoto::ArtifactDigests::of_reader(&mut open(b)?)?),
-        (None, Some(d)) => Some(intoto::ArtifactDigests::parse(d)?),
+        (Some(b), _) => {
+            // Readable now (a clear error before any work); hashed after the signature.
+            open(b)?;
+            Some(intoto::Artifact::File(b.clone()))
+        }
+        (None, Some(d)) => Some(intoto::Artifact::Digests(intoto::ArtifactDigests::parse(
+            d,
+        )?)),
         (None, None) => None,
     };
     let raw = read_bounded(
