@@ -204,7 +204,18 @@ impl Tree {
         K: Fn(&str) -> bool + Sync,
         F: Fn(&WalkedFile<'_>) -> T + Sync,
     {
-        let selected: Vec<&TreeEntry> = self.entries.iter().filter(|e| keep(&e.name)).collect();
+        self.visit_selected(max_file_size, |e| keep(&e.name), visit)
+    }
+
+    /// As [`Tree::visit_limited`], selecting on the whole entry (its relative path too:
+    /// e.g. lockfile discovery leaves out `node_modules/` wherever it is).
+    pub fn visit_selected<T, S, F>(&self, max_file_size: u64, select: S, visit: F) -> WalkOutcome<T>
+    where
+        T: Send,
+        S: Fn(&TreeEntry) -> bool + Sync,
+        F: Fn(&WalkedFile<'_>) -> T + Sync,
+    {
+        let selected: Vec<&TreeEntry> = self.entries.iter().filter(|e| select(e)).collect();
         let run = || {
             selected
                 .par_iter()
@@ -786,6 +797,12 @@ mod tests {
         let out = tree.visit(|n| n.ends_with(".yaml"), |f| f.rel.to_string());
         assert_eq!(out.results, vec!["deploy/pod.yaml"]);
         assert_eq!(out.skipped.get("gitignored"), Some(&2));
+        let none = tree.visit_selected(
+            DEFAULT_MAX_FILE_SIZE,
+            |e| !e.rel.split('/').any(|c| c == "deploy"),
+            |f| f.rel.to_string(),
+        );
+        assert_eq!(none.results, vec![".gitignore"]);
     }
 
     #[test]
