@@ -89,6 +89,22 @@ pub fn rules() -> Vec<Rule> {
             "Without an `aws_s3_bucket_public_access_block` that sets `block_public_acls`, `block_public_policy`, `ignore_public_acls` and `restrict_public_buckets` to `true`, a later ACL or policy change can make the bucket public.",
             "Add `aws_s3_bucket_public_access_block` for the bucket with all four settings `true`.",
             ["CKV2_AWS_6", "CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56"], s3_public_access_block),
+        cloud!("gcs-uniform-access", Medium, ["google_storage_bucket"], "Cloud Storage bucket without uniform bucket-level access",
+            "Without `uniform_bucket_level_access = true` per-object ACLs apply next to IAM: one object can be made public without any IAM change, and access is hard to audit.",
+            "Set `uniform_bucket_level_access = true` and grant access through IAM only.",
+            ["CKV_GCP_29", "CIS GCP 5.2"], gcs_uniform),
+        cloud!("gcs-public-access-prevention", Medium, ["google_storage_bucket"], "Cloud Storage bucket does not enforce public access prevention",
+            "Without `public_access_prevention = \"enforced\"` (or an organization policy doing it) an IAM binding or ACL for `allUsers` makes the bucket public.",
+            "Set `public_access_prevention = \"enforced\"`.",
+            ["CKV_GCP_114"], gcs_pap),
+        cloud!("gcs-public-iam", Critical, ["google_storage_bucket_iam_member", "google_storage_bucket_iam_binding"], "Cloud Storage bucket granted to allUsers/allAuthenticatedUsers",
+            "An IAM member or binding for `allUsers` or `allAuthenticatedUsers` makes the bucket's objects readable (or writable) by anyone on the internet or any Google account.",
+            "Grant the role to named users, groups or service accounts; serve public content through a load balancer with Cloud CDN and signed URLs.",
+            ["CKV_GCP_28", "CIS GCP 5.1", "CWE-284"], gcs_public_iam),
+        cloud!("azure-storage-public-blobs", High, ["azurerm_storage_account"], "Azure storage account allows public blob access",
+            "`allow_nested_items_to_be_public = true` (the azurerm 3.x default; `allow_blob_public_access` before) lets any container be switched to anonymous read access.",
+            "Set `allow_nested_items_to_be_public = false`.",
+            ["CKV_AZURE_190", "CIS Azure 3.7"], azure_storage_public),
         // ---- network
         cloud!("sg-ssh-open", High, [SG, SG_RULE, SG_INGRESS], "Security group allows SSH (22) from anywhere",
             "An ingress rule from `0.0.0.0/0` or `::/0` covering port 22 exposes SSH to the whole internet: brute force and every future sshd vulnerability.",
@@ -98,6 +114,18 @@ pub fn rules() -> Vec<Rule> {
             "An ingress rule from `0.0.0.0/0` or `::/0` covering port 3389 exposes Remote Desktop to the whole internet.",
             "Allow port 3389 only from your VPN/bastion CIDRs or security groups.",
             ["CKV_AWS_25", "CIS AWS 5.3", "CWE-284"], sg_3389),
+        cloud!("sg-all-ports-open", Critical, [SG, SG_RULE, SG_INGRESS], "Security group allows every port from anywhere",
+            "An ingress rule from `0.0.0.0/0` or `::/0` with protocol `-1`/`all` or a full port range exposes every service on the instances to the internet.",
+            "Open only the ports the service needs, from the sources that need them.",
+            ["CKV_AWS_277", "CWE-284"], sg_all),
+        cloud!("vpc-flow-logs", Medium, ["aws_vpc"], "VPC without flow logs",
+            "Without an `aws_flow_log` for the VPC there is no record of accepted and rejected connections for incident response.",
+            "Add `aws_flow_log { vpc_id = aws_vpc.main.id traffic_type = \"ALL\" log_destination = ... }`.",
+            ["CKV2_AWS_11", "CIS AWS 3.9"], vpc_flow_logs),
+        cloud!("gcp-subnet-flow-logs", Low, ["google_compute_subnetwork"], "GCP subnet without VPC flow logs",
+            "Without a `log_config` block the subnet's VPC flow logs are off.",
+            "Add `log_config { aggregation_interval = \"INTERVAL_5_SEC\" flow_sampling = 0.5 metadata = \"INCLUDE_ALL_METADATA\" }`.",
+            ["CKV_GCP_26", "CIS GCP 3.8"], gcp_subnet_flow_logs),
         cloud!("gcp-firewall-ssh-open", High, [GCP_FW], "GCP firewall allows SSH (22) from anywhere",
             "An INGRESS firewall rule with `source_ranges` including `0.0.0.0/0` that allows port 22 (or all ports) exposes SSH to the whole internet.",
             "Restrict `source_ranges` to your CIDRs, or use IAP TCP forwarding (`35.235.240.0/20`).",
@@ -226,10 +254,7 @@ type Lined<'a, T> = Vec<(usize, &'a T)>;
 
 /// The canned ACL of a bucket: its own `acl`, else an `aws_s3_bucket_acl` for it.
 /// Returns each ACL value with its line, and the grants (blocks) that apply.
-fn bucket_acls<'a>(
-    b: &'a Block,
-    m: &'a Module<'_>,
-) -> (Lined<'a, Value>, Lined<'a, Block>) {
+fn bucket_acls<'a>(b: &'a Block, m: &'a Module<'_>) -> (Lined<'a, Value>, Lined<'a, Block>) {
     let mut acls = Vec::new();
     // Grants of a separate `aws_s3_bucket_acl` (maybe in another file) are reported on
     // the bucket's line.
@@ -528,7 +553,8 @@ fn num(v: &Value) -> Option<i64> {
     }
 }
 
-/// Whether an AWS rule (protocol, from, to) covers `port`. `None`: unknown.
+/// Whether an AWS rule (protocol, from, to) covers `port` (`ALL_PORTS`: every port).
+/// `None`: unknown.
 fn aws_covers(
     protocol: Option<&Value>,
     from: Option<&Value>,
@@ -547,16 +573,25 @@ fn aws_covers(
     }
     let (f, t) = (from.and_then(num), to.and_then(num));
     match (f, t) {
-        // 0-0 is how "every port" is written most of the time (and how Checkov reads it).
-        (Some(0), Some(0)) => Some(true),
+        // 0-0 and -1/-1 are how "every port" is written most of the time (and how
+        // Checkov reads them).
+        (Some(0), Some(0)) | (Some(-1), Some(-1)) => Some(true),
+        (Some(f), Some(t)) if port == ALL_PORTS => Some(f <= 1 && t >= 65535),
         (Some(f), Some(t)) => Some(f <= port && port <= t),
         _ if from.is_some_and(is_expr) || to.is_some_and(is_expr) => None,
         _ => Some(false),
     }
 }
 
+/// `port` value meaning "every port".
+const ALL_PORTS: i64 = -1;
+
 fn aws_sg_open(b: &Block, port: i64) -> Verdict {
-    let what = format!("ingress from 0.0.0.0/0 or ::/0 to port {port}");
+    let what = if port == ALL_PORTS {
+        "ingress from 0.0.0.0/0 or ::/0 to every port".to_string()
+    } else {
+        format!("ingress from 0.0.0.0/0 or ::/0 to port {port}")
+    };
     let rtype = b.labels.first().map(String::as_str).unwrap_or_default();
     let mut unknown = false;
     let mut hits = Vec::new();
@@ -661,6 +696,44 @@ fn sg_22(b: &Block, _m: &Module<'_>) -> Verdict {
 
 fn sg_3389(b: &Block, _m: &Module<'_>) -> Verdict {
     aws_sg_open(b, 3389)
+}
+
+fn sg_all(b: &Block, _m: &Module<'_>) -> Verdict {
+    aws_sg_open(b, ALL_PORTS)
+}
+
+fn vpc_flow_logs(b: &Block, m: &Module<'_>) -> Verdict {
+    if m.referring(&["aws_flow_log"], "vpc_id", b, None)
+        .next()
+        .is_some()
+    {
+        Verdict::Pass
+    } else {
+        Verdict::fail(b.line, "no aws_flow_log for this VPC")
+    }
+}
+
+fn gcp_subnet_flow_logs(b: &Block, _m: &Module<'_>) -> Verdict {
+    if b.attr("purpose")
+        .and_then(|a| a.value.as_str())
+        .is_some_and(|p| {
+            matches!(
+                p,
+                "REGIONAL_MANAGED_PROXY"
+                    | "GLOBAL_MANAGED_PROXY"
+                    | "INTERNAL_HTTPS_LOAD_BALANCER"
+                    | "PRIVATE_SERVICE_CONNECT"
+            )
+        })
+    {
+        // Proxy-only and PSC subnets cannot have flow logs.
+        return Verdict::NotApplicable;
+    }
+    if blocks_or_dynamic(b, "log_config").next().is_some() {
+        Verdict::Pass
+    } else {
+        Verdict::fail(b.line, "no log_config: VPC flow logs are off")
+    }
 }
 
 /// Whether a port spec (`"22"`, `"20-25"`, `22`, `"*"`) covers `port`. `None`: unknown.
@@ -887,6 +960,78 @@ fn kms_rotation(b: &Block, _m: &Module<'_>) -> Verdict {
         _ => Verdict::fail(
             line_of(b, "enable_key_rotation"),
             "enable_key_rotation is not set (default false)",
+        ),
+    }
+}
+
+// ---------------------------------------------------------------- object storage (GCP, Azure)
+
+fn gcs_uniform(b: &Block, _m: &Module<'_>) -> Verdict {
+    let a = b
+        .attr("uniform_bucket_level_access")
+        .or_else(|| b.get("bucket_policy_only"));
+    match a {
+        Some(a) if is_true(&a.value) => Verdict::Pass,
+        Some(a) if is_expr(&a.value) => Verdict::Unknown,
+        Some(a) => Verdict::fail(
+            a.line,
+            "uniform_bucket_level_access = false: object ACLs apply",
+        ),
+        None => Verdict::fail(
+            b.line,
+            "uniform_bucket_level_access is not set (default false)",
+        ),
+    }
+}
+
+fn gcs_pap(b: &Block, _m: &Module<'_>) -> Verdict {
+    match b.attr("public_access_prevention") {
+        Some(a) if a.value.as_str() == Some("enforced") => Verdict::Pass,
+        Some(a) if is_expr(&a.value) => Verdict::Unknown,
+        Some(a) => Verdict::fail(a.line, format!("public_access_prevention = {}", a.value)),
+        None => Verdict::fail(b.line, "public_access_prevention is not set (inherited)"),
+    }
+}
+
+fn gcp_public_members(b: &Block) -> Verdict {
+    let mut vals: Vec<(usize, &Value)> = Vec::new();
+    for k in ["member", "members"] {
+        if let Some(a) = b.attr(k) {
+            vals.extend(list(&a.value).into_iter().map(|v| (a.line, v)));
+        }
+    }
+    let mut unknown = false;
+    for (line, v) in vals {
+        match v.as_str() {
+            Some(m) if is_expr(v) => unknown |= !m.is_empty(),
+            Some(m @ ("allUsers" | "allAuthenticatedUsers")) => {
+                return Verdict::fail(line, format!("granted to {m}"))
+            }
+            _ => {}
+        }
+    }
+    if unknown {
+        Verdict::Unknown
+    } else {
+        Verdict::Pass
+    }
+}
+
+fn gcs_public_iam(b: &Block, _m: &Module<'_>) -> Verdict {
+    gcp_public_members(b)
+}
+
+fn azure_storage_public(b: &Block, _m: &Module<'_>) -> Verdict {
+    let a = b
+        .attr("allow_nested_items_to_be_public")
+        .or(b.attr("allow_blob_public_access"));
+    match a {
+        Some(a) if is_false(&a.value) => Verdict::Pass,
+        Some(a) if is_expr(&a.value) => Verdict::Unknown,
+        Some(a) => Verdict::fail(a.line, format!("{} = {}", a.key, a.value)),
+        None => Verdict::fail(
+            b.line,
+            "allow_nested_items_to_be_public is not set (true in azurerm 3.x)",
         ),
     }
 }

@@ -37,6 +37,8 @@ const DIFFERENCES: &[(&str, &str, &str, &str)] = &[
         "`encrypted = True`/`False` (capitalised) are references to undefined names for Terraform, not booleans: Rampart gives no verdict, Checkov reads them as booleans"),
     ("CKV_AWS_16", "terraform/rds-encryption", "aws_db_instance.disabled",
         "`storage_encrypted = False` (capitalised) is not a boolean for Terraform: no verdict"),
+    ("CKV_GCP_29", "terraform/gcs-uniform-access", "*",
+        "`uniform_bucket_level_access = True`/`False` (capitalised) are not booleans for Terraform: no verdict"),
     ("CKV_GCP_60", "terraform/gcp-sql-public-ip", "*",
         "pass2/pass3/pass4 leave ipv4_enabled unset: the provider default (true) gives the instance a public IP, so Rampart fails them; Checkov only fails an explicit true"),
     ("CKV_AWS_21", "terraform/s3-versioning", "*",
