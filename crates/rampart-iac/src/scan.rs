@@ -63,7 +63,7 @@ fn visit(f: &WalkedFile<'_>, policies: Option<&dyn Policies>) -> FileOut {
     let mut out = FileOut::default();
     // Terraform files are only parsed here: each directory is checked as one module
     // (variables, tfvars, locals) once every file is read.
-    if let Some(r) = crate::scan_file(f.rel, f.content) {
+    if let Some(r) = crate::prepare_file(f.rel, f.content) {
         out.findings = r.findings;
         out.errors = r.errors;
         out.terraform = r.terraform;
