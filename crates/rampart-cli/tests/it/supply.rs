@@ -1087,3 +1087,116 @@ fn dsse_interop_with_python_in_toto_both_ways() {
         assert_eq!(code, 0, "{t}: {out}");
     }
 }
+
+/// Hostile inputs: each is refused with a clear message, exit 2, in bounded time and
+/// memory (rampart_testkit::bounded: a kill timer and a 4 GB address-space limit).
+#[test]
+fn hostile_keys_envelopes_and_predicates_are_refused_in_bounded_time_and_memory() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let bin = env!("CARGO_BIN_EXE_rampart");
+    let bounded = |args: &[&str], needle: &str| {
+        let r =
+            rampart_testkit::bounded::run_env(bin, dir, args, &[("RAMPART_KEY_PASSWORD", "pw")]);
+        assert_eq!(r.code(), Some(2), "{args:?}: {}", r.text());
+        assert!(
+            r.stderr().contains(needle),
+            "{args:?}: expected `{needle}`: {}",
+            r.text()
+        );
+        r.assert_within(std::time::Duration::from_secs(10), 512);
+    };
+    write(dir, "blob", b"x");
+    keypair(dir, "k", "ecdsa-p256");
+    // A cosign key asking scrypt for N=2^30 (128 GiB): refused before scrypt runs.
+    let json = br#"{"kdf":{"name":"scrypt","params":{"N":1073741824,"r":8,"p":1},"salt":"AAAA"},"cipher":{"name":"nacl/secretbox","nonce":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},"ciphertext":"AAAA"}"#;
+    let body = rampart_supply::blob::encode_signature(json);
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    write(
+        dir,
+        "hostile.key",
+        format!(
+            "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n{}\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n",
+            lines.join("\n")
+        )
+        .as_bytes(),
+    );
+    bounded(
+        &["sign", "blob", "blob", "--key", "hostile.key"],
+        "key-derivation parameters out of bounds",
+    );
+    // Oversized key, signature and envelope files are not read past their limits.
+    write(dir, "huge.key", &vec![b'A'; 10 << 20]);
+    bounded(
+        &["sign", "blob", "blob", "--key", "huge.key"],
+        "larger than",
+    );
+    write(dir, "huge.sig", &vec![b'A'; 10 << 20]);
+    bounded(
+        &[
+            "verify",
+            "blob",
+            "blob",
+            "--signature",
+            "huge.sig",
+            "--key",
+            "k.pub",
+        ],
+        "larger than",
+    );
+    let mut big = b"{\"payloadType\":\"x\",\"payload\":\"".to_vec();
+    big.resize(40 << 20, b'A');
+    write(dir, "huge.json", &big);
+    bounded(
+        &[
+            "verify",
+            "attestation",
+            "huge.json",
+            "--key",
+            "k.pub",
+            "--type",
+            "custom",
+            "--no-subject-check",
+        ],
+        "larger than",
+    );
+    // 1,000 signatures: refused before any is tried.
+    let sigs = vec![serde_json::json!({"keyid": "", "sig": "AAAA"}); 1000];
+    let env = serde_json::json!({"payloadType": "x", "payload": "", "signatures": sigs});
+    write(dir, "many.json", env.to_string().as_bytes());
+    bounded(
+        &[
+            "verify",
+            "attestation",
+            "many.json",
+            "--key",
+            "k.pub",
+            "--type",
+            "custom",
+            "--no-subject-check",
+        ],
+        "1000 signatures (at most 64)",
+    );
+    // A predicate nested 100,000 deep: a JSON error, not a stack overflow.
+    let mut deep = "[".repeat(100_000);
+    deep.push_str(&"]".repeat(100_000));
+    write(dir, "deep.json", deep.as_bytes());
+    bounded(
+        &[
+            "attest",
+            "blob",
+            "blob",
+            "--predicate",
+            "deep.json",
+            "--type",
+            "custom",
+            "--key",
+            "k.key",
+        ],
+        "the predicate is not JSON",
+    );
+}
