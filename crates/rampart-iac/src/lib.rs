@@ -126,6 +126,44 @@ mod tests {
     }
 
     #[test]
+    fn bad_tfvars_is_an_error_with_a_line_and_the_module_is_still_checked() {
+        let bad = prepare_file(
+            "infra/terraform.tfvars",
+            b"acl = \"public-read\"\nport = \n",
+        )
+        .unwrap();
+        assert_eq!(bad.errors.len(), 1, "{:?}", bad.errors);
+        assert_eq!(bad.errors[0].path, "infra/terraform.tfvars");
+        assert!(bad.errors[0].line.is_some(), "{:?}", bad.errors);
+        let main = prepare_file(
+            "infra/main.tf",
+            b"resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"b\"\n  acl = \"public-read\"\n}\n",
+        )
+        .unwrap();
+        let findings = finish_terraform(main.terraform);
+        assert!(findings
+            .iter()
+            .any(|f| f.rule_id == "terraform/s3-public-read-acl"));
+    }
+
+    #[test]
+    fn huge_count_stays_one_instance() {
+        let started = std::time::Instant::now();
+        let r = scan_file(
+            "main.tf",
+            b"resource \"aws_ebs_volume\" \"v\" {\n  count = 100000000\n  availability_zone = \"a\"\n}\n",
+        )
+        .unwrap();
+        let hits: Vec<_> = r
+            .findings
+            .iter()
+            .filter(|f| f.rule_id == "terraform/ebs-encryption")
+            .collect();
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert!(started.elapsed().as_secs() < 2);
+    }
+
+    #[test]
     fn metadata_is_complete_and_unique() {
         let mut reg = rampart_core::Registry::new();
         reg.extend(metas()).unwrap();
