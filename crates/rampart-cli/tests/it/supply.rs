@@ -1200,3 +1200,56 @@ fn hostile_keys_envelopes_and_predicates_are_refused_in_bounded_time_and_memory(
         "the predicate is not JSON",
     );
 }
+
+/// On a terminal the passphrase is prompted for (twice for a new key), not echoed, and
+/// the key then opens with it (util-linux `script` gives the binary a pseudo-terminal).
+#[test]
+fn passphrase_prompt_on_a_terminal() {
+    let Some(script) =
+        rampart_testkit::tool("RAMPART_SCRIPT", "script", "apt-get install bsdutils")
+    else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_rampart");
+    let on_tty = |cmd: String, lines: &[&str]| {
+        let mut child = Command::new(&script)
+            .args(["-qec", &cmd, "/dev/null"])
+            .current_dir(d.path())
+            .env_remove("RAMPART_KEY_PASSWORD")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write as _;
+            let mut stdin = child.stdin.take().unwrap();
+            for l in lines {
+                std::thread::sleep(std::time::Duration::from_millis(700));
+                stdin.write_all(format!("{l}\n").as_bytes()).unwrap();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(700));
+        }
+        let o = child.wait_with_output().unwrap();
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    let (code, out) = on_tty(
+        format!("{bin} key generate --out tty"),
+        &["s3cret", "s3cret"],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Passphrase for the new key"), "{out}");
+    assert!(!out.contains("s3cret"), "passphrase echoed: {out}");
+    let public = rampart(d.path(), &["key", "public", "tty.key"], Some("s3cret"));
+    ok(&public);
+    let (code, out) = on_tty(format!("{bin} key generate --out tty2"), &["one", "two"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("the passphrases differ"), "{out}");
+    let (code, out) = on_tty(format!("{bin} key public tty.key"), &["s3cret"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(public.stdout.lines().nth(1).unwrap()), "{out}");
+}
