@@ -226,10 +226,20 @@ impl Cluster {
         config.read_timeout = None;
         config.write_timeout = Some(opts.request_timeout);
         let server = config.cluster_url.to_string();
-        // Building the client runs an exec plugin synchronously: off the async workers,
-        // and bounded (a plugin that hangs leaves its thread behind, not the caller).
-        let handle = tokio::task::spawn_blocking(move || kube::Client::try_from(config));
-        let client = match tokio::time::timeout(opts.setup_timeout, handle).await {
+        // Building the client runs an exec plugin synchronously: on a thread of its own
+        // (not Tokio's blocking pool, which a runtime waits for when it shuts down), in
+        // the runtime's context, and bounded: a plugin that hangs leaves its thread
+        // behind, not the caller nor the process's exit.
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let runtime = tokio::runtime::Handle::current();
+        std::thread::Builder::new()
+            .name("rampart-kube-setup".into())
+            .spawn(move || {
+                let _entered = runtime.enter();
+                let _ = tx.send(kube::Client::try_from(config));
+            })
+            .map_err(|e| config_err(&server, e))?;
+        let client = match tokio::time::timeout(opts.setup_timeout, rx).await {
             Err(_) => {
                 return Err(ClusterError::Config(format!(
                     "{server}: credentials not ready after {:?} (exec credential plugin?)",

@@ -126,7 +126,7 @@ async fn the_context_chooses_the_credentials() {
 }
 
 /// An exec credential plugin (a shell script printing an ExecCredential) supplies the
-/// token; a plugin that hangs is bounded by the setup timeout.
+/// token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_credential_plugin() {
     use std::os::unix::fs::PermissionsExt as _;
@@ -139,37 +139,56 @@ async fn exec_credential_plugin() {
         "#!/bin/sh\n[ \"$1\" = get-token ] || exit 3\necho '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"exec-token\"}}'\n",
     )
     .unwrap();
-    let hang = dir.path().join("hang.sh");
-    std::fs::write(&hang, "#!/bin/sh\nexec sleep 30\n").unwrap();
-    for p in [&plugin, &hang] {
-        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
     let exec = |cmd: &std::path::Path| {
         json!({"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": cmd,
             "args": ["get-token"], "interactiveMode": "Never"}})
     };
-    let kc = fake::kubeconfig(
-        dir.path(),
-        &pki,
-        &url,
-        &[("exec", exec(&plugin)), ("hang", exec(&hang))],
-    );
-    let c = Cluster::connect(&kubeconfig_source(kc.clone(), None))
+    let kc = fake::kubeconfig(dir.path(), &pki, &url, &[("exec", exec(&plugin))]);
+    let c = Cluster::connect(&kubeconfig_source(kc, None))
         .await
         .unwrap();
     list(&c).await.unwrap();
     assert_eq!(st.auth(), vec!["Bearer exec-token"]);
+}
 
-    let mut opts = kubeconfig_source(kc, Some("hang"));
+/// A hanging exec plugin is bounded by the setup timeout, and neither blocks the caller
+/// nor the runtime's shutdown (it ran on Tokio's blocking pool at first, and dropping the
+/// runtime waited the 30 s for the plugin).
+#[test]
+fn a_hanging_exec_plugin_is_bounded() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let hang = dir.path().join("hang.sh");
+    std::fs::write(&hang, "#!/bin/sh\nexec sleep 30\n").unwrap();
+    std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let kc = fake::kubeconfig(
+        dir.path(),
+        &pki,
+        "https://127.0.0.1:1",
+        &[(
+            "hang",
+            json!({"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": hang,
+                "interactiveMode": "Never"}}),
+        )],
+    );
+    let mut opts = kubeconfig_source(kc, None);
     opts.setup_timeout = Duration::from_millis(500);
     let started = std::time::Instant::now();
-    let e = Cluster::connect(&opts).await.unwrap_err();
+    let e = rt.block_on(Cluster::connect(&opts)).unwrap_err();
+    assert!(e.to_string().contains("not ready after"), "{e}");
+    drop(rt);
     assert!(
         started.elapsed() < Duration::from_secs(5),
-        "{:?}",
+        "connect + runtime shutdown took {:?}",
         started.elapsed()
     );
-    assert!(e.to_string().contains("not ready after"), "{e}");
 }
 
 /// A rotated token file is picked up (kube re-reads it at least once a minute, as
