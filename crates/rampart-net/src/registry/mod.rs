@@ -740,10 +740,8 @@ impl RegistryClient {
         r: &ImageRef,
         reference: &str,
     ) -> Result<FetchedManifest, RegistryError> {
+        check_reference(reference)?;
         let by_digest = reference.contains(':');
-        if by_digest {
-            oci::check_digest(reference)?;
-        }
         let url = self.url(r, &format!("manifests/{reference}"))?;
         let a = self
             .exchange(
@@ -798,6 +796,7 @@ impl RegistryClient {
         r: &ImageRef,
         reference: &str,
     ) -> Result<(Option<String>, Option<String>), RegistryError> {
+        check_reference(reference)?;
         let url = self.url(r, &format!("manifests/{reference}"))?;
         let a = self
             .exchange(
@@ -1102,6 +1101,7 @@ impl RegistryClient {
         media_type: &str,
         data: &[u8],
     ) -> Result<String, RegistryError> {
+        check_reference(reference)?;
         let digest = oci::sha256(data);
         let url = self.url(r, &format!("manifests/{reference}"))?;
         let a = self
@@ -1131,6 +1131,27 @@ impl RegistryClient {
     }
 }
 
+/// A manifest reference: a digest, or a tag (`[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`), so that
+/// it cannot change the URL it is put in.
+pub fn check_reference(reference: &str) -> Result<(), RegistryError> {
+    if reference.contains(':') {
+        return oci::check_digest(reference);
+    }
+    let b = reference.as_bytes();
+    let ok = !b.is_empty()
+        && b.len() <= 128
+        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(RegistryError::Malformed(format!(
+            "`{reference}` is neither a tag nor a digest"
+        )))
+    }
+}
+
 /// `application/x-www-form-urlencoded` pairs.
 fn form(pairs: &[(&str, &str)]) -> String {
     form_urlencoded::Serializer::new(String::new())
@@ -1148,5 +1169,51 @@ fn too_large(e: RegistryError, url: &Url, limit: usize) -> RegistryError {
             }
         }
         e => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn references_cannot_change_the_url() {
+        for ok in [
+            "latest",
+            "1.2.3",
+            "_x",
+            "sha256-abc.sig",
+            &oci::sha256(b"x"),
+        ] {
+            assert!(check_reference(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "../blobs/x",
+            "a/b",
+            "a?b",
+            "a#b",
+            "-x",
+            ".x",
+            "sha256:zz",
+            &"a".repeat(129),
+        ] {
+            assert!(check_reference(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_ttl_cache_is_bounded() {
+        let c: TtlCache<u32> = TtlCache::new(3, Duration::from_secs(60));
+        for i in 0..10 {
+            c.put(format!("k{i}"), i);
+        }
+        assert_eq!(c.len(), 3);
+        assert_eq!(c.get("k9"), Some(9));
+        assert_eq!(c.get("k0"), None);
+        let expired: TtlCache<u32> = TtlCache::new(3, Duration::ZERO);
+        expired.put("a".into(), 1);
+        assert_eq!(expired.get("a"), None);
     }
 }
