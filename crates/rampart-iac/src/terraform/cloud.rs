@@ -182,6 +182,18 @@ pub fn rules() -> Vec<Rule> {
             "Set `ip_configuration { ipv4_enabled = false private_network = google_compute_network.vpc.id }`.",
             ["CKV_GCP_60", "CIS GCP 6.6"], gcp_sql_public_ip),
         // ---- registries
+        cloud!("ecr-public-policy", High, ["aws_ecr_repository_policy"], "ECR repository policy allows any principal",
+            "A repository policy statement that allows `Principal = \"*\"` without a narrowing `Condition` lets anyone pull (or push) images.",
+            "Name the accounts or roles in `Principal`, or add a `Condition` such as `aws:PrincipalOrgID`.",
+            ["CKV_AWS_32", "CWE-284"], ecr_public_policy),
+        cloud!("gcp-artifact-registry-public", High, ["google_artifact_registry_repository_iam_member", "google_artifact_registry_repository_iam_binding"], "Artifact Registry repository granted to allUsers/allAuthenticatedUsers",
+            "An IAM member or binding for `allUsers` or `allAuthenticatedUsers` makes the repository's images readable (or writable) by anyone.",
+            "Grant the role to named principals only.",
+            ["CKV_GCP_101", "CWE-284"], gcp_public_iam_resource),
+        cloud!("acr-public-network", Medium, ["azurerm_container_registry"], "Azure Container Registry reachable from the public internet",
+            "`public_network_access_enabled` defaults to `true`: the registry endpoint accepts connections from any network.",
+            "Set `public_network_access_enabled = false` and reach the registry through a private endpoint (Premium SKU).",
+            ["CKV_AZURE_139"], acr_public_network),
         cloud!("ecr-immutable-tags", Medium, ["aws_ecr_repository"], "ECR repository tags are mutable",
             "With `image_tag_mutability = \"MUTABLE\"` (the default) anyone who can push can replace the image behind a tag that clusters already deploy.",
             "Set `image_tag_mutability = \"IMMUTABLE\"` and deploy by digest.",
@@ -225,12 +237,37 @@ pub fn rules() -> Vec<Rule> {
             "Without `kms_key_id` the secret is encrypted with the AWS-managed key `aws/secretsmanager`: every principal of the account allowed to call GetSecretValue can decrypt it, and the key policy cannot be narrowed.",
             "Set `kms_key_id = aws_kms_key.secrets.arn`.",
             ["CKV_AWS_149"], secret_kms),
+        // ---- serverless
+        cloud!("lambda-url-no-auth", High, ["aws_lambda_function_url"], "Lambda function URL without authentication",
+            "`authorization_type = \"NONE\"` lets anyone on the internet invoke the function through its URL.",
+            "Set `authorization_type = \"AWS_IAM\"` and sign requests, or put the function behind API Gateway with an authorizer.",
+            ["CKV_AWS_258", "CWE-306"], lambda_url_auth),
+        cloud!("lambda-permission-public", High, ["aws_lambda_permission"], "Lambda permission granted to any principal",
+            "`principal = \"*\"` lets any AWS account (or anyone, through a public trigger) invoke the function.",
+            "Name the service (`events.amazonaws.com`) or account in `principal`, with `source_arn`/`source_account`.",
+            ["CKV_AWS_301", "CWE-284"], lambda_permission_public),
+        cloud!("gcp-function-public", High, ["google_cloudfunctions_function_iam_member", "google_cloudfunctions_function_iam_binding", "google_cloudfunctions2_function_iam_member", "google_cloudfunctions2_function_iam_binding"], "Cloud Function invocable by allUsers/allAuthenticatedUsers",
+            "An IAM grant for `allUsers` or `allAuthenticatedUsers` lets anyone invoke the function.",
+            "Grant `roles/cloudfunctions.invoker` to named principals, or front the function with an authenticating proxy.",
+            ["CKV_GCP_107", "CWE-306"], gcp_public_iam_resource),
         // ---- block storage
         cloud!("ebs-encryption", High, ["aws_ebs_volume"], "EBS volume not encrypted",
             "Without `encrypted = true` (and without account-level EBS encryption by default) the volume and its snapshots are stored unencrypted.",
             "Set `encrypted = true` (with `kms_key_id` for a customer-managed key), or turn on `aws_ebs_encryption_by_default`.",
             ["CKV_AWS_3", "CIS AWS 2.2.1", "CWE-311"], ebs_encryption),
         // ---- KMS
+        cloud!("kms-key-policy-any-principal", High, ["aws_kms_key"], "KMS key policy allows any principal",
+            "A key policy statement that allows `Principal = \"*\"` without a narrowing `Condition` lets any AWS principal use or manage the key.",
+            "Name the account root or roles in `Principal`, or add a `Condition` such as `kms:CallerAccount`.",
+            ["CKV_AWS_33", "CWE-284"], kms_any_principal),
+        cloud!("gcp-kms-public-iam", Critical, ["google_kms_crypto_key_iam_member", "google_kms_crypto_key_iam_binding", "google_kms_crypto_key_iam_policy"], "Cloud KMS key granted to allUsers/allAuthenticatedUsers",
+            "An IAM grant on a crypto key for `allUsers` or `allAuthenticatedUsers` lets anyone encrypt, decrypt or manage with it.",
+            "Grant key roles to named service accounts only.",
+            ["CKV_GCP_112", "CIS GCP 1.9", "CWE-284"], gcp_public_iam_resource),
+        cloud!("keyvault-public-network", Medium, ["azurerm_key_vault"], "Azure Key Vault reachable from the public internet",
+            "Without `public_network_access_enabled = false` or `network_acls { default_action = \"Deny\" }` the vault endpoint accepts connections from any network.",
+            "Set `public_network_access_enabled = false` (private endpoint), or `network_acls { default_action = \"Deny\" bypass = \"AzureServices\" ip_rules = [...] }`.",
+            ["CKV_AZURE_189"], keyvault_public_network),
         cloud!("kms-key-rotation", Medium, ["aws_kms_key"], "KMS key rotation not enabled",
             "A symmetric customer-managed key without `enable_key_rotation = true` keeps the same key material forever.",
             "Set `enable_key_rotation = true` (asymmetric and HMAC keys cannot rotate: set `customer_master_key_spec` accordingly).",
@@ -348,6 +385,7 @@ fn s3_public_write(b: &Block, m: &Module<'_>) -> Verdict {
 /// object. `None` when it is an expression or not JSON.
 fn policy_doc(v: &Value) -> Option<Value> {
     match v {
+        Value::String(s) if s.trim().is_empty() => Some(serde_json::json!({})),
         Value::String(s) if !is_expr(v) => serde_json::from_str(s).ok(),
         Value::Object(_) => Some(v.clone()),
         _ => None,
@@ -360,8 +398,24 @@ fn allows(s: &Value) -> bool {
     s.get("Effect").and_then(Value::as_str) != Some("Deny")
 }
 
-fn statements(doc: &Value) -> Vec<&Value> {
-    doc.get("Statement").map(list).unwrap_or_default()
+/// The statements of a policy document (objects), and whether some part of the list is
+/// unknown (`${…}`).
+fn statements(doc: &Value) -> (Vec<&Value>, bool) {
+    let all = doc.get("Statement").map(list).unwrap_or_default();
+    let unknown = all.iter().any(|s| !s.is_object());
+    (all.into_iter().filter(|s| s.is_object()).collect(), unknown)
+}
+
+/// Fail when a statement matches, unknown when none does but some are unknown.
+fn policy_verdict(doc: &Value, line: usize, msg: &str, bad: impl Fn(&Value) -> bool) -> Verdict {
+    let (stmts, unknown) = statements(doc);
+    if stmts.into_iter().any(bad) {
+        Verdict::fail(line, msg)
+    } else if unknown {
+        Verdict::Unknown
+    } else {
+        Verdict::Pass
+    }
 }
 
 fn principal_is_any(p: &Value) -> bool {
@@ -375,8 +429,33 @@ fn principal_is_any(p: &Value) -> bool {
     }
 }
 
-/// Whether a policy `Condition` narrows who matches: some value in it is more than a
-/// wildcard (`*`, `arn:aws:iam::*`, `arn:aws:iam::*:root` match every account).
+/// Condition keys that pin the caller to an account, organization, principal, network or
+/// source (the keys AWS documents for limiting a `"*"` principal); `aws:username` and the
+/// like do not: the same name exists in every account.
+const RESTRICTING_KEYS: [&str; 18] = [
+    "aws:principalarn",
+    "aws:principalorgid",
+    "aws:principalorgpaths",
+    "aws:principalaccount",
+    "aws:sourcearn",
+    "aws:sourceaccount",
+    "aws:sourceorgid",
+    "aws:sourceorgpaths",
+    "aws:sourcevpc",
+    "aws:sourcevpce",
+    "aws:sourceip",
+    "aws:sourceowner",
+    "aws:vpceaccount",
+    "aws:vpcesourceip",
+    "aws:userid",
+    "kms:calleraccount",
+    "kms:viaservice",
+    "sts:externalid",
+];
+
+/// Whether a policy `Condition` narrows who matches: one of [`RESTRICTING_KEYS`] with a
+/// value that is more than a wildcard (`*`, `arn:aws:iam::*` match every account). An
+/// unknown value (`${local.org_ids}`) counts as narrowing.
 fn restricts(c: &Value) -> bool {
     fn wildcard(s: &str) -> bool {
         s.split(':').all(|seg| {
@@ -386,16 +465,22 @@ fn restricts(c: &Value) -> bool {
             )
         })
     }
-    fn any_specific(v: &Value) -> bool {
+    fn specific(v: &Value) -> bool {
         match v {
             Value::String(s) => !wildcard(s),
             Value::Bool(_) | Value::Number(_) => true,
-            Value::Array(a) => a.iter().any(any_specific),
-            Value::Object(o) => o.values().any(any_specific),
-            Value::Null => false,
+            Value::Array(a) => a.iter().any(specific),
+            _ => false,
         }
     }
-    any_specific(c)
+    let Some(ops) = c.as_object() else {
+        return false;
+    };
+    ops.values().filter_map(Value::as_object).any(|keys| {
+        keys.iter().any(|(k, v)| {
+            RESTRICTING_KEYS.contains(&k.to_ascii_lowercase().as_str()) && specific(v)
+        })
+    })
 }
 
 fn s3_any_principal(b: &Block, _m: &Module<'_>) -> Verdict {
@@ -405,19 +490,16 @@ fn s3_any_principal(b: &Block, _m: &Module<'_>) -> Verdict {
     let Some(doc) = policy_doc(&a.value) else {
         return Verdict::Unknown;
     };
-    let bad = statements(&doc).into_iter().any(|s| {
-        allows(s)
-            && s.get("Principal").is_some_and(principal_is_any)
-            && s.get("Condition").is_none_or(|c| !restricts(c))
-    });
-    if bad {
-        Verdict::fail(
-            a.line,
-            "a statement allows Principal \"*\" without a Condition",
-        )
-    } else {
-        Verdict::Pass
-    }
+    policy_verdict(
+        &doc,
+        a.line,
+        "a statement allows Principal \"*\" without a Condition",
+        |s| {
+            allows(s)
+                && s.get("Principal").is_some_and(principal_is_any)
+                && s.get("Condition").is_none_or(|c| !restricts(c))
+        },
+    )
 }
 
 /// Nested blocks `name`, and the `content` of `dynamic "name"` blocks (present as
@@ -1120,14 +1202,12 @@ fn iam_admin_policy(b: &Block, m: &Module<'_>) -> Verdict {
     let Some(doc) = policy_of(&a.value, m) else {
         return Verdict::Unknown;
     };
-    let admin = statements(&doc)
-        .into_iter()
-        .any(|s| allows(s) && has_star(s.get("Action")) && has_star(s.get("Resource")));
-    if admin {
-        Verdict::fail(a.line, "a statement allows Action \"*\" on Resource \"*\"")
-    } else {
-        Verdict::Pass
-    }
+    policy_verdict(
+        &doc,
+        a.line,
+        "a statement allows Action \"*\" on Resource \"*\"",
+        |s| allows(s) && has_star(s.get("Action")) && has_star(s.get("Resource")),
+    )
 }
 
 const ADMIN_ARN_SUFFIX: &str = ":policy/AdministratorAccess";
@@ -1160,19 +1240,16 @@ fn iam_trust_any(b: &Block, m: &Module<'_>) -> Verdict {
     let Some(doc) = policy_of(&a.value, m) else {
         return Verdict::Unknown;
     };
-    let open = statements(&doc).into_iter().any(|s| {
-        allows(s)
-            && s.get("Principal").is_some_and(principal_is_any)
-            && s.get("Condition").is_none_or(|c| !restricts(c))
-    });
-    if open {
-        Verdict::fail(
-            a.line,
-            "the trust policy allows Principal \"*\" without a Condition",
-        )
-    } else {
-        Verdict::Pass
-    }
+    policy_verdict(
+        &doc,
+        a.line,
+        "the trust policy allows Principal \"*\" without a Condition",
+        |s| {
+            allows(s)
+                && s.get("Principal").is_some_and(principal_is_any)
+                && s.get("Condition").is_none_or(|c| !restricts(c))
+        },
+    )
 }
 
 fn gcp_basic_role(b: &Block, _m: &Module<'_>) -> Verdict {
@@ -1397,4 +1474,134 @@ fn ebs_encryption(b: &Block, _m: &Module<'_>) -> Verdict {
         return Verdict::Unknown;
     }
     must_be_true(b, "encrypted", false, "the volume is not encrypted")
+}
+
+// ---------------------------------------------------------------- public resource policies
+
+fn policy_any_principal(b: &Block, m: &Module<'_>, what: &str) -> Verdict {
+    let Some(a) = b.attr("policy") else {
+        return Verdict::NotApplicable;
+    };
+    let Some(doc) = policy_of(&a.value, m) else {
+        return Verdict::Unknown;
+    };
+    let msg = format!("the {what} allows Principal \"*\" without a Condition");
+    policy_verdict(&doc, a.line, &msg, |s| {
+        allows(s)
+            && s.get("Principal").is_some_and(principal_is_any)
+            && s.get("Condition").is_none_or(|c| !restricts(c))
+    })
+}
+
+fn ecr_public_policy(b: &Block, m: &Module<'_>) -> Verdict {
+    policy_any_principal(b, m, "repository policy")
+}
+
+fn kms_any_principal(b: &Block, m: &Module<'_>) -> Verdict {
+    policy_any_principal(b, m, "key policy")
+}
+
+/// A GCP IAM member/binding, or an `*_iam_policy` whose `policy_data` is a
+/// `data "google_iam_policy"` of the module, granting to the public.
+fn gcp_public_iam_resource(b: &Block, m: &Module<'_>) -> Verdict {
+    let Some(p) = b.attr("policy_data") else {
+        return gcp_public_members(b);
+    };
+    if let Some(doc) = policy_doc(&p.value) {
+        let members = doc
+            .get("bindings")
+            .map(list)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|b| b.get("members"))
+            .flat_map(list);
+        let mut unknown = false;
+        for m in members {
+            match m.as_str() {
+                Some("allUsers" | "allAuthenticatedUsers") => {
+                    return Verdict::fail(
+                        p.line,
+                        "the policy grants a role to allUsers/allAuthenticatedUsers",
+                    )
+                }
+                _ if is_expr(m) => unknown = true,
+                _ => {}
+            }
+        }
+        return if unknown {
+            Verdict::Unknown
+        } else {
+            Verdict::Pass
+        };
+    }
+    let Some(r) = m.resources.iter().find(|r| {
+        r.mode == "data"
+            && r.rtype == "google_iam_policy"
+            && refers_to(&p.value, &format!("data.google_iam_policy.{}", r.name))
+    }) else {
+        return Verdict::Unknown;
+    };
+    let mut unknown = false;
+    for binding in r.block.blocks_named("binding") {
+        match gcp_public_members(binding) {
+            Verdict::Fail(_) => {
+                return Verdict::fail(
+                    p.line,
+                    "the policy grants a role to allUsers/allAuthenticatedUsers",
+                )
+            }
+            Verdict::Unknown => unknown = true,
+            _ => {}
+        }
+    }
+    if unknown {
+        Verdict::Unknown
+    } else {
+        Verdict::Pass
+    }
+}
+
+fn acr_public_network(b: &Block, _m: &Module<'_>) -> Verdict {
+    must_not_be_true(
+        b,
+        "public_network_access_enabled",
+        true,
+        "the registry accepts connections from any network",
+    )
+}
+
+fn keyvault_public_network(b: &Block, _m: &Module<'_>) -> Verdict {
+    if let Some(a) = b.get("network_acls.default_action") {
+        if a.value.as_str() == Some("Deny") {
+            return Verdict::Pass;
+        }
+        if is_expr(&a.value) {
+            return Verdict::Unknown;
+        }
+    }
+    must_not_be_true(
+        b,
+        "public_network_access_enabled",
+        true,
+        "the vault accepts connections from any network",
+    )
+}
+
+fn lambda_url_auth(b: &Block, _m: &Module<'_>) -> Verdict {
+    match b.attr("authorization_type") {
+        Some(a) if a.value.as_str() == Some("NONE") => {
+            Verdict::fail(a.line, "authorization_type = \"NONE\"")
+        }
+        Some(a) if is_expr(&a.value) => Verdict::Unknown,
+        _ => Verdict::Pass,
+    }
+}
+
+fn lambda_permission_public(b: &Block, _m: &Module<'_>) -> Verdict {
+    match b.attr("principal") {
+        Some(a) if a.value.as_str() == Some("*") => Verdict::fail(a.line, "principal = \"*\""),
+        Some(a) if is_expr(&a.value) => Verdict::Unknown,
+        Some(_) => Verdict::Pass,
+        None => Verdict::NotApplicable,
+    }
 }

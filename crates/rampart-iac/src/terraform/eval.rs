@@ -421,7 +421,16 @@ fn apply_in(ctx: &Context<'_>, b: &mut Block) {
         let mut e = (**e).clone();
         // Errors only mean that part stays unknown.
         let _ = e.evaluate_in_place(ctx);
-        a.value = expr_json(&e);
+        a.value = match &e {
+            // `jsonencode({... unknown parts ...})`: the document with its unknown parts
+            // as `${…}` (what a policy rule can still read), not one opaque expression.
+            Expression::FuncCall(f)
+                if f.name.name.as_str() == "jsonencode" && f.args.len() == 1 =>
+            {
+                expr_json(&f.args[0])
+            }
+            _ => expr_json(&e),
+        };
     }
     for nb in &mut b.blocks {
         apply_in(ctx, nb);
