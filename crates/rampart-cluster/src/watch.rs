@@ -18,8 +18,7 @@
 //! by `namespace/name` (`name` for cluster-scoped objects), not the whole object.
 
 use crate::list::{list_all, ListOptions};
-use crate::{status_of, Cluster, ClusterError};
-use futures_util::StreamExt as _;
+use crate::{Cluster, ClusterError};
 use kube::api::{ApiResource, DynamicObject, WatchEvent, WatchParams};
 use kube::ResourceExt as _;
 use std::collections::HashMap;
@@ -40,10 +39,13 @@ pub struct WatchOptions {
     pub retry_max: Duration,
     /// Paging and bounds of the lists.
     pub list: ListOptions,
+    /// Largest single watch event (one JSON line); a larger one is an error and a relist.
+    pub max_event_bytes: usize,
 }
 
 impl Default for WatchOptions {
-    /// 240 s watches, 270 s idle timeout, stale after 330 s, retries up to 30 s apart.
+    /// 240 s watches, 270 s idle timeout, stale after 330 s, retries up to 30 s apart,
+    /// events up to 16 MiB.
     fn default() -> WatchOptions {
         WatchOptions {
             timeout_seconds: 240,
@@ -51,6 +53,7 @@ impl Default for WatchOptions {
             stale_after: Duration::from_secs(330),
             retry_max: Duration::from_secs(30),
             list: ListOptions::default(),
+            max_event_bytes: 16 << 20,
         }
     }
 }
@@ -278,38 +281,78 @@ impl<T: Clone + Send + Sync + 'static> Watcher<T> {
     }
 
     /// Watch from `rv` until the server ends the stream, it goes silent, or it expires.
+    ///
+    /// The request is `kube`'s ([`kube::core::Request::watch`]) sent with `kube`'s
+    /// client; the body is read here, one JSON event per line, so that an event larger
+    /// than [`WatchOptions::max_event_bytes`] is an error instead of unbounded memory.
     async fn watch(&self, rv: &str) -> Result<WatchEnd, ClusterError> {
-        let api = self.cluster.api(&self.resource, self.namespace.as_deref());
-        let wp = WatchParams::default().timeout(self.opts.timeout_seconds);
+        use http_body_util::BodyExt as _;
+        use kube::Resource as _;
         let what = format!("watch {}", self.resource.plural);
-        let started = tokio::time::timeout(self.opts.idle_timeout, api.watch(&wp, rv)).await;
-        let stream = match started {
+        let wp = WatchParams::default().timeout(self.opts.timeout_seconds);
+        let path = DynamicObject::url_path(&self.resource, self.namespace.as_deref());
+        let mut req = kube::core::Request::new(path)
+            .watch(&wp, rv)
+            .map_err(|e| ClusterError::Api(format!("{what}: {e}")))?;
+        req.headers_mut().insert(
+            http::header::ACCEPT_ENCODING,
+            http::HeaderValue::from_static("identity"),
+        );
+        let client = self.cluster.client();
+        let sent = client.send(req.map(kube::client::Body::from));
+        let resp = match tokio::time::timeout(self.opts.idle_timeout, sent).await {
             Err(_) => {
                 self.cache.stats.idle.fetch_add(1, Ordering::Relaxed);
                 return Ok(WatchEnd::Resume(rv.to_string()));
             }
-            Ok(Err(e)) if status_of(&e) == Some(410) => return Ok(WatchEnd::Expired),
             Ok(Err(e)) => return Err(ClusterError::api(&what, e)),
-            Ok(Ok(s)) => s,
+            Ok(Ok(r)) => r,
         };
+        let status = resp.status().as_u16();
+        if status == 410 {
+            return Ok(WatchEnd::Expired);
+        }
+        if !(200..300).contains(&status) {
+            return Err(ClusterError::Api(format!("{what}: HTTP {status}")));
+        }
         self.cache.stats.watches.fetch_add(1, Ordering::Relaxed);
         self.cache.touch();
-        let mut stream = std::pin::pin!(stream);
+        let mut body = resp.into_body();
+        let mut buf: Vec<u8> = Vec::new();
         let mut last = rv.to_string();
         loop {
-            match tokio::time::timeout(self.opts.idle_timeout, stream.next()).await {
+            let frame = match tokio::time::timeout(self.opts.idle_timeout, body.frame()).await {
                 Err(_) => {
                     self.cache.stats.idle.fetch_add(1, Ordering::Relaxed);
                     return Ok(WatchEnd::Resume(last));
                 }
                 Ok(None) => break,
-                Ok(Some(Err(e))) => return Err(ClusterError::api(&what, e)),
-                Ok(Some(Ok(ev))) => {
-                    if self.apply(ev, &mut last)? {
-                        return Ok(WatchEnd::Expired);
-                    }
-                    self.cache.touch();
+                // A connection cut mid-stream: resume from what was seen (the API server
+                // answers 410 if that is too old).
+                Ok(Some(Err(_))) => return Ok(WatchEnd::Resume(last)),
+                Ok(Some(Ok(f))) => f,
+            };
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            buf.extend_from_slice(&data);
+            while let Some(i) = buf.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = buf.drain(..=i).collect();
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
                 }
+                let ev: WatchEvent<DynamicObject> = serde_json::from_slice(&line)
+                    .map_err(|e| ClusterError::Api(format!("{what}: bad event: {e}")))?;
+                if self.apply(ev, &mut last)? {
+                    return Ok(WatchEnd::Expired);
+                }
+                self.cache.touch();
+            }
+            if buf.len() > self.opts.max_event_bytes {
+                return Err(ClusterError::TooLarge(format!(
+                    "{what}: an event larger than {} bytes",
+                    self.opts.max_event_bytes
+                )));
             }
         }
         // Ended by the server (its timeoutSeconds): it is alive.

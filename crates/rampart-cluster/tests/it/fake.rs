@@ -78,6 +78,8 @@ pub enum WatchStep {
     ErrorGone,
     /// 200, then nothing, never closing.
     Silent,
+    /// 200, then this many bytes without a newline, never closing.
+    Huge(usize),
 }
 
 /// The fake's state and what it saw.
@@ -319,6 +321,17 @@ async fn watch(st: Arc<State>) -> Response {
             )
                 .into_response()
         }
+        Some(WatchStep::Huge(n)) => (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            stream_body(
+                (0..n.div_ceil(8192))
+                    .map(|_| Ok("x".repeat(8192)))
+                    .collect(),
+                Duration::from_secs(3600),
+            ),
+        )
+            .into_response(),
         Some(WatchStep::Silent) => (
             StatusCode::OK,
             [("content-type", "application/json")],

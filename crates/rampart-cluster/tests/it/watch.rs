@@ -198,3 +198,26 @@ async fn a_silent_watch_is_abandoned_and_the_cache_goes_stale() {
     assert!(watches[1].contains("resourceVersion=10"), "{watches:?}");
     assert!(watches[2].contains("resourceVersion=30"), "{watches:?}");
 }
+
+/// A watch event larger than the bound (here a never-ending line) is an error and a
+/// relist, not unbounded memory (`kube`'s own watch reader has no line limit: it kept
+/// buffering and waited for the idle timeout).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_watch_event_is_an_error() {
+    let (st, w, _d, _p) = setup(WatchOptions {
+        max_event_bytes: 64 << 10,
+        ..WatchOptions::default()
+    })
+    .await;
+    st.watch_plan
+        .lock()
+        .unwrap()
+        .push_back(WatchStep::Huge(4 << 20));
+    let cache = w.cache();
+    let task = tokio::spawn(w.run());
+    let errored = eventually(5, || cache.stats.errors.load(Ordering::Relaxed) >= 1).await;
+    task.abort();
+    assert!(errored, "{:?}", cache.stats);
+    let e = cache.last_error().unwrap_or_default();
+    assert!(e.contains("larger than 65536 bytes"), "{e}");
+}
