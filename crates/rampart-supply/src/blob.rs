@@ -46,8 +46,18 @@ pub fn sha256_reader(reader: &mut dyn Read) -> Result<[u8; 32]> {
     Ok(h.finalize().into())
 }
 
-fn read_bounded(reader: &mut dyn Read, limit: u64) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
+fn read_bounded(reader: &mut dyn Read, limit: u64, size_hint: Option<u64>) -> Result<Vec<u8>> {
+    if let Some(n) = size_hint.filter(|n| *n > limit) {
+        return Err(Error::TooLarge {
+            what: "blob (Ed25519 signs the whole blob in memory)",
+            size: n,
+            limit,
+        });
+    }
+    // With the file's size known the buffer is allocated once (no doubling: peak memory
+    // is the blob, not twice it).
+    let capacity = size_hint.map_or(0, |n| n.min(limit).saturating_add(1));
+    let mut out = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
     reader
         .take(limit.saturating_add(1))
         .read_to_end(&mut out)
@@ -69,8 +79,43 @@ fn read_bounded(reader: &mut dyn Read, limit: u64) -> Result<Vec<u8>> {
 pub fn sign(key: &PrivateKey, blob: &mut dyn Read, limits: &Limits) -> Result<Vec<u8>> {
     match key.key_type() {
         KeyType::EcdsaP256 => key.sign_sha256_digest(&sha256_reader(blob)?),
-        KeyType::Ed25519 => Ok(key.sign(&read_bounded(blob, limits.max_ed25519_blob)?)),
+        KeyType::Ed25519 => Ok(key.sign(&read_bounded(blob, limits.max_ed25519_blob, None)?)),
     }
+}
+
+/// [`sign`] a file: an Ed25519 key refuses a file over the limit before reading it.
+pub fn sign_file(key: &PrivateKey, path: &std::path::Path, limits: &Limits) -> Result<Vec<u8>> {
+    let (mut f, len) = open(path)?;
+    match key.key_type() {
+        KeyType::EcdsaP256 => key.sign_sha256_digest(&sha256_reader(&mut f)?),
+        KeyType::Ed25519 => Ok(key.sign(&read_bounded(&mut f, limits.max_ed25519_blob, len)?)),
+    }
+}
+
+/// [`verify`] a file: an Ed25519 key refuses a file over the limit before reading it.
+pub fn verify_file(
+    key: &PublicKey,
+    path: &std::path::Path,
+    signature: &[u8],
+    limits: &Limits,
+) -> Result<()> {
+    let (mut f, len) = open(path)?;
+    match key.key_type() {
+        KeyType::EcdsaP256 => key.verify_sha256_digest(&sha256_reader(&mut f)?, signature),
+        KeyType::Ed25519 => key.verify(
+            &read_bounded(&mut f, limits.max_ed25519_blob, len)?,
+            signature,
+        ),
+    }
+}
+
+fn open(path: &std::path::Path) -> Result<(std::fs::File, Option<u64>)> {
+    let f = std::fs::File::open(path).map_err(|source| Error::Io {
+        what: "blob",
+        source,
+    })?;
+    let len = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+    Ok((f, len))
 }
 
 /// Verify a raw signature over a blob.
@@ -82,7 +127,10 @@ pub fn verify(
 ) -> Result<()> {
     match key.key_type() {
         KeyType::EcdsaP256 => key.verify_sha256_digest(&sha256_reader(blob)?, signature),
-        KeyType::Ed25519 => key.verify(&read_bounded(blob, limits.max_ed25519_blob)?, signature),
+        KeyType::Ed25519 => key.verify(
+            &read_bounded(blob, limits.max_ed25519_blob, None)?,
+            signature,
+        ),
     }
 }
 

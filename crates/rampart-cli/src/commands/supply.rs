@@ -166,8 +166,8 @@ pub fn run_key(cmd: KeyCmd) -> Result<u8> {
 pub fn run_sign(cmd: SignCmd) -> Result<u8> {
     let SignCmd::Blob(s) = cmd;
     let key = load_private_key(&s.key)?;
-    let mut f = open(&s.file)?;
-    let sig = blob::sign(&key, &mut f, &blob::Limits::default())
+    open(&s.file)?;
+    let sig = blob::sign_file(&key, &s.file, &blob::Limits::default())
         .with_context(|| format!("signing {}", s.file.display()))?;
     let text = blob::encode_signature(&sig);
     match &s.output {
@@ -247,8 +247,8 @@ fn verify_blob(v: VerifyBlob) -> Result<u8> {
     )?;
     let sig =
         blob::decode_signature(&sig_text).map_err(|e| anyhow!("{}: {e}", v.signature.display()))?;
-    let mut f = open(&v.file)?;
-    match blob::verify(&key, &mut f, &sig, &blob::Limits::default()) {
+    open(&v.file)?;
+    match blob::verify_file(&key, &v.file, &sig, &blob::Limits::default()) {
         Ok(()) => {
             crate::stdout(&format!(
                 "Verified OK: {} ({} key {})",

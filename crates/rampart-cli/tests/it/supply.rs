@@ -1164,6 +1164,26 @@ fn hostile_keys_envelopes_and_predicates_are_refused_in_bounded_time_and_memory(
         ],
         "larger than",
     );
+    // Ed25519 signs the whole blob in memory: a (sparse) 1 GiB file is refused by its
+    // size, before it is read.
+    keypair(dir, "ed", "ed25519");
+    std::fs::File::create(dir.join("big.bin"))
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let r = rampart_testkit::bounded::run_env(
+        bin,
+        dir,
+        &["sign", "blob", "big.bin", "--key", "ed.key"],
+        &[("RAMPART_KEY_PASSWORD", "pw")],
+    );
+    assert_eq!(r.code(), Some(2), "{}", r.text());
+    assert!(
+        r.stderr().contains("too large: 1073741824 bytes"),
+        "{}",
+        r.text()
+    );
+    r.assert_within(std::time::Duration::from_secs(5), 128);
     // 1,000 signatures: refused before any is tried.
     let sigs = vec![serde_json::json!({"keyid": "", "sig": "AAAA"}); 1000];
     let env = serde_json::json!({"payloadType": "x", "payload": "", "signatures": sigs});
