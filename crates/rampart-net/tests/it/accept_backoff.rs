@@ -2,8 +2,10 @@
 //!
 //! The monitor's old loop retried `accept` at once on every error: with a connection
 //! waiting and no descriptor left, that is a busy loop burning a whole core (and starving
-//! the requests that would free descriptors). This test runs in its own process (its own
-//! test binary) because it lowers the process's descriptor limit.
+//! the requests that would free descriptors). The test lowers the process's descriptor
+//! limit and measures the process's CPU time, so it runs in a process of its own: the
+//! test below starts this test binary again with only the `#[ignore]`d body selected
+//! (the other tests of the binary would run out of descriptors and add CPU time).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 use rampart_net::server::{self, Lifecycle, ServerMetrics, ServerOptions};
@@ -22,8 +24,36 @@ fn cpu_ticks(stat: &mut std::fs::File) -> u64 {
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
 
+/// Set in the child process that runs [`in_own_process`].
+const CHILD: &str = "RAMPART_ACCEPT_BACKOFF_CHILD";
+
+#[test]
+fn accept_errors_back_off_instead_of_spinning() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "accept_backoff::in_own_process",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    // The child ran the body (not zero tests after filtering).
+    assert!(stdout.contains("1 passed"), "{stdout}\n{stderr}");
+}
+
+#[ignore = "run in a process of its own by accept_errors_back_off_instead_of_spinning"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn accept_errors_back_off_instead_of_spinning() {
+async fn in_own_process() {
+    assert!(
+        std::env::var_os(CHILD).is_some(),
+        "run only as a child of accept_errors_back_off_instead_of_spinning"
+    );
     if std::process::Command::new("prlimit")
         .arg("--version")
         .output()
