@@ -142,6 +142,24 @@ fn evaluable(e: &Expression) -> bool {
     walk_ok(e, 0, &mut refs) && refs <= MAX_REFERENCES
 }
 
+/// Whether evaluating could change anything: a reference to `var`, `local`, `count` or
+/// `each`, or an operation, call, conditional, template or `for`. A bare reference to
+/// another resource (`aws_kms_key.k.arn`, the common case) is skipped without cloning.
+fn worth_evaluating(e: &Expression) -> bool {
+    use Expression as E;
+    match e {
+        E::Null | E::Bool(_) | E::Number(_) | E::String(_) => false,
+        E::Variable(v) => matches!(v.as_str(), "var" | "local" | "count" | "each"),
+        E::Traversal(t) => worth_evaluating(&t.expr),
+        E::Array(a) => a.iter().any(worth_evaluating),
+        E::Object(o) => o.iter().any(|(k, v)| {
+            matches!(k, hcl::ObjectKey::Expression(x) if worth_evaluating(x)) || worth_evaluating(v)
+        }),
+        E::Parenthesis(x) => worth_evaluating(x),
+        _ => true,
+    }
+}
+
 fn walk_ok(e: &Expression, fors: usize, refs: &mut usize) -> bool {
     use Expression as E;
     match e {
@@ -415,7 +433,7 @@ impl Scope {
 fn apply_in(ctx: &Context<'_>, b: &mut Block) {
     for a in &mut b.attrs {
         let Some(e) = &a.expr else { continue };
-        if !evaluable(e) {
+        if !worth_evaluating(e) || !evaluable(e) {
             continue;
         }
         let mut e = (**e).clone();
