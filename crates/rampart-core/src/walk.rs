@@ -216,17 +216,8 @@ impl Tree {
         F: Fn(&WalkedFile<'_>) -> T + Sync,
     {
         let selected: Vec<&TreeEntry> = self.entries.iter().filter(|e| select(e)).collect();
-        let run = || {
-            selected
-                .par_iter()
-                .map_init(Vec::new, |buf: &mut Vec<u8>, e| {
-                    visit_entry(e, max_file_size, buf, &visit)
-                })
-                .collect::<Vec<Visited<T>>>()
-        };
-        let visited = in_pool(self.opts.threads, run);
         let mut out = WalkOutcome {
-            results: Vec::with_capacity(visited.len()),
+            results: Vec::new(),
             files_scanned: 0,
             bytes_scanned: 0,
             skipped: BTreeMap::new(),
@@ -239,7 +230,10 @@ impl Tree {
         if !self.ignored.is_empty() {
             *out.skipped.entry("gitignored".into()).or_default() += self.ignored.len() as u64;
         }
-        for v in visited {
+        // Each result is recorded as soon as it is made (no second copy of them all).
+        let shared = Mutex::new(out);
+        let record = |v: Visited<T>| {
+            let Ok(mut out) = shared.lock() else { return };
             match v {
                 Visited::Skipped(reason) => *out.skipped.entry(reason.into()).or_default() += 1,
                 Visited::Failed(reason, err) => {
@@ -252,8 +246,18 @@ impl Tree {
                     out.results.push(t);
                 }
             }
+        };
+        in_pool(self.opts.threads, || {
+            selected
+                .par_iter()
+                .for_each_init(Vec::new, |buf: &mut Vec<u8>, e| {
+                    record(visit_entry(e, max_file_size, buf, &visit));
+                });
+        });
+        match shared.into_inner() {
+            Ok(out) => out,
+            Err(poisoned) => poisoned.into_inner(),
         }
-        out
     }
 }
 
