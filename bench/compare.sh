@@ -36,6 +36,8 @@ run() { # name args...
   run monitor monitor --from-file "$CORPORA/falco/audit-events" -q
   run sbom sbom crates/rampart-sca/tests/fixtures/lockfiles -q
   run scan scan examples --threads 1 -q -f json
+  # One walk feeds every scanner: a large tree shows what the walk costs.
+  run scan-k8s-large scan "$CORPORA/k8s-manifests-large" --threads 1 -q -f json
   # The test image (built by crates/rampart-image/testdata/build-images.sh; .ci/run builds it).
   if [ -d target/rampart-test-images/layout ]; then
     run image image "oci:target/rampart-test-images/layout" --threads 1 -q -f json
