@@ -456,13 +456,7 @@ pub(crate) fn chain_json(
     let (index, s) = &b.subjects[subject];
     let src = rule.source;
     json!([
-        step(
-            s.kind.as_str(),
-            &s.name,
-            s.namespace.as_deref(),
-            b.obj,
-            &join_index("subjects", *index)
-        ),
+        subject_step(b, *index, s),
         step(
             b.kind.as_str(),
             &b.name,
@@ -485,6 +479,17 @@ pub(crate) fn chain_json(
             &src.field()
         ),
     ])
+}
+
+/// The subject step of a chain.
+fn subject_step(b: &Binding<'_>, index: usize, s: &super::model::Subject) -> Value {
+    step(
+        s.kind.as_str(),
+        &s.name,
+        s.namespace.as_deref(),
+        b.obj,
+        &join_index("subjects", index),
+    )
 }
 
 /// Every `rbac/*` finding of a resolved policy.
@@ -515,20 +520,20 @@ pub fn check(policy: &Policy<'_>) -> Vec<Finding> {
             if risk.slug.ends_with("admin-equivalent") {
                 admin = true;
             }
-            for (i, (index, subject)) in b.subjects.iter().enumerate() {
-                let message = format!(
-                    "{} may {} {}: {}",
-                    subject.display(),
-                    risk.what,
-                    scope_phrase(b),
-                    chain_text(b, role, rule)
-                );
+            // What every subject of the binding shares, computed once per binding.
+            let scope = scope_phrase(b);
+            let chain = chain_text(b, role, rule);
+            let object = Value::from(b.obj.object_ref().display());
+            let steps = chain_json(b, 0, role, rule);
+            for (index, subject) in &b.subjects {
+                let who = subject.display();
+                let message = format!("{who} may {} {scope}: {chain}", risk.what);
                 let fp = fingerprint(&[
                     &meta.id,
                     b.kind.as_str(),
                     b.namespace.as_deref().unwrap_or(""),
                     &b.name,
-                    &subject.display(),
+                    &who,
                     role.kind.as_str(),
                     &role.name,
                 ]);
@@ -538,14 +543,15 @@ pub fn check(policy: &Policy<'_>) -> Vec<Finding> {
                     b.obj.location(&join_index("subjects", *index)),
                     fp,
                 );
+                let mut steps = steps.clone();
+                if let Some(first) = steps.get_mut(0) {
+                    *first = subject_step(b, *index, subject);
+                }
+                f.properties.insert("subject".into(), Value::from(who));
                 f.properties
-                    .insert("subject".into(), Value::from(subject.display()));
-                f.properties
-                    .insert("scope".into(), Value::from(scope_phrase(b)));
-                f.properties
-                    .insert("chain".into(), chain_json(b, i, role, rule));
-                f.properties
-                    .insert("object".into(), Value::from(b.obj.object_ref().display()));
+                    .insert("scope".into(), Value::from(scope.clone()));
+                f.properties.insert("chain".into(), steps);
+                f.properties.insert("object".into(), object.clone());
                 out.push(f);
             }
         }

@@ -250,3 +250,36 @@ fn bootstrap_policy_findings_are_the_documented_ones() {
         "missing: {missing:#?}\nnot expected: {extra:#?}"
     );
 }
+
+/// Timing of the RBAC analysis on a directory named by `RAMPART_RBAC_BENCH` (e.g. the
+/// synthetic set of 10,000 objects and 50,000 subjects that docs/rbac.md describes):
+/// `RAMPART_RBAC_BENCH=DIR cargo test --release -p rampart-k8s --test it rbac_bench -- --ignored --nocapture`.
+#[test]
+#[ignore = "benchmark: needs RAMPART_RBAC_BENCH=DIR"]
+fn rbac_bench() {
+    let Ok(dir) = std::env::var("RAMPART_RBAC_BENCH") else { return };
+    let t = std::time::Instant::now();
+    let mut objects = Vec::new();
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        objects.extend(load_str(&text, Some(&p.display().to_string())).objects);
+    }
+    let load = t.elapsed();
+    let t = std::time::Instant::now();
+    let p = Policy::build(&objects);
+    let build = t.elapsed();
+    let subjects: usize = p.bindings.iter().map(|b| b.subjects.len()).sum();
+    let t = std::time::Instant::now();
+    let req = parse_request("get", "secrets", "ns7", "", None).unwrap();
+    let who = p.who_can(&req).len();
+    let who_t = t.elapsed();
+    let t = std::time::Instant::now();
+    let findings = rbac::risk::check(&p).len();
+    let risk_t = t.elapsed();
+    println!(
+        "{} objects, {} bindings, {subjects} subjects: load {load:?}, model {build:?}, who-can {who_t:?} ({who} grants), risk rules {risk_t:?} ({findings} findings)",
+        objects.len(),
+        p.bindings.len()
+    );
+}
