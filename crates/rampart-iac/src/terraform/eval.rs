@@ -193,10 +193,18 @@ fn walk_ok(e: &Expression, fors: usize, refs: &mut usize) -> bool {
                 && walk_ok(&c.true_expr, fors, refs)
                 && walk_ok(&c.false_expr, fors, refs)
         }
+        // Comparisons and logic only: arithmetic can overflow to a non-finite number,
+        // which hcl-rs refuses with a panic. A negated literal (`-1`) is fine.
         E::Operation(op) => match op.as_ref() {
-            hcl::expr::Operation::Unary(u) => walk_ok(&u.expr, fors, refs),
+            hcl::expr::Operation::Unary(u) => match u.operator {
+                hcl::expr::UnaryOperator::Not => walk_ok(&u.expr, fors, refs),
+                hcl::expr::UnaryOperator::Neg => matches!(u.expr, E::Number(_)),
+            },
             hcl::expr::Operation::Binary(b) => {
-                walk_ok(&b.lhs_expr, fors, refs) && walk_ok(&b.rhs_expr, fors, refs)
+                use hcl::expr::BinaryOperator as B;
+                !matches!(b.operator, B::Plus | B::Minus | B::Mul | B::Div | B::Mod)
+                    && walk_ok(&b.lhs_expr, fors, refs)
+                    && walk_ok(&b.rhs_expr, fors, refs)
             }
         },
         E::ForExpr(f) => {
@@ -546,13 +554,24 @@ resource "x" "y" {
     }
 
     #[test]
+    fn arithmetic_edge_cases_do_not_panic() {
+        let (s, root) = scope_for(
+            "variable \"big\" { default = 1e308 }\nlocals {\n z = 0\n}\nresource \"x\" \"y\" {\n a = 1 / local.z\n b = var.big * 10\n c = -9223372036854775808 - 1\n d = 5 % local.z\n e = \"${var.big}\" + 1\n count = 1 / local.z\n}\n",
+            "",
+        );
+        let b = root.blocks.last().unwrap();
+        let _ = s.apply(b);
+        let _ = s.instances(b);
+    }
+
+    #[test]
     fn nested_for_is_not_evaluated() {
         let (s, root) = scope_for(
-            "variable \"l\" { default = [1, 2, 3] }\nresource \"x\" \"y\" {\n a = [for i in var.l : [for j in var.l : i * j]]\n b = [for i in var.l : i * 2]\n}\n",
+            "variable \"l\" { default = [1, 2, 3] }\nresource \"x\" \"y\" {\n a = [for i in var.l : [for j in var.l : i * j]]\n b = [for i in var.l : \"p${i}\"]\n}\n",
             "",
         );
         let r = s.apply(root.blocks.last().unwrap());
         assert!(r.attr("a").unwrap().value.is_string());
-        assert_eq!(r.attr("b").unwrap().value, json!([2, 4, 6]));
+        assert_eq!(r.attr("b").unwrap().value, json!(["p1", "p2", "p3"]));
     }
 }
