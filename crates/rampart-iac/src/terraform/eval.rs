@@ -1,13 +1,14 @@
 //! What Terraform would evaluate before planning, as far as a scanner can without
 //! providers or state: input variables (`default`, then `terraform.tfvars`, then
 //! `*.auto.tfvars` in name order), `locals` (in dependency order), `jsonencode`, string
-//! templates, conditionals and operators over those. Anything else (resource attributes,
-//! data sources, `count.index`, most functions, a value too large) stays an unknown
+//! templates, conditionals, comparisons and `count`/`for_each` over those. Anything else
+//! (resource attributes, data sources, most functions, a value too large) stays an unknown
 //! `${…}` expression, so a rule never fails on a value it does not know.
 //!
 //! Bounded: a variable or local larger than [`MAX_VALUE_BYTES`] (as JSON) is unknown,
-//! `for` expressions nested in `for` expressions and template directives (`%{…}`) are not
-//! evaluated, and locals are resolved in at most [`MAX_LOCAL_ROUNDS`] rounds.
+//! `for` expressions nested in `for` expressions, template directives (`%{…}`) and
+//! arithmetic (which can overflow to a number hcl-rs panics on) are not evaluated, and
+//! locals are resolved in at most [`MAX_LOCAL_ROUNDS`] rounds.
 
 use super::hcl::{expr_json, Attr, Block};
 use hcl::eval::{Context, Evaluate, FuncArgs, FuncDef, ParamType};
@@ -562,6 +563,11 @@ resource "x" "y" {
         let b = root.blocks.last().unwrap();
         let _ = s.apply(b);
         let _ = s.instances(b);
+        // A literal too large for a float is the parser's business, and not a panic.
+        let _ = crate::scan_file(
+            "big.tf",
+            b"resource \"x\" \"y\" {\n a = 1e999\n b = var.x == 1e999\n}\n",
+        );
     }
 
     #[test]
