@@ -257,7 +257,9 @@ fn bootstrap_policy_findings_are_the_documented_ones() {
 #[test]
 #[ignore = "benchmark: needs RAMPART_RBAC_BENCH=DIR"]
 fn rbac_bench() {
-    let Ok(dir) = std::env::var("RAMPART_RBAC_BENCH") else { return };
+    let Ok(dir) = std::env::var("RAMPART_RBAC_BENCH") else {
+        return;
+    };
     let t = std::time::Instant::now();
     let mut objects = Vec::new();
     for e in std::fs::read_dir(&dir).unwrap() {
