@@ -46,13 +46,6 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::commands::db::DbCmd,
     },
-    /// RBAC questions answered as the API server's authorizer would: who-can, can-i,
-    /// permissions (see docs/rbac.md).
-    Rbac {
-        /// What to ask.
-        #[command(subcommand)]
-        command: crate::commands::rbac::RbacCmd,
-    },
     /// Signing keys: generate a key pair, print a private key's public key.
     Key {
         /// What to do.
@@ -76,6 +69,13 @@ pub enum Command {
         /// What to attest.
         #[command(subcommand)]
         command: crate::commands::supply::AttestCmd,
+    },
+    /// RBAC questions answered as the API server's authorizer would: who-can, can-i,
+    /// permissions (see docs/rbac.md).
+    Rbac {
+        /// What to ask.
+        #[command(subcommand)]
+        command: crate::commands::rbac::RbacCmd,
     },
     /// Git hooks.
     Hook {

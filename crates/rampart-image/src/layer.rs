@@ -763,7 +763,8 @@ fn read_file<R: Read>(
             out.secret_files += 1;
             let (findings, _, problems) = scanner.scan_buffer_checked(path, &data, false);
             // A Secret manifest that could not be parsed was not checked: say so.
-            out.errors.extend(problems.into_iter().map(|p| p.to_string()));
+            out.errors
+                .extend(problems.into_iter().map(|p| p.to_string()));
             for f in findings {
                 out.secrets.push(LayerSecret {
                     path: path.to_string(),

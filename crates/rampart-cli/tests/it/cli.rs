@@ -452,8 +452,14 @@ fn kubernetes_secret_manifest_on_stdin_is_decoded() {
         .unwrap_or_else(|| panic!("decoded AWS key not found: {findings:#?}"));
     assert_eq!(aws["location"]["object"]["name"], "creds");
     assert_eq!(aws["location"]["field_path"], "data.aws");
-    let broken = stdin_scan("apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\ndata:\n  k: [unclosed\n");
-    assert_eq!(code(&broken), 2, "{}", String::from_utf8_lossy(&broken.stdout));
+    let broken =
+        stdin_scan("apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\ndata:\n  k: [unclosed\n");
+    assert_eq!(
+        code(&broken),
+        2,
+        "{}",
+        String::from_utf8_lossy(&broken.stdout)
+    );
 }
 
 #[test]
