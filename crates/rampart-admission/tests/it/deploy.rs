@@ -177,10 +177,11 @@ fn chart_options_switch_tls_and_policy_reports() {
         role["rules"][1]["resources"],
         serde_json::json!(["policyreports"])
     );
-    // Server-side apply: `patch`, plus `create` for a report that does not exist yet.
+    // Server-side apply: `patch`, plus `create` for a report that does not exist yet;
+    // `list` and `delete` for the garbage collection of reports whose object is gone.
     assert_eq!(
         role["rules"][1]["verbs"],
-        serde_json::json!(["create", "patch"])
+        serde_json::json!(["create", "patch", "list", "delete"])
     );
 }
 
